@@ -1,0 +1,41 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/messages.po))
+DEMO_PEOPLE ?= 2000
+
+.PHONY: run test lint messages install clean bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) $(CATALOGUES)
+
+locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
+	$(VENV)/bin/pybabel compile --use-fuzzy=false --statistics -d locales -D messages -l $* 2>&1 | grep -v "^compiling" || true
+	@test -f $@
+
+run: install
+	$(PY) -m core migrate
+	$(PY) -m core seed --people $(DEMO_PEOPLE) --if-empty
+	$(PY) -m core serve
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+# Re-extract every _()/N_() string into the catalogue template and merge it.
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -o locales/messages.pot --no-location --sort-output .
+	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete
+
+bench: install
+	$(PY) bench/core_bench.py
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* $(CATALOGUES)

@@ -1,0 +1,4 @@
+"""Channels: the Telegram adapter (`bot.handlers`) and channel-neutral journeys (`bot.flows`).
+
+`bot` imports `core`; `core` never imports `bot`.
+"""

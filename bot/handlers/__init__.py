@@ -1,0 +1,1 @@
+"""Telegram adapter: python-telegram-bot handlers that render flow replies."""

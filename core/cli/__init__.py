@@ -1,0 +1,69 @@
+"""The operator's command line: `python -m core <command>`.
+
+Each command module has `register(subparsers)`; a command's handler is an async
+function taking `(args, context)` and returning the exit code. Output is for
+operators: in Vietnamese by default (`EHR_LANG=en` for English), and it never
+prints a full personal ID or phone number except where showing a record is the
+command's purpose (`book`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from core.config import Settings
+from core.db import Database
+from core.i18n import Translator, translator
+from core.privacy import configure_logging
+
+COMMAND_MODULES = (
+    "core.cli.admin",
+    "core.cli.imports",
+    "core.cli.records",
+)
+
+
+@dataclass
+class Context:
+    settings: Settings
+    t: Translator
+
+    def database(self) -> Database:
+        return Database(self.settings.database_url)
+
+    def say(self, text: str = "") -> None:
+        print(text, flush=True)
+
+    def error(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+
+Handler = Callable[[argparse.Namespace, Context], Awaitable[int]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m core",
+        description="Hanoi electronic health record: the record service.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = Settings.from_env()
+    configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING")
+    args = build_parser().parse_args(argv)
+    context = Context(settings, translator(settings.locale))
+    handler: Handler = args.handler
+    try:
+        return asyncio.run(handler(args, context))
+    except KeyboardInterrupt:
+        return 130

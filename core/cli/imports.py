@@ -1,0 +1,52 @@
+"""`import-roster`, `import-immunizations`, `import-facilities`."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from core.cli import Context
+from core.db import Database
+from core.records.imports.report import FileUnreadable, ImportReport
+from core.records.imports.roster import import_roster
+
+Importer = Callable[[Database, Path], Awaitable[ImportReport]]
+
+# Exit codes: 0 the file was read (bad rows are reported, not fatal); 2 the file
+# itself could not be read.
+FILE_UNREADABLE = 2
+
+
+async def run_import(importer: Importer, paths: list[Path], context: Context) -> int:
+    db = context.database()
+    status = 0
+    try:
+        for path in paths:
+            try:
+                report = await importer(db, path)
+            except FileUnreadable as error:
+                context.error(f"{path.name}: {error.message.render(context.t)}")
+                status = FILE_UNREADABLE
+                continue
+            for line in report.render(context.t):
+                context.say(line)
+    finally:
+        await db.dispose()
+    return status
+
+
+def _command(commands: argparse._SubParsersAction, name: str, help_text: str,
+             importer: Importer) -> None:
+    parser = commands.add_parser(name, help=help_text)
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
+    async def handler(args: argparse.Namespace, context: Context) -> int:
+        return await run_import(importer, args.files, context)
+
+    parser.set_defaults(handler=handler)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    _command(commands, "import-roster",
+             "import the population and social-insurance roster (CSV)", import_roster)

@@ -1,0 +1,51 @@
+"""`book`: print a health book as the display rules render it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from sqlalchemy import select
+
+from core.cli import Context
+from core.i18n import N_
+from core.records.citizen import Citizen
+from core.records.display_rules import Audience
+from core.records.healthbook import HealthBook, build_health_book
+from core.records.render_text import render_book
+from core.validation import InvalidValue, personal_id
+
+
+async def book(args: argparse.Namespace, context: Context) -> int:
+    try:
+        pid = personal_id(args.personal_id)
+    except InvalidValue as error:
+        context.error(error.message.render(context.t))
+        return 2
+    db = context.database()
+    try:
+        async with db.sessions() as session:
+            citizen_id = await session.scalar(select(Citizen.id).where(Citizen.personal_id == pid))
+        health_book: HealthBook | None = None
+        if citizen_id is not None:
+            health_book = await build_health_book(db, citizen_id, Audience(args.audience),
+                                                  locale=context.t.locale)
+    finally:
+        await db.dispose()
+    if health_book is None:
+        context.error(context.t.text(N_("No resident has this personal ID.")))
+        return 1
+    if args.json:
+        context.say(json.dumps(health_book.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        context.say(render_book(health_book, context.t))
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("book", help="print one resident's health book")
+    parser.add_argument("personal_id", metavar="ID", help="the 12-digit personal ID")
+    parser.add_argument("--audience", choices=[a.value for a in Audience],
+                        default=Audience.CITIZEN.value)
+    parser.add_argument("--json", action="store_true", help="print the view as JSON")
+    parser.set_defaults(handler=book)

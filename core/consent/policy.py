@@ -1,0 +1,75 @@
+"""The access policy: every read of a health book by anyone passes through here.
+
+A clinic at check-in always sees the administrative and insurance groups (the
+book replaces paper documents at reception, QĐ 2733/QĐ-BYT, QĐ 31/QĐ-BYT) and
+the consent-gated groups only as far as the citizen has agreed: health data is
+sensitive personal data and consent must be explicit and specific to a purpose
+(Decree 13/2023/NĐ-CP, Law 91/2025/QH15). A volunteer sees only the
+administrative fields needed to complete a record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from core.records.display_rules import (
+    CATALOGUE,
+    Audience,
+    BookGroup,
+    EntryRule,
+    FieldRule,
+    SectionRule,
+    iter_fields,
+)
+
+ALWAYS_VISIBLE: dict[Audience, frozenset[BookGroup]] = {
+    Audience.CITIZEN: frozenset(BookGroup),
+    Audience.CLINIC: frozenset({BookGroup.GENERAL, BookGroup.INSURANCE}),
+    Audience.VOLUNTEER: frozenset({BookGroup.GENERAL}),
+}
+
+# The groups a citizen can open to clinics, one consent choice each.
+CONSENTABLE: frozenset[BookGroup] = frozenset(s.group for s in CATALOGUE if s.consent_gated)
+
+
+@dataclass(frozen=True)
+class ConsentScope:
+    """The consent-gated groups a citizen has opened to this reader (none by default)."""
+
+    groups: frozenset[BookGroup] = frozenset()
+
+    @classmethod
+    def none(cls) -> ConsentScope:
+        return cls()
+
+
+def visible_groups(audience: Audience, consent: ConsentScope = ConsentScope()) -> frozenset[BookGroup]:
+    """The groups of the book this audience may see, given the citizen's consent."""
+    allowed = ALWAYS_VISIBLE[audience]
+    if audience is Audience.CLINIC:
+        allowed = allowed | (consent.groups & CONSENTABLE)
+    return allowed
+
+
+@cache
+def visible_fields(audience: Audience, consent: ConsentScope = ConsentScope()) -> frozenset[str]:
+    """The keys of every catalogue field this audience may receive."""
+    groups = visible_groups(audience, consent)
+    return frozenset(
+        f.key
+        for section in CATALOGUE
+        if section.group in groups
+        for f in iter_fields(section)
+        if audience in f.audiences
+    )
+
+
+def may_see(rule: FieldRule, audience: Audience, consent: ConsentScope = ConsentScope()) -> bool:
+    return rule.key in visible_fields(audience, consent)
+
+
+def may_see_any(rule: SectionRule | EntryRule, audience: Audience,
+                consent: ConsentScope = ConsentScope()) -> bool:
+    keys = visible_fields(audience, consent)
+    return any(f.key in keys for f in iter_fields(rule))

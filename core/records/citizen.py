@@ -1,0 +1,101 @@
+"""The citizen: demographic fields, each with its provenance, and their history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.i18n import now_utc
+from core.records.base import Base, BigIntPK, IntEnumType, str_enum
+from core.records.values import BloodGroup, CitizenStatus, PartialDate, Sex
+
+
+def _provenance() -> Mapped[int | None]:
+    return mapped_column(BigIntPK, ForeignKey("provenance.id"), nullable=True)
+
+
+# The demographic fields that carry their own provenance, in display order.
+# `status` covers status and status_date; `guardian` is the guardian_id link.
+DEMOGRAPHIC_FIELDS: tuple[str, ...] = (
+    "personal_id",
+    "full_name",
+    "birth_date",
+    "sex",
+    "ethnicity_code",
+    "nationality",
+    "occupation",
+    "phone",
+    "email",
+    "ward_code",
+    "street_address",
+    "blood_group",
+    "status",
+    "guardian_id",
+)
+
+
+class Citizen(Base):
+    """A resident of Hanoi as the record knows them.
+
+    Current values live on this row for fast reads; each has a `<field>_prov`
+    pointing to where it came from, and `FieldChange` keeps every earlier value.
+    """
+
+    __tablename__ = "citizens"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    personal_id: Mapped[str] = mapped_column(String(12), unique=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[PartialDate]
+    sex: Mapped[Sex | None] = mapped_column(IntEnumType(Sex))
+    ethnicity_code: Mapped[str | None] = mapped_column(String(2))
+    nationality: Mapped[str | None] = mapped_column(String(2))
+    occupation: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(12), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    ward_code: Mapped[str | None] = mapped_column(String(5), index=True)
+    street_address: Mapped[str | None] = mapped_column(String(200))
+    blood_group: Mapped[BloodGroup | None]
+    status: Mapped[CitizenStatus] = mapped_column(
+        str_enum(CitizenStatus), default=CitizenStatus.ACTIVE
+    )
+    status_date: Mapped[dt.date | None]
+    guardian_id: Mapped[int | None] = mapped_column(
+        BigIntPK, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True
+    )
+
+    personal_id_prov: Mapped[int | None] = _provenance()
+    full_name_prov: Mapped[int | None] = _provenance()
+    birth_date_prov: Mapped[int | None] = _provenance()
+    sex_prov: Mapped[int | None] = _provenance()
+    ethnicity_code_prov: Mapped[int | None] = _provenance()
+    nationality_prov: Mapped[int | None] = _provenance()
+    occupation_prov: Mapped[int | None] = _provenance()
+    phone_prov: Mapped[int | None] = _provenance()
+    email_prov: Mapped[int | None] = _provenance()
+    ward_code_prov: Mapped[int | None] = _provenance()
+    street_address_prov: Mapped[int | None] = _provenance()
+    blood_group_prov: Mapped[int | None] = _provenance()
+    status_prov: Mapped[int | None] = _provenance()
+    guardian_id_prov: Mapped[int | None] = _provenance()
+
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+class FieldChange(Base):
+    """Append-only history of demographic values: what a field held before and why it changed."""
+
+    __tablename__ = "citizen_field_changes"
+    __table_args__ = (Index("ix_citizen_field_changes_citizen", "citizen_id", "field"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("citizens.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(String(254))
+    old_provenance_id: Mapped[int | None] = mapped_column(BigIntPK, ForeignKey("provenance.id"))
+    new_value: Mapped[str | None] = mapped_column(String(254))
+    new_provenance_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("provenance.id"))
+    changed_at: Mapped[dt.datetime] = mapped_column(default=now_utc)

@@ -1,0 +1,328 @@
+"""The `HealthBook`: one citizen's record as one audience may see it.
+
+Every channel renders this view; none reads the tables itself. The builder
+loads only the groups the access policy (`core.consent.policy`) allows, formats
+every value through the display rules (`core.records.display_rules`) and marks
+values the citizen or a volunteer declared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from core.consent.policy import ConsentScope, may_see, may_see_any, visible_groups
+from core.db import Database
+from core.i18n import Translator, now_utc, translator
+from core.records.citizen import Citizen
+from core.records.display_rules import (
+    CATALOGUE,
+    Audience,
+    BookFormat,
+    BookGroup,
+    EntryRule,
+    FieldRule,
+    SectionRule,
+)
+from core.records.facility import Facility
+from core.records.history import Allergy, Condition, Disability, FamilyHistory, RiskFactor, Surgery
+from core.records.immunization import Immunization
+from core.records.insurance import InsuranceCard
+from core.records.provenance import Provenance, Source
+from core.records.visit import Prescription, TestResult, Visit
+
+# --- The view -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookRow:
+    key: str
+    label: str
+    value: str | None
+    text: str  # the value, or the catalogue's text for a missing value
+    declared: str | None = None  # "Self-declared" / "Entered with a volunteer", or None
+
+    @property
+    def missing(self) -> bool:
+        return self.value is None
+
+
+@dataclass(frozen=True)
+class BookEntry:
+    key: str
+    title: str
+    rows: tuple[BookRow, ...]
+    lists: tuple[BookList, ...] = ()
+    declared: str | None = None
+
+
+@dataclass(frozen=True)
+class BookList:
+    key: str
+    label: str
+    entries: tuple[BookEntry, ...]
+    empty_text: str
+
+
+@dataclass(frozen=True)
+class BookSection:
+    group: BookGroup
+    title: str
+    rows: tuple[BookRow, ...]
+    lists: tuple[BookList, ...]
+
+
+@dataclass(frozen=True)
+class HealthBook:
+    citizen_id: int
+    audience: Audience
+    locale: str
+    generated_at: dt.datetime
+    sections: tuple[BookSection, ...]
+
+    def section(self, group: BookGroup) -> BookSection | None:
+        return next((s for s in self.sections if s.group is group), None)
+
+    def field_keys(self) -> set[str]:
+        """Every catalogue field key present anywhere in this book."""
+        keys: set[str] = set()
+
+        def walk_lists(lists: Sequence[BookList]) -> None:
+            for book_list in lists:
+                for entry in book_list.entries:
+                    keys.update(row.key for row in entry.rows)
+                    walk_lists(entry.lists)
+
+        for section in self.sections:
+            keys.update(row.key for row in section.rows)
+            walk_lists(section.lists)
+        return keys
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["generated_at"] = self.generated_at.isoformat()
+        return data
+
+
+# --- Loading ------------------------------------------------------------------
+
+
+@dataclass
+class BookData:
+    """The rows a book is built from (Core rows: attribute access by column name)."""
+
+    citizen: Any
+    card: Any = None
+    lists: dict[str, list[Any]] = field(default_factory=dict)
+    children: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
+    facility_names: dict[str, str] = field(default_factory=dict)
+    sources: dict[int, Source] = field(default_factory=dict)
+
+
+_HISTORY_TABLES = {
+    "history.allergies": (Allergy, (Allergy.id,)),
+    "history.conditions": (Condition, (Condition.chronic.desc(), Condition.id)),
+    "history.disabilities": (Disability, (Disability.id,)),
+    "history.surgeries": (Surgery, (Surgery.id,)),
+    "history.family": (FamilyHistory, (FamilyHistory.id,)),
+    "history.risk_factors": (RiskFactor, (RiskFactor.id,)),
+}
+
+
+class _SourceCache:
+    """Provenance rows never change once written, so their sources are cached."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._size = size
+        self._known: OrderedDict[int, Source] = OrderedDict()
+
+    def resolve(self, connection: Connection, ids: Iterable[int | None]) -> dict[int, Source]:
+        wanted = {i for i in ids if i is not None}
+        missing = [i for i in wanted if i not in self._known]
+        if missing:
+            rows = connection.execute(
+                select(Provenance.id, Provenance.source).where(Provenance.id.in_(missing))
+            )
+            for prov_id, source in rows:
+                self._known[prov_id] = source
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
+        return {i: self._known[i] for i in wanted if i in self._known}
+
+
+_sources = _SourceCache()
+
+
+def load_book_data(connection: Connection, citizen_id: int,
+                   groups: frozenset[BookGroup]) -> BookData | None:
+    """Reads what the visible groups need, with Core queries on one connection."""
+    citizens = Citizen.__table__
+    guardian = citizens.alias("guardian")
+    citizen = connection.execute(
+        select(citizens, guardian.c.full_name.label("guardian_name"))
+        .outerjoin(guardian, guardian.c.id == citizens.c.guardian_id)
+        .where(citizens.c.id == citizen_id)
+    ).one_or_none()
+    if citizen is None:
+        return None
+    data = BookData(citizen=citizen)
+    prov_ids: list[int | None] = [getattr(citizen, f"{c.name}") for c in citizens.c
+                                  if c.name.endswith("_prov")]
+    facility_codes: set[str] = set()
+
+    def rows(statement: Any) -> list[Any]:
+        return list(connection.execute(statement))
+
+    if BookGroup.INSURANCE in groups:
+        cards = InsuranceCard.__table__
+        data.card = connection.execute(
+            select(cards)
+            .where(cards.c.citizen_id == citizen_id, cards.c.superseded_at.is_(None))
+            .order_by(cards.c.valid_from.desc().nulls_last(), cards.c.id.desc())
+            .limit(1)
+        ).one_or_none()
+        if data.card is not None:
+            prov_ids.append(data.card.provenance_id)
+            facility_codes.add(data.card.registered_facility_code)
+
+    if BookGroup.HISTORY in groups:
+        for key, (model, order) in _HISTORY_TABLES.items():
+            table = model.__table__
+            data.lists[key] = rows(select(table).where(table.c.citizen_id == citizen_id)
+                                   .order_by(*order))
+        facility_codes.update(r.facility_code for r in data.lists["history.surgeries"])
+
+    if BookGroup.IMMUNIZATIONS in groups:
+        table = Immunization.__table__
+        data.lists["immunizations.doses"] = rows(
+            select(table).where(table.c.citizen_id == citizen_id)
+            .order_by(table.c.given_on.desc(), table.c.dose_number.desc())
+        )
+        facility_codes.update(r.facility_code for r in data.lists["immunizations.doses"])
+
+    if BookGroup.VISITS in groups:
+        table = Visit.__table__
+        visits = rows(select(table).where(table.c.citizen_id == citizen_id)
+                      .order_by(table.c.admitted_at.desc(), table.c.id.desc()))
+        data.lists["visits.visits"] = visits
+        facility_codes.update(v.facility_code for v in visits)
+        visit_ids = [v.id for v in visits]
+        for key, model in (("visits.prescriptions", Prescription),
+                           ("visits.test_results", TestResult)):
+            by_visit: dict[int, list[Any]] = {}
+            if visit_ids:
+                child = model.__table__
+                for row in connection.execute(select(child).where(child.c.visit_id.in_(visit_ids))
+                                              .order_by(child.c.id)):
+                    by_visit.setdefault(row.visit_id, []).append(row)
+            data.children[key] = by_visit
+
+    for entries in data.lists.values():
+        prov_ids.extend(r.provenance_id for r in entries)
+    data.sources = _sources.resolve(connection, prov_ids)
+
+    facility_codes.discard(None)  # type: ignore[arg-type]
+    if facility_codes:
+        facilities = Facility.__table__
+        data.facility_names = dict(connection.execute(
+            select(facilities.c.code, facilities.c.name)
+            .where(facilities.c.code.in_(sorted(facility_codes)))
+        ).all())
+    return data
+
+
+# --- Assembling ---------------------------------------------------------------
+
+
+def _declared(source: Source | None, t: Translator) -> str | None:
+    if source is None or source.is_official:
+        return None
+    return t.gettext(source.label)
+
+
+class _Assembler:
+    def __init__(self, data: BookData, audience: Audience, consent: ConsentScope,
+                 t: Translator) -> None:
+        self.data = data
+        self.audience = audience
+        self.consent = consent
+        self.t = t
+        self.fmt = BookFormat(t, data.facility_names)
+
+    def value(self, rule: FieldRule, subject: Any) -> str | None:
+        raw = rule.read(subject) if subject is not None else None
+        if raw is None or raw == "":
+            return None
+        return rule.format(raw, self.fmt)
+
+    def section_row(self, rule: FieldRule, subject: Any) -> BookRow:
+        value = self.value(rule, subject)
+        declared = None
+        if rule.provenance_field and value is not None:
+            prov_id = getattr(self.data.citizen, f"{rule.provenance_field}_prov")
+            declared = _declared(self.data.sources.get(prov_id), self.t)
+        text = value if value is not None else self.t.gettext(rule.missing)
+        return BookRow(rule.key, self.t.gettext(rule.label), value, text, declared)
+
+    def entry(self, rule: EntryRule, row: Any) -> BookEntry:
+        rows = []
+        for field_rule in rule.fields:
+            if not may_see(field_rule, self.audience, self.consent):
+                continue
+            value = self.value(field_rule, row)
+            if value is not None:  # inside a list, an empty detail is left out
+                rows.append(BookRow(field_rule.key, self.t.gettext(field_rule.label), value, value))
+        lists = tuple(
+            self.book_list(child, self.data.children.get(child.key, {}).get(row.id, []))
+            for child in rule.children
+            if may_see_any(child, self.audience, self.consent)
+        )
+        source = self.data.sources.get(getattr(row, "provenance_id", None))
+        return BookEntry(rule.key, rule.title(row, self.fmt), tuple(rows), lists,
+                         _declared(source, self.t))
+
+    def book_list(self, rule: EntryRule, rows: list[Any]) -> BookList:
+        return BookList(rule.key, self.t.gettext(rule.label),
+                        tuple(self.entry(rule, r) for r in rows), self.t.gettext(rule.empty))
+
+    def section(self, rule: SectionRule) -> BookSection:
+        subject = self.data.card if rule.group is BookGroup.INSURANCE else self.data.citizen
+        rows = tuple(self.section_row(f, subject) for f in rule.fields
+                     if may_see(f, self.audience, self.consent))
+        lists = tuple(self.book_list(e, self.data.lists.get(e.key, []))
+                      for e in rule.entries if may_see_any(e, self.audience, self.consent))
+        return BookSection(rule.group, self.t.gettext(rule.title), rows, lists)
+
+
+def assemble(data: BookData, audience: Audience, groups: frozenset[BookGroup],
+             consent: ConsentScope, t: Translator) -> HealthBook:
+    assembler = _Assembler(data, audience, consent, t)
+    sections = tuple(assembler.section(rule) for rule in CATALOGUE if rule.group in groups)
+    return HealthBook(data.citizen.id, audience, t.locale, now_utc(), sections)
+
+
+async def build_health_book(
+    db: Database,
+    citizen_id: int,
+    audience: Audience,
+    *,
+    consent: ConsentScope = ConsentScope(),
+    locale: str | None = None,
+    only: Iterable[BookGroup] | None = None,
+) -> HealthBook | None:
+    """The book of one citizen for one audience; `only` narrows it to some groups.
+
+    Returns None when there is no such citizen.
+    """
+    groups = visible_groups(audience, consent)
+    if only is not None:
+        groups = groups & frozenset(only)
+    data = await db.read(load_book_data, citizen_id, groups)
+    if data is None:
+        return None
+    return assemble(data, audience, groups, consent, translator(locale))

@@ -1,0 +1,388 @@
+"""`import-roster`: the population and social-insurance roster (CSV).
+
+Columns (only the first three required, unknown columns ignored):
+so_dinh_danh, ho_ten, ngay_sinh, gioi_tinh, dan_toc, quoc_tich, nghe_nghiep,
+dien_thoai, email, ma_xa, dia_chi, ma_the_bhyt, ma_dkbd, gt_the_tu, gt_the_den,
+nhom_mau, trang_thai, so_dinh_danh_nguoi_giam_ho.
+
+A bad required value (ID, name, date of birth) rejects the row; a bad optional
+value is left out, the rest of the row is taken in, and the line is reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
+
+from core import validation as v
+from core.db import Database
+from core.i18n import N_, Message, now_utc
+from core.records.citizen import DEMOGRAPHIC_FIELDS, Citizen, FieldChange
+from core.records.imports.csvfile import CsvFile, iter_rows, open_csv
+from core.records.imports.report import ImportReport
+from core.records.imports.runs import finish_run, start_run
+from core.records.insurance import InsuranceCard
+from core.records.operations import ImportKind
+from core.records.provenance import Provenance, Source
+from core.records.register import merge_fields
+from core.records.values import BloodGroup, CitizenStatus, PartialDate, Sex
+
+REQUIRED = ("so_dinh_danh", "ho_ten", "ngay_sinh")
+COLUMNS = (
+    *REQUIRED, "gioi_tinh", "dan_toc", "quoc_tich", "nghe_nghiep", "dien_thoai", "email", "ma_xa",
+    "dia_chi", "ma_the_bhyt", "ma_dkbd", "gt_the_tu", "gt_the_den", "nhom_mau", "trang_thai",
+    "so_dinh_danh_nguoi_giam_ho",
+)
+CHUNK = 2000
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CardEntry:
+    number: v.CardNumber
+    registered_facility_code: str | None
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+
+
+@dataclass
+class RosterEntry:
+    """One resident as the registers state them; also what the seed generates."""
+
+    personal_id: str
+    full_name: str
+    birth_date: PartialDate
+    sex: Sex | None = None
+    ethnicity_code: str | None = None
+    nationality: str | None = None
+    occupation: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    ward_code: str | None = None
+    street_address: str | None = None
+    blood_group: BloodGroup | None = None
+    status: CitizenStatus | None = None
+    guardian_personal_id: str | None = None
+    card: CardEntry | None = None
+    line: int | None = None
+    warnings: list[Message] = field(default_factory=list)
+
+    def demographics(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in DEMOGRAPHIC_FIELDS
+                if name != "guardian_id"}
+
+
+# --- Parsing ------------------------------------------------------------------
+
+def _optional(values: dict[str, str], column: str, validator: Any,
+              warnings: list[Message]) -> Any:
+    text = values.get(column, "")
+    if not text:
+        return None
+    try:
+        return validator(text)
+    except v.InvalidValue as error:
+        warnings.append(Message(N_("{column} left empty: {reason}"),
+                                {"column": column, "reason": error.message}))
+        return None
+
+
+_BIRTH = Message(N_("The date of birth"))
+
+
+def parse_row(values: dict[str, str], line: int | None = None) -> RosterEntry:
+    """Validates one roster row; raises `InvalidValue` when a required value is bad."""
+    personal_id = v.personal_id(values["so_dinh_danh"])
+    name = v.full_name(values["ho_ten"])
+    birth = v.partial_date(values["ngay_sinh"], _BIRTH)
+    warnings: list[Message] = []
+    entry = RosterEntry(personal_id, name, birth, line=line, warnings=warnings)
+    entry.sex = _optional(values, "gioi_tinh", v.sex, warnings)
+    entry.ethnicity_code = _optional(values, "dan_toc", v.ethnicity, warnings)
+    entry.nationality = _optional(values, "quoc_tich", v.nationality, warnings)
+    entry.occupation = _optional(values, "nghe_nghiep", v.free_text, warnings)
+    entry.phone = _optional(values, "dien_thoai", v.phone, warnings)
+    entry.email = _optional(values, "email", v.email, warnings)
+    entry.ward_code = _optional(values, "ma_xa", v.ward_code, warnings)
+    entry.street_address = _optional(values, "dia_chi", v.free_text, warnings)
+    entry.blood_group = _optional(values, "nhom_mau", v.blood_group, warnings)
+    entry.status = v.citizen_status(values.get("trang_thai", "")) if "trang_thai" in values \
+        else None
+    entry.guardian_personal_id = _optional(values, "so_dinh_danh_nguoi_giam_ho", v.personal_id,
+                                           warnings)
+    if entry.guardian_personal_id == personal_id:
+        warnings.append(Message(N_("A person cannot be their own guardian; guardian left empty.")))
+        entry.guardian_personal_id = None
+    conflict = v.personal_id_conflict(personal_id, entry.sex, birth)
+    if conflict is not None:
+        warnings.append(conflict)
+    card = _optional(values, "ma_the_bhyt", v.insurance_card, warnings)
+    if card is not None:
+        facility = _optional(values, "ma_dkbd", v.facility_code, warnings)
+        valid_from = _optional(values, "gt_the_tu",
+                               lambda t: v.calendar_date(t, past_only=False), warnings)
+        valid_to = _optional(values, "gt_the_den",
+                             lambda t: v.calendar_date(t, past_only=False), warnings)
+        if valid_from and valid_to and valid_to < valid_from:
+            warnings.append(Message(N_("The card's end date is before its start date; "
+                                       "validity dates left empty.")))
+            valid_from = valid_to = None
+        entry.card = CardEntry(card, facility, valid_from, valid_to)
+    return entry
+
+
+def read_roster(source: CsvFile, report: ImportReport) -> Iterator[RosterEntry]:
+    """Valid entries of a roster file; bad rows go to the report with their line."""
+    seen: dict[str, int] = {}
+    for row in iter_rows(source):
+        report.read += 1
+        if row.problem is not None:
+            report.reject(row.line, row.problem)
+            continue
+        try:
+            entry = parse_row(row.values, row.line)
+        except v.InvalidValue as error:
+            report.reject(row.line, error.message)
+            continue
+        if entry.personal_id in seen:
+            report.reject(row.line, Message(
+                N_("This personal ID already appears on line {line} of this file."),
+                {"line": seen[entry.personal_id]}))
+            continue
+        seen[entry.personal_id] = row.line
+        for warning in entry.warnings:
+            report.warn(row.line, warning)
+        yield entry
+
+
+# --- Applying -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RosterSources:
+    """The provenance rows of one import: demographics and insurance."""
+
+    population: int
+    insurance: int
+
+
+_CITIZENS = Citizen.__table__
+_CARDS = InsuranceCard.__table__
+
+
+def _card_row(citizen_id: int, card: CardEntry, provenance_id: int,
+              now: dt.datetime) -> dict[str, Any]:
+    return {
+        "citizen_id": citizen_id,
+        "number": card.number.number,
+        "social_insurance_number": card.number.social_insurance_number,
+        "beneficiary_group": card.number.beneficiary_group,
+        "benefit_level": card.number.benefit_level,
+        "valid_from": card.valid_from,
+        "valid_to": card.valid_to,
+        "registered_facility_code": card.registered_facility_code,
+        "provenance_id": provenance_id,
+        "superseded_at": None,
+        "created_at": now,
+    }
+
+
+def _same_card(current: Any, card: CardEntry) -> bool:
+    return (
+        current.number == card.number.number
+        and current.benefit_level == card.number.benefit_level
+        and current.valid_from == card.valid_from
+        and current.valid_to == card.valid_to
+        and current.registered_facility_code == card.registered_facility_code
+    )
+
+
+async def _source_map(connection: Any, ids: set[int]) -> dict[int, Source]:
+    if not ids:
+        return {}
+    rows = await connection.execute(
+        select(Provenance.id, Provenance.source).where(Provenance.id.in_(ids)))
+    return dict(rows.all())
+
+
+async def apply_chunk(db: Database, entries: list[RosterEntry], sources: RosterSources,
+                      report: ImportReport) -> None:
+    """Writes one chunk in one transaction: new citizens, changed fields, card periods."""
+    now = now_utc()
+    pids = [e.personal_id for e in entries]
+    async with db.connection() as connection:
+        existing = {
+            row.personal_id: row
+            for row in await connection.execute(select(_CITIZENS).where(
+                _CITIZENS.c.personal_id.in_(pids)))
+        }
+        prov_ids = {getattr(row, f"{name}_prov") for row in existing.values()
+                    for name in DEMOGRAPHIC_FIELDS} - {None}
+        current_sources = await _source_map(connection, prov_ids)
+        current_cards: dict[int, Any] = {}
+        if existing:
+            for card in await connection.execute(
+                select(_CARDS).where(_CARDS.c.citizen_id.in_([r.id for r in existing.values()]),
+                                     _CARDS.c.superseded_at.is_(None))
+                .order_by(_CARDS.c.valid_from.nulls_first(), _CARDS.c.id)
+            ):
+                current_cards[card.citizen_id] = card  # the latest period wins
+
+        new_rows: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        history: list[dict[str, Any]] = []
+        new_cards: list[tuple[str, CardEntry]] = []
+        superseded: list[int] = []
+        for entry in entries:
+            row = existing.get(entry.personal_id)
+            merge = merge_fields(row, entry.demographics(), Source.POPULATION_DB,
+                                 sources.population, current_sources, now,
+                                 citizen_id=row.id if row is not None else None)
+            card_changed = entry.card is not None and (
+                row is None or row.id not in current_cards
+                or not _same_card(current_cards[row.id], entry.card))
+            if row is None:
+                values = {c.name: None for c in _CITIZENS.c if c.name != "id"}
+                values.update(merge.updates)
+                if values["status"] is None:  # a register that is silent on status: living here
+                    values["status"] = CitizenStatus.ACTIVE
+                values.update(created_at=now, updated_at=now)
+                new_rows.append(values)
+                report.created += 1
+            elif merge.changed or card_changed:
+                if merge.changed:
+                    updates.append({"_id": row.id, **_full_update(row, merge.updates, now)})
+                    history.extend(merge.history)
+                report.updated += 1
+            else:
+                report.unchanged += 1
+            if card_changed:
+                assert entry.card is not None
+                new_cards.append((entry.personal_id, entry.card))
+                if row is not None and row.id in current_cards:
+                    superseded.append(current_cards[row.id].id)
+
+        if new_rows:
+            await connection.execute(insert(_CITIZENS), new_rows)
+        if updates:
+            await connection.execute(
+                update(_CITIZENS).where(_CITIZENS.c.id == bindparam("_id")), updates)
+        if history:
+            await connection.execute(insert(FieldChange.__table__), history)
+        if superseded:
+            await connection.execute(
+                update(_CARDS).where(_CARDS.c.id.in_(superseded)).values(superseded_at=now))
+        if new_cards:
+            ids = dict((await connection.execute(
+                select(_CITIZENS.c.personal_id, _CITIZENS.c.id)
+                .where(_CITIZENS.c.personal_id.in_([pid for pid, _ in new_cards]))
+            )).all())
+            await connection.execute(insert(_CARDS), [
+                _card_row(ids[pid], card, sources.insurance, now) for pid, card in new_cards
+            ])
+
+
+def _full_update(row: Any, changes: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """Every updatable column for an executemany UPDATE: the current values plus the changes."""
+    values = {name: getattr(row, name) for name in DEMOGRAPHIC_FIELDS}
+    values.update({f"{name}_prov": getattr(row, f"{name}_prov") for name in DEMOGRAPHIC_FIELDS})
+    values["status_date"] = row.status_date
+    values.update(changes)
+    values["updated_at"] = now
+    return values
+
+
+async def link_guardians(db: Database, links: list[tuple[int | None, str, str]],
+                         provenance_id: int, report: ImportReport) -> None:
+    """Sets guardian links once everyone in the file exists (a guardian may come later)."""
+    now = now_utc()
+    for start in range(0, len(links), CHUNK):
+        chunk = links[start:start + CHUNK]
+        async with db.connection() as connection:
+            pids = {pid for _, child, guardian in chunk for pid in (child, guardian)}
+            rows = {r.personal_id: r for r in await connection.execute(
+                select(_CITIZENS).where(_CITIZENS.c.personal_id.in_(pids)))}
+            sources = await _source_map(connection, {r.guardian_id_prov for r in rows.values()}
+                                        - {None})
+            updates, history = [], []
+            for line, child_pid, guardian_pid in chunk:
+                guardian = rows.get(guardian_pid)
+                child = rows.get(child_pid)
+                if child is None:  # the child's own row was rejected
+                    continue
+                if guardian is None:
+                    report.warn(line, Message(N_(
+                        "No resident has the guardian's personal ID; guardian left empty.")))
+                    continue
+                merge = merge_fields(child, {"guardian_id": guardian.id}, Source.POPULATION_DB,
+                                     provenance_id, sources, now, citizen_id=child.id)
+                if merge.changed:
+                    updates.append({"_id": child.id, **_full_update(child, merge.updates, now)})
+                    history.extend(merge.history)
+            if updates:
+                await connection.execute(
+                    update(_CITIZENS).where(_CITIZENS.c.id == bindparam("_id")), updates)
+            if history:
+                await connection.execute(insert(FieldChange.__table__), history)
+
+
+def _chunks(entries: Iterable[RosterEntry], size: int) -> Iterator[list[RosterEntry]]:
+    chunk: list[RosterEntry] = []
+    for entry in entries:
+        chunk.append(entry)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+async def _apply_safely(db: Database, chunk: list[RosterEntry], sources: RosterSources,
+                        report: ImportReport) -> None:
+    """A chunk in one transaction; if the database refuses it, row by row, so one
+    unexpected failure rejects one row and nothing of it is written."""
+    attempt = ImportReport(report.file_name)
+    try:
+        await apply_chunk(db, chunk, sources, attempt)
+    except DBAPIError as error:
+        if len(chunk) == 1:
+            log.error("roster line %s not saved: %s", chunk[0].line, type(error.orig).__name__)
+            report.reject(chunk[0].line, Message(N_(
+                "The database refused this row; nothing of it was saved. "
+                "Import the file again later.")))
+            return
+        for entry in chunk:
+            await _apply_safely(db, [entry], sources, report)
+        return
+    report.add(attempt)
+
+
+async def write_entries(db: Database, entries: Iterable[RosterEntry], sources: RosterSources,
+                        report: ImportReport) -> None:
+    """Applies entries chunk by chunk, then the guardian links."""
+    links: list[tuple[int | None, str, str]] = []
+    for chunk in _chunks(entries, CHUNK):
+        await _apply_safely(db, chunk, sources, report)
+        links.extend((e.line, e.personal_id, e.guardian_personal_id)
+                     for e in chunk if e.guardian_personal_id)
+    if links:
+        await link_guardians(db, links, sources.population, report)
+
+
+async def import_roster(db: Database, path: Path) -> ImportReport:
+    """Imports a roster file; raises `FileUnreadable` when the file itself is unusable."""
+    source = open_csv(path, REQUIRED)
+    report = ImportReport(path.name)
+    run_id, provenance = await start_run(db, ImportKind.ROSTER, path.name, source.sha256,
+                                         (Source.POPULATION_DB, Source.SOCIAL_INSURANCE))
+    sources = RosterSources(provenance[Source.POPULATION_DB], provenance[Source.SOCIAL_INSURANCE])
+    await write_entries(db, read_roster(source, report), sources, report)
+    await finish_run(db, run_id, report)
+    return report

@@ -1,0 +1,39 @@
+"""Import runs: each file taken in is recorded, with the provenance its values point to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from core.db import Database
+from core.i18n import now_utc
+from core.records.imports.report import ImportReport
+from core.records.operations import ImportKind, ImportRun
+from core.records.provenance import Provenance, Source
+
+
+async def start_run(db: Database, kind: ImportKind, file_name: str, sha256: str | None,
+                    sources: Iterable[Source] = ()) -> tuple[int, dict[Source, int]]:
+    """Records the run and one provenance row per source the file's values come from."""
+    now = now_utc()
+    async with db.transaction() as session:
+        run = ImportRun(kind=kind, file_name=file_name[:255], sha256=sha256, started_at=now)
+        session.add(run)
+        await session.flush()
+        rows = {
+            source: Provenance(source=source,
+                               reference=f"{kind.value} #{run.id}: {file_name}"[:200],
+                               received_at=now, verified=source.is_official)
+            for source in sources
+        }
+        session.add_all(rows.values())
+        await session.flush()
+        return run.id, {source: row.id for source, row in rows.items()}
+
+
+async def finish_run(db: Database, run_id: int, report: ImportReport) -> None:
+    async with db.transaction() as session:
+        run = await session.get(ImportRun, run_id)
+        assert run is not None
+        run.finished_at = now_utc()
+        for name in ("read", "created", "updated", "unchanged", "rejected"):
+            setattr(run, name, getattr(report, name))

@@ -1,0 +1,32 @@
+"""Every table of the record, imported in one place for Alembic and the tests."""
+
+from core.records.base import Base
+from core.records.citizen import Citizen, FieldChange
+from core.records.facility import Facility
+from core.records.history import Allergy, Condition, Disability, FamilyHistory, RiskFactor, Surgery
+from core.records.immunization import Immunization
+from core.records.insurance import InsuranceCard
+from core.records.operations import ImportRun, QuarantinedSubmission
+from core.records.provenance import Provenance
+from core.records.visit import Prescription, TestResult, Visit
+
+__all__ = [
+    "Allergy",
+    "Base",
+    "Citizen",
+    "Condition",
+    "Disability",
+    "Facility",
+    "FamilyHistory",
+    "FieldChange",
+    "Immunization",
+    "ImportRun",
+    "InsuranceCard",
+    "Prescription",
+    "Provenance",
+    "QuarantinedSubmission",
+    "RiskFactor",
+    "Surgery",
+    "TestResult",
+    "Visit",
+]

@@ -1,0 +1,1 @@
+"""Reference lists the record validates against: places, ethnic groups, codes."""

@@ -1,0 +1,294 @@
+"""One validator per identifier, shared by the importers and the chat flows.
+
+Each validator takes what a person or a file gave and returns the normalised
+value, or raises `InvalidValue` carrying a catalogue message that says exactly
+what is wrong. The formats are in DOMAIN.md ("believed": keep each rule here,
+once, so it is easy to correct).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from core.i18n import N_, Message, today_hanoi
+from core.records.values import BloodGroup, CitizenStatus, PartialDate, Sex
+from core.reference.ethnicities import find_ethnicity
+from core.reference.provinces import PROVINCE_CODES
+from core.reference.wards import ward_by_code
+from core.text import clean, fold
+
+EARLIEST_YEAR = 1900
+
+
+class InvalidValue(ValueError):
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.msgid)
+        self.message = message
+
+
+def _fail(msgid: str, **params: object) -> InvalidValue:
+    return InvalidValue(Message(msgid, params))
+
+
+# --- Personal ID (số định danh cá nhân) -------------------------------------
+
+_PERSONAL_ID = re.compile(r"[0-9]{12}")
+
+
+def personal_id(text: str) -> str:
+    """12 digits: province of birth (3), sex and century (1), birth year (2), serial (6)."""
+    value = re.sub(r"[\s.-]", "", text or "")
+    if not value:
+        raise _fail(N_("The personal ID is missing."))
+    if not _PERSONAL_ID.fullmatch(value):
+        raise _fail(N_("The personal ID must be exactly 12 digits."))
+    if value[0] != "0" or value[1:3] not in PROVINCE_CODES:
+        raise _fail(N_("The personal ID does not start with a valid province code."))
+    return value
+
+
+def personal_id_century_and_sex(value: str) -> tuple[int, Sex]:
+    # Digit 4: 0/1 male/female born 1900-1999, 2/3 in 2000-2099, 4/5 in 2100-2199.
+    digit = int(value[3])
+    century = 1900 + (digit // 2) * 100
+    return century + int(value[4:6]), Sex.MALE if digit % 2 == 0 else Sex.FEMALE
+
+
+def personal_id_conflict(value: str, sex: Sex | None, birth: PartialDate | None) -> Message | None:
+    """Whether the ID's sex and birth-year digits disagree with the record."""
+    if int(value[3]) > 5:
+        return Message(N_("The personal ID has an impossible sex and century digit."))
+    year, id_sex = personal_id_century_and_sex(value)
+    if birth is not None and birth.year != year:
+        return Message(N_("The personal ID says born in {year}, the record says {recorded}."),
+                       {"year": year, "recorded": birth.year})
+    if sex in (Sex.MALE, Sex.FEMALE) and sex != id_sex:
+        return Message(N_("The personal ID and the recorded sex disagree."))
+    return None
+
+
+# --- Health insurance card (thẻ BHYT) ----------------------------------------
+
+_CARD = re.compile(r"([A-Z]{2})([1-5])([0-9]{2})([0-9]{10})")
+# BHXH of the Ministry of Defence (97) and of Public Security (98) issue cards too (believed).
+_CARD_PROVINCES = PROVINCE_CODES | {"97", "98"}
+
+
+@dataclass(frozen=True)
+class CardNumber:
+    number: str
+    beneficiary_group: str
+    benefit_level: int
+    province: str
+    social_insurance_number: str
+
+
+def insurance_card(text: str) -> CardNumber:
+    """15 characters: group (2 letters), benefit level (1-5), province (2), BHXH number (10)."""
+    value = re.sub(r"[\s.-]", "", text or "").upper()
+    if not value:
+        raise _fail(N_("The insurance card number is missing."))
+    match = _CARD.fullmatch(value)
+    if not match:
+        raise _fail(N_("The insurance card number must be 2 letters, then 13 digits "
+                       "(benefit level 1-5, province, social-insurance number)."))
+    group, level, province, number = match.groups()
+    if province not in _CARD_PROVINCES:
+        raise _fail(N_("The insurance card number has an unknown province code {code}."),
+                    code=province)
+    return CardNumber(value, group, int(level), province, number)
+
+
+# --- Facility code (mã cơ sở KCB) ---------------------------------------------
+
+_FACILITY = re.compile(r"[0-9]{5}")
+
+
+def facility_code(text: str) -> str:
+    value = (text or "").strip()
+    if not _FACILITY.fullmatch(value):
+        raise _fail(N_("A facility code must be 5 digits."))
+    if value[:2] not in PROVINCE_CODES:
+        raise _fail(N_("The facility code does not start with a valid province code."))
+    return value
+
+
+# --- Phone --------------------------------------------------------------------
+
+_MOBILE = re.compile(r"0[35789][0-9]{8}")
+
+
+def phone(text: str) -> str:
+    """A Vietnamese mobile number, normalised to `+84…` (0 replaced by +84)."""
+    value = re.sub(r"[\s().-]", "", text or "")
+    if value.startswith("+84"):
+        value = "0" + value[3:]
+    elif value.startswith("84") and len(value) == 11:
+        value = "0" + value[2:]
+    if not _MOBILE.fullmatch(value):
+        raise _fail(N_("A mobile number has 10 digits and starts with 03, 05, 07, 08 or 09."))
+    return "+84" + value[1:]
+
+
+def phone_national(value: str) -> str:
+    """`+84912345678` -> `0912 345 678`, as people write it."""
+    local = "0" + value[3:] if value.startswith("+84") else value
+    return f"{local[:4]} {local[4:7]} {local[7:]}"
+
+
+# --- Places and people --------------------------------------------------------
+
+def ward_code(text: str) -> str:
+    """A current Hanoi ward: 5 digits with leading zeros (`70` is read as `00070`)."""
+    value = (text or "").strip()
+    if not value.isdigit() or len(value) > 5:
+        raise _fail(N_("A ward code is a number of up to 5 digits."))
+    code = value.zfill(5)
+    if ward_by_code(code) is None:
+        raise _fail(N_("Ward code {code} is not one of Hanoi's 126 current wards and communes."),
+                    code=code)
+    return code
+
+
+_NAME = re.compile(r"[^\W\d_]+(?:['’ -][^\W\d_]+)*")
+
+
+def full_name(text: str) -> str:
+    value = clean(text)
+    if not value:
+        raise _fail(N_("The full name is missing."))
+    if len(value) > 100 or not _NAME.fullmatch(value):
+        raise _fail(N_("A full name has only letters and spaces."))
+    return value
+
+
+def _check_past(value: dt.date, what: Message) -> None:
+    if value.year < EARLIEST_YEAR:
+        raise _fail(N_("{what} cannot be before {year}."), what=what, year=EARLIEST_YEAR)
+    if value > today_hanoi():
+        raise _fail(N_("{what} cannot be in the future."), what=what)
+
+
+_DATE_LABEL = Message(N_("The date"))
+
+
+def partial_date(text: str, what: Message = _DATE_LABEL) -> PartialDate:
+    """`dd/mm/yyyy`, `mm/yyyy` or `yyyy` (also with `-` or `.`), not before 1900, not in the future."""
+    result = partial_date_any(text)
+    _check_past(result.earliest(), what)
+    return result
+
+
+def calendar_date(text: str, *, past_only: bool = True, what: Message = _DATE_LABEL) -> dt.date:
+    """A full `dd/mm/yyyy` date; card validity may lie in the future (`past_only=False`)."""
+    result = partial_date_any(text)
+    if not result.is_full:
+        raise _fail(N_("Write the full date as dd/mm/yyyy."))
+    day = result.earliest()
+    if past_only:
+        _check_past(day, what)
+    elif day.year < EARLIEST_YEAR:
+        raise _fail(N_("{what} cannot be before {year}."), what=what, year=EARLIEST_YEAR)
+    return day
+
+
+def partial_date_any(text: str) -> PartialDate:
+    """A date as people write it, with no rule about when it may lie."""
+    value = (text or "").strip()
+    parts = re.split(r"[/.-]", value) if value else []
+    if not parts or not all(p.isdigit() for p in parts) or len(parts) > 3 or len(parts[-1]) != 4:
+        raise _fail(N_("Write the date as dd/mm/yyyy, mm/yyyy or yyyy."))
+    numbers = [int(p) for p in reversed(parts)]
+    try:
+        return PartialDate(*numbers)
+    except ValueError:
+        raise _fail(N_("{date} is not a real date."), date=value) from None
+
+
+_SEX_WORDS = {
+    "1": Sex.MALE, "nam": Sex.MALE, "male": Sex.MALE, "m": Sex.MALE,
+    "2": Sex.FEMALE, "nu": Sex.FEMALE, "female": Sex.FEMALE, "f": Sex.FEMALE,
+    "3": Sex.UNDETERMINED, "chuaxacdinh": Sex.UNDETERMINED, "khongxacdinh": Sex.UNDETERMINED,
+}
+
+
+def sex(text: str) -> Sex:
+    found = _SEX_WORDS.get(fold(text or ""))
+    if found is None:
+        raise _fail(N_("Sex must be Nam or Nữ (or 1, 2, 3)."))
+    return found
+
+
+_BLOOD = re.compile(r"(AB|A|B|O)\s*(?:RH)?\s*([+-]|POS|NEG|DUONG|AM)?")
+
+
+def blood_group(text: str) -> BloodGroup:
+    """`O+`, `AB-`, `A Rh+`, `B Rh−`, or the ABO group alone when Rh is not known."""
+    value = clean(text).upper().replace("−", "-").replace("0", "O")
+    value = fold(value).upper() if not value.endswith(("+", "-")) else value.replace(" ", "")
+    match = _BLOOD.fullmatch(value)
+    if not match:
+        raise _fail(N_("A blood group is A, B, AB or O, with Rh+ or Rh− if known."))
+    abo, rh = match.groups()
+    rh_sign = {"+": "+", "POS": "+", "DUONG": "+", "-": "-", "NEG": "-", "AM": "-"}.get(rh or "")
+    return BloodGroup(abo, rh_sign)
+
+
+def ethnicity(text: str) -> str:
+    found = find_ethnicity(text or "")
+    if found is None:
+        raise _fail(N_("{value} is not one of the 54 ethnic groups."), value=clean(text))
+    return found.code
+
+
+_VIETNAM = {"vn", "vnm", "704", "vietnam", "cong hoa xa hoi chu nghia viet nam"}
+
+
+def nationality(text: str) -> str:
+    """An ISO 3166 alpha-2 code; `Việt Nam`, `VN`, `VNM` all mean `VN`."""
+    from babel import Locale
+
+    value = clean(text)
+    key = fold(value)
+    if key in {fold(v) for v in _VIETNAM}:
+        return "VN"
+    if len(value) == 2 and value.upper() in Locale("en").territories:
+        return value.upper()
+    for locale in ("vi", "en"):
+        for code, name in Locale(locale).territories.items():
+            if len(code) == 2 and fold(name) == key:
+                return code
+    raise _fail(N_("{value} is not a known nationality."), value=value)
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+
+def email(text: str) -> str:
+    value = (text or "").strip()
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
+        raise _fail(N_("An email address looks like name@example.com."))
+    return value.lower()
+
+
+_STATUS_WORDS = {
+    "": CitizenStatus.ACTIVE, "active": CitizenStatus.ACTIVE, "dangcutru": CitizenStatus.ACTIVE,
+    "chuyendi": CitizenStatus.MOVED_AWAY, "movedaway": CitizenStatus.MOVED_AWAY,
+    "tuvong": CitizenStatus.DECEASED, "deceased": CitizenStatus.DECEASED,
+}
+
+
+def citizen_status(text: str) -> CitizenStatus:
+    found = _STATUS_WORDS.get(fold(text or ""))
+    if found is None:
+        raise _fail(N_("Status must be empty, chuyen_di or tu_vong."))
+    return found
+
+
+def free_text(text: str, max_length: int = 500) -> str:
+    value = clean(text)
+    if len(value) > max_length:
+        raise _fail(N_("This text is too long (at most {n} characters)."), n=max_length)
+    return value
