@@ -39,3 +39,9 @@ async def current_revision(db: Database) -> str | None:
 
     async with db.engine.connect() as connection:
         return await connection.run_sync(read)
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

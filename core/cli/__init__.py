@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from core.config import Settings
 from core.db import Database
-from core.i18n import Translator, translator
+from core.i18n import N_, Translator, translator
+from core.migrate import current_revision, head_revision
 from core.privacy import configure_logging
 
 COMMAND_MODULES = (
@@ -34,13 +35,32 @@ class Context:
     t: Translator
 
     def database(self) -> Database:
+        """The database without any check (for `migrate`)."""
         return Database(self.settings.database_url)
+
+    async def open_database(self) -> Database:
+        """The database, checked to be at the latest schema revision."""
+        db = self.database()
+        try:
+            current = await current_revision(db)
+        except Exception:
+            await db.dispose()
+            raise
+        if current != head_revision():
+            await db.dispose()
+            raise CommandError(self.t.text(N_(
+                "The database schema is not up to date. Run: python -m core migrate")))
+        return db
 
     def say(self, text: str = "") -> None:
         print(text, flush=True)
 
     def error(self, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
+
+
+class CommandError(Exception):
+    """A problem the operator can fix, said in one sentence; exit code 2."""
 
 
 Handler = Callable[[argparse.Namespace, Context], Awaitable[int]]
@@ -65,5 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return asyncio.run(handler(args, context))
+    except CommandError as error:
+        context.error(str(error))
+        return 2
     except KeyboardInterrupt:
         return 130

@@ -19,7 +19,7 @@ FILE_UNREADABLE = 2
 
 
 async def run_import(importer: Importer, paths: list[Path], context: Context) -> int:
-    db = context.database()
+    db = await context.open_database()
     status = 0
     try:
         for path in paths:

@@ -22,7 +22,7 @@ async def book(args: argparse.Namespace, context: Context) -> int:
     except InvalidValue as error:
         context.error(error.message.render(context.t))
         return 2
-    db = context.database()
+    db = await context.open_database()
     try:
         async with db.sessions() as session:
             citizen_id = await session.scalar(select(Citizen.id).where(Citizen.personal_id == pid))
