@@ -11,7 +11,9 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,12 @@ SKIP_POSTGRES = os.environ.get("EHR_TEST_SKIP_POSTGRES") == "1"
 BACKENDS = ["sqlite"] if SKIP_POSTGRES else ["sqlite", "postgresql"]
 
 
+def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Runs set-up work on its own event loop, in a thread: callers may be inside a loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 async def _migrate(url: str) -> None:
     db = Database(url)
     try:
@@ -40,7 +48,7 @@ async def _migrate(url: str) -> None:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "ehr.sqlite3"
-    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    _run(_migrate(f"sqlite+aiosqlite:///{path}"))
     return path
 
 
@@ -58,7 +66,7 @@ def postgres_url() -> str:
     """A fresh database on the local server for this test session, dropped afterwards."""
     name = f"ehr_test_{uuid.uuid4().hex[:12]}"
     try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        _run(_admin(f'CREATE DATABASE "{name}"'))
     except OSError as error:  # connection refused: the server is not running
         pytest.fail(
             f"PostgreSQL is not reachable at {make_url(POSTGRES_SERVER).render_as_string()}: "
@@ -66,9 +74,9 @@ def postgres_url() -> str:
             "or set EHR_TEST_SKIP_POSTGRES=1 on a machine without one."
         )
     url = make_url(POSTGRES_SERVER).set(database=name).render_as_string(hide_password=False)
-    asyncio.run(_migrate(url))
+    _run(_migrate(url))
     yield url
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _truncate(db: Database) -> None:

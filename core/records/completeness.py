@@ -1,0 +1,171 @@
+"""Which demographic details of a record are missing or invalid.
+
+Completeness is the pilot's real problem: many records lack an ethnicity, a
+ward, a blood group, a phone. One table of rules, used by the ward reports and
+(later) by the citizen's and the volunteer's "fix missing details" journeys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from core import validation as v
+from core.db import Database
+from core.i18n import N_, Message, today_hanoi
+from core.records.citizen import Citizen
+from core.records.values import CitizenStatus
+from core.reference.ethnicities import ethnicity_by_code
+from core.reference.wards import ward_by_code
+
+ADULT_AGE = 18
+
+
+class Gap(enum.StrEnum):
+    MISSING = "missing"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class FieldGap:
+    field: str
+    gap: Gap
+    reason: Message | None = None
+
+
+def _age(row: Any, today: dt.date) -> int:
+    return row.birth_date.age_on(today)
+
+
+def _adult(row: Any, today: dt.date) -> bool:
+    return _age(row, today) >= ADULT_AGE
+
+
+def _always(row: Any, today: dt.date) -> bool:
+    return True
+
+
+def _check_personal_id(row: Any) -> Message | None:
+    return v.personal_id_conflict(row.personal_id, row.sex, row.birth_date)
+
+
+def _check_birth_date(row: Any) -> Message | None:
+    if not row.birth_date.is_full:
+        return Message(N_("Only part of the date of birth is known."))
+    return None
+
+
+def _check_code(lookup: Callable[[str], object], message: str) -> Callable[[Any], Message | None]:
+    return lambda value: None if lookup(value) is not None else Message(message)
+
+
+def _check_phone(value: str) -> Message | None:
+    try:
+        v.phone(value)
+    except v.InvalidValue as error:
+        return error.message
+    return None
+
+
+@dataclass(frozen=True)
+class CompletenessRule:
+    field: str  # a column of `citizens`
+    label: str
+    required: Callable[[Any, dt.date], bool]  # is it expected of this person?
+    check_row: Callable[[Any], Message | None] | None = None  # a problem with the whole row
+    check_value: Callable[[Any], Message | None] | None = None  # a problem with the value
+    counts: bool = True  # False: offered to fill in, not counted as a gap (email)
+
+
+RULES: tuple[CompletenessRule, ...] = (
+    CompletenessRule("personal_id", N_("Personal ID number"), _always, check_row=_check_personal_id),
+    CompletenessRule("birth_date", N_("Date of birth"), _always, check_row=_check_birth_date),
+    CompletenessRule("sex", N_("Sex"), _always),
+    CompletenessRule("ethnicity_code", N_("Ethnicity"), _always,
+                     check_value=_check_code(ethnicity_by_code, N_("Not one of the 54 groups."))),
+    CompletenessRule("nationality", N_("Nationality"), _always),
+    CompletenessRule("occupation", N_("Occupation"), _adult),
+    CompletenessRule("phone", N_("Phone"), _adult, check_value=_check_phone),
+    CompletenessRule("ward_code", N_("Ward or commune"), _always,
+                     check_value=_check_code(ward_by_code, N_("Not a current Hanoi ward."))),
+    CompletenessRule("street_address", N_("Street address"), _always),
+    CompletenessRule("blood_group", N_("Blood group"), _always),
+    # Minors are reached through a parent or guardian (Civil Code 2015, art. 47).
+    CompletenessRule("guardian_id", N_("Guardian"), lambda row, today: not _adult(row, today)),
+    CompletenessRule("email", N_("Email"), _adult, counts=False),
+)
+RULES_BY_FIELD = {rule.field: rule for rule in RULES}
+
+
+def gaps(row: Any, today: dt.date | None = None) -> list[FieldGap]:
+    """The missing or invalid details of one citizen (a Core row or a `Citizen`)."""
+    today = today or today_hanoi()
+    found: list[FieldGap] = []
+    for rule in RULES:
+        if not rule.required(row, today):
+            continue
+        value = getattr(row, rule.field)
+        if value is None or value == "":
+            found.append(FieldGap(rule.field, Gap.MISSING))
+            continue
+        problem = (rule.check_row(row) if rule.check_row else None) or (
+            rule.check_value(value) if rule.check_value else None)
+        if problem is not None:
+            found.append(FieldGap(rule.field, Gap.INVALID, problem))
+    return found
+
+
+def counted(found: list[FieldGap]) -> list[FieldGap]:
+    return [g for g in found if RULES_BY_FIELD[g.field].counts]
+
+
+@dataclass
+class WardCompleteness:
+    ward_code: str | None
+    residents: int = 0
+    complete: int = 0
+    missing: dict[str, int] = field(default_factory=lambda: {r.field: 0 for r in RULES})
+    invalid: dict[str, int] = field(default_factory=lambda: {r.field: 0 for r in RULES})
+
+    def add(self, found: list[FieldGap]) -> None:
+        self.residents += 1
+        if not counted(found):
+            self.complete += 1
+        for gap in found:
+            (self.missing if gap.gap is Gap.MISSING else self.invalid)[gap.field] += 1
+
+    @property
+    def complete_share(self) -> float:
+        return self.complete / self.residents if self.residents else 0.0
+
+
+_COLUMNS = ("id", "full_name", *(r.field for r in RULES))
+
+
+async def scan(db: Database, ward_code: str | None = None,
+               today: dt.date | None = None) -> AsyncIterator[tuple[Any, list[FieldGap]]]:
+    """Every active resident (of one ward, or of the city) with their gaps, streamed."""
+    today = today or today_hanoi()
+    table = Citizen.__table__
+    statement = select(*(table.c[name] for name in _COLUMNS)).where(
+        table.c.status == CitizenStatus.ACTIVE).order_by(table.c.id)
+    if ward_code is not None:
+        statement = statement.where(table.c.ward_code == ward_code)
+    async with db.engine.connect() as connection:
+        result = await connection.stream(statement.execution_options(yield_per=5000))
+        async for row in result:
+            yield row, gaps(row, today)
+
+
+async def ward_report(db: Database, ward_code: str | None = None) -> dict[str | None, WardCompleteness]:
+    """Counts per field, per ward (residents without a ward under the key None)."""
+    wards: dict[str | None, WardCompleteness] = {}
+    async for row, found in scan(db, ward_code):
+        key = row.ward_code
+        wards.setdefault(key, WardCompleteness(key)).add(found)
+    return wards

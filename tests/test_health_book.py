@@ -1,0 +1,154 @@
+"""The health book as the display rules lay it out, for each audience."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.consent.policy import ConsentScope, visible_fields
+from core.db import Database
+from core.records.display_rules import CATALOGUE, Audience, BookGroup, all_field_keys, iter_fields
+from core.records.healthbook import HealthBook, build_health_book
+from tests.records import make_empty_record, make_full_record
+
+
+def rows_by_key(book: HealthBook) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for section in book.sections:
+        for row in section.rows:
+            found[row.key] = row.text
+        for book_list in section.lists:
+            for entry in book_list.entries:
+                for row in entry.rows:
+                    found.setdefault(row.key, row.text)
+                for child in entry.lists:
+                    for grandchild in child.entries:
+                        for row in grandchild.rows:
+                            found.setdefault(row.key, row.text)
+    return found
+
+
+async def test_every_catalogue_field_appears_for_a_fully_populated_record(db: Database) -> None:
+    cid = await make_full_record(db)
+    book = await build_health_book(db, cid, Audience.CITIZEN, locale="en")
+    assert book is not None
+    assert book.field_keys() == set(all_field_keys())
+    assert [s.group for s in book.sections] == [s.group for s in CATALOGUE]
+
+
+async def test_values_are_formatted_as_the_display_rules_say(db: Database) -> None:
+    cid = await make_full_record(db)
+    book = await build_health_book(db, cid, Audience.CITIZEN, locale="en")
+    assert book is not None
+    rows = rows_by_key(book)
+    assert rows["general.birth_date"] == "15/07/1990"
+    assert rows["general.sex"] == "Male"
+    assert rows["general.phone"] == "0912 345 678"
+    assert rows["general.ward"] == "Phường Hoàn Kiếm"
+    assert rows["general.nationality"] == "Vietnam"
+    assert rows["general.guardian"] == "Trần Văn Bố"
+    assert rows["insurance.valid_to"] == "31/12/2026"
+    assert rows["insurance.registered_facility"] == "Trạm Y tế Phường Hoàn Kiếm (01001)"
+    assert rows["history.blood_group"] == "O Rh+"
+    assert rows["history.conditions.since"] == "--/03/2019"
+    assert rows["history.surgeries.date"] == "2010"
+    # 08:30 Hanoi time stays 08:30 whatever the server's zone (stored as 01:30 UTC).
+    assert rows["visits.admitted_at"] == "08:30 20/10/2026"
+    assert rows["visits.secondary_icd10"] == "E78.5, E11.9"
+    assert rows["visits.follow_up"] == "20/11/2026"
+    assert rows["visits.prescriptions.quantity"] == "30 Viên"
+    assert rows["visits.test_results.value"] == "5,8 mmol/L"
+
+
+async def test_visits_are_listed_newest_first_with_their_details(db: Database) -> None:
+    cid = await make_full_record(db)
+    book = await build_health_book(db, cid, Audience.CITIZEN, locale="en")
+    assert book is not None
+    visits = book.section(BookGroup.VISITS).lists[0].entries  # type: ignore[union-attr]
+    assert [v.title for v in visits] == ["20/10/2026 · Bệnh viện Bạch Mai", "01/03/2025 · Trạm Y tế Phường Hoàn Kiếm"]
+    newest = visits[0]
+    assert [lst.key for lst in newest.lists] == ["visits.prescriptions", "visits.test_results"]
+    assert newest.lists[0].entries[0].title == "Amlodipin 5mg"
+    assert visits[1].lists[0].entries == () and visits[1].lists[0].empty_text
+
+
+async def test_an_empty_record_shows_the_missing_value_texts(db: Database) -> None:
+    cid = await make_empty_record(db)
+    book = await build_health_book(db, cid, Audience.CITIZEN, locale="en")
+    assert book is not None
+    rows = rows_by_key(book)
+    assert rows["general.full_name"] == "Lê Thị Cúc"
+    assert rows["general.birth_date"] == "1995"
+    assert rows["general.phone"] == "Not recorded"
+    assert rows["insurance.card_number"] == "No card on record"
+    assert rows["visits.follow_up"] if "visits.follow_up" in rows else True
+    for section in book.sections:
+        for book_list in section.lists:
+            assert book_list.entries == ()
+            assert book_list.empty_text.startswith("No ")
+
+
+async def test_self_declared_values_are_marked_in_vietnamese(db: Database) -> None:
+    cid = await make_full_record(db, self_declared_ethnicity=True)
+    book = await build_health_book(db, cid, Audience.CITIZEN, locale="vi")
+    assert book is not None
+    general = book.section(BookGroup.GENERAL)
+    assert general is not None
+    marks = {row.key: row.declared for row in general.rows}
+    assert marks["general.ethnicity"] == "Tự khai báo"
+    assert marks["general.full_name"] is None
+    allergies = book.section(BookGroup.HISTORY).lists[0]  # type: ignore[union-attr]
+    assert allergies.entries[0].declared == "Tự khai báo"  # the allergy the citizen declared
+
+
+async def test_a_clinic_without_consent_sees_only_general_and_insurance(db: Database) -> None:
+    cid = await make_full_record(db)
+    book = await build_health_book(db, cid, Audience.CLINIC, locale="en")
+    assert book is not None
+    assert [s.group for s in book.sections] == [BookGroup.GENERAL, BookGroup.INSURANCE]
+    assert "Penicillin" not in json.dumps(book.to_dict(), ensure_ascii=False)
+
+
+async def test_a_volunteer_never_sees_contact_insurance_or_clinical_data(db: Database) -> None:
+    cid = await make_full_record(db)
+    book = await build_health_book(db, cid, Audience.VOLUNTEER, locale="en")
+    assert book is not None
+    text = json.dumps(book.to_dict(), ensure_ascii=False)
+    for secret in ("001090001234", "0912 345 678", "DN4010123456789", "Penicillin", "Amlodipin",
+                   "an.nguyen@example.com", "O Rh+", "Comirnaty"):
+        assert secret not in text
+    assert "Nguyễn Văn An" in text
+
+
+async def test_a_missing_citizen_has_no_book(db: Database) -> None:
+    assert await build_health_book(db, 424242, Audience.CITIZEN) is None
+
+
+consents = st.frozensets(st.sampled_from([BookGroup.HISTORY, BookGroup.IMMUNIZATIONS,
+                                          BookGroup.VISITS, BookGroup.GENERAL]))
+
+
+@settings(max_examples=200)
+@given(audience=st.sampled_from(list(Audience)), groups=consents)
+def test_no_audience_is_ever_given_a_field_the_catalogue_denies_it(
+        audience: Audience, groups: frozenset[BookGroup]) -> None:
+    allowed = visible_fields(audience, ConsentScope(groups))
+    for section in CATALOGUE:
+        for rule in iter_fields(section):
+            if rule.key in allowed:
+                assert audience in rule.audiences
+                if section.consent_gated and audience is not Audience.CITIZEN:
+                    assert audience is Audience.CLINIC and section.group in groups
+
+
+async def test_built_books_carry_only_the_fields_the_policy_allows(db: Database) -> None:
+    cid = await make_full_record(db)
+    for audience in Audience:
+        for groups in (frozenset(), frozenset({BookGroup.HISTORY}),
+                       frozenset({BookGroup.VISITS, BookGroup.IMMUNIZATIONS})):
+            consent = ConsentScope(groups)
+            book = await build_health_book(db, cid, audience, consent=consent, locale="en")
+            assert book is not None
+            assert book.field_keys() <= visible_fields(audience, consent)
