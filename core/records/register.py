@@ -89,7 +89,7 @@ def merge_fields(
                 current_value("status_date") if decision is Decision.CONFIRM
                 else None if new is CitizenStatus.ACTIVE else now.date()
             )
-        if current is not None:
+        if old is not None:  # the history keeps earlier values; a filled gap had none
             merge.history.append({
                 "citizen_id": citizen_id,
                 "field": name,

@@ -100,11 +100,14 @@ def iter_rows(source: CsvFile) -> Iterator[CsvRow]:
         for cells in reader:
             if not any(c.strip() for c in cells):
                 continue
-            if len(cells) != width:
+            if len(cells) > width:  # often an address with an unquoted comma
                 yield CsvRow(reader.line_num, {}, Message(
-                    N_("The row has {found} values but the header has {expected} columns."),
+                    N_("The row has {found} values but the header has {expected} columns. "
+                       "Put values that contain commas in double quotes."),
                     {"found": len(cells), "expected": width}))
                 continue
+            # Hand-written files often stop a row at its last value: the rest are empty.
+            cells += [""] * (width - len(cells))
             yield CsvRow(reader.line_num, {k: v.strip() for k, v in zip(source.columns, cells,
                                                                           strict=True)})
 
