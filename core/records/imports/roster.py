@@ -12,20 +12,19 @@ value is left out, the rest of the row is taken in, and the line is reported.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import DBAPIError
 
 from core import validation as v
 from core.db import Database
 from core.i18n import N_, Message, now_utc
 from core.records.citizen import DEMOGRAPHIC_FIELDS, Citizen, FieldChange
-from core.records.imports.csvfile import CsvFile, iter_rows, open_csv
+from core.records.imports.chunks import apply_safely, chunked, optional_value, read_entries
+from core.records.imports.csvfile import CsvFile, open_csv
 from core.records.imports.report import ImportReport
 from core.records.imports.runs import finish_run, start_run
 from core.records.insurance import InsuranceCard
@@ -41,8 +40,6 @@ COLUMNS = (
     "so_dinh_danh_nguoi_giam_ho",
 )
 CHUNK = 2000
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,19 +79,6 @@ class RosterEntry:
 
 # --- Parsing ------------------------------------------------------------------
 
-def _optional(values: dict[str, str], column: str, validator: Any,
-              warnings: list[Message]) -> Any:
-    text = values.get(column, "")
-    if not text:
-        return None
-    try:
-        return validator(text)
-    except v.InvalidValue as error:
-        warnings.append(Message(N_("{column} left empty: {reason}"),
-                                {"column": column, "reason": error.message}))
-        return None
-
-
 _BIRTH = Message(N_("The date of birth"))
 
 
@@ -105,32 +89,32 @@ def parse_row(values: dict[str, str], line: int | None = None) -> RosterEntry:
     birth = v.partial_date(values["ngay_sinh"], _BIRTH)
     warnings: list[Message] = []
     entry = RosterEntry(personal_id, name, birth, line=line, warnings=warnings)
-    entry.sex = _optional(values, "gioi_tinh", v.sex, warnings)
-    entry.ethnicity_code = _optional(values, "dan_toc", v.ethnicity, warnings)
-    entry.nationality = _optional(values, "quoc_tich", v.nationality, warnings)
-    entry.occupation = _optional(values, "nghe_nghiep", v.free_text, warnings)
-    entry.phone = _optional(values, "dien_thoai", v.phone, warnings)
-    entry.email = _optional(values, "email", v.email, warnings)
-    entry.ward_code = _optional(values, "ma_xa", v.ward_code, warnings)
-    entry.street_address = _optional(values, "dia_chi", v.free_text, warnings)
-    entry.blood_group = _optional(values, "nhom_mau", v.blood_group, warnings)
+    entry.sex = optional_value(values, "gioi_tinh", v.sex, warnings)
+    entry.ethnicity_code = optional_value(values, "dan_toc", v.ethnicity, warnings)
+    entry.nationality = optional_value(values, "quoc_tich", v.nationality, warnings)
+    entry.occupation = optional_value(values, "nghe_nghiep", v.free_text, warnings)
+    entry.phone = optional_value(values, "dien_thoai", v.phone, warnings)
+    entry.email = optional_value(values, "email", v.email, warnings)
+    entry.ward_code = optional_value(values, "ma_xa", v.ward_code, warnings)
+    entry.street_address = optional_value(values, "dia_chi", v.free_text, warnings)
+    entry.blood_group = optional_value(values, "nhom_mau", v.blood_group, warnings)
     entry.status = v.citizen_status(values.get("trang_thai", "")) if "trang_thai" in values \
         else None
-    entry.guardian_personal_id = _optional(values, "so_dinh_danh_nguoi_giam_ho", v.personal_id,
-                                           warnings)
+    entry.guardian_personal_id = optional_value(values, "so_dinh_danh_nguoi_giam_ho",
+                                                v.personal_id, warnings)
     if entry.guardian_personal_id == personal_id:
         warnings.append(Message(N_("A person cannot be their own guardian; guardian left empty.")))
         entry.guardian_personal_id = None
     conflict = v.personal_id_conflict(personal_id, entry.sex, birth)
     if conflict is not None:
         warnings.append(conflict)
-    card = _optional(values, "ma_the_bhyt", v.insurance_card, warnings)
+    card = optional_value(values, "ma_the_bhyt", v.insurance_card, warnings)
     if card is not None:
-        facility = _optional(values, "ma_dkbd", v.facility_code, warnings)
-        valid_from = _optional(values, "gt_the_tu",
-                               lambda t: v.calendar_date(t, past_only=False), warnings)
-        valid_to = _optional(values, "gt_the_den",
-                             lambda t: v.calendar_date(t, past_only=False), warnings)
+        facility = optional_value(values, "ma_dkbd", v.facility_code, warnings)
+        valid_from = optional_value(values, "gt_the_tu",
+                                    lambda t: v.calendar_date(t, past_only=False), warnings)
+        valid_to = optional_value(values, "gt_the_den",
+                                  lambda t: v.calendar_date(t, past_only=False), warnings)
         if valid_from and valid_to and valid_to < valid_from:
             warnings.append(Message(N_("The card's end date is before its start date; "
                                        "validity dates left empty.")))
@@ -141,26 +125,8 @@ def parse_row(values: dict[str, str], line: int | None = None) -> RosterEntry:
 
 def read_roster(source: CsvFile, report: ImportReport) -> Iterator[RosterEntry]:
     """Valid entries of a roster file; bad rows go to the report with their line."""
-    seen: dict[str, int] = {}
-    for row in iter_rows(source):
-        report.read += 1
-        if row.problem is not None:
-            report.reject(row.line, row.problem)
-            continue
-        try:
-            entry = parse_row(row.values, row.line)
-        except v.InvalidValue as error:
-            report.reject(row.line, error.message)
-            continue
-        if entry.personal_id in seen:
-            report.reject(row.line, Message(
-                N_("This personal ID already appears on line {line} of this file."),
-                {"line": seen[entry.personal_id]}))
-            continue
-        seen[entry.personal_id] = row.line
-        for warning in entry.warnings:
-            report.warn(row.line, warning)
-        yield entry
+    return read_entries(source, report, parse_row, lambda entry: entry.personal_id,
+                        N_("This personal ID already appears on line {line} of this file."))
 
 
 # --- Applying -----------------------------------------------------------------
@@ -333,43 +299,16 @@ async def link_guardians(db: Database, links: list[tuple[int | None, str, str]],
                 await connection.execute(insert(FieldChange.__table__), history)
 
 
-def _chunks(entries: Iterable[RosterEntry], size: int) -> Iterator[list[RosterEntry]]:
-    chunk: list[RosterEntry] = []
-    for entry in entries:
-        chunk.append(entry)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-async def _apply_safely(db: Database, chunk: list[RosterEntry], sources: RosterSources,
-                        report: ImportReport) -> None:
-    """A chunk in one transaction; if the database refuses it, row by row, so one
-    unexpected failure rejects one row and nothing of it is written."""
-    attempt = ImportReport(report.file_name)
-    try:
-        await apply_chunk(db, chunk, sources, attempt)
-    except DBAPIError as error:
-        if len(chunk) == 1:
-            log.error("roster line %s not saved: %s", chunk[0].line, type(error.orig).__name__)
-            report.reject(chunk[0].line, Message(N_(
-                "The database refused this row; nothing of it was saved. "
-                "Import the file again later.")))
-            return
-        for entry in chunk:
-            await _apply_safely(db, [entry], sources, report)
-        return
-    report.add(attempt)
-
-
 async def write_entries(db: Database, entries: Iterable[RosterEntry], sources: RosterSources,
                         report: ImportReport) -> None:
     """Applies entries chunk by chunk, then the guardian links."""
     links: list[tuple[int | None, str, str]] = []
-    for chunk in _chunks(entries, CHUNK):
-        await _apply_safely(db, chunk, sources, report)
+
+    async def write(chunk: list[RosterEntry], attempt: ImportReport) -> None:
+        await apply_chunk(db, chunk, sources, attempt)
+
+    for chunk in chunked(entries, CHUNK):
+        await apply_safely(write, chunk, report, "roster")
         links.extend((e.line, e.personal_id, e.guardian_personal_id)
                      for e in chunk if e.guardian_personal_id)
     if links:

@@ -1,0 +1,153 @@
+"""The steps every CSV importer shares: valid rows in, chunks written safely.
+
+Rows are validated one by one and a bad row is reported with its line without
+stopping the rest. A chunk is applied in one transaction for speed; if the
+database refuses it, its rows are applied one by one, so one unexpected failure
+rejects one row (reported with its line) and the rest of the file still goes in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+
+from core.db import Database
+from core.i18n import N_, Message
+from core.records.imports.csvfile import CsvFile, iter_rows, open_csv
+from core.records.imports.report import ImportReport
+from core.records.imports.runs import finish_run, start_run
+from core.records.operations import ImportKind
+from core.records.provenance import Source
+from core.validation import InvalidValue
+
+log = logging.getLogger(__name__)
+
+
+class Lined(Protocol):
+    """An entry that knows the line of the file it came from (None when generated)."""
+
+    @property
+    def line(self) -> int | None: ...
+
+
+E = TypeVar("E", bound=Lined)
+
+# Writes one chunk in one transaction, counting into the report it is given.
+ChunkWriter = Callable[[list[E], ImportReport], Awaitable[None]]
+
+
+# --- Reading ------------------------------------------------------------------
+
+def optional_value(values: dict[str, str], column: str, validator: Callable[[str], Any],
+                   warnings: list[Message]) -> Any:
+    """An optional column: empty is None; a bad value is left out with a warning."""
+    text = values.get(column, "")
+    if not text:
+        return None
+    try:
+        return validator(text)
+    except InvalidValue as error:
+        warnings.append(Message(N_("{column} left empty: {reason}"),
+                                {"column": column, "reason": error.message}))
+        return None
+
+
+class Parsed(Lined, Protocol):
+    @property
+    def warnings(self) -> list[Message]: ...
+
+
+P = TypeVar("P", bound=Parsed)
+
+
+def read_entries(source: CsvFile, report: ImportReport,
+                 parse: Callable[[dict[str, str], int], P], key: Callable[[P], Hashable],
+                 duplicate: str) -> Iterator[P]:
+    """Valid entries of a file; bad rows and repeats of an earlier row's `key` go to the
+    report with their line (`duplicate` is a catalogue string naming `{line}`)."""
+    seen: dict[Hashable, int] = {}
+    for row in iter_rows(source):
+        report.read += 1
+        if row.problem is not None:
+            report.reject(row.line, row.problem)
+            continue
+        try:
+            entry = parse(row.values, row.line)
+        except InvalidValue as error:
+            report.reject(row.line, error.message)
+            continue
+        if key(entry) in seen:
+            report.reject(row.line, Message(duplicate, {"line": seen[key(entry)]}))
+            continue
+        seen[key(entry)] = row.line
+        for warning in entry.warnings:
+            report.warn(row.line, warning)
+        yield entry
+
+
+# --- Writing ------------------------------------------------------------------
+
+
+def chunked(entries: Iterable[E], size: int) -> Iterator[list[E]]:
+    chunk: list[E] = []
+    for entry in entries:
+        chunk.append(entry)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+async def apply_safely(write: ChunkWriter[E], chunk: list[E], report: ImportReport,
+                       what: str) -> None:
+    """A chunk in one transaction; if the database refuses it, row by row, so one
+    unexpected failure rejects one row and nothing of it is written."""
+    attempt = ImportReport(report.file_name)
+    try:
+        await write(chunk, attempt)
+    except DBAPIError as error:
+        if len(chunk) == 1:
+            # The error text may quote the row's values: only its type reaches the log.
+            log.error("%s line %s not saved: %s", what, chunk[0].line, type(error.orig).__name__)
+            report.reject(chunk[0].line, Message(N_(
+                "The database refused this row; nothing of it was saved. "
+                "Import the file again later.")))
+            return
+        for entry in chunk:
+            await apply_safely(write, [entry], report, what)
+        return
+    report.add(attempt)
+
+
+async def write_in_chunks(write: ChunkWriter[E], entries: Iterable[E], report: ImportReport,
+                          what: str, size: int = 2000) -> None:
+    for chunk in chunked(entries, size):
+        await apply_safely(write, chunk, report, what)
+
+
+# --- A whole file ---------------------------------------------------------------
+
+async def import_from_one_source(
+    db: Database, path: Path, required: Iterable[str], kind: ImportKind, source: Source,
+    read: Callable[[CsvFile, ImportReport], Iterable[P]],
+    write: Callable[[Database, Iterable[P], int, ImportReport], Awaitable[None]],
+) -> ImportReport:
+    """Imports a file whose every value comes from `source`, recording the run; raises
+    `FileUnreadable` (before anything is recorded) when the file itself is unusable."""
+    csv_file = open_csv(path, tuple(required))
+    report = ImportReport(path.name)
+    run_id, provenance = await start_run(db, kind, path.name, csv_file.sha256, (source,))
+    await write(db, read(csv_file, report), provenance[source], report)
+    await finish_run(db, run_id, report)
+    return report
+
+
+__all__ = [
+    "ChunkWriter", "Lined", "Parsed", "apply_safely", "chunked", "import_from_one_source",
+    "optional_value", "read_entries", "write_in_chunks",
+]
