@@ -8,6 +8,8 @@ from pathlib import Path
 
 from core.cli import Context
 from core.db import Database
+from core.records.imports.facilities import import_facilities
+from core.records.imports.immunizations import import_immunizations
 from core.records.imports.report import FileUnreadable, ImportReport
 from core.records.imports.roster import import_roster
 
@@ -50,3 +52,7 @@ def _command(commands: argparse._SubParsersAction, name: str, help_text: str,
 def register(commands: argparse._SubParsersAction) -> None:
     _command(commands, "import-roster",
              "import the population and social-insurance roster (CSV)", import_roster)
+    _command(commands, "import-immunizations",
+             "import doses from the immunization registry (CSV)", import_immunizations)
+    _command(commands, "import-facilities",
+             "import the registry of health facilities (CSV)", import_facilities)
