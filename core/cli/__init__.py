@@ -25,6 +25,7 @@ from core.privacy import configure_logging
 COMMAND_MODULES = (
     "core.cli.admin",
     "core.cli.imports",
+    "core.cli.qd130",
     "core.cli.records",
 )
 
