@@ -91,3 +91,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` or a pager that closed
+        sys.stderr.close()
+        return 0

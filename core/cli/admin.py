@@ -1,11 +1,15 @@
-"""`migrate`: bring the database schema up to date."""
+"""`migrate`, `seed` and `serve`: set up and run the service."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import datetime as dt
+from pathlib import Path
 
+from core import validation
 from core.cli import Context
-from core.i18n import N_
+from core.i18n import N_, today_hanoi
 from core.migrate import current_revision, upgrade
 
 
@@ -21,6 +25,81 @@ async def migrate(args: argparse.Namespace, context: Context) -> int:
     return 0
 
 
+
+
+async def serve(args: argparse.Namespace, context: Context) -> int:
+    from aiohttp import web
+
+    from core.web import create_app
+
+    db = await context.open_database()
+    runner = web.AppRunner(create_app(db))
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port)
+    await site.start()
+    context.say(context.t.text(N_("Record service listening on http://{host}:{port}/ (Ctrl+C stops)"),
+                               host=args.host, port=args.port))
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+    return 0
+
+
+async def seed(args: argparse.Namespace, context: Context) -> int:
+    from core.seed import generate_city
+    from core.seed.store import database_is_empty, export_city, seed_database
+
+    t = context.t
+    as_of = args.as_of or today_hanoi()
+    city = generate_city(args.people, args.seed, as_of)
+    if args.export:
+        counts = export_city(city, args.export)
+        context.say(t.text(N_("Exported to {dir}: {roster} residents, {facilities} facilities, "
+                              "{doses} immunizations, {files} QĐ 130 files."),
+                           dir=args.export, roster=counts["roster.csv"],
+                           facilities=counts["facilities.csv"], doses=counts["immunizations.csv"],
+                           files=counts["xml"]))
+    db = await context.open_database()
+    try:
+        if args.if_empty and not await database_is_empty(db):
+            context.say(t.text(N_("The database already holds residents; nothing seeded.")))
+            return 0
+        summary = await seed_database(db, city)
+    finally:
+        await db.dispose()
+    context.say(t.text(N_("Seeded a synthetic Hanoi (seed {seed}, as of {date}): {residents} residents, "
+                          "{facilities} facilities, {doses} immunizations, {visits} visits."),
+                       seed=args.seed, date=t.date(as_of), residents=summary.residents,
+                       facilities=summary.facilities, doses=summary.immunizations,
+                       visits=summary.visits))
+    return 0
+
+
+def _as_of(text: str) -> dt.date:
+    try:
+        return validation.calendar_date(text, past_only=False)
+    except validation.InvalidValue as error:
+        raise argparse.ArgumentTypeError(error.message.msgid) from None
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("migrate", help="apply database migrations (Alembic)")
     parser.set_defaults(handler=migrate)
+
+    parser = commands.add_parser("seed", help="write a synthetic Hanoi (demo and test data)")
+    parser.add_argument("--people", type=int, required=True, metavar="N")
+    parser.add_argument("--seed", type=int, default=1, metavar="S",
+                        help="the same seed and as-of date give the same city (default 1)")
+    parser.add_argument("--as-of", type=_as_of, metavar="DD/MM/YYYY",
+                        help="the day the city is generated for (default: today in Hanoi)")
+    parser.add_argument("--export", type=Path, metavar="DIR",
+                        help="also write the same people as roster, immunization and QĐ 130 files")
+    parser.add_argument("--if-empty", action="store_true",
+                        help="seed only when the database holds no residents (make run)")
+    parser.set_defaults(handler=seed)
+
+    parser = commands.add_parser("serve", help="run the HTTP service (health probes, status)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.set_defaults(handler=serve)

@@ -1,15 +1,19 @@
-"""`book`: print a health book as the display rules render it."""
+"""`book` prints a health book as the display rules render it; `completeness` reports gaps."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from sqlalchemy import select
 
+from core import validation
 from core.cli import Context
 from core.i18n import N_
 from core.records.citizen import Citizen
+from core.records.completeness import ward_report
+from core.records.completeness_report import render_completeness, write_gap_list
 from core.records.display_rules import Audience
 from core.records.healthbook import HealthBook, build_health_book
 from core.records.render_text import render_book
@@ -42,6 +46,30 @@ async def book(args: argparse.Namespace, context: Context) -> int:
     return 0
 
 
+async def completeness(args: argparse.Namespace, context: Context) -> int:
+    t = context.t
+    ward_code = None
+    if args.ward:
+        try:
+            ward_code = validation.ward_code(args.ward)
+        except InvalidValue as error:
+            context.error(error.message.render(t))
+            return 2
+    db = await context.open_database()
+    try:
+        report = await ward_report(db, ward_code)
+        if args.csv:
+            rows = await write_gap_list(db, ward_code, args.csv, t)
+    finally:
+        await db.dispose()
+    for line in render_completeness(report, ward_code, t):
+        context.say(line)
+    if args.csv:
+        context.say(t.text(N_("Wrote {n} residents with missing details to {file}."),
+                           n=rows, file=args.csv))
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("book", help="print one resident's health book")
     parser.add_argument("personal_id", metavar="ID", help="the 12-digit personal ID")
@@ -49,3 +77,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                         default=Audience.CITIZEN.value)
     parser.add_argument("--json", action="store_true", help="print the view as JSON")
     parser.set_defaults(handler=book)
+
+    parser = commands.add_parser("completeness",
+                                 help="missing or invalid details per field, per ward")
+    parser.add_argument("--ward", metavar="CODE", help="one ward (5-digit code, e.g. 00070)")
+    parser.add_argument("--csv", metavar="FILE", type=Path,
+                        help="also write the residents with gaps, for the ward team")
+    parser.set_defaults(handler=completeness)

@@ -35,6 +35,7 @@ from core.records.immunization import Immunization
 from core.records.insurance import InsuranceCard
 from core.records.provenance import Provenance, Source
 from core.records.visit import Prescription, TestResult, Visit
+from core.text import fold
 
 # --- The view -----------------------------------------------------------------
 
@@ -126,7 +127,7 @@ class BookData:
 
 _HISTORY_TABLES = {
     "history.allergies": (Allergy, (Allergy.id,)),
-    "history.conditions": (Condition, (Condition.chronic.desc(), Condition.id)),
+    "history.conditions": (Condition, (Condition.id,)),
     "history.disabilities": (Disability, (Disability.id,)),
     "history.surgeries": (Surgery, (Surgery.id,)),
     "history.family": (FamilyHistory, (FamilyHistory.id,)),
@@ -195,14 +196,18 @@ def load_book_data(connection: Connection, citizen_id: int,
             table = model.__table__
             data.lists[key] = rows(select(table).where(table.c.citizen_id == citizen_id)
                                    .order_by(*order))
+        # Chronic first, then oldest first; sorted here, not in SQL, so that the order
+        # is the same on SQLite and PostgreSQL whatever their text collation.
+        data.lists["history.conditions"].sort(
+            key=lambda r: (not r.chronic, r.since.iso() if r.since else "9999", r.icd10_code or ""))
         facility_codes.update(r.facility_code for r in data.lists["history.surgeries"])
 
     if BookGroup.IMMUNIZATIONS in groups:
         table = Immunization.__table__
-        data.lists["immunizations.doses"] = rows(
-            select(table).where(table.c.citizen_id == citizen_id)
-            .order_by(table.c.given_on.desc(), table.c.dose_number.desc())
-        )
+        doses = rows(select(table).where(table.c.citizen_id == citizen_id))
+        # Newest first; same-day doses in a fixed order on every database.
+        doses.sort(key=lambda r: (r.given_on, r.dose_number, fold(r.vaccine)), reverse=True)
+        data.lists["immunizations.doses"] = doses
         facility_codes.update(r.facility_code for r in data.lists["immunizations.doses"])
 
     if BookGroup.VISITS in groups:

@@ -14,8 +14,9 @@ import random
 from dataclasses import dataclass, field
 
 from core.i18n import today_hanoi
+from core.records.imports.immunizations import ImmunizationEntry
 from core.records.submission import VisitSubmission
-from core.seed.clinical import HistoryFact, SyntheticDose, VisitFactory, doses_for, history_for
+from core.seed.clinical import HistoryFact, VisitFactory, doses_for, history_for
 from core.seed.people import PeopleFactory, Resident, Town, build_town, leave_gaps
 
 
@@ -25,7 +26,7 @@ class SyntheticCity:
     today: dt.date
     town: Town
     residents: list[Resident] = field(default_factory=list)
-    doses: list[SyntheticDose] = field(default_factory=list)
+    doses: list[ImmunizationEntry] = field(default_factory=list)
     visits: list[VisitSubmission] = field(default_factory=list)
     history: list[HistoryFact] = field(default_factory=list)
 

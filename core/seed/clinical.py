@@ -15,6 +15,7 @@ from core.i18n import TIMEZONE
 from core.records.facility import FacilityKind
 from core.records.history import AllergyKind, RiskFactorKind
 from core.records.immunization import Programme
+from core.records.imports.immunizations import ImmunizationEntry
 from core.records.submission import PrescriptionLine, TestLine, VisitSubmission
 from core.records.values import PartialDate, Sex
 from core.reference import icd10
@@ -24,25 +25,14 @@ from core.seed.people import Resident, Town
 # --- Immunizations --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SyntheticDose:
-    personal_id: str
-    vaccine: str
-    dose: int
-    given_on: dt.date
-    facility_code: str
-    lot: str
-    programme: Programme
-
-
 COVID_VACCINES = ("Vaxzevria", "Comirnaty", "Vero Cell", "Spikevax")
 COVID_START = dt.date(2021, 7, 15)
 
 
-def doses_for(rng: random.Random, resident: Resident, town: Town, today: dt.date) -> list[SyntheticDose]:
+def doses_for(rng: random.Random, resident: Resident, town: Town, today: dt.date) -> list[ImmunizationEntry]:
     station = town.station_of[resident.ward.code]
     pid = resident.entry.personal_id
-    doses: list[SyntheticDose] = []
+    doses: list[ImmunizationEntry] = []
 
     def lot() -> str:
         return f"{rng.choice('ABCDEFGHK')}{rng.randrange(100000, 999999)}"
@@ -52,18 +42,19 @@ def doses_for(rng: random.Random, resident: Resident, town: Town, today: dt.date
         if due > today or resident.born.year < 2012 or rng.random() > 0.95:
             continue
         given = min(today, due + dt.timedelta(days=rng.randrange(0, 21)))
-        doses.append(SyntheticDose(pid, scheduled.vaccine, scheduled.dose, given, station, lot(),
-                                   Programme.EPI))
+        doses.append(ImmunizationEntry(pid, scheduled.vaccine, scheduled.dose, given, Programme.EPI,
+                                       station, lot()))
     age_in_2021 = 2021 - resident.born.year
     if age_in_2021 >= 18 and rng.random() < 0.9:
         vaccine = rng.choice(COVID_VACCINES)
         day = COVID_START + dt.timedelta(days=rng.randrange(0, 90))
         for dose in range(1, rng.choice((2, 3, 3)) + 1):
-            doses.append(SyntheticDose(pid, vaccine, dose, day, station, lot(), Programme.COVID19))
+            doses.append(ImmunizationEntry(pid, vaccine, dose, day, Programme.COVID19, station, lot()))
             day += dt.timedelta(days=rng.randrange(28, 120))
     if age_in_2021 >= 50 and rng.random() < 0.15:
         given = today - dt.timedelta(days=rng.randrange(30, 700))
-        doses.append(SyntheticDose(pid, "Vaxigrip Tetra", 1, given, station, lot(), Programme.SERVICE))
+        doses.append(ImmunizationEntry(pid, "Vaxigrip Tetra", 1, given, Programme.SERVICE, station,
+                                       lot()))
     return doses
 
 

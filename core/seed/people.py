@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 
 from core.records.facility import FacilityKind
+from core.records.imports.facilities import FacilityEntry
 from core.records.imports.roster import CardEntry, RosterEntry
 from core.records.values import BloodGroup, CitizenStatus, PartialDate, Sex
 from core.reference.provinces import PROVINCE_CODES
@@ -21,14 +22,6 @@ from core.text import fold
 from core.validation import insurance_card
 
 PROVINCES_ELSEWHERE = sorted(PROVINCE_CODES - {"01"})
-
-
-@dataclass(frozen=True)
-class SyntheticFacility:
-    code: str
-    name: str
-    kind: FacilityKind
-    ward_code: str | None
 
 
 @dataclass
@@ -48,10 +41,10 @@ class Resident:
 class Town:
     """Facilities by kind and the health station of each ward."""
 
-    facilities: list[SyntheticFacility] = field(default_factory=list)
+    facilities: list[FacilityEntry] = field(default_factory=list)
     station_of: dict[str, str] = field(default_factory=dict)
 
-    def of_kind(self, kind: FacilityKind) -> list[SyntheticFacility]:
+    def of_kind(self, kind: FacilityKind) -> list[FacilityEntry]:
         return [f for f in self.facilities if f.kind is kind]
 
 
@@ -60,21 +53,21 @@ def build_town(rng: random.Random) -> Town:
     wards = list(hanoi_wards().values())
     for index, ward in enumerate(wards, start=1):
         code = f"01{index:03d}"
-        town.facilities.append(SyntheticFacility(code, f"Trạm Y tế {ward.name}",
+        town.facilities.append(FacilityEntry(code, f"Trạm Y tế {ward.name}",
                                                  FacilityKind.HEALTH_STATION, ward.code))
         town.station_of[ward.code] = code
     for index, area in enumerate(names.POLYCLINIC_AREAS, start=1):
-        town.facilities.append(SyntheticFacility(f"01{800 + index}",
+        town.facilities.append(FacilityEntry(f"01{800 + index}",
                                                  f"Phòng khám Đa khoa khu vực {area}",
                                                  FacilityKind.POLYCLINIC, rng.choice(wards).code))
     for index, area in enumerate(names.MEDICAL_CENTRE_AREAS, start=1):
-        town.facilities.append(SyntheticFacility(f"01{700 + index}", f"Trung tâm Y tế khu vực {area}",
+        town.facilities.append(FacilityEntry(f"01{700 + index}", f"Trung tâm Y tế khu vực {area}",
                                                  FacilityKind.MEDICAL_CENTRE, rng.choice(wards).code))
     for code, name in names.HOSPITALS:
-        town.facilities.append(SyntheticFacility(code, name, FacilityKind.HOSPITAL,
+        town.facilities.append(FacilityEntry(code, name, FacilityKind.HOSPITAL,
                                                  rng.choice(wards).code))
     for index, name in enumerate(names.PRIVATE_CLINICS, start=1):
-        town.facilities.append(SyntheticFacility(f"01{600 + index}", name,
+        town.facilities.append(FacilityEntry(f"01{600 + index}", name,
                                                  FacilityKind.PRIVATE_CLINIC, rng.choice(wards).code))
     return town
 

@@ -24,7 +24,7 @@ from core.db import Database
 from core.i18n import N_, Message, now_utc
 from core.records.citizen import DEMOGRAPHIC_FIELDS, Citizen, FieldChange
 from core.records.imports.chunks import apply_safely, chunked, optional_value, read_entries
-from core.records.imports.csvfile import CsvFile, open_csv
+from core.records.imports.csvfile import CsvFile, open_csv, write_csv
 from core.records.imports.report import ImportReport
 from core.records.imports.runs import finish_run, start_run
 from core.records.insurance import InsuranceCard
@@ -325,3 +325,41 @@ async def import_roster(db: Database, path: Path) -> ImportReport:
     await write_entries(db, read_roster(source, report), sources, report)
     await finish_run(db, run_id, report)
     return report
+
+
+# --- Writing (the seed's export) ----------------------------------------------
+
+_SEX_WORDS = {Sex.MALE: "Nam", Sex.FEMALE: "Nữ", Sex.UNDETERMINED: "3"}
+_STATUS_WORDS = {CitizenStatus.ACTIVE: "", CitizenStatus.MOVED_AWAY: "chuyen_di",
+                 CitizenStatus.DECEASED: "tu_vong"}
+
+
+def _roster_date(value: PartialDate) -> str:
+    if value.month is None:
+        return f"{value.year:04d}"
+    if value.day is None:
+        return f"{value.month:02d}/{value.year:04d}"
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+
+
+def _day(value: dt.date | None) -> str | None:
+    return value.strftime("%d/%m/%Y") if value else None
+
+
+def roster_row(entry: RosterEntry) -> tuple[object, ...]:
+    """One entry as a roster line that `parse_row` reads back as the same entry."""
+    card = entry.card
+    return (
+        entry.personal_id, entry.full_name, _roster_date(entry.birth_date),
+        _SEX_WORDS[entry.sex] if entry.sex else None, entry.ethnicity_code, entry.nationality,
+        entry.occupation, "0" + entry.phone[3:] if entry.phone else None, entry.email,
+        entry.ward_code, entry.street_address,
+        card.number.number if card else None, card.registered_facility_code if card else None,
+        _day(card.valid_from) if card else None, _day(card.valid_to) if card else None,
+        entry.blood_group.code() if entry.blood_group else None,
+        _STATUS_WORDS[entry.status] if entry.status else None, entry.guardian_personal_id,
+    )
+
+
+def write_roster_csv(path: Path, entries: Iterable[RosterEntry]) -> int:
+    return write_csv(path, COLUMNS, (roster_row(e) for e in entries))
