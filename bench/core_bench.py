@@ -100,7 +100,7 @@ def phase_baseline() -> dict[str, object]:
     return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, "peak_mib": peak_mib()}
 
 
-def _fresh_database(name: str):
+async def _fresh_database(name: str):
     from core.db import Database
     from core.migrate import upgrade
 
@@ -108,7 +108,7 @@ def _fresh_database(name: str):
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     db = Database(f"sqlite+aiosqlite:///{path}")
-    asyncio.run(upgrade(db))
+    await upgrade(db)
     return db
 
 
@@ -116,7 +116,7 @@ def phase_import() -> dict[str, object]:
     from core.records.imports.roster import import_roster
 
     async def run() -> dict[str, object]:
-        db = _fresh_database("bench.sqlite3")
+        db = await _fresh_database("bench.sqlite3")
         started = time.perf_counter()
         report = await import_roster(db, OUT / "roster.csv")
         seconds = time.perf_counter() - started

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from core.i18n import N_, Message, today_hanoi
 from core.records.values import BloodGroup, CitizenStatus, PartialDate, Sex
@@ -106,6 +107,7 @@ def insurance_card(text: str) -> CardNumber:
 _FACILITY = re.compile(r"[0-9]{5}")
 
 
+@lru_cache(maxsize=4096)  # few distinct values, a million rows
 def facility_code(text: str) -> str:
     value = (text or "").strip()
     if not _FACILITY.fullmatch(value):
@@ -140,6 +142,7 @@ def phone_national(value: str) -> str:
 
 # --- Places and people --------------------------------------------------------
 
+@lru_cache(maxsize=4096)  # few distinct values, a million rows
 def ward_code(text: str) -> str:
     """A current Hanoi ward: 5 digits with leading zeros (`70` is read as `00070`)."""
     value = (text or "").strip()
@@ -194,9 +197,18 @@ def calendar_date(text: str, *, past_only: bool = True, what: Message = _DATE_LA
     return day
 
 
+_DAY_MONTH_YEAR = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+
+
 def partial_date_any(text: str) -> PartialDate:
     """A date as people write it, with no rule about when it may lie."""
     value = (text or "").strip()
+    if match := _DAY_MONTH_YEAR.fullmatch(value):  # the common case, fast
+        day, month, year = match.groups()
+        try:
+            return PartialDate(int(year), int(month), int(day))
+        except ValueError:
+            raise _fail(N_("{date} is not a real date."), date=value) from None
     parts = re.split(r"[/.-]", value) if value else []
     if not parts or not all(p.isdigit() for p in parts) or len(parts) > 3 or len(parts[-1]) != 4:
         raise _fail(N_("Write the date as dd/mm/yyyy, mm/yyyy or yyyy."))
@@ -214,6 +226,7 @@ _SEX_WORDS = {
 }
 
 
+@lru_cache(maxsize=4096)  # few distinct values, a million rows
 def sex(text: str) -> Sex:
     found = _SEX_WORDS.get(fold(text or ""))
     if found is None:
@@ -224,6 +237,7 @@ def sex(text: str) -> Sex:
 _BLOOD = re.compile(r"(AB|A|B|O)\s*(?:RH)?\s*([+-]|POS|NEG|DUONG|AM)?")
 
 
+@lru_cache(maxsize=4096)  # few distinct values, a million rows
 def blood_group(text: str) -> BloodGroup:
     """`O+`, `AB-`, `A Rh+`, `B Rh−`, or the ABO group alone when Rh is not known."""
     value = clean(text).upper().replace("−", "-").replace("0", "O")
@@ -236,6 +250,7 @@ def blood_group(text: str) -> BloodGroup:
     return BloodGroup(abo, rh_sign)
 
 
+@lru_cache(maxsize=4096)  # few distinct values, a million rows
 def ethnicity(text: str) -> str:
     found = find_ethnicity(text or "")
     if found is None:
@@ -243,16 +258,17 @@ def ethnicity(text: str) -> str:
     return found.code
 
 
-_VIETNAM = {"vn", "vnm", "704", "vietnam", "cong hoa xa hoi chu nghia viet nam"}
+_VIETNAM = frozenset({"vn", "vnm", "704", "vietnam", "conghoaxahoichunghiavietnam"})
 
 
+@lru_cache(maxsize=4096)  # few distinct values, a million rows
 def nationality(text: str) -> str:
     """An ISO 3166 alpha-2 code; `Việt Nam`, `VN`, `VNM` all mean `VN`."""
     from babel import Locale
 
     value = clean(text)
     key = fold(value)
-    if key in {fold(v) for v in _VIETNAM}:
+    if key in _VIETNAM:
         return "VN"
     if len(value) == 2 and value.upper() in Locale("en").territories:
         return value.upper()
@@ -280,6 +296,7 @@ _STATUS_WORDS = {
 }
 
 
+@lru_cache(maxsize=4096)  # few distinct values, a million rows
 def citizen_status(text: str) -> CitizenStatus:
     found = _STATUS_WORDS.get(fold(text or ""))
     if found is None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, bindparam, select
 
 from core.consent.policy import ConsentScope, may_see, may_see_any, visible_groups
 from core.db import Database
@@ -125,14 +125,58 @@ class BookData:
     sources: dict[int, Source] = field(default_factory=dict)
 
 
-_HISTORY_TABLES = {
-    "history.allergies": (Allergy, (Allergy.id,)),
-    "history.conditions": (Condition, (Condition.id,)),
-    "history.disabilities": (Disability, (Disability.id,)),
-    "history.surgeries": (Surgery, (Surgery.id,)),
-    "history.family": (FamilyHistory, (FamilyHistory.id,)),
-    "history.risk_factors": (RiskFactor, (RiskFactor.id,)),
+# Statements are built once: building a SELECT costs more than running it here.
+_CITIZENS = Citizen.__table__
+_GUARDIAN = _CITIZENS.alias("guardian")
+_CARDS = InsuranceCard.__table__
+_CITIZEN_ID = bindparam("citizen_id")
+
+
+def _rows_of(model: type) -> Select:
+    table = model.__table__
+    return select(table).where(table.c.citizen_id == _CITIZEN_ID).order_by(table.c.id)
+
+
+def _children_of(model: type) -> Select:
+    table = model.__table__
+    return select(table).where(table.c.visit_id.in_(bindparam("visit_ids", expanding=True))) \
+        .order_by(table.c.id)
+
+
+_CITIZEN_QUERY = (
+    select(_CITIZENS, _GUARDIAN.c.full_name.label("guardian_name"))
+    .outerjoin(_GUARDIAN, _GUARDIAN.c.id == _CITIZENS.c.guardian_id)
+    .where(_CITIZENS.c.id == _CITIZEN_ID)
+)
+_PROVENANCE_COLUMNS = tuple(c.name for c in _CITIZENS.c if c.name.endswith("_prov"))
+_CARD_QUERY = (
+    select(_CARDS)
+    .where(_CARDS.c.citizen_id == _CITIZEN_ID, _CARDS.c.superseded_at.is_(None))
+    .order_by(_CARDS.c.valid_from.desc().nulls_last(), _CARDS.c.id.desc())
+    .limit(1)
+)
+_HISTORY_QUERIES = {
+    "history.allergies": _rows_of(Allergy),
+    "history.conditions": _rows_of(Condition),
+    "history.disabilities": _rows_of(Disability),
+    "history.surgeries": _rows_of(Surgery),
+    "history.family": _rows_of(FamilyHistory),
+    "history.risk_factors": _rows_of(RiskFactor),
 }
+_DOSES_QUERY = _rows_of(Immunization)
+_VISITS_QUERY = (
+    select(Visit.__table__)
+    .where(Visit.__table__.c.citizen_id == _CITIZEN_ID)
+    .order_by(Visit.__table__.c.admitted_at.desc(), Visit.__table__.c.id.desc())
+)
+_CHILD_QUERIES = {
+    "visits.prescriptions": _children_of(Prescription),
+    "visits.test_results": _children_of(TestResult),
+}
+_PROVENANCE_QUERY = select(Provenance.id, Provenance.source).where(
+    Provenance.id.in_(bindparam("ids", expanding=True)))
+_FACILITY_QUERY = select(Facility.code, Facility.name).where(
+    Facility.code.in_(bindparam("codes", expanding=True)))
 
 
 class _SourceCache:
@@ -146,9 +190,7 @@ class _SourceCache:
         wanted = {i for i in ids if i is not None}
         missing = [i for i in wanted if i not in self._known]
         if missing:
-            rows = connection.execute(
-                select(Provenance.id, Provenance.source).where(Provenance.id.in_(missing))
-            )
+            rows = connection.execute(_PROVENANCE_QUERY, {"ids": missing})
             for prov_id, source in rows:
                 self._known[prov_id] = source
             while len(self._known) > self._size:
@@ -162,40 +204,23 @@ _sources = _SourceCache()
 def load_book_data(connection: Connection, citizen_id: int,
                    groups: frozenset[BookGroup]) -> BookData | None:
     """Reads what the visible groups need, with Core queries on one connection."""
-    citizens = Citizen.__table__
-    guardian = citizens.alias("guardian")
-    citizen = connection.execute(
-        select(citizens, guardian.c.full_name.label("guardian_name"))
-        .outerjoin(guardian, guardian.c.id == citizens.c.guardian_id)
-        .where(citizens.c.id == citizen_id)
-    ).one_or_none()
+    key = {"citizen_id": citizen_id}
+    citizen = connection.execute(_CITIZEN_QUERY, key).one_or_none()
     if citizen is None:
         return None
     data = BookData(citizen=citizen)
-    prov_ids: list[int | None] = [getattr(citizen, f"{c.name}") for c in citizens.c
-                                  if c.name.endswith("_prov")]
-    facility_codes: set[str] = set()
-
-    def rows(statement: Any) -> list[Any]:
-        return list(connection.execute(statement))
+    prov_ids: list[int | None] = [getattr(citizen, name) for name in _PROVENANCE_COLUMNS]
+    facility_codes: set[str | None] = set()
 
     if BookGroup.INSURANCE in groups:
-        cards = InsuranceCard.__table__
-        data.card = connection.execute(
-            select(cards)
-            .where(cards.c.citizen_id == citizen_id, cards.c.superseded_at.is_(None))
-            .order_by(cards.c.valid_from.desc().nulls_last(), cards.c.id.desc())
-            .limit(1)
-        ).one_or_none()
+        data.card = connection.execute(_CARD_QUERY, key).one_or_none()
         if data.card is not None:
             prov_ids.append(data.card.provenance_id)
             facility_codes.add(data.card.registered_facility_code)
 
     if BookGroup.HISTORY in groups:
-        for key, (model, order) in _HISTORY_TABLES.items():
-            table = model.__table__
-            data.lists[key] = rows(select(table).where(table.c.citizen_id == citizen_id)
-                                   .order_by(*order))
+        for name, query in _HISTORY_QUERIES.items():
+            data.lists[name] = list(connection.execute(query, key))
         # Chronic first, then oldest first; sorted here, not in SQL, so that the order
         # is the same on SQLite and PostgreSQL whatever their text collation.
         data.lists["history.conditions"].sort(
@@ -203,41 +228,32 @@ def load_book_data(connection: Connection, citizen_id: int,
         facility_codes.update(r.facility_code for r in data.lists["history.surgeries"])
 
     if BookGroup.IMMUNIZATIONS in groups:
-        table = Immunization.__table__
-        doses = rows(select(table).where(table.c.citizen_id == citizen_id))
+        doses = list(connection.execute(_DOSES_QUERY, key))
         # Newest first; same-day doses in a fixed order on every database.
         doses.sort(key=lambda r: (r.given_on, r.dose_number, fold(r.vaccine)), reverse=True)
         data.lists["immunizations.doses"] = doses
-        facility_codes.update(r.facility_code for r in data.lists["immunizations.doses"])
+        facility_codes.update(r.facility_code for r in doses)
 
     if BookGroup.VISITS in groups:
-        table = Visit.__table__
-        visits = rows(select(table).where(table.c.citizen_id == citizen_id)
-                      .order_by(table.c.admitted_at.desc(), table.c.id.desc()))
+        visits = list(connection.execute(_VISITS_QUERY, key))
         data.lists["visits.visits"] = visits
         facility_codes.update(v.facility_code for v in visits)
         visit_ids = [v.id for v in visits]
-        for key, model in (("visits.prescriptions", Prescription),
-                           ("visits.test_results", TestResult)):
+        for name, query in _CHILD_QUERIES.items():
             by_visit: dict[int, list[Any]] = {}
             if visit_ids:
-                child = model.__table__
-                for row in connection.execute(select(child).where(child.c.visit_id.in_(visit_ids))
-                                              .order_by(child.c.id)):
+                for row in connection.execute(query, {"visit_ids": visit_ids}):
                     by_visit.setdefault(row.visit_id, []).append(row)
-            data.children[key] = by_visit
+            data.children[name] = by_visit
 
     for entries in data.lists.values():
         prov_ids.extend(r.provenance_id for r in entries)
     data.sources = _sources.resolve(connection, prov_ids)
 
-    facility_codes.discard(None)  # type: ignore[arg-type]
+    facility_codes.discard(None)
     if facility_codes:
-        facilities = Facility.__table__
-        data.facility_names = dict(connection.execute(
-            select(facilities.c.code, facilities.c.name)
-            .where(facilities.c.code.in_(sorted(facility_codes)))
-        ).all())
+        data.facility_names = dict(
+            connection.execute(_FACILITY_QUERY, {"codes": sorted(facility_codes)}).all())
     return data
 
 

@@ -63,6 +63,18 @@ def merge_fields(
     value). `status_date` travels with `status`.
     """
     merge = Merge()
+    if current is None:  # a new citizen: every value given fills an empty field
+        for name in DEMOGRAPHIC_FIELDS:
+            new = incoming.get(name)
+            if new is not None:
+                merge.updates[name] = new
+                merge.updates[f"{name}_prov"] = provenance_id
+                merge.decisions[name] = Decision.SET
+        if "status" in merge.updates:
+            status = merge.updates["status"]
+            merge.updates["status_date"] = incoming.get("status_date") or (
+                None if status is CitizenStatus.ACTIVE else now.date())
+        return merge
 
     def current_value(name: str) -> Any:
         if current is None:

@@ -8,6 +8,7 @@ rejects one row (reported with its line) and the rest of the file still goes in.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from pathlib import Path
@@ -126,7 +127,25 @@ async def apply_safely(write: ChunkWriter[E], chunk: list[E], report: ImportRepo
 
 async def write_in_chunks(write: ChunkWriter[E], entries: Iterable[E], report: ImportReport,
                           what: str, size: int = 2000) -> None:
-    for chunk in chunked(entries, size):
+    """Writes chunk by chunk; one chunk is written while the next is read and checked.
+
+    The database works in its own thread (aiosqlite, asyncpg's socket) without the
+    GIL, so reading and writing overlap. Chunks are written one at a time, in order.
+    """
+    pending: asyncio.Task[None] | None = None
+    chunk: list[E] = []
+    for count, entry in enumerate(entries, start=1):
+        chunk.append(entry)
+        if count % 50 == 0:
+            await asyncio.sleep(0)  # let the chunk being written take its next step
+        if len(chunk) >= size:
+            if pending is not None:
+                await pending
+            pending = asyncio.create_task(apply_safely(write, chunk, report, what))
+            chunk = []
+    if pending is not None:
+        await pending
+    if chunk:
         await apply_safely(write, chunk, report, what)
 
 

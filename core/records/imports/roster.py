@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 
 from core import validation as v
-from core.db import Database
+from core.db import Bulk, Database
 from core.i18n import N_, Message, now_utc
 from core.records.citizen import DEMOGRAPHIC_FIELDS, Citizen, FieldChange
-from core.records.imports.chunks import apply_safely, chunked, optional_value, read_entries
+from core.records.imports.chunks import optional_value, read_entries, write_in_chunks
 from core.records.imports.csvfile import CsvFile, open_csv, write_csv
 from core.records.imports.report import ImportReport
 from core.records.imports.runs import finish_run, start_run
@@ -141,12 +141,43 @@ class RosterSources:
 
 _CITIZENS = Citizen.__table__
 _CARDS = InsuranceCard.__table__
+_NEW_CITIZEN_COLUMNS = tuple(c.name for c in _CITIZENS.c if c.name != "id")
+_INSERT_CITIZENS = Bulk.insert(_CITIZENS, _NEW_CITIZEN_COLUMNS)
+_CARD_COLUMNS = ("number", "social_insurance_number", "beneficiary_group", "benefit_level",
+                 "valid_from", "valid_to", "registered_facility_code", "provenance_id",
+                 "superseded_at", "created_at")
+# The card names its holder by personal ID; the database finds the citizen's id,
+# so a chunk of new citizens needs no round trip to learn their ids.
+_INSERT_CARDS = Bulk(
+    insert(_CARDS).values(
+        citizen_id=select(_CITIZENS.c.id)
+        .where(_CITIZENS.c.personal_id == bindparam("personal_id")).scalar_subquery(),
+        **{name: bindparam(name) for name in _CARD_COLUMNS},
+    ),
+    {"personal_id": _CITIZENS.c.personal_id.type, **{n: _CARDS.c[n].type for n in _CARD_COLUMNS}},
+)
+_INSERT_CHANGES = Bulk.insert(FieldChange.__table__, (
+    "citizen_id", "field", "old_value", "old_provenance_id", "new_value", "new_provenance_id",
+    "changed_at"))
+_EXISTING = select(_CITIZENS).where(
+    _CITIZENS.c.personal_id.in_(bindparam("personal_ids", expanding=True)))
+# Which IDs are known, answered from the index alone (a first import finds none).
+_KNOWN_IDS = select(_CITIZENS.c.personal_id).where(
+    _CITIZENS.c.personal_id.in_(bindparam("personal_ids", expanding=True)))
+_CURRENT_CARDS = (
+    select(_CARDS)
+    .where(_CARDS.c.citizen_id.in_(bindparam("citizen_ids", expanding=True)),
+           _CARDS.c.superseded_at.is_(None))
+    .order_by(_CARDS.c.valid_from.nulls_first(), _CARDS.c.id)
+)
+_SOURCES = select(Provenance.id, Provenance.source).where(
+    Provenance.id.in_(bindparam("ids", expanding=True)))
 
 
-def _card_row(citizen_id: int, card: CardEntry, provenance_id: int,
+def _card_row(personal_id: str, card: CardEntry, provenance_id: int,
               now: dt.datetime) -> dict[str, Any]:
     return {
-        "citizen_id": citizen_id,
+        "personal_id": personal_id,
         "number": card.number.number,
         "social_insurance_number": card.number.social_insurance_number,
         "beneficiary_group": card.number.beneficiary_group,
@@ -173,9 +204,7 @@ def _same_card(current: Any, card: CardEntry) -> bool:
 async def _source_map(connection: Any, ids: set[int]) -> dict[int, Source]:
     if not ids:
         return {}
-    rows = await connection.execute(
-        select(Provenance.id, Provenance.source).where(Provenance.id.in_(ids)))
-    return dict(rows.all())
+    return dict((await connection.execute(_SOURCES, {"ids": sorted(ids)})).all())
 
 
 async def apply_chunk(db: Database, entries: list[RosterEntry], sources: RosterSources,
@@ -184,21 +213,16 @@ async def apply_chunk(db: Database, entries: list[RosterEntry], sources: RosterS
     now = now_utc()
     pids = [e.personal_id for e in entries]
     async with db.connection() as connection:
-        existing = {
-            row.personal_id: row
-            for row in await connection.execute(select(_CITIZENS).where(
-                _CITIZENS.c.personal_id.in_(pids)))
-        }
+        known = (await connection.execute(_KNOWN_IDS, {"personal_ids": pids})).scalars().all()
+        existing = {row.personal_id: row for row in await connection.execute(
+            _EXISTING, {"personal_ids": known})} if known else {}
         prov_ids = {getattr(row, f"{name}_prov") for row in existing.values()
                     for name in DEMOGRAPHIC_FIELDS} - {None}
         current_sources = await _source_map(connection, prov_ids)
         current_cards: dict[int, Any] = {}
         if existing:
             for card in await connection.execute(
-                select(_CARDS).where(_CARDS.c.citizen_id.in_([r.id for r in existing.values()]),
-                                     _CARDS.c.superseded_at.is_(None))
-                .order_by(_CARDS.c.valid_from.nulls_first(), _CARDS.c.id)
-            ):
+                    _CURRENT_CARDS, {"citizen_ids": [r.id for r in existing.values()]}):
                 current_cards[card.citizen_id] = card  # the latest period wins
 
         new_rows: list[dict[str, Any]] = []
@@ -215,7 +239,7 @@ async def apply_chunk(db: Database, entries: list[RosterEntry], sources: RosterS
                 row is None or row.id not in current_cards
                 or not _same_card(current_cards[row.id], entry.card))
             if row is None:
-                values = {c.name: None for c in _CITIZENS.c if c.name != "id"}
+                values = dict.fromkeys(_NEW_CITIZEN_COLUMNS)
                 values.update(merge.updates)
                 if values["status"] is None:  # a register that is silent on status: living here
                     values["status"] = CitizenStatus.ACTIVE
@@ -235,24 +259,16 @@ async def apply_chunk(db: Database, entries: list[RosterEntry], sources: RosterS
                 if row is not None and row.id in current_cards:
                     superseded.append(current_cards[row.id].id)
 
-        if new_rows:
-            await connection.execute(insert(_CITIZENS), new_rows)
+        await _INSERT_CITIZENS.run(connection, new_rows)
         if updates:
             await connection.execute(
                 update(_CITIZENS).where(_CITIZENS.c.id == bindparam("_id")), updates)
-        if history:
-            await connection.execute(insert(FieldChange.__table__), history)
+        await _INSERT_CHANGES.run(connection, history)
         if superseded:
             await connection.execute(
                 update(_CARDS).where(_CARDS.c.id.in_(superseded)).values(superseded_at=now))
-        if new_cards:
-            ids = dict((await connection.execute(
-                select(_CITIZENS.c.personal_id, _CITIZENS.c.id)
-                .where(_CITIZENS.c.personal_id.in_([pid for pid, _ in new_cards]))
-            )).all())
-            await connection.execute(insert(_CARDS), [
-                _card_row(ids[pid], card, sources.insurance, now) for pid, card in new_cards
-            ])
+        await _INSERT_CARDS.run(connection, [
+            _card_row(pid, card, sources.insurance, now) for pid, card in new_cards])
 
 
 def _full_update(row: Any, changes: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
@@ -265,6 +281,19 @@ def _full_update(row: Any, changes: dict[str, Any], now: dt.datetime) -> dict[st
     return values
 
 
+_GUARDIAN_STATE = select(_CITIZENS.c.id, _CITIZENS.c.personal_id, _CITIZENS.c.guardian_id,
+                         _CITIZENS.c.guardian_id_prov).where(
+    _CITIZENS.c.personal_id.in_(bindparam("personal_ids", expanding=True)))
+_SET_GUARDIAN = Bulk(
+    update(_CITIZENS).where(_CITIZENS.c.id == bindparam("child_id")).values(
+        guardian_id=bindparam("guardian_id"), guardian_id_prov=bindparam("guardian_id_prov"),
+        updated_at=bindparam("updated_at")),
+    {"child_id": _CITIZENS.c.id.type, "guardian_id": _CITIZENS.c.guardian_id.type,
+     "guardian_id_prov": _CITIZENS.c.guardian_id_prov.type,
+     "updated_at": _CITIZENS.c.updated_at.type},
+)
+
+
 async def link_guardians(db: Database, links: list[tuple[int | None, str, str]],
                          provenance_id: int, report: ImportReport) -> None:
     """Sets guardian links once everyone in the file exists (a guardian may come later)."""
@@ -274,7 +303,7 @@ async def link_guardians(db: Database, links: list[tuple[int | None, str, str]],
         async with db.connection() as connection:
             pids = {pid for _, child, guardian in chunk for pid in (child, guardian)}
             rows = {r.personal_id: r for r in await connection.execute(
-                select(_CITIZENS).where(_CITIZENS.c.personal_id.in_(pids)))}
+                _GUARDIAN_STATE, {"personal_ids": sorted(pids)})}
             sources = await _source_map(connection, {r.guardian_id_prov for r in rows.values()}
                                         - {None})
             updates, history = [], []
@@ -290,27 +319,27 @@ async def link_guardians(db: Database, links: list[tuple[int | None, str, str]],
                 merge = merge_fields(child, {"guardian_id": guardian.id}, Source.POPULATION_DB,
                                      provenance_id, sources, now, citizen_id=child.id)
                 if merge.changed:
-                    updates.append({"_id": child.id, **_full_update(child, merge.updates, now)})
+                    updates.append({"child_id": child.id, "updated_at": now, **merge.updates})
                     history.extend(merge.history)
-            if updates:
-                await connection.execute(
-                    update(_CITIZENS).where(_CITIZENS.c.id == bindparam("_id")), updates)
-            if history:
-                await connection.execute(insert(FieldChange.__table__), history)
+            await _SET_GUARDIAN.run(connection, updates)
+            await _INSERT_CHANGES.run(connection, history)
 
 
 async def write_entries(db: Database, entries: Iterable[RosterEntry], sources: RosterSources,
                         report: ImportReport) -> None:
-    """Applies entries chunk by chunk, then the guardian links."""
+    """Applies entries chunk by chunk, then the guardian links (a guardian may come later)."""
     links: list[tuple[int | None, str, str]] = []
+
+    def noting_guardians(entries: Iterable[RosterEntry]) -> Iterator[RosterEntry]:
+        for entry in entries:
+            if entry.guardian_personal_id:
+                links.append((entry.line, entry.personal_id, entry.guardian_personal_id))
+            yield entry
 
     async def write(chunk: list[RosterEntry], attempt: ImportReport) -> None:
         await apply_chunk(db, chunk, sources, attempt)
 
-    for chunk in chunked(entries, CHUNK):
-        await apply_safely(write, chunk, report, "roster")
-        links.extend((e.line, e.personal_id, e.guardian_personal_id)
-                     for e in chunk if e.guardian_personal_id)
+    await write_in_chunks(write, noting_guardians(entries), report, "roster", CHUNK)
     if links:
         await link_guardians(db, links, sources.population, report)
 
