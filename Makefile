@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) $(CATALOGUES)
 
 locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
-	$(VENV)/bin/pybabel compile --use-fuzzy=false --statistics -d locales -D messages -l $* 2>&1 | grep -v "^compiling" || true
+	$(VENV)/bin/pybabel compile --statistics -d locales -D messages -l $* 2>&1 | grep -v "^compiling" || true
 	@test -f $@
 
 run: install
@@ -31,8 +31,8 @@ test: install
 
 # Re-extract every _()/N_() string into the catalogue template and merge it.
 messages: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -o locales/messages.pot --no-location --sort-output .
-	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -o locales/messages.pot --no-location --sort-output --omit-header .
+	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete -w 100
 
 bench: install
 	$(PY) bench/core_bench.py

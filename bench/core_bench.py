@@ -130,22 +130,32 @@ def phase_import() -> dict[str, object]:
 
 
 def _sample_residents(count: int, seed: int):
-    """Residents of the imported roster, read back from its CSV, for visits and immunizations."""
+    """Residents of the imported roster, read back from its CSV, for visits and immunizations.
+
+    Lines are picked first and read in one pass, so a million-row file is never held
+    in memory; the sample uses its own random stream (seed + 1) so that it is not the
+    same people `phase_book` later draws as "any resident".
+    """
     from core.i18n import today_hanoi
     from core.records.imports.csvfile import iter_rows, open_csv
     from core.records.imports.roster import REQUIRED, parse_row
     from core.reference.wards import hanoi_wards
     from core.seed.people import Resident
 
-    rows = list(iter_rows(open_csv(OUT / "roster.csv", REQUIRED)))
-    picked = random.Random(seed).sample(rows, count)
+    source = open_csv(OUT / "roster.csv", REQUIRED)
+    with (OUT / "roster.csv").open(encoding="utf-8") as handle:
+        total = sum(1 for _ in handle) - 1
+    wanted = set(random.Random(seed + 1).sample(range(total), min(count, total)))
     wards = hanoi_wards()
     residents = []
-    for row in picked:
+    for index, row in enumerate(iter_rows(source)):
+        if index not in wanted:
+            continue
         entry = parse_row(row.values, row.line)
         if entry.ward_code is None or entry.birth_date.earliest() > today_hanoi():
             continue
         residents.append(Resident(entry, wards[entry.ward_code], 0, entry.birth_date.earliest()))
+    random.Random(seed + 2).shuffle(residents)
     return residents
 
 

@@ -44,6 +44,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def create_engine(url: str, **kwargs: object) -> AsyncEngine:
+    # Statement parameters are personal and health data: never in a log line or
+    # in the text of an error, whatever logging level an operator turns on.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -72,7 +75,7 @@ class Database:
             # hop on a plain sqlite3 connection in a worker thread.
             sync_url = parsed.set(drivername="sqlite+pysqlite")
             self._reader = create_sync_engine(
-                sync_url, connect_args={"check_same_thread": False}
+                sync_url, connect_args={"check_same_thread": False}, hide_parameters=True
             )
             event.listen(self._reader, "connect", _sqlite_pragmas)
 

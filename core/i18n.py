@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.messages.mofile import write_mo
@@ -63,6 +64,7 @@ class Translator:
     def __init__(self, locale: str, translations: gettext.NullTranslations) -> None:
         self.locale = locale
         self._translations = translations
+        self._babel = Locale.parse(locale)  # parsed once: Babel re-parses a string per call
 
     def gettext(self, message: str) -> str:
         return self._translations.gettext(message)
@@ -82,16 +84,20 @@ class Translator:
         return translated.format(**rendered)
 
     def date(self, value: dt.date) -> str:
-        return babel_format_date(value, DATE_PATTERN, locale=self.locale)
+        return babel_format_date(value, DATE_PATTERN, locale=self._babel)
 
     def datetime(self, value: dt.datetime) -> str:
         """A moment in Hanoi time, `HH:mm dd/mm/yyyy`; naive values are taken as UTC."""
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
-        return babel_format_datetime(value, DATETIME_PATTERN, tzinfo=TIMEZONE, locale=self.locale)
+        return babel_format_datetime(value, DATETIME_PATTERN, tzinfo=TIMEZONE, locale=self._babel)
 
     def number(self, value: float | int) -> str:
-        return format_decimal(value, locale=self.locale)
+        return format_decimal(value, locale=self._babel)
+
+    def territory(self, code: str) -> str:
+        """A country's name in this language (`VN` -> `Việt Nam`)."""
+        return self._babel.territories.get(code, code)
 
 
 def _load_catalogue(locale: str) -> gettext.NullTranslations:

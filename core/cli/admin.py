@@ -47,7 +47,7 @@ async def serve(args: argparse.Namespace, context: Context) -> int:
 
 
 async def seed(args: argparse.Namespace, context: Context) -> int:
-    from core.seed import generate_city
+    from core.seed import demo_residents, generate_city
     from core.seed.store import database_is_empty, export_city, seed_database
 
     t = context.t
@@ -73,6 +73,9 @@ async def seed(args: argparse.Namespace, context: Context) -> int:
                        seed=args.seed, date=t.date(as_of), residents=summary.residents,
                        facilities=summary.facilities, doses=summary.immunizations,
                        visits=summary.visits))
+    # Synthetic people only: a newcomer needs an ID to try (`book`, later the bots).
+    context.say(t.text(N_("Try a health book: python -m core book {id}"),
+                       id=demo_residents(city)[0]))
     return 0
 
 

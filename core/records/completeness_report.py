@@ -39,8 +39,9 @@ def render_completeness(report: dict[str | None, WardCompleteness], ward_code: s
                     complete=t.number(total.complete),
                     share=f"{t.number(round(total.complete_share * 100, 1))}%")]
     width = max(len(t.gettext(rule.label)) for rule in RULES)
-    lines.append(f"  {t.gettext(N_('Detail')):<{width}}  {t.gettext(N_('Missing')):>8}  "
-                 f"{t.gettext(N_('Invalid')):>8}")
+    detail, missing, invalid = (t.gettext(N_("Detail")), t.gettext(N_("Missing")),
+                                t.gettext(N_("Invalid")))
+    lines.append(f"  {detail:<{width}}  {missing:>8}  {invalid:>8}")
     for rule in RULES:
         label = t.gettext(rule.label)
         if not rule.counts:

@@ -103,9 +103,7 @@ def as_ethnicity(code: str, fmt: BookFormat) -> str:
 
 
 def as_nationality(code: str, fmt: BookFormat) -> str:
-    from babel import Locale
-
-    return Locale.parse(fmt.t.locale).territories.get(code, code)
+    return fmt.t.territory(code)
 
 
 def as_phone(value: str, fmt: BookFormat) -> str:

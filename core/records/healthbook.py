@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy import Connection, Select, bindparam, exists, select
 
-from core.consent.policy import ConsentScope, may_see, may_see_any, visible_groups
+from core.consent.policy import ConsentScope, may_see_any, visible_fields, visible_groups
 from core.db import Database
 from core.i18n import Translator, now_utc, translator
 from core.records.citizen import Citizen
@@ -173,6 +173,21 @@ _CHILD_QUERIES = {
     "visits.prescriptions": _children_of(Prescription),
     "visits.test_results": _children_of(TestResult),
 }
+# Which lists have any entry at all, in one round trip: most people have no
+# allergies, surgeries or disabilities, and an empty list then costs no query.
+_LIST_QUERIES: dict[str, Select] = {**_HISTORY_QUERIES, "immunizations.doses": _DOSES_QUERY,
+                                    "visits.visits": _VISITS_QUERY}
+_LIST_TABLES = {
+    "history.allergies": Allergy, "history.conditions": Condition,
+    "history.disabilities": Disability, "history.surgeries": Surgery,
+    "history.family": FamilyHistory, "history.risk_factors": RiskFactor,
+    "immunizations.doses": Immunization, "visits.visits": Visit,
+}
+_GROUP_OF = {name: BookGroup(name.split(".")[0]) for name in _LIST_TABLES}
+_NON_EMPTY_QUERY = select(*(
+    exists().where(model.__table__.c.citizen_id == _CITIZEN_ID).label(name.replace(".", "_"))
+    for name, model in _LIST_TABLES.items()
+))
 _PROVENANCE_QUERY = select(Provenance.id, Provenance.source).where(
     Provenance.id.in_(bindparam("ids", expanding=True)))
 _FACILITY_QUERY = select(Facility.code, Facility.name).where(
@@ -212,6 +227,15 @@ def load_book_data(connection: Connection, citizen_id: int,
     prov_ids: list[int | None] = [getattr(citizen, name) for name in _PROVENANCE_COLUMNS]
     facility_codes: set[str | None] = set()
 
+    wanted = [name for name in _LIST_TABLES if _GROUP_OF[name] in groups]
+    present = set(wanted)
+    if wanted:
+        flags = connection.execute(_NON_EMPTY_QUERY, key).one()
+        present = {name for name in wanted if flags._mapping[name.replace(".", "_")]}
+
+    def entries(name: str) -> list[Any]:
+        return list(connection.execute(_LIST_QUERIES[name], key)) if name in present else []
+
     if BookGroup.INSURANCE in groups:
         data.card = connection.execute(_CARD_QUERY, key).one_or_none()
         if data.card is not None:
@@ -219,8 +243,8 @@ def load_book_data(connection: Connection, citizen_id: int,
             facility_codes.add(data.card.registered_facility_code)
 
     if BookGroup.HISTORY in groups:
-        for name, query in _HISTORY_QUERIES.items():
-            data.lists[name] = list(connection.execute(query, key))
+        for name in _HISTORY_QUERIES:
+            data.lists[name] = entries(name)
         # Chronic first, then oldest first; sorted here, not in SQL, so that the order
         # is the same on SQLite and PostgreSQL whatever their text collation.
         data.lists["history.conditions"].sort(
@@ -228,14 +252,14 @@ def load_book_data(connection: Connection, citizen_id: int,
         facility_codes.update(r.facility_code for r in data.lists["history.surgeries"])
 
     if BookGroup.IMMUNIZATIONS in groups:
-        doses = list(connection.execute(_DOSES_QUERY, key))
+        doses = entries("immunizations.doses")
         # Newest first; same-day doses in a fixed order on every database.
         doses.sort(key=lambda r: (r.given_on, r.dose_number, fold(r.vaccine)), reverse=True)
         data.lists["immunizations.doses"] = doses
         facility_codes.update(r.facility_code for r in doses)
 
     if BookGroup.VISITS in groups:
-        visits = list(connection.execute(_VISITS_QUERY, key))
+        visits = entries("visits.visits")
         data.lists["visits.visits"] = visits
         facility_codes.update(v.facility_code for v in visits)
         visit_ids = [v.id for v in visits]
@@ -274,6 +298,7 @@ class _Assembler:
         self.consent = consent
         self.t = t
         self.fmt = BookFormat(t, data.facility_names)
+        self.allowed = visible_fields(audience, consent)  # the policy's answer, asked once
 
     def value(self, rule: FieldRule, subject: Any) -> str | None:
         raw = rule.read(subject) if subject is not None else None
@@ -293,7 +318,7 @@ class _Assembler:
     def entry(self, rule: EntryRule, row: Any) -> BookEntry:
         rows = []
         for field_rule in rule.fields:
-            if not may_see(field_rule, self.audience, self.consent):
+            if field_rule.key not in self.allowed:
                 continue
             value = self.value(field_rule, row)
             if value is not None:  # inside a list, an empty detail is left out
@@ -313,8 +338,7 @@ class _Assembler:
 
     def section(self, rule: SectionRule) -> BookSection:
         subject = self.data.card if rule.group is BookGroup.INSURANCE else self.data.citizen
-        rows = tuple(self.section_row(f, subject) for f in rule.fields
-                     if may_see(f, self.audience, self.consent))
+        rows = tuple(self.section_row(f, subject) for f in rule.fields if f.key in self.allowed)
         lists = tuple(self.book_list(e, self.data.lists.get(e.key, []))
                       for e in rule.entries if may_see_any(e, self.audience, self.consent))
         return BookSection(rule.group, self.t.gettext(rule.title), rows, lists)

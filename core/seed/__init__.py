@@ -53,3 +53,17 @@ def generate_city(people: int, seed: int = 1, today: dt.date | None = None, *,
             city.visits.extend(visits.visits_for(resident)[1])
             city.history.extend(history_for(rng, resident, city.town, today))
     return city
+
+
+def demo_residents(city: SyntheticCity) -> list[str]:
+    """Personal IDs worth showing a newcomer: an adult with visits, a child, someone with gaps."""
+    with_visits = {v.personal_id for v in city.visits}
+    picks: list[str] = []
+    adults = [r for r in city.residents if r.entry.birth_date.age_on(city.today) >= 40
+              and r.entry.personal_id in with_visits and r.entry.card is not None]
+    children = [r for r in city.residents if r.entry.birth_date.age_on(city.today) < 6]
+    gaps = [r for r in city.residents if r.entry.ward_code is None or r.entry.phone is None]
+    for group in (adults, children, gaps):
+        if group:
+            picks.append(group[0].entry.personal_id)
+    return picks or [city.residents[0].entry.personal_id]
