@@ -40,6 +40,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # 64 MiB of page cache per connection (the default is 2 MiB): with a million
     # residents the indexes no longer fit the default and every insert misses.
     cursor.execute("PRAGMA cache_size=-65536")
+    # Reads straight from the mapped file rather than a read() call per page.
+    cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
 
 
@@ -51,6 +53,9 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Last in, first out: the connection used most recently still has its page
+        # cache warm (a round-robin pool would start every chunk of an import cold).
+        kwargs.setdefault("pool_use_lifo", True)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -75,7 +80,8 @@ class Database:
             # hop on a plain sqlite3 connection in a worker thread.
             sync_url = parsed.set(drivername="sqlite+pysqlite")
             self._reader = create_sync_engine(
-                sync_url, connect_args={"check_same_thread": False}, hide_parameters=True
+                sync_url, connect_args={"check_same_thread": False}, hide_parameters=True,
+                pool_use_lifo=True,
             )
             event.listen(self._reader, "connect", _sqlite_pragmas)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
+import sys
 from pathlib import Path
 
 from core import validation
@@ -57,9 +59,9 @@ async def seed(args: argparse.Namespace, context: Context) -> int:
         counts = export_city(city, args.export)
         context.say(t.text(N_("Exported to {dir}: {roster} residents, {facilities} facilities, "
                               "{doses} immunizations, {files} QĐ 130 files."),
-                           dir=args.export, roster=counts["roster.csv"],
-                           facilities=counts["facilities.csv"], doses=counts["immunizations.csv"],
-                           files=counts["xml"]))
+                           dir=args.export, roster=t.number(counts["roster.csv"]),
+                           facilities=t.number(counts["facilities.csv"]),
+                           doses=t.number(counts["immunizations.csv"]), files=t.number(counts["xml"])))
     db = await context.open_database()
     try:
         if args.if_empty and not await database_is_empty(db):
@@ -70,13 +72,19 @@ async def seed(args: argparse.Namespace, context: Context) -> int:
         await db.dispose()
     context.say(t.text(N_("Seeded a synthetic Hanoi (seed {seed}, as of {date}): {residents} residents, "
                           "{facilities} facilities, {doses} immunizations, {visits} visits."),
-                       seed=args.seed, date=t.date(as_of), residents=summary.residents,
-                       facilities=summary.facilities, doses=summary.immunizations,
-                       visits=summary.visits))
+                       seed=args.seed, date=t.date(as_of), residents=t.number(summary.residents),
+                       facilities=t.number(summary.facilities), doses=t.number(summary.immunizations),
+                       visits=t.number(summary.visits)))
     # Synthetic people only: a newcomer needs an ID to try (`book`, later the bots).
-    context.say(t.text(N_("Try a health book: python -m core book {id}"),
-                       id=demo_residents(city)[0]))
+    context.say(t.text(N_("Try a health book: {python} -m core book {id}"),
+                       python=_python(), id=demo_residents(city)[0]))
     return 0
+
+
+def _python() -> str:
+    """The interpreter as the operator would type it (`.venv/bin/python` in a checkout)."""
+    relative = os.path.relpath(sys.executable)
+    return relative if not relative.startswith("..") else "python"
 
 
 def _as_of(text: str) -> dt.date:

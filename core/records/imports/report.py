@@ -50,11 +50,12 @@ class ImportReport:
         text = t.text(
             N_("{file}: read {read}, created {created}, updated {updated}, "
                "unchanged {unchanged}, rejected {rejected}"),
-            file=self.file_name, read=self.read, created=self.created, updated=self.updated,
-            unchanged=self.unchanged, rejected=self.rejected,
+            file=self.file_name, read=t.number(self.read), created=t.number(self.created),
+            updated=t.number(self.updated), unchanged=t.number(self.unchanged),
+            rejected=t.number(self.rejected),
         )
         if self.quarantined:
-            text += t.text(N_(", quarantined {n}"), n=self.quarantined)
+            text += t.text(N_(", quarantined {n}"), n=t.number(self.quarantined))
         return text
 
     def render(self, t: Translator, limit: int = 200) -> list[str]:
@@ -66,5 +67,5 @@ class ImportReport:
                 place = t.text(N_("{place}, line {line}"), place=place, line=problem.line)
             lines.append(f"  {place}: {t.gettext(label)}: {problem.message.render(t)}")
         if len(self.problems) > limit:
-            lines.append("  " + t.text(N_("... and {n} more"), n=len(self.problems) - limit))
+            lines.append("  " + t.text(N_("... and {n} more"), n=t.number(len(self.problems) - limit)))
         return lines
