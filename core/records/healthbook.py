@@ -20,10 +20,10 @@ from core.consent.policy import ConsentScope, may_see_any, visible_fields, visib
 from core.db import Database
 from core.i18n import Translator, now_utc, translator
 from core.records.citizen import Citizen
+from core.records.display_format import BookFormat
 from core.records.display_rules import (
     CATALOGUE,
     Audience,
-    BookFormat,
     BookGroup,
     EntryRule,
     FieldRule,
