@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from pathlib import Path
 
 from core.cli import Context
@@ -14,6 +15,9 @@ from core.records.imports.report import FileUnreadable, ImportReport
 from core.records.imports.roster import import_roster
 
 Importer = Callable[[Database, Path], Awaitable[ImportReport]]
+# Each file's report, or why it could not be read, in the order given.
+Outcomes = AsyncIterator[tuple[Path, ImportReport | FileUnreadable]]
+BatchImporter = Callable[[Database, list[Path]], Outcomes]
 
 # Exit codes: 0 the file was read (bad rows are reported, not fatal); 2 the file
 # itself could not be read.
@@ -21,18 +25,29 @@ FILE_UNREADABLE = 2
 
 
 async def run_import(importer: Importer, paths: list[Path], context: Context) -> int:
+    async def one_by_one(db: Database, paths: list[Path]) -> Outcomes:
+        for path in paths:
+            try:
+                yield path, await importer(db, path)
+            except FileUnreadable as error:
+                yield path, error
+
+    return await run_imports(one_by_one, paths, context)
+
+
+async def run_imports(importer: BatchImporter, paths: list[Path], context: Context) -> int:
+    """Runs an importer that takes all the files at once and hands back each one's outcome."""
     db = await context.open_database()
     status = 0
     try:
-        for path in paths:
-            try:
-                report = await importer(db, path)
-            except FileUnreadable as error:
-                context.error(f"{path.name}: {error.message.render(context.t)}")
-                status = FILE_UNREADABLE
-                continue
-            for line in report.render(context.t):
-                context.say(line)
+        async with aclosing(importer(db, paths)) as outcomes:
+            async for path, outcome in outcomes:
+                if isinstance(outcome, FileUnreadable):
+                    context.error(f"{path.name}: {outcome.message.render(context.t)}")
+                    status = FILE_UNREADABLE
+                    continue
+                for line in outcome.render(context.t):
+                    context.say(line)
     finally:
         await db.dispose()
     return status

@@ -6,14 +6,15 @@ import argparse
 from pathlib import Path
 
 from core.cli import Context
-from core.cli.imports import run_import
+from core.cli.imports import run_imports
 from core.i18n import N_, TIMEZONE
-from core.records.imports.qd130 import import_qd130_file
+from core.records.imports.qd130 import import_qd130_each
 from core.records.imports.quarantine import QUARANTINE_LABELS, list_quarantined, message_from_json
 
 
 async def import_xml(args: argparse.Namespace, context: Context) -> int:
-    return await run_import(import_qd130_file, args.files, context)
+    # All the files at once: many small files share each transaction.
+    return await run_imports(import_qd130_each, args.files, context)
 
 
 async def quarantine(args: argparse.Namespace, context: Context) -> int:

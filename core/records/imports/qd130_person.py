@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import FromClause, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import Bulk
 from core.i18n import TIMEZONE
 from core.records.citizen import Citizen, FieldChange
 from core.records.history import Condition
@@ -41,17 +43,49 @@ class TakenVisit(Protocol):
     provenance_id: int
 
 
+def _with_holders() -> FromClause:
+    """The citizens, each clinic field joined to the provenance of the value it holds."""
+    joined: FromClause = _CITIZENS
+    for name, holder in _HOLDERS.items():
+        joined = joined.outerjoin(holder, holder.c.id == _CITIZENS.c[f"{name}_prov"])
+    return joined
+
+
+# Each clinic field with the source of the value it holds now: one query, not two.
+_HOLDERS = {name: _PROVENANCE.alias(f"{name}_holder") for name in CLINIC_FIELDS}
+_STATE_KEYS = ("id", *CLINIC_FIELDS, *(f"{name}_prov" for name in CLINIC_FIELDS))
+_CLINIC_STATE = (
+    select(*(_CITIZENS.c[key] for key in _STATE_KEYS),
+           *(holder.c.source.label(f"{name}_source") for name, holder in _HOLDERS.items()))
+    .select_from(_with_holders())
+    .where(_CITIZENS.c.id.in_(bindparam("citizen_ids", expanding=True)))
+)
+_HISTORY_COLUMNS = ("citizen_id", "field", "old_value", "old_provenance_id", "new_value",
+                    "new_provenance_id", "changed_at")
+_INSERT_HISTORY = Bulk.insert(FieldChange.__table__, _HISTORY_COLUMNS)
+
+
+@cache  # one statement per set of fields changed together: at most 2**4 of them
+def _update_citizens(columns: tuple[str, ...]) -> Bulk:
+    return Bulk(
+        update(_CITIZENS).where(_CITIZENS.c.id == bindparam("citizen_id"))
+        .values({name: bindparam(name) for name in columns}),
+        {"citizen_id": _CITIZENS.c.id.type, **{name: _CITIZENS.c[name].type for name in columns}},
+    )
+
+
 async def merge_demographics(connection: AsyncConnection, writes: Sequence[TakenVisit],
                              now: dt.datetime) -> None:
     """The clinic's blood group, phone, ethnicity and ward, where the record has none."""
-    citizens = {row.id: dict(row._mapping) for row in await connection.execute(
-        select(_CITIZENS).where(_CITIZENS.c.id.in_({w.citizen_id for w in writes})))}
-    prov_ids = {row[f"{name}_prov"] for row in citizens.values() for name in CLINIC_FIELDS} - {None}
+    citizens: dict[int, dict[str, Any]] = {}
     sources: dict[int, Source] = {}
-    if prov_ids:
-        sources = dict((await connection.execute(
-            select(_PROVENANCE.c.id, _PROVENANCE.c.source)
-            .where(_PROVENANCE.c.id.in_(prov_ids)))).all())
+    for row in await connection.execute(
+            _CLINIC_STATE, {"citizen_ids": sorted({w.citizen_id for w in writes})}):
+        values = row._mapping
+        citizens[row.id] = {key: values[key] for key in _STATE_KEYS}
+        for name in CLINIC_FIELDS:
+            if values[f"{name}_prov"] is not None:
+                sources[values[f"{name}_prov"]] = values[f"{name}_source"]
     changes: dict[int, dict[str, Any]] = {}
     history: list[dict[str, Any]] = []
     for w in writes:  # in file order: a later visit sees what an earlier one filled
@@ -64,11 +98,15 @@ async def merge_demographics(connection: AsyncConnection, writes: Sequence[Taken
             current.update(merge.updates)
             changes.setdefault(w.citizen_id, {}).update(merge.updates)
             history.extend(merge.history)
+    # Only the fields that changed are written, grouped by which ones they are.
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for citizen_id, values in changes.items():
-        await connection.execute(update(_CITIZENS).where(_CITIZENS.c.id == citizen_id)
-                                 .values(**values, updated_at=now))
-    if history:
-        await connection.execute(insert(FieldChange.__table__), history)
+        columns = (*sorted(values), "updated_at")
+        updates.setdefault(columns, []).append(
+            {"citizen_id": citizen_id, **values, "updated_at": now})
+    for columns, rows in updates.items():
+        await _update_citizens(columns).run(connection, rows)
+    await _INSERT_HISTORY.run(connection, history)
 
 
 def _chronic_codes(s: VisitSubmission) -> list[str]:
@@ -85,18 +123,31 @@ class _Derived:
     row: dict[str, Any] | None = None
 
 
+_C = _CONDITIONS.c
+_DERIVED = (
+    select(_C.id, _C.citizen_id, _C.icd10_code, _C.since, _PROVENANCE.c.source)
+    .join(_PROVENANCE, _PROVENANCE.c.id == _C.provenance_id)
+    .where(_C.citizen_id.in_(bindparam("citizen_ids", expanding=True)),
+           _C.icd10_code.in_(bindparam("codes", expanding=True)))
+)
+_CONDITION_COLUMNS = ("citizen_id", "icd10_code", "name", "since", "chronic", "provenance_id",
+                      "recorded_at")
+_INSERT_CONDITIONS = Bulk.insert(_CONDITIONS, _CONDITION_COLUMNS)
+_REDATE_CONDITIONS = Bulk(
+    update(_CONDITIONS).where(_C.id == bindparam("condition_id"))
+    .values(since=bindparam("since"), provenance_id=bindparam("provenance_id")),
+    {"condition_id": _C.id.type, "since": _C.since.type, "provenance_id": _C.provenance_id.type},
+)
+
+
 async def _derived_conditions(connection: AsyncConnection, wanted: list[tuple[TakenVisit, str]],
                               ) -> dict[tuple[int, str], _Derived | None]:
     """The conditions already on record for these residents and codes; None where another
     source (a health station) recorded it: that record stands as written."""
-    c = _CONDITIONS.c
     found: dict[tuple[int, str], _Derived | None] = {}
-    for row in await connection.execute(
-        select(c.id, c.citizen_id, c.icd10_code, c.since, _PROVENANCE.c.source)
-        .join(_PROVENANCE, _PROVENANCE.c.id == c.provenance_id)
-        .where(c.citizen_id.in_({w.citizen_id for w, _ in wanted}),
-               c.icd10_code.in_({code for _, code in wanted}))
-    ):
+    for row in await connection.execute(_DERIVED, {
+            "citizen_ids": sorted({w.citizen_id for w, _ in wanted}),
+            "codes": sorted({code for _, code in wanted})}):
         key = (row.citizen_id, row.icd10_code)
         if row.source is not Source.CLINIC or found.get(key, _Derived(None)) is None:
             found[key] = None
@@ -135,12 +186,10 @@ async def add_conditions(connection: AsyncConnection, writes: Sequence[TakenVisi
         if derived.row is not None:
             derived.row.update(since=day, provenance_id=w.provenance_id)
         else:
-            earlier.append({"_id": derived.row_id, "since": day, "provenance_id": w.provenance_id})
-    if new_rows:
-        await connection.execute(insert(_CONDITIONS), new_rows)
-    if earlier:
-        await connection.execute(
-            update(_CONDITIONS).where(_CONDITIONS.c.id == bindparam("_id")), earlier)
+            earlier.append({"condition_id": derived.row_id, "since": day,
+                            "provenance_id": w.provenance_id})
+    await _INSERT_CONDITIONS.run(connection, new_rows)
+    await _REDATE_CONDITIONS.run(connection, earlier)
 
 
 __all__ = ["CLINIC_FIELDS", "TakenVisit", "add_conditions", "merge_demographics"]

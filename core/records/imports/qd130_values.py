@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 from core import validation as v
@@ -43,6 +44,7 @@ _EARLIEST = dt.datetime(1900, 1, 1, tzinfo=TIMEZONE)
 _LATEST = dt.datetime(2200, 1, 1, tzinfo=TIMEZONE)
 
 
+@lru_cache(maxsize=4096)  # a visit repeats its times (NGAY_VAO, NGAY_YL, NGAY_KQ)
 def moment(text: str) -> dt.datetime:
     # QĐ 130/QĐ-BYT: times are yyyymmddHHMM (12 digits), dates yyyymmdd, in Hanoi time;
     # some exporters add seconds (14 digits).
@@ -116,6 +118,7 @@ def quantity(text: str) -> float:
     return float(text.replace(",", "."))
 
 
+@cache  # a handful of (model, column) pairs, asked for on every line read
 def column_length(model: Any, column: str) -> int:
     return model.__table__.c[column].type.length
 

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import Database
@@ -43,19 +43,18 @@ def message_from_json(data: dict[str, Any]) -> Message:
 
 
 class QuarantineBatch:
-    """The quarantine rows of one transaction; an identical waiting row is not stored twice
-    (importing the same file again changes nothing)."""
+    """The quarantine rows of one file in one transaction; an identical waiting row is not
+    stored twice (importing the same file again changes nothing)."""
 
     def __init__(self, file_name: str, run_id: int | None, now: dt.datetime) -> None:
         self.file_name = file_name[:255]
-        self.run_id = run_id
+        self.run_id = run_id  # may be set later in the transaction, when the run is new
         self.now = now
         self.rows: list[dict[str, Any]] = []
 
     def add(self, facility_code: str | None, visit_key: str | None, payload: bytes,
             reason: QuarantineReason, detail: Message) -> None:
         self.rows.append({
-            "import_run_id": self.run_id,
             "received_at": self.now,
             "file_name": self.file_name,
             "facility_code": facility_code,
@@ -72,42 +71,59 @@ class QuarantineBatch:
             if (row["facility_code"], row["visit_key"]) == key:
                 row["resolved_at"] = self.now
 
-    @staticmethod
-    def _identity(row: Any) -> tuple[Any, ...]:
-        return (row["facility_code"], row["visit_key"], QuarantineReason(row["reason"]),
-                hashlib.sha256(row["payload"]).hexdigest())
 
-    async def store(self, connection: AsyncConnection) -> None:
-        if not self.rows:
-            return
-        keys = {r["visit_key"] for r in self.rows if r["visit_key"]}
-        q = _QUARANTINE.c
-        waiting = {self._identity(r._mapping) for r in await connection.execute(
-            select(q.facility_code, q.visit_key, q.reason, q.payload).where(
-                q.resolved_at.is_(None),
-                or_(q.visit_key.in_(keys), and_(q.visit_key.is_(None), q.file_name == self.file_name)),
-            ))}
-        fresh = []
-        for row in self.rows:
-            identity = self._identity(row)
+def _identity(row: Any) -> tuple[Any, ...]:
+    return (row["facility_code"], row["visit_key"], QuarantineReason(row["reason"]),
+            hashlib.sha256(row["payload"]).hexdigest())
+
+
+_Q = _QUARANTINE.c
+_WAITING = select(_Q.file_name, _Q.facility_code, _Q.visit_key, _Q.reason, _Q.payload).where(
+    _Q.resolved_at.is_(None),
+    or_(_Q.visit_key.in_(bindparam("visit_keys", expanding=True)),
+        and_(_Q.visit_key.is_(None), _Q.file_name.in_(bindparam("file_names", expanding=True)))),
+)
+_INSERT = insert(_QUARANTINE)
+_SETTLE = update(_QUARANTINE).where(
+    _Q.resolved_at.is_(None),
+    tuple_(_Q.facility_code, _Q.visit_key).in_(bindparam("keys", expanding=True)),
+).values(resolved_at=bindparam("resolved_at", type_=_Q.resolved_at.type))
+
+
+async def store_quarantine(connection: AsyncConnection, batches: Sequence[QuarantineBatch]) -> None:
+    """The batches of several files, in file order, each as if stored alone after the ones
+    before it: a row identical to one already waiting (that its file would see) is skipped."""
+    batches = [batch for batch in batches if batch.rows]
+    if not batches:
+        return
+    stored = [row._mapping for row in await connection.execute(_WAITING, {
+        "visit_keys": sorted({r["visit_key"] for b in batches for r in b.rows if r["visit_key"]}),
+        "file_names": sorted({b.file_name for b in batches}),
+    })]
+    fresh: list[dict[str, Any]] = []
+    for batch in batches:
+        keys = {row["visit_key"] for row in batch.rows if row["visit_key"]}
+
+        def seen_by_batch(row: Any, keys: set[str] = keys, batch: QuarantineBatch = batch) -> bool:
+            return (row["visit_key"] in keys if row["visit_key"] is not None
+                    else row["file_name"] == batch.file_name)
+
+        waiting = {_identity(row) for row in stored if seen_by_batch(row)}
+        waiting.update(_identity(row) for row in fresh
+                       if row["resolved_at"] is None and seen_by_batch(row))
+        for row in batch.rows:
+            identity = _identity(row)
             if identity not in waiting:
                 waiting.add(identity)
-                fresh.append(row)
-        if fresh:
-            await connection.execute(insert(_QUARANTINE), fresh)
+                fresh.append({**row, "import_run_id": batch.run_id})
+    if fresh:
+        await connection.execute(_INSERT, fresh)
 
 
 async def settle(connection: AsyncConnection, keys: set[tuple[str, str]], now: dt.datetime) -> None:
     """Waiting copies of visits (facility, MA_LK) now taken in are settled."""
-    by_facility: dict[str, list[str]] = {}
-    for facility, visit_key in keys:
-        by_facility.setdefault(facility, []).append(visit_key)
-    q = _QUARANTINE.c
-    for facility, visit_keys in by_facility.items():
-        await connection.execute(
-            update(_QUARANTINE)
-            .where(q.facility_code == facility, q.visit_key.in_(visit_keys), q.resolved_at.is_(None))
-            .values(resolved_at=now))
+    if keys:
+        await connection.execute(_SETTLE, {"keys": sorted(keys), "resolved_at": now})
 
 
 async def list_quarantined(db: Database, *, settled: bool = False,
@@ -123,4 +139,4 @@ async def list_quarantined(db: Database, *, settled: bool = False,
 
 
 __all__ = ["QUARANTINE_LABELS", "QuarantineBatch", "list_quarantined", "message_from_json",
-           "message_to_json", "settle"]
+           "message_to_json", "settle", "store_quarantine"]

@@ -41,8 +41,13 @@ async def finish_run(db: Database, run_id: int, report: ImportReport) -> None:
         for name in ("read", "created", "updated", "unchanged", "rejected"):
             setattr(run, name, getattr(report, name))
         seconds = (run.finished_at - run.started_at).total_seconds()
+    log_finished_run(run_id, run.kind, run.file_name, seconds, report)
+
+
+def log_finished_run(run_id: int, kind: ImportKind, file_name: str, seconds: float,
+                     report: ImportReport) -> None:
     # Counts and the file name only: rows and their reasons stay in the operator's report.
     log.info("import run %d (%s, %s) finished in %.1f s: read %d, created %d, updated %d, "
-             "unchanged %d, rejected %d, quarantined %d", run_id, run.kind.value, run.file_name,
+             "unchanged %d, rejected %d, quarantined %d", run_id, kind.value, file_name,
              seconds, report.read, report.created, report.updated, report.unchanged,
              report.rejected, report.quarantined)

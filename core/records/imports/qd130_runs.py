@@ -1,0 +1,86 @@
+"""The files a QĐ 130 import takes in, cut into pieces, and their import runs.
+
+A file's run is written with its first piece and finished with its last one, in
+the same transactions as their visits: a small file costs no transaction of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.db import Bulk
+from core.i18n import now_utc
+from core.records.imports.bulk_returning import BulkReturningIds
+from core.records.imports.qd130_format import HosoRecord
+from core.records.imports.report import ImportReport
+from core.records.operations import ImportKind, ImportRun
+
+_RUNS = ImportRun.__table__
+
+
+@dataclass
+class Intake:
+    """One file being taken in (or the seed's visits): its report and its import run."""
+
+    file_name: str
+    report: ImportReport
+    sha256: str | None = None
+    run_id: int | None = None  # None until the run is stored
+    owns_run: bool = True  # False: the caller's run (the seed's), recorded by the caller
+    started_at: dt.datetime = field(default_factory=now_utc)
+    finished_at: dt.datetime | None = None  # set once its last piece is written
+
+
+@dataclass
+class Piece:
+    """Up to one chunk of a file's HOSOs, in file order."""
+
+    intake: Intake
+    records: list[HosoRecord]
+    last: bool  # the file ends here: its run is finished in the same transaction
+
+    @property
+    def opens_run(self) -> bool:
+        return self.intake.owns_run and self.intake.run_id is None
+
+
+_COUNTS = ("read", "created", "updated", "unchanged", "rejected")
+_INSERT_RUNS = BulkReturningIds(_RUNS, ("kind", "file_name", "sha256", "started_at", "finished_at",
+                                        *_COUNTS))
+_FINISH_RUNS = Bulk(
+    update(_RUNS).where(_RUNS.c.id == bindparam("run_id"))
+    .values(finished_at=bindparam("finished_at"), **{n: bindparam(n) for n in _COUNTS}),
+    {"run_id": _RUNS.c.id.type, "finished_at": _RUNS.c.finished_at.type,
+     **{n: _RUNS.c[n].type for n in _COUNTS}},
+)
+
+
+def _counts(*reports: ImportReport) -> dict[str, int]:
+    return {name: sum(getattr(r, name) for r in reports) for name in _COUNTS}
+
+
+async def open_runs(connection: AsyncConnection, pieces: list[Piece], reports: list[ImportReport],
+                    now: dt.datetime) -> list[int]:
+    """The runs of files whose first piece this is; a file that also ends here is recorded
+    finished, with its counts, in the same row. Returns the ids in the pieces' order."""
+    rows = [{"kind": ImportKind.QD130_XML, "file_name": p.intake.file_name[:255],
+             "sha256": p.intake.sha256, "started_at": p.intake.started_at,
+             "finished_at": now if p.last else None,
+             **(_counts(p.intake.report, report) if p.last else dict.fromkeys(_COUNTS, 0))}
+            for p, report in zip(pieces, reports, strict=True)]
+    return await _INSERT_RUNS.ids(connection, rows)
+
+
+async def finish_runs(connection: AsyncConnection, pieces: list[Piece],
+                      reports: list[ImportReport], now: dt.datetime) -> None:
+    """Runs recorded by an earlier transaction, finished with the file's counts."""
+    await _FINISH_RUNS.run(connection, [
+        {"run_id": p.intake.run_id, "finished_at": now, **_counts(p.intake.report, report)}
+        for p, report in zip(pieces, reports, strict=True)])
+
+
+__all__ = ["Intake", "Piece", "finish_runs", "open_runs"]
