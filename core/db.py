@@ -156,11 +156,9 @@ class Bulk:
             prepared = self._prepared[dialect.name] = (compiled.string, getter, processors)
         return prepared
 
-    async def run(self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
-        if not rows:
-            return
-        sql, getter, processors = self._prepare(connection.dialect)
-        parameters: list[Any] = []
+    def _parameters(self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        _sql, getter, processors = self._prepare(dialect)
+        parameters: list[tuple[Any, ...]] = []
         # A chunk repeats values (its timestamp, its provenance): each processor
         # remembers its last input so a repeated value is converted once.
         last_in: list[Any] = [None] * len(processors)
@@ -178,4 +176,41 @@ class Bulk:
                     values[index] = last_out[slot]
                 values = tuple(values)
             parameters.append(values)
-        await connection.exec_driver_sql(sql, parameters)
+        return parameters
+
+    async def run(self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        sql = self._prepare(connection.dialect)[0]
+        await connection.exec_driver_sql(sql, self._parameters(connection.dialect, rows))
+
+
+class BulkReturningIds(Bulk):
+    """`Bulk.insert` that gives back the new rows' ids, in the rows' order.
+
+    SQLAlchemy's `returning(..., sort_by_parameter_order=True)` runs one statement
+    per row on SQLite (~0.3 ms each through aiosqlite). On SQLite one multi-row
+    `INSERT ... VALUES (...), (...) RETURNING id` does it: rows go in in order and
+    each new rowid is the largest so far plus one, so the sorted ids are the rows'
+    ids in order. PostgreSQL keeps SQLAlchemy's batched form (ordered by a sentinel).
+    """
+
+    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+        one_row = Bulk.insert(table, columns)
+        super().__init__(one_row.statement, one_row.types)
+        self._ordered = sa_insert(table).returning(table.c.id, sort_by_parameter_order=True)
+
+    async def ids(self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if not rows:
+            return []
+        dialect = connection.dialect
+        if dialect.name != "sqlite":
+            return list((await connection.execute(self._ordered, list(rows))).scalars())
+        sql = self._prepare(dialect)[0]
+        values_at = sql.rindex("VALUES") + len("VALUES")
+        one_row = sql[values_at:].strip()
+        flat = tuple(value for values in self._parameters(dialect, rows) for value in values)
+        # SQLite binds up to 32,766 values: far more than a chunk's rows times columns.
+        multi_row = f"{sql[:values_at]} {', '.join([one_row] * len(rows))} RETURNING id"
+        result = await connection.exec_driver_sql(multi_row, flat)
+        return sorted(result.scalars())

@@ -600,3 +600,12 @@ def test_a_file_written_for_the_seed_reads_back_the_same(submissions: list[Visit
     assert [r.submission for r in records] == submissions
     assert (parsed.facility_code, parsed.created_on, parsed.declared_count) == (
         FACILITY, created.date(), len(submissions))
+
+
+def test_a_utf16_file_without_a_byte_order_mark_is_refused_not_a_crash() -> None:
+    from core.records.imports.qd130_format import decode_qd130
+
+    data = '<?xml version="1.0" encoding="utf-16-le"?><GIAMDINHHS/>'.encode("utf-16-le")
+    with pytest.raises(FileUnreadable) as error:
+        decode_qd130(data)
+    assert "UTF-8" in error.value.message.render(translator("en"))

@@ -13,8 +13,9 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Select, bindparam, exists, select
+from sqlalchemy import Connection, Engine, Select, bindparam, exists, select
 
 from core.consent.policy import ConsentScope, may_see_any, visible_fields, visible_groups
 from core.db import Database
@@ -213,7 +214,9 @@ class _SourceCache:
         return {i: self._known[i] for i in wanted if i in self._known}
 
 
-_sources = _SourceCache()
+# One cache per database: ids are only unique within one (tests, or a process
+# that opens two, must never read another database's sources).
+_sources: WeakKeyDictionary[Engine, _SourceCache] = WeakKeyDictionary()
 
 
 def load_book_data(connection: Connection, citizen_id: int,
@@ -272,7 +275,10 @@ def load_book_data(connection: Connection, citizen_id: int,
 
     for entries in data.lists.values():
         prov_ids.extend(r.provenance_id for r in entries)
-    data.sources = _sources.resolve(connection, prov_ids)
+    cache = _sources.get(connection.engine)
+    if cache is None:
+        cache = _sources[connection.engine] = _SourceCache()
+    data.sources = cache.resolve(connection, prov_ids)
 
     facility_codes.discard(None)
     if facility_codes:

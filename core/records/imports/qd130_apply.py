@@ -22,10 +22,9 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, delete, insert, null, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.db import Bulk, Database
+from core.db import Bulk, BulkReturningIds, Database
 from core.i18n import N_, Message, now_utc
 from core.records.citizen import Citizen
-from core.records.imports.bulk_returning import BulkReturningIds
 from core.records.imports.qd130_format import HosoRecord
 from core.records.imports.qd130_person import add_conditions, merge_demographics
 from core.records.imports.qd130_runs import Piece, finish_runs, open_runs

@@ -196,6 +196,10 @@ def decode_qd130(data: bytes) -> Qd130File:
         raise FileUnreadable(Message(N_(
             "The file declares XML entities or external references, which QĐ 130 files "
             "never contain; it was not read."))) from None
+    except ValueError:  # expat: "multi-byte encodings are not supported"
+        raise FileUnreadable(Message(N_(
+            "The file declares a text encoding the reader does not support; "
+            "QĐ 130 files are UTF-8."))) from None
     if _name(root) != ROOT:
         raise FileUnreadable(Message(N_(
             "The file is XML but not a QĐ 130 checkout file: its root element is not GIAMDINHHS.")))
@@ -254,6 +258,10 @@ def _inner(table: str, content: str) -> Element:
     except DefusedXmlException:
         raise HosoUnreadable(Message(N_(
             "The {table} table declares XML entities or external references; it was not read."),
+            {"table": table})) from None
+    except ValueError:  # expat: "multi-byte encodings are not supported"
+        raise HosoUnreadable(Message(N_(
+            "The {table} table declares a text encoding the reader does not support."),
             {"table": table})) from None
 
 

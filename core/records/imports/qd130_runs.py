@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.db import Bulk
+from core.db import Bulk, BulkReturningIds
 from core.i18n import now_utc
-from core.records.imports.bulk_returning import BulkReturningIds
 from core.records.imports.qd130_format import HosoRecord
 from core.records.imports.report import ImportReport
 from core.records.operations import ImportKind, ImportRun
