@@ -53,9 +53,11 @@ class Citizen(Base):
     ethnicity_code: Mapped[str | None] = mapped_column(String(2))
     nationality: Mapped[str | None] = mapped_column(String(2))
     occupation: Mapped[str | None] = mapped_column(String(100))
-    phone: Mapped[str | None] = mapped_column(String(12), index=True)
+    # No index on phone or ward yet: each random-key index costs the million-row
+    # roster import dearly; add one with the journey that looks people up by it.
+    phone: Mapped[str | None] = mapped_column(String(12))
     email: Mapped[str | None] = mapped_column(String(254))
-    ward_code: Mapped[str | None] = mapped_column(String(5), index=True)
+    ward_code: Mapped[str | None] = mapped_column(String(5))
     street_address: Mapped[str | None] = mapped_column(String(200))
     blood_group: Mapped[BloodGroup | None]
     status: Mapped[CitizenStatus] = mapped_column(

@@ -93,10 +93,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_citizens')),
     sa.UniqueConstraint('personal_id', name=op.f('uq_citizens_personal_id'))
     )
-    with op.batch_alter_table('citizens', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_citizens_phone'), ['phone'], unique=False)
-        batch_op.create_index(batch_op.f('ix_citizens_ward_code'), ['ward_code'], unique=False)
-
     op.create_table('facilities',
     sa.Column('code', sa.String(length=5), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -389,10 +385,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_facilities_ward_code'))
 
     op.drop_table('facilities')
-    with op.batch_alter_table('citizens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_citizens_ward_code'))
-        batch_op.drop_index(batch_op.f('ix_citizens_phone'))
-
     op.drop_table('citizens')
     op.drop_table('provenance')
     op.drop_table('import_runs')
