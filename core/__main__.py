@@ -2,4 +2,6 @@
 
 from core.cli import main
 
-raise SystemExit(main())
+# The guard matters: worker processes of a large import start by importing this module.
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -37,6 +37,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # loses at most the last commits on power loss: the usual WAL trade-off.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+
+
     # 64 MiB of page cache per connection (the default is 2 MiB): with a million
     # residents the indexes no longer fit the default and every insert misses.
     cursor.execute("PRAGMA cache_size=-65536")
@@ -96,9 +98,17 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection]:
-        """A Core connection in one transaction, for bulk work (imports, seed)."""
+    async def connection(self, *, write_lock: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A Core connection in one transaction, for bulk work (imports, seed).
+
+        `write_lock=True` takes SQLite's write lock when the transaction starts
+        (BEGIN IMMEDIATE): a transaction that reads, then writes, would otherwise
+        fail at once with "database is locked" when another process wrote in
+        between, whatever the busy timeout. PostgreSQL needs nothing of the kind.
+        """
         async with self.engine.begin() as connection:
+            if write_lock and self.dialect == "sqlite":
+                await connection.exec_driver_sql("BEGIN IMMEDIATE")
             yield connection
 
     async def read(self, fn: Callable[..., T], *args: object) -> T:

@@ -216,7 +216,7 @@ async def apply_chunk(db: Database, entries: list[RosterEntry], sources: RosterS
     """Writes one chunk in one transaction: new citizens, changed fields, card periods."""
     now = now_utc()
     pids = [e.personal_id for e in entries]
-    async with db.connection() as connection:
+    async with db.connection(write_lock=True) as connection:
         known = (await connection.execute(_KNOWN_IDS, {"personal_ids": pids})).scalars().all()
         existing = {row.personal_id: row for row in await connection.execute(
             _EXISTING, {"personal_ids": known})} if known else {}
@@ -304,7 +304,7 @@ async def link_guardians(db: Database, links: list[tuple[int | None, str, str]],
     now = now_utc()
     for start in range(0, len(links), CHUNK):
         chunk = links[start:start + CHUNK]
-        async with db.connection() as connection:
+        async with db.connection(write_lock=True) as connection:
             pids = {pid for _, child, guardian in chunk for pid in (child, guardian)}
             rows = {r.personal_id: r for r in await connection.execute(
                 _GUARDIAN_STATE, {"personal_ids": sorted(pids)})}
@@ -329,10 +329,13 @@ async def link_guardians(db: Database, links: list[tuple[int | None, str, str]],
             await _INSERT_CHANGES.run(connection, history)
 
 
-async def write_entries(db: Database, entries: Iterable[RosterEntry], sources: RosterSources,
-                        report: ImportReport) -> None:
-    """Applies entries chunk by chunk, then the guardian links (a guardian may come later)."""
-    links: list[tuple[int | None, str, str]] = []
+GuardianLink = tuple[int | None, str, str]  # (line, child's personal ID, guardian's)
+
+
+async def write_people(db: Database, entries: Iterable[RosterEntry], sources: RosterSources,
+                       report: ImportReport) -> list[GuardianLink]:
+    """Applies entries chunk by chunk; returns the guardian links to set afterwards."""
+    links: list[GuardianLink] = []
 
     def noting_guardians(entries: Iterable[RosterEntry]) -> Iterator[RosterEntry]:
         for entry in entries:
@@ -344,6 +347,13 @@ async def write_entries(db: Database, entries: Iterable[RosterEntry], sources: R
         await apply_chunk(db, chunk, sources, attempt)
 
     await write_in_chunks(write, noting_guardians(entries), report, "roster", CHUNK)
+    return links
+
+
+async def write_entries(db: Database, entries: Iterable[RosterEntry], sources: RosterSources,
+                        report: ImportReport) -> None:
+    """Applies entries, then the guardian links (a guardian may come later in the file)."""
+    links = await write_people(db, entries, sources, report)
     if links:
         await link_guardians(db, links, sources.population, report)
 
