@@ -133,15 +133,26 @@ _CARDS = InsuranceCard.__table__
 _CITIZEN_ID = bindparam("citizen_id")
 
 
-def _rows_of(model: type) -> Select:
+_FACILITIES = Facility.__table__
+_VISITS = Visit.__table__
+
+
+def _rows_of(model: type, facility_column: str | None = None) -> Select:
+    """A citizen's rows of one table; with the facility's name when it names one."""
     table = model.__table__
-    return select(table).where(table.c.citizen_id == _CITIZEN_ID).order_by(table.c.id)
+    if facility_column is None:
+        query = select(table)
+    else:  # the name comes along: no second round trip for facility names
+        query = select(table, _FACILITIES.c.name.label("facility_name")).outerjoin(
+            _FACILITIES, _FACILITIES.c.code == table.c[facility_column])
+    return query.where(table.c.citizen_id == _CITIZEN_ID).order_by(table.c.id)
 
 
 def _children_of(model: type) -> Select:
+    """The lines of all of a citizen's visits, found through the visits themselves."""
     table = model.__table__
-    return select(table).where(table.c.visit_id.in_(bindparam("visit_ids", expanding=True))) \
-        .order_by(table.c.id)
+    return (select(table).join(_VISITS, _VISITS.c.id == table.c.visit_id)
+            .where(_VISITS.c.citizen_id == _CITIZEN_ID).order_by(table.c.id))
 
 
 _CITIZEN_QUERY = (
@@ -151,7 +162,8 @@ _CITIZEN_QUERY = (
 )
 _PROVENANCE_COLUMNS = tuple(c.name for c in _CITIZENS.c if c.name.endswith("_prov"))
 _CARD_QUERY = (
-    select(_CARDS)
+    select(_CARDS, _FACILITIES.c.name.label("facility_name"))
+    .outerjoin(_FACILITIES, _FACILITIES.c.code == _CARDS.c.registered_facility_code)
     .where(_CARDS.c.citizen_id == _CITIZEN_ID, _CARDS.c.superseded_at.is_(None))
     .order_by(_CARDS.c.valid_from.desc().nulls_last(), _CARDS.c.id.desc())
     .limit(1)
@@ -160,15 +172,16 @@ _HISTORY_QUERIES = {
     "history.allergies": _rows_of(Allergy),
     "history.conditions": _rows_of(Condition),
     "history.disabilities": _rows_of(Disability),
-    "history.surgeries": _rows_of(Surgery),
+    "history.surgeries": _rows_of(Surgery, "facility_code"),
     "history.family": _rows_of(FamilyHistory),
     "history.risk_factors": _rows_of(RiskFactor),
 }
-_DOSES_QUERY = _rows_of(Immunization)
+_DOSES_QUERY = _rows_of(Immunization, "facility_code")
 _VISITS_QUERY = (
-    select(Visit.__table__)
-    .where(Visit.__table__.c.citizen_id == _CITIZEN_ID)
-    .order_by(Visit.__table__.c.admitted_at.desc(), Visit.__table__.c.id.desc())
+    select(_VISITS, _FACILITIES.c.name.label("facility_name"))
+    .outerjoin(_FACILITIES, _FACILITIES.c.code == _VISITS.c.facility_code)
+    .where(_VISITS.c.citizen_id == _CITIZEN_ID)
+    .order_by(_VISITS.c.admitted_at.desc(), _VISITS.c.id.desc())
 )
 _CHILD_QUERIES = {
     "visits.prescriptions": _children_of(Prescription),
@@ -191,8 +204,6 @@ _NON_EMPTY_QUERY = select(*(
 ))
 _PROVENANCE_QUERY = select(Provenance.id, Provenance.source).where(
     Provenance.id.in_(bindparam("ids", expanding=True)))
-_FACILITY_QUERY = select(Facility.code, Facility.name).where(
-    Facility.code.in_(bindparam("codes", expanding=True)))
 
 
 class _SourceCache:
@@ -228,7 +239,11 @@ def load_book_data(connection: Connection, citizen_id: int,
         return None
     data = BookData(citizen=citizen)
     prov_ids: list[int | None] = [getattr(citizen, name) for name in _PROVENANCE_COLUMNS]
-    facility_codes: set[str | None] = set()
+    names = data.facility_names
+
+    def note_facility(code: str | None, name: str | None) -> None:
+        if code and name:
+            names[code] = name
 
     wanted = [name for name in _LIST_TABLES if _GROUP_OF[name] in groups]
     present = set(wanted)
@@ -243,7 +258,7 @@ def load_book_data(connection: Connection, citizen_id: int,
         data.card = connection.execute(_CARD_QUERY, key).one_or_none()
         if data.card is not None:
             prov_ids.append(data.card.provenance_id)
-            facility_codes.add(data.card.registered_facility_code)
+            note_facility(data.card.registered_facility_code, data.card.facility_name)
 
     if BookGroup.HISTORY in groups:
         for name in _HISTORY_QUERIES:
@@ -252,24 +267,26 @@ def load_book_data(connection: Connection, citizen_id: int,
         # is the same on SQLite and PostgreSQL whatever their text collation.
         data.lists["history.conditions"].sort(
             key=lambda r: (not r.chronic, r.since.iso() if r.since else "9999", r.icd10_code or ""))
-        facility_codes.update(r.facility_code for r in data.lists["history.surgeries"])
+        for row in data.lists["history.surgeries"]:
+            note_facility(row.facility_code, row.facility_name)
 
     if BookGroup.IMMUNIZATIONS in groups:
         doses = entries("immunizations.doses")
         # Newest first; same-day doses in a fixed order on every database.
         doses.sort(key=lambda r: (r.given_on, r.dose_number, fold(r.vaccine)), reverse=True)
         data.lists["immunizations.doses"] = doses
-        facility_codes.update(r.facility_code for r in doses)
+        for row in doses:
+            note_facility(row.facility_code, row.facility_name)
 
     if BookGroup.VISITS in groups:
         visits = entries("visits.visits")
         data.lists["visits.visits"] = visits
-        facility_codes.update(v.facility_code for v in visits)
-        visit_ids = [v.id for v in visits]
+        for row in visits:
+            note_facility(row.facility_code, row.facility_name)
         for name, query in _CHILD_QUERIES.items():
             by_visit: dict[int, list[Any]] = {}
-            if visit_ids:
-                for row in connection.execute(query, {"visit_ids": visit_ids}):
+            if visits:
+                for row in connection.execute(query, key):
                     by_visit.setdefault(row.visit_id, []).append(row)
             data.children[name] = by_visit
 
@@ -279,11 +296,6 @@ def load_book_data(connection: Connection, citizen_id: int,
     if cache is None:
         cache = _sources[connection.engine] = _SourceCache()
     data.sources = cache.resolve(connection, prov_ids)
-
-    facility_codes.discard(None)
-    if facility_codes:
-        data.facility_names = dict(
-            connection.execute(_FACILITY_QUERY, {"codes": sorted(facility_codes)}).all())
     return data
 
 
