@@ -15,18 +15,10 @@ from tests.records import make_empty_record, make_full_record
 
 
 def rows_by_key(book: HealthBook) -> dict[str, str]:
+    """The first text shown for each field key."""
     found: dict[str, str] = {}
-    for section in book.sections:
-        for row in section.rows:
-            found[row.key] = row.text
-        for book_list in section.lists:
-            for entry in book_list.entries:
-                for row in entry.rows:
-                    found.setdefault(row.key, row.text)
-                for child in entry.lists:
-                    for grandchild in child.entries:
-                        for row in grandchild.rows:
-                            found.setdefault(row.key, row.text)
+    for row in book.rows():
+        found.setdefault(row.key, row.text)
     return found
 
 

@@ -164,3 +164,14 @@ def test_names_are_stored_in_nfc_even_when_typed_in_nfd() -> None:
     assert v.full_name(decomposed) == "Nguyễn Thị Bà"
     with pytest.raises(v.InvalidValue):
         v.full_name("Nguyễn 123")
+
+
+def test_wards_and_ethnic_groups_are_found_without_diacritics() -> None:
+    from core.reference.ethnicities import search_ethnicities
+    from core.reference.wards import hanoi_wards, search_wards
+
+    assert len(hanoi_wards()) == 126
+    assert [w.code for w in search_wards("hoan kiem")] == ["00070"]
+    assert search_wards("") == []
+    assert [e.code for e in search_ethnicities("ede")] == ["12"]
+    assert {e.name for e in search_ethnicities("Tha")} >= {"Thái"}

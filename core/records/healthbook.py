@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -90,20 +90,22 @@ class HealthBook:
     def section(self, group: BookGroup) -> BookSection | None:
         return next((s for s in self.sections if s.group is group), None)
 
-    def field_keys(self) -> set[str]:
-        """Every catalogue field key present anywhere in this book."""
-        keys: set[str] = set()
+    def rows(self) -> Iterator[BookRow]:
+        """Every row of the book, section rows and the rows of every entry, in order."""
 
-        def walk_lists(lists: Sequence[BookList]) -> None:
+        def in_lists(lists: Sequence[BookList]) -> Iterator[BookRow]:
             for book_list in lists:
                 for entry in book_list.entries:
-                    keys.update(row.key for row in entry.rows)
-                    walk_lists(entry.lists)
+                    yield from entry.rows
+                    yield from in_lists(entry.lists)
 
         for section in self.sections:
-            keys.update(row.key for row in section.rows)
-            walk_lists(section.lists)
-        return keys
+            yield from section.rows
+            yield from in_lists(section.lists)
+
+    def field_keys(self) -> set[str]:
+        """Every catalogue field key present anywhere in this book."""
+        return {row.key for row in self.rows()}
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

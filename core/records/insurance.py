@@ -32,12 +32,3 @@ class InsuranceCard(Base):
     provenance_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("provenance.id"))
     superseded_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
-
-    def same_terms(self, other: InsuranceCard) -> bool:
-        return (
-            self.number == other.number
-            and self.benefit_level == other.benefit_level
-            and self.valid_from == other.valid_from
-            and self.valid_to == other.valid_to
-            and self.registered_facility_code == other.registered_facility_code
-        )

@@ -30,6 +30,17 @@ def serialize(value: Any) -> str | None:
     return str(value)
 
 
+def _status_date(status: Any, incoming: Mapping[str, Any], current: dt.date | None,
+                 decision: Decision, now: dt.datetime) -> dt.date | None:
+    """The date a status took effect: as given, else kept when confirmed, else today;
+    "active" needs none."""
+    if incoming.get("status_date"):
+        return incoming["status_date"]
+    if decision is Decision.CONFIRM:
+        return current
+    return None if status is CitizenStatus.ACTIVE else now.date()
+
+
 @dataclass
 class Merge:
     """What applying one source's values to one citizen does."""
@@ -71,9 +82,8 @@ def merge_fields(
                 merge.updates[f"{name}_prov"] = provenance_id
                 merge.decisions[name] = Decision.SET
         if "status" in merge.updates:
-            status = merge.updates["status"]
-            merge.updates["status_date"] = incoming.get("status_date") or (
-                None if status is CitizenStatus.ACTIVE else now.date())
+            merge.updates["status_date"] = _status_date(
+                merge.updates["status"], incoming, None, Decision.SET, now)
         return merge
 
     def current_value(name: str) -> Any:
@@ -96,11 +106,8 @@ def merge_fields(
         merge.updates[name] = new
         merge.updates[f"{name}_prov"] = provenance_id
         if name == "status":
-            # The date a status took effect; "active" needs none.
-            merge.updates["status_date"] = incoming.get("status_date") or (
-                current_value("status_date") if decision is Decision.CONFIRM
-                else None if new is CitizenStatus.ACTIVE else now.date()
-            )
+            merge.updates["status_date"] = _status_date(
+                new, incoming, current_value("status_date"), decision, now)
         if old is not None:  # the history keeps earlier values; a filled gap had none
             merge.history.append({
                 "citizen_id": citizen_id,
