@@ -47,6 +47,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_own_transactions(dbapi_connection, _record) -> None:
+    # pysqlite's own transaction handling never begins a transaction for a SELECT and
+    # cannot take the write lock up front; SQLAlchemy's recipe: emit BEGIN ourselves.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection) -> None:
+    write = connection.get_execution_options().get("sqlite_write_lock", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
 def create_engine(url: str, **kwargs: object) -> AsyncEngine:
     # Statement parameters are personal and health data: never in a log line or
     # in the text of an error, whatever logging level an operator turns on.
@@ -86,6 +97,8 @@ class Database:
                 pool_use_lifo=True,
             )
             event.listen(self._reader, "connect", _sqlite_pragmas)
+            event.listen(self._reader, "connect", _sqlite_own_transactions)
+            event.listen(self._reader, "begin", _sqlite_begin)
 
     @property
     def dialect(self) -> str:
@@ -112,16 +125,33 @@ class Database:
             yield connection
 
     async def read(self, fn: Callable[..., T], *args: object) -> T:
-        """Runs `fn(connection, *args)` on a synchronous Core connection, read-only, in one hop."""
+        """Runs `fn(connection, *args)` on a synchronous Core connection, read-only, in one hop.
+
+        The reads share one snapshot (one transaction), so a book never mixes two states.
+        """
         if self._reader is not None:
-            return await asyncio.to_thread(self._read_in_thread, fn, *args)
+            return await asyncio.to_thread(self._in_thread, False, fn, *args)
         async with self.engine.connect() as connection:
             return await connection.run_sync(fn, *args)
 
-    def _read_in_thread(self, fn: Callable[..., T], *args: object) -> T:
+    async def write(self, fn: Callable[..., T], *args: object) -> T:
+        """Runs `fn(connection, *args)` in one short write transaction, in one hop.
+
+        For the small writes of a conversation (its state, a verification attempt):
+        on SQLite the write lock is taken when the transaction begins, so concurrent
+        writers wait their turn (busy_timeout) instead of failing.
+        """
+        if self._reader is not None:
+            return await asyncio.to_thread(self._in_thread, True, fn, *args)
+        async with self.engine.begin() as connection:
+            return await connection.run_sync(fn, *args)
+
+    def _in_thread(self, write: bool, fn: Callable[..., T], *args: object) -> T:
         assert self._reader is not None
         with self._reader.connect() as connection:
-            return fn(connection, *args)
+            connection = connection.execution_options(sqlite_write_lock=write)
+            with connection.begin():
+                return fn(connection, *args)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -52,11 +52,12 @@ async def status_page(request: web.Request) -> web.Response:
     return web.Response(text=page, content_type="text/html")
 
 
-def create_app(db: Database) -> web.Application:
+def create_app(db: Database, *, status_path: str = "/") -> web.Application:
+    """The service's routes; the sandbox moves the status page to make room for its chat page."""
     app = web.Application()
     app[DATABASE] = db
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/", status_page)
+    app.router.add_get(status_path, status_page)
 
     async def close_database(app: web.Application) -> None:
         await app[DATABASE].dispose()

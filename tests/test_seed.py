@@ -95,6 +95,17 @@ NOT_EXPORTED = {"history.allergies", "history.disabilities", "history.surgeries"
                 "history.risk_factors"}
 
 
+def _drop_refs(node: object) -> None:
+    """Row ids differ between two databases holding the same people."""
+    if isinstance(node, dict):
+        node.pop("ref", None)
+        for value in node.values():
+            _drop_refs(value)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            _drop_refs(value)
+
+
 async def books(db: Database) -> dict[str, dict]:
     async with db.sessions() as session:
         ids = dict((await session.execute(select(Citizen.personal_id, Citizen.id))).all())
@@ -103,6 +114,7 @@ async def books(db: Database) -> dict[str, dict]:
         book = await build_health_book(db, cid, Audience.CITIZEN, locale="en")
         assert book is not None
         data = book.to_dict()
+        _drop_refs(data)
         for section in data["sections"]:
             section["lists"] = [lst for lst in section["lists"] if lst["key"] not in NOT_EXPORTED]
         result[pid] = data["sections"]

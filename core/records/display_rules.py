@@ -300,7 +300,7 @@ PRESCRIPTIONS = EntryRule(
         _f("visits.prescriptions.drug", N_("Drug"), _attr("drug"), source=QD130_XML2),
         _f("visits.prescriptions.strength", N_("Strength"), _attr("strength"), source=QD130_XML2),
         _f("visits.prescriptions.route", N_("Route"), _attr("route"), source=QD130_XML2),
-        _f("visits.prescriptions.dose", N_("Dose"), _attr("dose"), source=QD130_XML2),
+        _f("visits.prescriptions.dose", N_("Dosage"), _attr("dose"), source=QD130_XML2),
         _f("visits.prescriptions.instructions", N_("How to take"), _attr("instructions"),
            source=QD130_XML2),
         _f("visits.prescriptions.quantity", N_("Quantity"),

@@ -61,6 +61,9 @@ class BookEntry:
     rows: tuple[BookRow, ...]
     lists: tuple[BookList, ...] = ()
     declared: str | None = None
+    # The entry's row in its table, for a channel to point back at it (a visit's
+    # button); storage-specific, so not part of what two books compare equal on.
+    ref: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -350,7 +353,7 @@ class _Assembler:
         )
         source = self.data.sources.get(getattr(row, "provenance_id", None))
         return BookEntry(rule.key, rule.title(row, self.fmt), tuple(rows), lists,
-                         _declared(source, self.t))
+                         _declared(source, self.t), ref=getattr(row, "id", None))
 
     def book_list(self, rule: EntryRule, rows: list[Any]) -> BookList:
         return BookList(rule.key, self.t.gettext(rule.label),

@@ -1,5 +1,7 @@
-"""Every table of the record, imported in one place for Alembic and the tests."""
+"""Every table of the service, imported in one place for Alembic and the tests."""
 
+from core.identity.accounts import ChannelAccount
+from core.identity.verification import VerificationAttempt
 from core.records.base import Base
 from core.records.citizen import Citizen, FieldChange
 from core.records.facility import Facility
@@ -13,6 +15,7 @@ from core.records.visit import Prescription, TestResult, Visit
 __all__ = [
     "Allergy",
     "Base",
+    "ChannelAccount",
     "Citizen",
     "Condition",
     "Disability",
@@ -28,5 +31,6 @@ __all__ = [
     "RiskFactor",
     "Surgery",
     "TestResult",
+    "VerificationAttempt",
     "Visit",
 ]

@@ -1,0 +1,169 @@
+"""Channel accounts: one row per person per channel, holding the link, language and journey state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.i18n import now_utc
+from core.records.base import Base, BigIntPK, UTCDateTime
+from core.records.citizen import Citizen
+
+
+class ChannelAccount(Base):
+    """A person's account on one channel (`telegram`: the Telegram user id)."""
+
+    __tablename__ = "channel_accounts"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        # One citizen, one linked account per channel: a new verification moves the link.
+        Index("uq_channel_accounts_citizen", "channel", "citizen_id", unique=True,
+              sqlite_where=text("citizen_id IS NOT NULL"),
+              postgresql_where=text("citizen_id IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    citizen_id: Mapped[int | None] = mapped_column(
+        BigIntPK, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True)
+    linked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    # The journey in progress, as JSON; `state_version` guards against two workers
+    # writing over each other (optimistic concurrency).
+    state: Mapped[str | None] = mapped_column(Text)
+    state_version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+@dataclass(frozen=True)
+class JourneyState:
+    """Where a person is in a journey: the flow, its step, and what it has gathered."""
+
+    flow: str | None = None
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str | None:
+        if self.flow is None:
+            return None
+        return json.dumps({"flow": self.flow, "step": self.step, "data": self.data},
+                          separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> JourneyState:
+        if not raw:
+            return cls()
+        try:
+            loaded = json.loads(raw)
+            return cls(loaded.get("flow"), loaded.get("step"), dict(loaded.get("data") or {}))
+        except (ValueError, AttributeError, TypeError):
+            return cls()  # an unreadable state is a fresh start, never a crash
+
+
+@dataclass(frozen=True)
+class Account:
+    """What a conversation needs to know about the account it serves."""
+
+    id: int
+    channel: str
+    external_id: str
+    citizen_id: int | None
+    locale: str | None
+    state: JourneyState
+    state_version: int
+    citizen_status: str | None = None
+
+    @property
+    def linked(self) -> bool:
+        return self.citizen_id is not None
+
+
+_ACCOUNTS = ChannelAccount.__table__
+_CITIZENS = Citizen.__table__
+_LOAD = (
+    select(_ACCOUNTS.c.id, _ACCOUNTS.c.channel, _ACCOUNTS.c.external_id, _ACCOUNTS.c.citizen_id,
+           _ACCOUNTS.c.locale, _ACCOUNTS.c.state, _ACCOUNTS.c.state_version,
+           _CITIZENS.c.status.label("citizen_status"))
+    .outerjoin(_CITIZENS, _CITIZENS.c.id == _ACCOUNTS.c.citizen_id)
+    .where(_ACCOUNTS.c.channel == bindparam("channel"),
+           _ACCOUNTS.c.external_id == bindparam("external_id"))
+)
+_SAVE = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("account_id"),
+           _ACCOUNTS.c.state_version == bindparam("expected"))
+    .values(state=bindparam("state"), state_version=_ACCOUNTS.c.state_version + 1,
+            updated_at=bindparam("now"))
+)
+
+
+def _account(row: Any) -> Account:
+    status = row.citizen_status
+    return Account(row.id, row.channel, row.external_id, row.citizen_id, row.locale,
+                   JourneyState.from_json(row.state), row.state_version,
+                   str(status) if status is not None else None)
+
+
+def find_account(connection: Connection, channel: str, external_id: str) -> Account | None:
+    row = connection.execute(_LOAD, {"channel": channel, "external_id": external_id}).one_or_none()
+    return _account(row) if row is not None else None
+
+
+def open_account(connection: Connection, channel: str, external_id: str) -> Account:
+    """The account, created on first contact (in a write transaction)."""
+    found = find_account(connection, channel, external_id)
+    if found is not None:
+        return found
+    connection.execute(insert(_ACCOUNTS).values(
+        channel=channel, external_id=external_id, state_version=0,
+        created_at=now_utc(), updated_at=now_utc()))
+    account = find_account(connection, channel, external_id)
+    assert account is not None
+    return account
+
+
+def save_state(connection: Connection, account: Account, state: JourneyState) -> bool:
+    """Stores the next state; False when another worker moved the conversation first."""
+    result = connection.execute(_SAVE, {"account_id": account.id, "expected": account.state_version,
+                                        "state": state.to_json(), "now": now_utc()})
+    return result.rowcount == 1
+
+
+def set_locale(connection: Connection, account_id: int, locale: str) -> None:
+    connection.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == account_id)
+                       .values(locale=locale, updated_at=now_utc()))
+
+
+def link_citizen(connection: Connection, account_id: int, channel: str, citizen_id: int) -> None:
+    """Links the account; another account of the same citizen on this channel is unlinked."""
+    now = now_utc()
+    connection.execute(update(_ACCOUNTS)
+                       .where(_ACCOUNTS.c.channel == channel, _ACCOUNTS.c.citizen_id == citizen_id,
+                              _ACCOUNTS.c.id != account_id)
+                       .values(citizen_id=None, linked_at=None, updated_at=now))
+    connection.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == account_id)
+                       .values(citizen_id=citizen_id, linked_at=now, updated_at=now))
+
+
+def unlink_citizen(connection: Connection, account_id: int) -> None:
+    connection.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == account_id)
+                       .values(citizen_id=None, linked_at=None, updated_at=now_utc()))

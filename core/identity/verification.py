@@ -1,0 +1,205 @@
+"""Identity verification: personal ID, then birth date, then the person's own phone number.
+
+The account is linked only when all three agree with the record. A refusal never
+says which part was wrong, nor whether the ID exists. Five failures within 24
+hours, counted per account and separately per personal ID, lock verification;
+the person can then verify in person at the ward health station.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, ForeignKey, Index, String, func, insert, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core import validation
+from core.db import Database
+from core.i18n import now_utc
+from core.identity import accounts
+from core.identity.keys import personal_id_key
+from core.records.base import Base, BigIntPK, UTCDateTime, str_enum
+from core.records.citizen import Citizen
+from core.records.values import CitizenStatus
+
+log = logging.getLogger(__name__)
+
+MAX_FAILURES = 5
+WINDOW = dt.timedelta(hours=24)
+
+
+class Outcome(enum.StrEnum):
+    BIRTH_DATE_MATCHED = "birth_date_matched"
+    LINKED = "linked"
+    MISMATCH = "mismatch"  # unknown ID, wrong birth date or a number that is not the record's
+    NOT_OWN_CONTACT = "not_own_contact"
+    NO_PHONE = "no_phone"
+    DECEASED = "deceased"
+    LOCKED = "locked"
+
+    @property
+    def is_failure(self) -> bool:
+        return self in (Outcome.MISMATCH, Outcome.NOT_OWN_CONTACT)
+
+
+class VerificationAttempt(Base):
+    """Every verification outcome; the ID only as a keyed fingerprint."""
+
+    __tablename__ = "verification_attempts"
+    __table_args__ = (
+        Index("ix_verification_attempts_account", "account_id", "at"),
+        Index("ix_verification_attempts_id_key", "id_key", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    channel: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("channel_accounts.id", ondelete="CASCADE"))
+    id_key: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who the person says they are: the ID's fingerprint and the matching record, if any.
+
+    Kept in the conversation state between steps instead of the ID itself.
+    """
+
+    id_key: str
+    candidate: int | None
+
+    def to_data(self) -> dict[str, object]:
+        return {"id_key": self.id_key, "candidate": self.candidate}
+
+    @classmethod
+    def from_data(cls, data: dict[str, object]) -> Claim | None:
+        key = data.get("id_key")
+        candidate = data.get("candidate")
+        if not isinstance(key, str):
+            return None
+        return cls(key, candidate if isinstance(candidate, int) else None)
+
+
+_ATTEMPTS = VerificationAttempt.__table__
+_CITIZENS = Citizen.__table__
+_FAILED = [o.value for o in Outcome if o.is_failure]
+
+
+def _failures(connection: Connection, account_id: int, id_key: str | None, now: dt.datetime) -> int:
+    since = now - WINDOW
+    by_account = (_ATTEMPTS.c.account_id == account_id)
+    by_id = (_ATTEMPTS.c.id_key == id_key) if id_key else None
+    counts = []
+    for condition in (by_account, by_id):
+        if condition is None:
+            continue
+        counts.append(connection.execute(
+            select(func.count()).select_from(_ATTEMPTS)
+            .where(condition, _ATTEMPTS.c.at >= since, _ATTEMPTS.c.outcome.in_(_FAILED))).scalar_one())
+    return max(counts)
+
+
+def is_locked(connection: Connection, account_id: int, id_key: str | None = None,
+              now: dt.datetime | None = None) -> bool:
+    return _failures(connection, account_id, id_key, now or now_utc()) >= MAX_FAILURES
+
+
+def _record(connection: Connection, account: accounts.Account, id_key: str | None,
+            outcome: Outcome, now: dt.datetime) -> Outcome:
+    connection.execute(insert(_ATTEMPTS).values(at=now, channel=account.channel, account_id=account.id,
+                                                id_key=id_key, outcome=outcome))
+    if outcome.is_failure and is_locked(connection, account.id, id_key, now):
+        outcome = Outcome.LOCKED
+    # No ID, no phone, no name: the account row and a short prefix of the fingerprint.
+    log.info("identity verification: %s (account %s, id ref %s)", outcome.value, account.id,
+             id_key[:8] if id_key else "-")
+    return outcome
+
+
+def _claim(connection: Connection, personal_id: str) -> Claim:
+    candidate = connection.execute(
+        select(_CITIZENS.c.id).where(_CITIZENS.c.personal_id == personal_id)).scalar_one_or_none()
+    return Claim(personal_id_key(personal_id), candidate)
+
+
+def _check_birth_date(connection: Connection, account: accounts.Account, claim: Claim,
+                      born: dt.date) -> Outcome:
+    now = now_utc()
+    if is_locked(connection, account.id, claim.id_key, now):
+        return Outcome.LOCKED
+    row = None
+    if claim.candidate is not None:
+        row = connection.execute(
+            select(_CITIZENS.c.birth_date, _CITIZENS.c.phone, _CITIZENS.c.status)
+            .where(_CITIZENS.c.id == claim.candidate)).one_or_none()
+    if row is None or not row.birth_date.matches(born):
+        return _record(connection, account, claim.id_key, Outcome.MISMATCH, now)
+    if row.status == CitizenStatus.DECEASED:
+        return _record(connection, account, claim.id_key, Outcome.DECEASED, now)
+    if not row.phone:
+        return _record(connection, account, claim.id_key, Outcome.NO_PHONE, now)
+    return _record(connection, account, claim.id_key, Outcome.BIRTH_DATE_MATCHED, now)
+
+
+def _confirm_phone(connection: Connection, account: accounts.Account, claim: Claim,
+                   shared_number: str, own_contact: bool) -> Outcome:
+    now = now_utc()
+    if is_locked(connection, account.id, claim.id_key, now):
+        return Outcome.LOCKED
+    if not own_contact:  # Telegram: contact.user_id must be the sender's own
+        return _record(connection, account, claim.id_key, Outcome.NOT_OWN_CONTACT, now)
+    recorded = None
+    if claim.candidate is not None:
+        recorded = connection.execute(
+            select(_CITIZENS.c.phone).where(_CITIZENS.c.id == claim.candidate)).scalar_one_or_none()
+    try:
+        shared = validation.phone(shared_number)
+    except validation.InvalidValue:  # a foreign or landline number cannot be the record's mobile
+        shared = None
+    if recorded is None or claim.candidate is None or shared != recorded:
+        return _record(connection, account, claim.id_key, Outcome.MISMATCH, now)
+    accounts.link_citizen(connection, account.id, account.channel, claim.candidate)
+    return _record(connection, account, claim.id_key, Outcome.LINKED, now)
+
+
+# --- The service: each step one transaction ------------------------------------------
+
+
+async def lookup(db: Database, personal_id: str) -> Claim:
+    return await db.read(_claim, personal_id)
+
+
+async def locked(db: Database, account: accounts.Account, claim: Claim | None = None) -> bool:
+    return await db.read(is_locked, account.id, claim.id_key if claim else None)
+
+
+async def check_birth_date(db: Database, account: accounts.Account, claim: Claim,
+                           born: dt.date) -> Outcome:
+    return await db.write(_check_birth_date, account, claim, born)
+
+
+async def confirm_phone(db: Database, account: accounts.Account, claim: Claim, shared_number: str,
+                        *, own_contact: bool) -> Outcome:
+    return await db.write(_confirm_phone, account, claim, shared_number, own_contact)
+
+
+async def status_of(db: Database, claim: Claim) -> CitizenStatus | None:
+    """The claimed record's residence status, once the claim is proven."""
+    if claim.candidate is None:
+        return None
+    return await db.read(lambda c: c.execute(select(_CITIZENS.c.status).where(
+        _CITIZENS.c.id == claim.candidate)).scalar_one_or_none())
+
+
+async def unlink(db: Database, account: accounts.Account) -> None:
+    await db.write(accounts.unlink_citizen, account.id)
+    log.info("identity: account %s unlinked", account.id)
+
+
+__all__ = ["MAX_FAILURES", "Claim", "Outcome", "VerificationAttempt", "check_birth_date",
+           "confirm_phone", "is_locked", "locked", "lookup", "status_of", "unlink"]

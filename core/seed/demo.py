@@ -1,0 +1,53 @@
+"""Demo residents for the sandbox: real rows of the seeded database a newcomer can try."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, exists, select
+
+from core.i18n import today_hanoi
+from core.records.citizen import Citizen
+from core.records.insurance import InsuranceCard
+from core.records.values import CitizenStatus, PartialDate
+from core.records.visit import Visit
+
+
+@dataclass(frozen=True)
+class DemoResident:
+    citizen_id: int
+    full_name: str
+    personal_id: str
+    birth_date: PartialDate
+    phone: str | None
+    kind: str  # "with_visits", "older", "no_phone"
+
+
+def demo_residents(connection: Connection, *, scan: int = 400) -> list[DemoResident]:
+    """An adult with visits and a card, an older resident, and one with no phone on record.
+
+    Looks at the first `scan` residents only: enough in a seeded city, cheap in a large one.
+    """
+    c = Citizen.__table__
+    has_visits = exists().where(Visit.__table__.c.citizen_id == c.c.id)
+    has_card = exists().where(InsuranceCard.__table__.c.citizen_id == c.c.id)
+    rows = connection.execute(
+        select(c.c.id, c.c.full_name, c.c.personal_id, c.c.birth_date, c.c.phone,
+               has_visits.label("has_visits"), has_card.label("has_card"))
+        .where(c.c.status == CitizenStatus.ACTIVE).order_by(c.c.id).limit(scan)).all()
+    today = today_hanoi()
+    picks: list[DemoResident] = []
+
+    def pick(kind: str, rule) -> None:
+        taken = {p.citizen_id for p in picks}
+        row = next((r for r in rows if r.id not in taken and r.birth_date.is_full and rule(r)), None)
+        if row is not None:
+            picks.append(DemoResident(row.id, row.full_name, row.personal_id, row.birth_date,
+                                      row.phone, kind))
+
+    pick("with_visits", lambda r: r.phone and r.has_visits and r.has_card
+         and 30 <= r.birth_date.age_on(today) < 60)
+    pick("older", lambda r: r.phone and r.has_visits and r.birth_date.age_on(today) >= 60)
+    pick("with_visits", lambda r: r.phone and r.has_visits)
+    pick("no_phone", lambda r: not r.phone and r.birth_date.age_on(today) >= 18)
+    return picks
