@@ -20,10 +20,11 @@ locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 	$(VENV)/bin/pybabel compile --statistics -d locales -D messages -l $* 2>&1 | grep -v "^compiling" || true
 	@test -f $@
 
+# Without TELEGRAM_BOT_TOKEN: the local sandbox (Bot API emulator + chat page) at :8080.
 run: install
 	$(PY) -m core migrate
 	$(PY) -m core seed --people $(DEMO_PEOPLE) --if-empty
-	$(PY) -m core serve
+	$(PY) -m bot
 
 test: install
 	$(VENV)/bin/ruff check .
@@ -36,6 +37,7 @@ messages: $(STAMP)
 
 bench: install
 	$(PY) bench/core_bench.py
+	$(PY) bench/bot_bench.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* $(CATALOGUES)

@@ -1,0 +1,36 @@
+"""The bot's configuration, from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from core.config import Settings
+
+OFFICIAL_API = "https://api.telegram.org/bot"
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    core: Settings
+    token: str | None
+    api_base_url: str  # python-telegram-bot's base_url: the token is appended to it
+    webhook_url: str | None
+    webhook_secret: str | None
+
+    @property
+    def file_base_url(self) -> str:
+        # https://api.telegram.org/bot -> https://api.telegram.org/file/bot
+        head, _, _ = self.api_base_url.rstrip("/").rpartition("/bot")
+        return f"{head}/file/bot"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> BotSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            core=Settings.from_env(dict(env)),
+            token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            api_base_url=env.get("TELEGRAM_API_BASE_URL") or OFFICIAL_API,
+            webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
+            webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+        )

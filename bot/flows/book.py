@@ -1,0 +1,112 @@
+"""`/book`: the health book, section by section, as the display rules lay it out.
+
+Visits are listed newest first, five to a page; choosing one shows its
+diagnosis, prescriptions, test results and re-examination date.
+"""
+
+from __future__ import annotations
+
+from bot.flows.book_text import section_text, visit_text
+from bot.flows.menu import menu_reply
+from bot.flows.replies import Option, Reply, Step, rows
+from bot.flows.turn import StaleOption, Turn
+from core.records.display_rules import CATALOGUE, Audience, BookGroup
+from core.records.healthbook import BookList, build_health_book
+
+VISITS_PER_PAGE = 5
+_ICONS = {BookGroup.GENERAL: "👤", BookGroup.INSURANCE: "💳", BookGroup.HISTORY: "🩺",
+          BookGroup.IMMUNIZATIONS: "💉", BookGroup.VISITS: "🏥"}
+
+
+def _back(turn: Turn) -> Option:
+    return Option(turn._("⬅ Health book sections"), "book")
+
+
+def _to_menu(turn: Turn) -> Option:
+    return Option(turn._("🏠 Main menu"), "menu")
+
+
+class BookFlow:
+    name = "book"
+
+    async def start(self, turn: Turn, payload: str = "") -> Step:
+        if not turn.account.linked:
+            return Step((menu_reply(turn, turn._("Please verify your identity first, then you can "
+                                                 "read your health book.")),))
+        sections = [Option(f"{_ICONS[rule.group]} {turn.t.gettext(rule.title)}",
+                           f"book:s:{rule.group.value}") for rule in CATALOGUE]
+        reply = Reply(turn._("Choose a section of your health book."),
+                      title=turn._("Your health book"), options=rows(*sections, _to_menu(turn)))
+        return Step((reply,))
+
+    async def on_option(self, turn: Turn, args: list[str]) -> Step:
+        if not turn.account.linked or not args:
+            return await self.start(turn)
+        kind, *rest = args
+        try:
+            if kind == "s" and rest:
+                group = BookGroup(rest[0])
+                return await (self._visits(turn, 0) if group is BookGroup.VISITS
+                              else self._section(turn, group))
+            if kind == "p" and rest:
+                return await self._visits(turn, int(rest[0]))
+            if kind == "v" and rest:
+                return await self._visit(turn, int(rest[0]))
+        except ValueError:
+            raise StaleOption from None
+        raise StaleOption
+
+    async def _book(self, turn: Turn, group: BookGroup):
+        assert turn.account.citizen_id is not None
+        book = await build_health_book(turn.db, turn.account.citizen_id, Audience.CITIZEN,
+                                       locale=turn.t.locale, only={group})
+        return book.section(group) if book is not None else None
+
+    async def _section(self, turn: Turn, group: BookGroup) -> Step:
+        section = await self._book(turn, group)
+        if section is None:
+            raise StaleOption
+        text = section_text(section, turn.t) or turn._("Nothing recorded yet.")
+        return Step((Reply(text, title=section.title, options=rows(_back(turn), _to_menu(turn))),))
+
+    def _visit_list(self, section) -> BookList | None:
+        return next((lst for lst in section.lists if lst.key == "visits.visits"), None)
+
+    async def _visits(self, turn: Turn, page: int) -> Step:
+        section = await self._book(turn, BookGroup.VISITS)
+        visits = self._visit_list(section) if section is not None else None
+        if section is None or visits is None:
+            raise StaleOption
+        total = len(visits.entries)
+        if total == 0:
+            return Step((Reply(visits.empty_text, title=section.title,
+                               options=rows(_back(turn), _to_menu(turn))),))
+        pages = (total + VISITS_PER_PAGE - 1) // VISITS_PER_PAGE
+        page = min(max(page, 0), pages - 1)  # an old page button after visits were removed
+        first = page * VISITS_PER_PAGE
+        shown = visits.entries[first:first + VISITS_PER_PAGE]
+        options = [(Option(entry.title, f"book:v:{entry.ref}"),) for entry in shown]
+        navigation = []
+        if page > 0:
+            navigation.append(Option(turn._("◀ Newer"), f"book:p:{page - 1}"))
+        if page < pages - 1:
+            navigation.append(Option(turn._("Older ▶"), f"book:p:{page + 1}"))
+        if navigation:
+            options.append(tuple(navigation))
+        options.extend([(_back(turn),), (_to_menu(turn),)])
+        text = turn._("Visits {first}–{last} of {total}, newest first. Choose one to see its "
+                      "details.", first=first + 1, last=first + len(shown), total=total)
+        return Step((Reply(text, title=section.title, options=tuple(options)),))
+
+    async def _visit(self, turn: Turn, ref: int) -> Step:
+        section = await self._book(turn, BookGroup.VISITS)
+        visits = self._visit_list(section) if section is not None else None
+        entries = visits.entries if visits is not None else ()
+        index = next((i for i, entry in enumerate(entries) if entry.ref == ref), None)
+        if index is None:
+            text = turn._("This visit is no longer in your health book.")
+            return Step((Reply(text, options=rows(_back(turn), _to_menu(turn))),))
+        entry = entries[index]
+        page = index // VISITS_PER_PAGE
+        options = rows(Option(turn._("⬅ Back to visits"), f"book:p:{page}"), _back(turn), _to_menu(turn))
+        return Step((Reply(visit_text(entry, turn.t), title=entry.title, options=options),))

@@ -1,0 +1,52 @@
+"""The health book as chat text: short lines, a mark on self-declared values.
+
+Works from the core `HealthBook` view only; splitting for a channel's length
+limit is the adapter's job (every line is kept).
+"""
+
+from __future__ import annotations
+
+from core.i18n import Translator
+from core.records.healthbook import BookEntry, BookList, BookRow, BookSection
+
+
+def _mark(declared: str | None, t: Translator) -> str:
+    return f" ({declared})" if declared else ""
+
+
+def row_line(row: BookRow, t: Translator, indent: str = "") -> str:
+    return f"{indent}{row.label}: {row.text}{_mark(row.declared, t)}"
+
+
+def entry_lines(entry: BookEntry, t: Translator, indent: str = "") -> list[str]:
+    lines = [f"{indent}• {entry.title}{_mark(entry.declared, t)}"]
+    lines.extend(row_line(row, t, indent + "   ") for row in entry.rows)
+    for child in entry.lists:
+        lines.extend(list_lines(child, t, indent + "   "))
+    return lines
+
+
+def list_lines(book_list: BookList, t: Translator, indent: str = "") -> list[str]:
+    lines = ["", f"{indent}{book_list.label}:"]
+    if not book_list.entries:
+        lines.append(f"{indent}   {book_list.empty_text}")
+    for entry in book_list.entries:
+        lines.extend(entry_lines(entry, t, indent))
+    return lines
+
+
+def section_text(section: BookSection, t: Translator) -> str:
+    lines = [row_line(row, t) for row in section.rows]
+    for book_list in section.lists:
+        lines.extend(list_lines(book_list, t))
+    return "\n".join(lines).strip("\n")
+
+
+def visit_text(entry: BookEntry, t: Translator) -> str:
+    """One visit in full: its details, then prescriptions and test results."""
+    lines = [row_line(row, t) for row in entry.rows]
+    for child in entry.lists:
+        lines.extend(list_lines(child, t))
+    if entry.declared:
+        lines.append(f"({entry.declared})")
+    return "\n".join(lines).strip("\n")

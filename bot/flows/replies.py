@@ -1,0 +1,90 @@
+"""What a journey hears and says, independent of any channel.
+
+A flow returns `Reply`s: text, an optional title, options to choose from and,
+at most, one request for the person's phone number or an image. The Telegram
+adapter draws options as inline buttons; the USSD adapter will number them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from core.identity.accounts import JourneyState
+
+
+class InputKind(enum.StrEnum):
+    COMMAND = "command"  # /book, or /start with a deep-link payload
+    TEXT = "text"
+    OPTION = "option"  # a chosen option: its action string
+    CONTACT = "contact"  # a shared phone number
+
+
+@dataclass(frozen=True)
+class Input:
+    kind: InputKind
+    text: str = ""
+    command: str | None = None
+    payload: str = ""
+    option: str | None = None
+    contact_phone: str | None = None
+    # Telegram: the shared contact is the sender's own (contact.user_id == sender).
+    contact_is_own: bool = False
+
+    @classmethod
+    def of_text(cls, text: str) -> Input:
+        """Text as typed: a leading `/word` is a command, the rest its payload."""
+        stripped = text.strip()
+        if stripped.startswith("/") and len(stripped) > 1:
+            head, _, payload = stripped[1:].partition(" ")
+            command = head.split("@", 1)[0].lower()  # /book@SomeBot in a client that adds it
+            return cls(InputKind.COMMAND, text=stripped, command=command, payload=payload.strip())
+        return cls(InputKind.TEXT, text=stripped)
+
+    @classmethod
+    def of_option(cls, action: str) -> Input:
+        return cls(InputKind.OPTION, option=action)
+
+    @classmethod
+    def of_contact(cls, phone: str, *, own: bool) -> Input:
+        return cls(InputKind.CONTACT, contact_phone=phone, contact_is_own=own)
+
+
+@dataclass(frozen=True)
+class Option:
+    label: str
+    action: str  # `flow:arg:arg`, at most 64 bytes (Telegram's callback_data limit)
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.action.encode()) <= 64:
+            raise ValueError(f"option action must be 1-64 bytes: {self.action!r}")
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    title: str | None = None
+    options: tuple[tuple[Option, ...], ...] = ()  # rows of options
+    ask_contact: str | None = None  # the label of a "share my phone number" button
+    close_keyboard: bool = False  # the contact request is over
+    image: bytes | None = None  # PNG
+
+    def __post_init__(self) -> None:
+        # A chat message carries one keyboard: options, or the phone button, or its removal.
+        if self.options and (self.ask_contact or self.close_keyboard):
+            raise ValueError("a reply with options cannot also ask for or close the contact keyboard")
+
+
+@dataclass(frozen=True)
+class Step:
+    """A flow's answer to one input: what to say and where the conversation goes next."""
+
+    replies: tuple[Reply, ...]
+    state: JourneyState = field(default_factory=JourneyState)
+    notice: str | None = None  # a short acknowledgement of a chosen option
+    locale: str | None = None  # the language the replies are in, when the flow changed it
+
+
+def rows(*options: Option) -> tuple[tuple[Option, ...], ...]:
+    """One option per row: big buttons, easy to hit for an older hand."""
+    return tuple((option,) for option in options)

@@ -1,0 +1,151 @@
+"""Verify who the person is: personal ID, then date of birth, then their own phone number.
+
+Decree 13/2023/NĐ-CP: the person is told what is processed and why before
+giving anything. Refusals read the same whether or not the ID exists.
+"""
+
+from __future__ import annotations
+
+from bot.flows.menu import menu_reply
+from bot.flows.replies import InputKind, Option, Reply, Step, rows
+from bot.flows.turn import StaleOption, Turn
+from core import validation
+from core.identity import verification
+from core.identity.accounts import JourneyState
+from core.identity.verification import Claim, Outcome
+from core.records.values import CitizenStatus
+
+ASK_ID = JourneyState("verify", "id")
+
+
+def _cancel(turn: Turn) -> tuple[tuple[Option, ...], ...]:
+    return rows(Option(turn._("✖ Stop"), "verify:stop"))
+
+
+def _ask_id(turn: Turn, before: str | None = None) -> Reply:
+    text = turn._("Please type your personal ID number (số CCCD, 12 digits).")
+    return Reply(f"{before}\n\n{text}" if before else text, options=_cancel(turn))
+
+
+def _locked(turn: Turn) -> Step:
+    text = turn._("For your safety, verification is paused for 24 hours after five unsuccessful "
+                  "tries. You can verify in person: bring your ID card to the health station of "
+                  "your ward.")
+    return Step((Reply(text, close_keyboard=True),))
+
+
+def _refused(turn: Turn) -> Step:
+    # One text for an unknown ID, a wrong birth date and a number that is not the record's.
+    text = turn._("These details do not match our records. Please check them and try again.")
+    return Step((Reply(text, close_keyboard=True), _ask_id(turn)), ASK_ID)
+
+
+class VerifyFlow:
+    name = "verify"
+
+    async def start(self, turn: Turn, payload: str = "") -> Step:
+        if turn.account.linked:
+            return Step((menu_reply(turn, turn._("You are already verified.")),))
+        if await verification.locked(turn.db, turn.account):
+            return _locked(turn)
+        notice = "\n".join((
+            turn._("This bot shows you your electronic health book, kept by the Hanoi health "
+                   "sector from the population and insurance registers, clinics and immunization "
+                   "records."),
+            turn._("To protect your health data (Decree 13/2023/NĐ-CP) I first check that you are "
+                   "the owner: your personal ID, your date of birth and your phone number. They "
+                   "are used only for this check."),
+            turn._("You may see your data, ask to correct them, and unlink this account at any "
+                   "time with /logout."),
+        ))
+        return Step((Reply(notice, title=turn._("Welcome to the Hanoi electronic health book")),
+                     _ask_id(turn)), ASK_ID)
+
+    async def on_option(self, turn: Turn, args: list[str]) -> Step:
+        if not args:
+            return await self.start(turn)
+        if args[0] == "stop" and turn.state.flow == self.name:
+            return Step((Reply(turn._("Verification stopped. Nothing was saved."), close_keyboard=True),
+                         menu_reply(turn)))
+        raise StaleOption
+
+    async def on_input(self, turn: Turn) -> Step:
+        step = turn.state.step
+        if step == "id":
+            return await self._personal_id(turn)
+        claim = Claim.from_data(turn.state.data)
+        if claim is None:  # a state from an older version: begin again
+            return Step((_ask_id(turn),), ASK_ID)
+        if step == "dob":
+            return await self._birth_date(turn, claim)
+        return await self._contact(turn, claim)
+
+    async def _personal_id(self, turn: Turn) -> Step:
+        if turn.input.kind is not InputKind.TEXT:
+            return Step((_ask_id(turn),), ASK_ID)
+        try:
+            personal_id = validation.personal_id(turn.input.text)
+        except validation.InvalidValue as error:
+            return Step((_ask_id(turn, error.message.render(turn.t)),), ASK_ID)
+        claim = await verification.lookup(turn.db, personal_id)
+        if await verification.locked(turn.db, turn.account, claim):
+            return _locked(turn)
+        text = turn._("Thank you. Now type your date of birth as dd/mm/yyyy, for example 05/09/1960.")
+        return Step((Reply(text, options=_cancel(turn)),), JourneyState("verify", "dob", claim.to_data()))
+
+    async def _birth_date(self, turn: Turn, claim: Claim) -> Step:
+        again = JourneyState("verify", "dob", claim.to_data())
+        if turn.input.kind is not InputKind.TEXT:
+            return Step((Reply(turn._("Please type your date of birth as dd/mm/yyyy."),
+                               options=_cancel(turn)),), again)
+        try:
+            born = validation.calendar_date(turn.input.text)
+        except validation.InvalidValue as error:
+            text = error.message.render(turn.t) + "\n" + turn._("Example: 05/09/1960.")
+            return Step((Reply(text, options=_cancel(turn)),), again)
+        outcome = await verification.check_birth_date(turn.db, turn.account, claim, born)
+        if outcome is Outcome.LOCKED:
+            return _locked(turn)
+        if outcome is Outcome.MISMATCH:
+            return _refused(turn)
+        if outcome is Outcome.DECEASED:
+            text = turn._("This health book belongs to a person who has died, so it cannot be "
+                          "opened here. Family members can ask the health station of the ward.")
+            return Step((Reply(text),))
+        if outcome is Outcome.NO_PHONE:
+            text = turn._("Your record has no phone number to check, so I cannot finish here. "
+                          "Please verify in person: bring your ID card to the health station of "
+                          "your ward.")
+            return Step((Reply(text),))
+        return Step(self._ask_contact(turn), JourneyState("verify", "contact", claim.to_data()))
+
+    def _ask_contact(self, turn: Turn, before: str | None = None) -> tuple[Reply, ...]:
+        text = turn._("Last step: tap the button “Share my phone number” below. It must be the "
+                      "number on your health record.")
+        return (Reply(f"{before}\n\n{text}" if before else text,
+                      ask_contact=turn._("📱 Share my phone number")),
+                Reply(turn._("Changed your mind?"), options=_cancel(turn)))
+
+    async def _contact(self, turn: Turn, claim: Claim) -> Step:
+        again = JourneyState("verify", "contact", claim.to_data())
+        if turn.input.kind is not InputKind.CONTACT:
+            # A typed number proves nothing; only Telegram's own contact button does.
+            return Step(self._ask_contact(turn, turn._("Please use the button, do not type the "
+                                                       "number.")), again)
+        outcome = await verification.confirm_phone(turn.db, turn.account, claim,
+                                                   turn.input.contact_phone or "",
+                                                   own_contact=turn.input.contact_is_own)
+        if outcome is Outcome.LOCKED:
+            return _locked(turn)
+        if outcome is Outcome.NOT_OWN_CONTACT:
+            return Step(self._ask_contact(turn, turn._("That is not your own number. Please "
+                                                       "share your own with the button.")), again)
+        if outcome is not Outcome.LINKED:
+            return _refused(turn)
+        text = turn._("Thank you, you are verified. Your health book is ready.")
+        replies = [Reply(text, close_keyboard=True)]
+        if await verification.status_of(turn.db, claim) == CitizenStatus.MOVED_AWAY:
+            replies.append(Reply(turn._("Your record says you have moved away from Hanoi. It is "
+                                        "no longer updated here.")))
+        replies.append(menu_reply(turn, linked=True))
+        return Step(tuple(replies))

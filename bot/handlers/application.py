@@ -1,0 +1,56 @@
+"""The python-telegram-bot `Application`, wired to the flows."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.config import BotSettings
+from bot.flows.engine import Conversation
+from bot.handlers.ordering import PerChatUpdateProcessor
+from bot.handlers.retry import RetryingRateLimiter
+from bot.handlers.telegram import CHANNEL, TelegramAdapter
+from core.db import Database
+from core.i18n import N_, translator
+
+log = logging.getLogger(__name__)
+
+# The command menu Telegram shows beside the text box, in the person's app language.
+COMMANDS = (
+    ("start", N_("Start, or verify your identity")),
+    ("book", N_("My health book")),
+    ("lang", N_("Change the language")),
+    ("help", N_("Help and your rights")),
+    ("cancel", N_("Stop what I am doing")),
+    ("logout", N_("Unlink this Telegram account")),
+)
+
+
+async def register_commands(application: Application) -> None:
+    for language in ("vi", "en"):
+        t = translator(language)
+        commands = [BotCommand(name, t.gettext(description)) for name, description in COMMANDS]
+        # Vietnamese is the default list; English for apps set to English.
+        await application.bot.set_my_commands(commands, language_code=None if language == "vi" else "en")
+
+
+def build_application(settings: BotSettings, db: Database, *, polling: bool = True,
+                      token: str | None = None) -> Application:
+    token = token or settings.token
+    if not token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.api_base_url)
+        .base_file_url(settings.file_base_url)
+        .rate_limiter(RetryingRateLimiter(max_retries=3))
+        .concurrent_updates(PerChatUpdateProcessor(256))
+    )
+    if not polling:
+        builder = builder.updater(None)
+    application = builder.build()
+    TelegramAdapter(Conversation(db, CHANNEL)).install(application)
+    return application

@@ -1,0 +1,101 @@
+"""Flow replies drawn as Telegram messages: HTML, inline buttons, the contact keyboard.
+
+Telegram refuses a text over 4096 characters (1024 for a photo caption); a long
+reply is split at line ends into several messages, never cut short.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+
+from bot.flows.replies import Reply
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One Telegram message to send: HTML text (or caption), its keyboard, maybe a photo."""
+
+    html: str
+    markup: Markup = None
+    photo: bytes | None = None
+
+    @property
+    def inline(self) -> bool:
+        return isinstance(self.markup, InlineKeyboardMarkup) or self.markup is None
+
+
+def _length(text: str) -> int:
+    # Telegram counts UTF-16 code units; an emoji counts two.
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` characters, cut at line ends, else at spaces."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while _length(line) > limit:  # one line longer than a message: cut at a space
+            cut = limit
+            while _length(line[:cut]) > limit:
+                cut -= 1
+            space = line.rfind(" ", 0, cut)
+            cut = space if space > limit // 2 else cut
+            head, line = line[:cut], line[cut:].lstrip(" ")
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(head)
+        candidate = f"{current}\n{line}" if current else line
+        if current and _length(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not pieces:
+        pieces.append(current)
+    return pieces
+
+
+def markup_of(reply: Reply) -> Markup:
+    if reply.options:
+        return InlineKeyboardMarkup([[InlineKeyboardButton(o.label, callback_data=o.action) for o in row]
+                                     for row in reply.options])
+    if reply.ask_contact:
+        return ReplyKeyboardMarkup([[KeyboardButton(reply.ask_contact, request_contact=True)]],
+                                   resize_keyboard=True, one_time_keyboard=True)
+    if reply.close_keyboard:
+        return ReplyKeyboardRemove()
+    return None
+
+
+def outgoing(reply: Reply) -> list[Outgoing]:
+    """The messages for one reply; the keyboard goes with the last, the photo with the first."""
+    limit = CAPTION_LIMIT if reply.image is not None else TEXT_LIMIT
+    title = f"{reply.title}\n\n" if reply.title else ""
+    # The title is bold: measured and split with the text, escaped piece by piece.
+    pieces = split_text(title + reply.text, limit)
+    messages = []
+    for index, piece in enumerate(pieces):
+        body = html.escape(piece, quote=False)
+        if index == 0 and reply.title:
+            escaped_title = html.escape(reply.title, quote=False)
+            if body.startswith(escaped_title):
+                body = f"<b>{escaped_title}</b>{body[len(escaped_title):]}"
+        messages.append(Outgoing(body, photo=reply.image if index == 0 else None))
+    last = messages[-1]
+    messages[-1] = Outgoing(last.html, markup_of(reply), last.photo)
+    return messages

@@ -1,0 +1,93 @@
+"""The bot's three ways to run: long polling, webhook, and the local sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+from bot.config import BotSettings
+from bot.handlers.application import build_application, register_commands
+from bot.webhook import WEBHOOK_PATH, add_webhook_route
+from core.db import Database
+from core.web import create_app
+
+log = logging.getLogger(__name__)
+
+
+async def until_stopped() -> None:
+    """Waits for Ctrl+C or SIGTERM (a platform stopping the process)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def start_polling(application: Application) -> None:
+    await application.initialize()
+    # python-telegram-bot calls post_init only from run_polling(); we start the parts ourselves.
+    await register_commands(application)
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+
+
+async def stop_polling(application: Application) -> None:
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+
+
+async def run_polling(settings: BotSettings, db: Database) -> None:
+    application = build_application(settings, db)
+    await start_polling(application)
+    log.info("bot polling %s", settings.api_base_url)
+    try:
+        await until_stopped()
+    finally:
+        await stop_polling(application)
+
+
+async def start_webhook(settings: BotSettings, db: Database, host: str,
+                        port: int) -> tuple[web.AppRunner, Application]:
+    """The aiohttp app with the webhook route and `/healthz`, and setWebhook told where it is."""
+    if not settings.webhook_url or not settings.webhook_secret:
+        raise SystemExit("webhook mode needs TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET")
+    application = build_application(settings, db, polling=False)
+    app = create_app(db)
+    add_webhook_route(app, application, settings.webhook_secret)
+    await application.initialize()
+    await register_commands(application)
+    await application.start()
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    # Listening first: Telegram delivers pending updates as soon as the webhook is set.
+    url = settings.webhook_url.rstrip("/")
+    if not url.endswith(WEBHOOK_PATH):
+        url += WEBHOOK_PATH
+    await application.bot.set_webhook(url, secret_token=settings.webhook_secret,
+                                      allowed_updates=Update.ALL_TYPES)
+    log.info("bot webhook listening on %s:%s%s", host, port, WEBHOOK_PATH)
+    return runner, application
+
+
+async def stop_webhook(runner: web.AppRunner, application: Application) -> None:
+    await runner.cleanup()
+    await application.stop()
+    await application.shutdown()
+
+
+async def run_webhook(settings: BotSettings, db: Database, host: str, port: int) -> None:
+    runner, application = await start_webhook(settings, db, host, port)
+    try:
+        await until_stopped()
+    finally:
+        await stop_webhook(runner, application)
