@@ -24,6 +24,9 @@ from core.db import Database
 from core.migrate import upgrade
 from core.records.model import Base
 
+# The Telegram world of the end-to-end tests (emulator, real bot, seeded database).
+pytest_plugins = ["tests.telegram_world"]
+
 POSTGRES_SERVER = os.environ.get(
     "EHR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )

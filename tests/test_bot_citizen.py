@@ -1,0 +1,293 @@
+"""A citizen on Telegram: verify who they are, then read the health book.
+
+The real python-telegram-bot Application polls our Bot API emulator over HTTP;
+each test plays a person's phone through the emulator, against a real database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select, update
+
+from bot.sandbox.client import BotMessage, TelegramUser
+from core.identity.accounts import ChannelAccount
+from core.records.citizen import Citizen
+from core.records.values import CitizenStatus
+from tests.telegram_world import TelegramWorld, verify
+
+REFUSAL = "không khớp"  # "These details do not match our records."
+LOCKED = "24 giờ"  # "... paused for 24 hours ... health station of your ward."
+
+
+def labels(message: BotMessage) -> list[str]:
+    return [label for row in message.buttons for label, _data in row]
+
+
+async def ask_for_contact(user: TelegramUser, personal_id: str, birth: str) -> BotMessage:
+    await user.send("/start")
+    await user.until(lambda m: "CCCD" in m.text)
+    await user.send(personal_id)
+    await user.until(lambda m: "dd/mm/yyyy" in m.text)
+    await user.send(birth)
+    return await user.until(lambda m: m.reply_keyboard is not None or REFUSAL in m.text)
+
+
+async def linked_citizen(world: TelegramWorld, user: TelegramUser) -> int | None:
+    async with world.db.sessions() as session:
+        return await session.scalar(select(ChannelAccount.citizen_id).where(
+            ChannelAccount.external_id == str(user.user_id)))
+
+
+async def test_citizen_verifies_and_reads_every_section_of_the_book(any_world: TelegramWorld) -> None:
+    world = any_world
+    resident = world.resident("with_visits")
+    user = world.phone()
+    await verify(user, resident)
+    assert await linked_citizen(world, user) == resident.citizen_id
+
+    await user.press("📖 Sổ sức khỏe của tôi")
+    sections = await user.until(lambda m: "Tiêm chủng" in " ".join(labels(m)))
+    assert len(labels(sections)) == 6  # five sections and the way back to the menu
+
+    await user.press("👤 Thông tin chung")
+    general = await user.until(lambda m: "Họ và tên" in m.text)
+    assert resident.full_name in general.text and resident.personal_id in general.text
+
+    for section, expected in (("💳 Bảo hiểm y tế", "Thẻ bảo hiểm y tế"),
+                              ("🩺 Tiền sử bệnh và dị ứng", "Dị ứng"),
+                              ("💉 Tiêm chủng", "Các mũi tiêm")):
+        await user.press("⬅ Các mục của sổ sức khỏe")
+        await user.until(lambda m, s=section: s in labels(m))
+        await user.press(section)
+        shown = await user.until(lambda m, e=expected: e in m.text)
+        assert len(shown.text) <= 4096
+
+    await user.press("⬅ Các mục của sổ sức khỏe")
+    await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in labels(m))
+    await user.press("🏥 Lịch sử khám chữa bệnh")
+    visits = await user.until(lambda m: any(data.startswith("book:v:") for row in m.buttons
+                                            for _l, data in row))
+    first_visit = next(label for row in visits.buttons for label, data in row if data.startswith("book:v:"))
+    await user.press(first_visit)
+    detail = await user.until(lambda m: "Chẩn đoán" in m.text)
+    assert first_visit in detail.text  # the visit's date and place head its details
+
+
+async def test_visits_are_paged_five_at_a_time_newest_first(world: TelegramWorld) -> None:
+    async with world.db.sessions() as session:
+        from sqlalchemy import func
+
+        from core.records.visit import Visit
+        busiest = (await session.execute(
+            select(Visit.citizen_id, func.count()).group_by(Visit.citizen_id)
+            .order_by(func.count().desc()).limit(1))).one()
+    citizen_id, count = busiest
+    assert count > 5, "the seeded city should hold someone with more than five visits"
+    resident = await _resident(world, citizen_id)
+    user = world.phone()
+    await verify(user, resident)
+    await user.press("📖 Sổ sức khỏe của tôi")
+    await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in labels(m))
+    await user.press("🏥 Lịch sử khám chữa bệnh")
+    page = await user.until(lambda m: "Cũ hơn ▶" in labels(m))
+    seen = [label for row in page.buttons for label, data in row if data.startswith("book:v:")]
+    assert len(seen) == 5
+    while "Cũ hơn ▶" in labels(page):
+        await user.press("Cũ hơn ▶")
+        page = await user.until(lambda m: m.edited or "◀ Mới hơn" in labels(m))
+        seen += [label for row in page.buttons for label, data in row if data.startswith("book:v:")]
+    assert len(seen) == count
+    dates = [label.split(" · ")[0] for label in seen]
+    as_days = [tuple(reversed(d.split("/"))) for d in dates]
+    assert as_days == sorted(as_days, reverse=True)  # newest first
+
+
+async def _resident(world: TelegramWorld, citizen_id: int):
+    from core.seed.demo import DemoResident
+
+    async with world.db.sessions() as session:
+        citizen = await session.get(Citizen, citizen_id)
+        if citizen.phone is None:
+            citizen.phone = "+84912000111"
+            await session.commit()
+        return DemoResident(citizen.id, citizen.full_name, citizen.personal_id, citizen.birth_date,
+                            citizen.phone, "chosen")
+
+
+async def test_wrong_birth_date_and_unknown_id_get_the_same_refusal(world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    user = world.phone()
+    wrong_birth = await ask_for_contact(user, resident.personal_id, "01/01/1950")
+    assert REFUSAL in wrong_birth.text
+    stranger = world.phone()
+    unknown = await ask_for_contact(stranger, "001099000001", "01/01/1950")
+    assert unknown.text == wrong_birth.text
+    assert await linked_citizen(world, user) is None
+
+
+async def test_someone_elses_contact_does_not_link_the_account(world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    user = world.phone()
+    asked = await ask_for_contact(user, resident.personal_id, resident.birth_date.display())
+    assert asked.reply_keyboard is not None
+    # The record's own number, but shared from another person's contact card.
+    await user.share_contact(resident.phone.lstrip("+"), user_id=user.user_id + 1)
+    answer = await user.until(lambda m: "số của chính bạn" in m.text)
+    assert answer is not None
+    await user.share_contact("84912345678")  # the person's own, but not the record's number
+    await user.until(lambda m: REFUSAL in m.text)
+    assert await linked_citizen(world, user) is None
+
+
+async def test_a_typed_id_in_the_wrong_format_gets_a_specific_answer(world: TelegramWorld) -> None:
+    user = world.phone()
+    await user.send("/start")
+    await user.until(lambda m: "CCCD" in m.text)
+    await user.send("12345")
+    answer = await user.until(lambda m: "12 chữ số" in m.text)
+    assert REFUSAL not in answer.text
+
+
+async def test_five_failures_lock_verification_for_the_account_and_for_the_id(world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    user = world.phone()
+    await user.send("/start")
+    for attempt in range(5):
+        await user.until(lambda m: "CCCD" in m.text)
+        await user.send(resident.personal_id)
+        await user.until(lambda m: "dd/mm/yyyy" in m.text)
+        await user.send(f"0{attempt + 1}/01/1950")
+    locked = await user.until(lambda m: LOCKED in m.text)
+    assert "trạm y tế" in locked.text.lower()
+    # Even the right details are refused now, from this account...
+    await user.send("/start")
+    again = await user.until(lambda m: LOCKED in m.text)
+    assert again is not None
+    # ...and for this ID from any other account.
+    other = world.phone()
+    answer = await ask_for_contact_or_lock(other, resident.personal_id)
+    assert LOCKED in answer.text
+    assert await linked_citizen(world, other) is None
+
+
+async def ask_for_contact_or_lock(user: TelegramUser, personal_id: str) -> BotMessage:
+    await user.send("/start")
+    await user.until(lambda m: "CCCD" in m.text)
+    await user.send(personal_id)
+    return await user.until(lambda m: LOCKED in m.text or "dd/mm/yyyy" in m.text)
+
+
+async def test_a_record_without_a_phone_is_sent_to_the_health_station(world: TelegramWorld) -> None:
+    resident = world.resident("no_phone")
+    user = world.phone()
+    await ask_for_contact_or_lock(user, resident.personal_id)
+    await user.send(resident.birth_date.display())
+    answer = await user.until(lambda m: "trạm y tế" in m.text.lower())
+    assert "số điện thoại" in answer.text and answer.reply_keyboard is None
+
+
+async def test_a_deceased_persons_record_is_not_opened(world: TelegramWorld) -> None:
+    resident = world.resident("older")
+    async with world.db.transaction() as session:
+        await session.execute(update(Citizen).where(Citizen.id == resident.citizen_id)
+                              .values(status=CitizenStatus.DECEASED))
+    user = world.phone()
+    await ask_for_contact_or_lock(user, resident.personal_id)
+    await user.send(resident.birth_date.display())
+    answer = await user.until(lambda m: "đã mất" in m.text)
+    assert answer.reply_keyboard is None
+
+
+async def test_verification_continues_after_the_bot_restarts(world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    user = world.phone()
+    await user.send("/start")
+    await user.until(lambda m: "CCCD" in m.text)
+    await user.send(resident.personal_id)
+    await user.until(lambda m: "dd/mm/yyyy" in m.text)
+    await world.restart_bot()
+    await user.send(resident.birth_date.display())
+    await user.until(lambda m: m.reply_keyboard is not None)
+    await user.share_contact(resident.phone.lstrip("+"))
+    await user.until(lambda m: "Sổ sức khỏe" in " ".join(labels(m)))
+    assert await linked_citizen(world, user) == resident.citizen_id
+
+
+async def test_an_old_button_after_a_restart_gets_a_helpful_answer(world: TelegramWorld) -> None:
+    user = world.phone()
+    await user.send("/start")
+    prompt = await user.until(lambda m: any(d == "verify:stop" for row in m.buttons for _l, d in row))
+    await user.send("/cancel")
+    await user.until(lambda m: "Bạn muốn làm gì" in m.text)
+    await world.restart_bot()
+    await user.press("verify:stop", message=prompt)
+    answer = await user.until(lambda m: "không còn dùng được" in m.text)
+    assert "🔐 Xác thực danh tính" in labels(answer)
+    assert any("không còn dùng được" in (a.get("text") or "") for a in user.callback_answers)
+
+
+async def test_unknown_text_gets_the_menu(world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    user = world.phone()
+    await verify(user, resident)
+    await user.send("xin chào, tôi muốn xem thuốc")
+    answer = await user.until(lambda m: "chưa hiểu" in m.text)
+    assert "📖 Sổ sức khỏe của tôi" in labels(answer)
+
+
+async def test_language_switch_is_remembered_across_restarts(world: TelegramWorld) -> None:
+    user = world.phone()
+    await user.send("/lang")
+    await user.until(lambda m: "English" in labels(m))
+    await user.press("English")
+    answer = await user.until(lambda m: "English" in m.text)
+    assert "🔐 Verify my identity" in labels(answer)
+    await world.restart_bot()
+    await user.send("/help")
+    helped = await user.until(lambda m: "/book" in m.text)
+    assert "read your health book" in helped.text
+    await user.send("/lang")
+    await user.until(lambda m: "Tiếng Việt" in labels(m))
+    await user.press("Tiếng Việt")
+    await user.until(lambda m: "tiếng Việt" in m.text)
+
+
+async def test_logout_unlinks_and_the_book_is_no_longer_shown(world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    user = world.phone()
+    await verify(user, resident)
+    await user.send("/logout")
+    await user.until(lambda m: any(d == "logout:yes" for row in m.buttons for _l, d in row))
+    await user.press("logout:yes")
+    await user.until(lambda m: "đăng xuất" in m.text.lower())
+    assert await linked_citizen(world, user) is None
+    await user.send("/book")
+    answer = await user.until(lambda m: "xác thực" in m.text.lower())
+    assert resident.personal_id not in answer.text
+
+
+async def test_one_citizen_is_linked_to_one_telegram_account(world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    old_phone, new_phone = world.phone(), world.phone()
+    await verify(old_phone, resident)
+    await verify(new_phone, resident)
+    assert await linked_citizen(world, new_phone) == resident.citizen_id
+    assert await linked_citizen(world, old_phone) is None
+
+
+async def test_the_bot_refuses_group_chats_and_leaves(world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    group = {"id": -100123, "type": "group", "title": "Gia đình"}
+    member = {"id": 500_123_456, "is_bot": False, "first_name": "Hoa"}
+    await world.session.post(f"{world.base_url}/sandbox/api/updates", json={"message": {
+        "message_id": 1, "date": 1_790_000_000, "chat": group, "from": member,
+        "text": resident.personal_id}})
+    for _ in range(100):
+        chat = await (await world.session.get(f"{world.base_url}/sandbox/api/chats/-100123")).json()
+        if chat.get("messages"):
+            break
+        await asyncio.sleep(0.05)
+    said = " ".join(m.get("text", "") for m in chat["messages"])
+    assert "riêng" in said  # only in a private chat
+    assert resident.full_name not in said and "Sổ sức khỏe" not in said
