@@ -291,3 +291,44 @@ async def test_the_bot_refuses_group_chats_and_leaves(world: TelegramWorld) -> N
     said = " ".join(m.get("text", "") for m in chat["messages"])
     assert "riêng" in said  # only in a private chat
     assert resident.full_name not in said and "Sổ sức khỏe" not in said
+
+
+async def test_a_long_section_arrives_whole_in_several_messages(world: TelegramWorld) -> None:
+    from sqlalchemy import func
+
+    from core.records.immunization import Immunization
+
+    async with world.db.sessions() as session:
+        citizen_id, doses = (await session.execute(
+            select(Immunization.citizen_id, func.count()).group_by(Immunization.citizen_id)
+            .order_by(func.count().desc()).limit(1))).one()
+    resident = await _resident(world, citizen_id)
+    user = world.phone()
+    await verify(user, resident)
+    await user.send("/book")
+    await user.until(lambda m: "💉 Tiêm chủng" in labels(m))
+    before = len(user.transcript)
+    await user.press("💉 Tiêm chủng")
+    await user.until(lambda m: "⬅ Các mục của sổ sức khỏe" in labels(m))
+    parts = user.transcript[before:]
+    text = "\n".join(m.text for m in parts)
+    if doses * 200 > 4096:  # about 200 characters a dose: more than one message's worth
+        assert len(parts) >= 2
+    assert all(len(m.text) <= 4096 for m in parts)
+    assert text.count("• ") == doses  # every dose is there, none cut off
+
+
+async def test_quick_taps_are_answered_in_the_order_they_were_made(world: TelegramWorld) -> None:
+    user = world.phone()
+    for command in ("/help", "/lang", "/cancel", "/help", "/lang"):
+        await user.send(command)  # without waiting for the answers
+    answers = await user.replies(6)  # help, lang, cancel (two messages), help, lang
+    kinds = []
+    for message in answers:
+        if "/book" in message.text:
+            kinds.append("help")
+        elif "English" in labels(message):
+            kinds.append("lang")
+        elif "Hiện không có việc gì để dừng" in message.text:
+            kinds.append("cancel")
+    assert kinds == ["help", "lang", "cancel", "help", "lang"]
