@@ -80,6 +80,6 @@ def configure_logging(level: str = "INFO") -> None:
     # Debugging the service must not turn on SQL logging, which would show rows, nor
     # HTTP request logging (the bot token is in Telegram's URLs), nor python-telegram-bot's
     # debug output (whole updates: what people typed).
-    for noisy in ("sqlalchemy", "aiosqlite", "asyncio", "httpx", "httpcore"):
+    for noisy in ("sqlalchemy", "aiosqlite", "asyncio", "httpx", "httpcore", "alembic.runtime"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))

@@ -140,6 +140,18 @@ async def test_someone_elses_contact_does_not_link_the_account(world: TelegramWo
     assert await linked_citizen(world, user) is None
 
 
+async def test_the_stop_button_beside_the_phone_button_ends_verification(world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    user = world.phone()
+    asked = await ask_for_contact(user, resident.personal_id, resident.birth_date.display())
+    assert [b["text"] for row in asked.reply_keyboard for b in row][1] == "✖ Dừng lại"
+    await user.send("✖ Dừng lại")
+    await user.until(lambda m: "Đã dừng xác thực" in m.text)
+    await user.share_contact(resident.phone.lstrip("+"))  # too late: nothing is waiting for it
+    await user.until(lambda m: "chưa hiểu" in m.text)
+    assert await linked_citizen(world, user) is None
+
+
 async def test_a_typed_id_in_the_wrong_format_gets_a_specific_answer(world: TelegramWorld) -> None:
     user = world.phone()
     await user.send("/start")

@@ -52,9 +52,17 @@ def test_the_contact_button_is_a_one_time_reply_keyboard_and_can_be_closed() -> 
     assert isinstance(closed, ReplyKeyboardRemove)
 
 
-def test_a_reply_cannot_carry_two_keyboards() -> None:
+def test_beside_the_phone_button_options_are_typed_answers() -> None:
+    markup = outgoing(Reply("x", options=((Option("✖ Dừng lại", "verify:stop"),),),
+                            ask_contact="📱 Chia sẻ"))[0].markup
+    assert isinstance(markup, ReplyKeyboardMarkup)
+    assert [[b.text for b in row] for row in markup.keyboard] == [["📱 Chia sẻ"], ["✖ Dừng lại"]]
+    assert not markup.keyboard[1][0].request_contact
+
+
+def test_a_reply_cannot_offer_options_and_close_the_keyboard() -> None:
     with pytest.raises(ValueError):
-        Reply("x", options=((Option("a", "a"),),), ask_contact="📱")
+        Reply("x", options=((Option("a", "a"),),), close_keyboard=True)
 
 
 def test_an_action_longer_than_telegram_allows_is_refused_when_written() -> None:

@@ -70,9 +70,10 @@ class Reply:
     image: bytes | None = None  # PNG
 
     def __post_init__(self) -> None:
-        # A chat message carries one keyboard: options, or the phone button, or its removal.
-        if self.options and (self.ask_contact or self.close_keyboard):
-            raise ValueError("a reply with options cannot also ask for or close the contact keyboard")
+        # A chat message carries one keyboard. Beside the phone button, options are typed
+        # answers (Telegram's reply keyboard sends the label as text), so the flow reads them.
+        if self.options and self.close_keyboard:
+            raise ValueError("a reply with options cannot also close the contact keyboard")
 
 
 @dataclass(frozen=True)

@@ -123,11 +123,12 @@ class VerifyFlow:
         text = turn._("Last step: tap the button “Share my phone number” below. It must be the "
                       "number on your health record.")
         return (Reply(f"{before}\n\n{text}" if before else text,
-                      ask_contact=turn._("📱 Share my phone number")),
-                Reply(turn._("Changed your mind?"), options=_cancel(turn)))
+                      ask_contact=turn._("📱 Share my phone number"), options=_cancel(turn)),)
 
     async def _contact(self, turn: Turn, claim: Claim) -> Step:
         again = JourneyState("verify", "contact", claim.to_data())
+        if turn.input.kind is InputKind.TEXT and turn.input.text == _cancel(turn)[0][0].label:
+            return await self.on_option(turn, ["stop"])  # the stop button beside the phone button
         if turn.input.kind is not InputKind.CONTACT:
             # A typed number proves nothing; only Telegram's own contact button does.
             return Step(self._ask_contact(turn, turn._("Please use the button, do not type the "

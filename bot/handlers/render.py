@@ -71,12 +71,13 @@ def split_text(text: str, limit: int) -> list[str]:
 
 
 def markup_of(reply: Reply) -> Markup:
+    if reply.ask_contact:
+        keyboard = [[KeyboardButton(reply.ask_contact, request_contact=True)]]
+        keyboard += [[KeyboardButton(o.label) for o in row] for row in reply.options]
+        return ReplyKeyboardMarkup(keyboard, resize_keyboard=True, one_time_keyboard=True)
     if reply.options:
         return InlineKeyboardMarkup([[InlineKeyboardButton(o.label, callback_data=o.action) for o in row]
                                      for row in reply.options])
-    if reply.ask_contact:
-        return ReplyKeyboardMarkup([[KeyboardButton(reply.ask_contact, request_contact=True)]],
-                                   resize_keyboard=True, one_time_keyboard=True)
     if reply.close_keyboard:
         return ReplyKeyboardRemove()
     return None

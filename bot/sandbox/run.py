@@ -41,6 +41,7 @@ def persona(resident: DemoResident, t: Translator) -> dict[str, Any]:
         # As Telegram shares it: digits with the country code, no plus sign.
         "phone_number": resident.phone.lstrip("+") if resident.phone else None,
         "role": "citizen",
+        "name": resident.full_name,  # Vietnamese order: family name first
         "hint": hint,
     }
 
@@ -75,7 +76,7 @@ async def run_sandbox(settings: BotSettings, db: Database, host: str, port: int)
     print(t.text(N_("Demo residents to try (type the ID, then the birth date, then share the contact):")),
           flush=True)
     for entry in await personas_of(db)():
-        print(f"  • {entry['first_name']} {entry['last_name']}: {entry['hint']}", flush=True)
+        print(f"  • {entry['name']}: {entry['hint']}", flush=True)
     try:
         await until_stopped()
     finally:
