@@ -344,3 +344,35 @@ async def test_quick_taps_are_answered_in_the_order_they_were_made(world: Telegr
         elif "Hiện không có việc gì để dừng" in message.text:
             kinds.append("cancel")
     assert kinds == ["help", "lang", "cancel", "help", "lang"]
+
+
+async def test_a_self_declared_value_is_marked_in_the_book(world: TelegramWorld) -> None:
+    from core.records.provenance import Source
+    from tests.records import provenance
+
+    resident = world.resident("with_visits")
+    declared = await provenance(world.db, Source.SELF_DECLARED)
+    async with world.db.transaction() as session:
+        await session.execute(update(Citizen).where(Citizen.id == resident.citizen_id)
+                              .values(occupation="Thợ may", occupation_prov=declared))
+    user = world.phone()
+    await verify(user, resident)
+    await user.send("/book")
+    await user.until(lambda m: "👤 Thông tin chung" in labels(m))
+    await user.press("👤 Thông tin chung")
+    general = await user.until(lambda m: "Họ và tên" in m.text)
+    assert "Nghề nghiệp: Thợ may (Tự khai báo)" in general.text
+    assert "Họ và tên: " + resident.full_name + "\n" in general.text  # official: no mark
+
+
+async def test_a_resident_who_moved_away_is_told_the_book_is_no_longer_updated(
+        world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    async with world.db.transaction() as session:
+        await session.execute(update(Citizen).where(Citizen.id == resident.citizen_id)
+                              .values(status=CitizenStatus.MOVED_AWAY))
+    user = world.phone()
+    await verify(user, resident)
+    notice = next(m for m in user.transcript if "chuyển khỏi Hà Nội" in m.text)
+    assert notice is not None
+    assert await linked_citizen(world, user) == resident.citizen_id
