@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "core.cli.imports",
     "core.cli.qd130",
     "core.cli.records",
+    "core.cli.staff",
+    "core.cli.audit",
 )
 
 

@@ -10,8 +10,10 @@ administrative fields needed to complete a record.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from core.records.display_rules import (
     CATALOGUE,
@@ -22,6 +24,9 @@ from core.records.display_rules import (
     SectionRule,
     iter_fields,
 )
+
+if TYPE_CHECKING:
+    from core.consent.grants import CitizenConsent
 
 ALWAYS_VISIBLE: dict[Audience, frozenset[BookGroup]] = {
     Audience.CITIZEN: frozenset(BookGroup),
@@ -73,3 +78,36 @@ def may_see_any(rule: SectionRule | EntryRule, audience: Audience,
                 consent: ConsentScope = ConsentScope()) -> bool:
     keys = visible_fields(audience, consent)
     return any(f.key in keys for f in iter_fields(rule))
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Someone other than the citizen who asks to read the book (staff, through a channel)."""
+
+    account_id: int | None
+    role: str  # a core.staff.model.StaffRole value
+    facility_code: str | None = None
+    ward_code: str | None = None
+    name: str | None = None
+
+
+_AUDIENCE_OF_ROLE = {"receptionist": Audience.CLINIC, "volunteer": Audience.VOLUNTEER}
+
+
+def decide(reader: Reader, consent: CitizenConsent, today: dt.date) -> tuple[Audience, ConsentScope]:
+    """The one decision for every read by anyone who is not the citizen.
+
+    A receptionist gets the clinic audience: general and insurance always, plus the
+    groups the citizen opened to any clinic, plus those granted to the reader's own
+    facility while the grant lasts. Anyone else gets nothing consent-gated.
+    """
+    audience = _AUDIENCE_OF_ROLE.get(reader.role)
+    if audience is None:
+        raise PermissionError(f"no audience for the role {reader.role!r}")
+    if audience is not Audience.CLINIC:
+        return audience, ConsentScope()
+    groups = set(consent.any_clinic)
+    grant = consent.grant_for(reader.facility_code) if reader.facility_code else None
+    if grant is not None and grant.in_force(today):
+        groups |= grant.groups
+    return audience, ConsentScope(frozenset(groups) & CONSENTABLE)

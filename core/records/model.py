@@ -1,5 +1,8 @@
 """Every table of the service, imported in one place for Alembic and the tests."""
 
+from core.checkin.tokens import CheckinToken
+from core.consent.chain import ChainHead
+from core.consent.records import AccessEvent, ConsentChange
 from core.identity.accounts import ChannelAccount
 from core.identity.verification import VerificationAttempt
 from core.records.base import Base
@@ -11,13 +14,18 @@ from core.records.insurance import InsuranceCard
 from core.records.operations import ImportRun, QuarantinedSubmission
 from core.records.provenance import Provenance
 from core.records.visit import Prescription, TestResult, Visit
+from core.staff.model import StaffInvite, StaffMember
 
 __all__ = [
+    "AccessEvent",
     "Allergy",
     "Base",
+    "ChainHead",
     "ChannelAccount",
+    "CheckinToken",
     "Citizen",
     "Condition",
+    "ConsentChange",
     "Disability",
     "Facility",
     "FamilyHistory",
@@ -29,6 +37,8 @@ __all__ = [
     "Provenance",
     "QuarantinedSubmission",
     "RiskFactor",
+    "StaffInvite",
+    "StaffMember",
     "Surgery",
     "TestResult",
     "VerificationAttempt",

@@ -1,0 +1,123 @@
+"""Check-in tokens: a random link token and an 8-digit code, valid a few minutes.
+
+The token (128 bits) travels in the QR code's deep link; the code is read aloud
+when scanning fails. Both are stored only as keyed hashes. Asking for a new code
+revokes the previous one, so only the latest shown code opens the book.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import ForeignKey, Index, String, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Database
+from core.i18n import now_utc
+from core.identity.keys import secret_key
+from core.records.base import Base, BigIntPK, UTCDateTime
+
+log = logging.getLogger(__name__)
+
+
+def token_validity() -> dt.timedelta:
+    return dt.timedelta(minutes=int(os.environ.get("EHR_CHECKIN_MINUTES") or 10))
+
+
+class CheckinToken(Base):
+    __tablename__ = "checkin_tokens"
+    __table_args__ = (Index("ix_checkin_tokens_citizen", "citizen_id", "revoked_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("citizens.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+def _hash(kind: str, secret: str) -> str:
+    return hmac.new(secret_key(), f"{kind}:{secret}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedCheckin:
+    token: str  # for the deep link: ci_<token>
+    code: str  # 8 digits
+    expires_at: dt.datetime
+
+    @property
+    def spoken_code(self) -> str:
+        return f"{self.code[:4]} {self.code[4:]}"  # read aloud in two groups: 4821 3907
+
+
+class CheckinState(enum.StrEnum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ResolvedCheckin:
+    state: CheckinState
+    token_id: int | None = None
+    citizen_id: int | None = None
+
+
+_TOKENS = CheckinToken.__table__
+
+
+def _issue(connection: Connection, citizen_id: int, channel: str, now: dt.datetime) -> IssuedCheckin:
+    connection.execute(update(_TOKENS).where(_TOKENS.c.citizen_id == citizen_id,
+                                             _TOKENS.c.revoked_at.is_(None),
+                                             _TOKENS.c.expires_at > now).values(revoked_at=now))
+    token = secrets.token_urlsafe(16)  # 128 random bits
+    code = f"{secrets.randbelow(10**8):08d}"
+    expires = now + token_validity()
+    connection.execute(_TOKENS.insert().values(
+        citizen_id=citizen_id, token_hash=_hash("token", token), code_hash=_hash("code", code),
+        channel=channel, created_at=now, expires_at=expires))
+    return IssuedCheckin(token, code, expires)
+
+
+async def issue(db: Database, citizen_id: int, channel: str) -> IssuedCheckin:
+    issued = await db.write(_issue, citizen_id, channel, now_utc())
+    log.info("check-in code issued (citizen %s, %s)", citizen_id, channel)
+    return issued
+
+
+def _resolve(connection: Connection, column: str, digest: str, now: dt.datetime) -> ResolvedCheckin:
+    rows = connection.execute(select(_TOKENS.c.id, _TOKENS.c.citizen_id, _TOKENS.c.expires_at,
+                                     _TOKENS.c.revoked_at)
+                              .where(_TOKENS.c[column] == digest).order_by(_TOKENS.c.id.desc())).all()
+    if not rows:
+        return ResolvedCheckin(CheckinState.UNKNOWN)
+    # A code may repeat over time (10^8 of them): the live one wins, else the newest.
+    row = next((r for r in rows if r.revoked_at is None and r.expires_at > now), rows[0])
+    if row.revoked_at is not None:
+        return ResolvedCheckin(CheckinState.REVOKED, row.id, row.citizen_id)
+    if row.expires_at <= now:
+        return ResolvedCheckin(CheckinState.EXPIRED, row.id, row.citizen_id)
+    return ResolvedCheckin(CheckinState.VALID, row.id, row.citizen_id)
+
+
+async def resolve_token(db: Database, token: str) -> ResolvedCheckin:
+    return await db.read(_resolve, "token_hash", _hash("token", token), now_utc())
+
+
+async def resolve_code(db: Database, code: str) -> ResolvedCheckin:
+    digits = "".join(ch for ch in code if ch.isdigit())
+    if len(digits) != 8:
+        return ResolvedCheckin(CheckinState.UNKNOWN)
+    return await db.read(_resolve, "code_hash", _hash("code", digits), now_utc())

@@ -1,0 +1,103 @@
+"""Reading a citizen's book as someone else: decided by the policy, logged for the citizen.
+
+Every channel that shows a book to anyone who is not the citizen calls
+`read_book_as`; nothing else builds such a book. Each read writes an access
+event to the hash-chained log, which the citizen can read (`latest_access`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from core.consent.chain import Break, append, verify
+from core.consent.grants import current_consent, groups_of, groups_text
+from core.consent.policy import Reader, decide
+from core.consent.records import ACCESS_CONTENT, CONSENT_CONTENT, AccessEvent, ConsentChange
+from core.db import Database
+from core.i18n import now_utc, today_hanoi
+from core.records.display_rules import BookGroup
+from core.records.facility import Facility
+from core.records.healthbook import HealthBook, build_health_book
+
+log = logging.getLogger(__name__)
+_EVENTS = AccessEvent.__table__
+_FACILITIES = Facility.__table__
+
+
+@dataclass(frozen=True)
+class AccessRecord:
+    at: dt.datetime
+    reader_role: str
+    reader_name: str | None
+    facility_code: str | None
+    facility_name: str | None
+    ward_code: str | None
+    groups: frozenset[BookGroup]
+    via: str
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    book: HealthBook | None
+    access: AccessRecord | None
+
+
+async def read_book_as(db: Database, reader: Reader, citizen_id: int, *, via: str,
+                       token_id: int | None = None, locale: str | None = None,
+                       only: frozenset[BookGroup] | None = None) -> ReadResult:
+    consent = await db.read(current_consent, citizen_id)
+    audience, scope = decide(reader, consent, today_hanoi())
+    book = await build_health_book(db, citizen_id, audience, consent=scope, locale=locale, only=only)
+    if book is None:
+        return ReadResult(None, None)
+    shown = frozenset(section.group for section in book.sections)
+    content = {"citizen_id": citizen_id, "at": now_utc(), "reader_account_id": reader.account_id,
+               "reader_role": reader.role, "reader_name": reader.name,
+               "facility_code": reader.facility_code, "ward_code": reader.ward_code,
+               "groups": groups_text(shown), "via": via, "token_id": token_id}
+    await db.write(append, _EVENTS, content)
+    log.info("book read by a %s (citizen %s, via %s, groups %s)", reader.role, citizen_id, via,
+             content["groups"])
+    facility_name = None
+    if reader.facility_code:
+        facility_name = await db.read(_facility_name, reader.facility_code)
+    return ReadResult(book, AccessRecord(content["at"], reader.role, reader.name, reader.facility_code,
+                                         facility_name, reader.ward_code, shown, via))
+
+
+def _facility_name(connection: Connection, code: str) -> str | None:
+    return connection.execute(select(_FACILITIES.c.name).where(_FACILITIES.c.code == code)).scalar()
+
+
+def _latest(connection: Connection, citizen_id: int, limit: int) -> list[AccessRecord]:
+    rows = connection.execute(
+        select(_EVENTS.c.at, _EVENTS.c.reader_role, _EVENTS.c.reader_name, _EVENTS.c.facility_code,
+               _FACILITIES.c.name.label("facility_name"), _EVENTS.c.ward_code, _EVENTS.c.groups,
+               _EVENTS.c.via)
+        .outerjoin(_FACILITIES, _FACILITIES.c.code == _EVENTS.c.facility_code)
+        .where(_EVENTS.c.citizen_id == citizen_id).order_by(_EVENTS.c.id.desc()).limit(limit)).all()
+    return [AccessRecord(r.at, r.reader_role, r.reader_name, r.facility_code, r.facility_name, r.ward_code,
+                         groups_of(r.groups), r.via) for r in rows]
+
+
+async def latest_access(db: Database, citizen_id: int, limit: int = 20) -> list[AccessRecord]:
+    """Who read the citizen's book, newest first."""
+    return await db.read(_latest, citizen_id, limit)
+
+
+def _verify_all(connection: Connection) -> list[Break]:
+    found = []
+    for table, columns in ((_EVENTS, ACCESS_CONTENT), (ConsentChange.__table__, CONSENT_CONTENT)):
+        problem = verify(connection, table, columns)
+        if problem is not None:
+            found.append(problem)
+    return found
+
+
+async def verify_audit_chains(db: Database) -> list[Break]:
+    """The first break of the access log and of the consent history, if any."""
+    return await db.read(_verify_all)

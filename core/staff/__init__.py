@@ -1,0 +1,1 @@
+"""Staff who work through the bot: clinic receptionists (and, later, ward volunteers)."""

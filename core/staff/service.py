@@ -1,0 +1,145 @@
+"""Inviting, binding, listing and revoking staff."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select, update
+
+from core.db import Database
+from core.i18n import now_utc
+from core.identity.keys import secret_key
+from core.records.facility import Facility
+from core.staff.model import StaffInvite, StaffMember, StaffRole
+
+log = logging.getLogger(__name__)
+INVITE_VALIDITY = dt.timedelta(hours=72)
+_INVITES = StaffInvite.__table__
+_MEMBERS = StaffMember.__table__
+_FACILITIES = Facility.__table__
+
+
+def _code_hash(code: str) -> str:
+    return hmac.new(secret_key(), f"staff:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    account_id: int
+    role: StaffRole
+    facility_code: str | None
+    facility_name: str | None
+    ward_code: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class Invite:
+    id: int
+    code: str  # shown once, to the operator
+    expires_at: dt.datetime
+
+
+def _invite(connection: Connection, role: StaffRole, facility_code: str | None, ward_code: str | None,
+            name: str | None, now: dt.datetime) -> Invite:
+    # 24 URL-safe characters: fits Telegram's deep-link payload (`staff_` + code <= 64).
+    code = secrets.token_urlsafe(18)
+    expires = now + INVITE_VALIDITY
+    result = connection.execute(insert(_INVITES).values(
+        code_hash=_code_hash(code), role=role, facility_code=facility_code, ward_code=ward_code,
+        name=name, created_at=now, expires_at=expires).returning(_INVITES.c.id))
+    return Invite(result.scalar_one(), code, expires)
+
+
+async def invite(db: Database, role: StaffRole, *, facility_code: str | None = None,
+                 ward_code: str | None = None, name: str | None = None) -> Invite:
+    created = await db.write(_invite, role, facility_code, ward_code, name, now_utc())
+    log.info("staff invite %s created for a %s", created.id, role.value)
+    return created
+
+
+def _accept(connection: Connection, code: str, account_id: int, now: dt.datetime) -> Staff | None:
+    row = connection.execute(select(_INVITES).where(_INVITES.c.code_hash == _code_hash(code))
+                             .with_for_update()).one_or_none()
+    if row is None or row.used_at is not None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    connection.execute(update(_INVITES).where(_INVITES.c.id == row.id).values(used_at=now))
+    # One account holds one staff role at a time: a new binding ends the old one.
+    connection.execute(update(_MEMBERS).where(_MEMBERS.c.account_id == account_id,
+                                              _MEMBERS.c.revoked_at.is_(None)).values(revoked_at=now))
+    connection.execute(insert(_MEMBERS).values(
+        account_id=account_id, invite_id=row.id, role=row.role, facility_code=row.facility_code,
+        ward_code=row.ward_code, name=row.name, created_at=now))
+    return _active(connection, account_id)
+
+
+async def accept(db: Database, code: str, account_id: int) -> Staff | None:
+    """Binds the account to the invite's role; None for an unknown, used, revoked or expired code."""
+    staff = await db.write(_accept, code, account_id, now_utc())
+    log.info("staff invite %s for account %s", "accepted" if staff else "refused", account_id)
+    return staff
+
+
+_ACTIVE = (
+    select(_MEMBERS.c.id, _MEMBERS.c.account_id, _MEMBERS.c.role, _MEMBERS.c.facility_code,
+           _FACILITIES.c.name.label("facility_name"), _MEMBERS.c.ward_code, _MEMBERS.c.name)
+    .outerjoin(_FACILITIES, _FACILITIES.c.code == _MEMBERS.c.facility_code)
+    .where(_MEMBERS.c.revoked_at.is_(None))
+)
+
+
+def _active(connection: Connection, account_id: int) -> Staff | None:
+    row = connection.execute(_ACTIVE.where(_MEMBERS.c.account_id == account_id)).first()
+    return Staff(*row) if row is not None else None
+
+
+async def active_staff(db: Database, account_id: int) -> Staff | None:
+    return await db.read(_active, account_id)
+
+
+def _list(connection: Connection) -> list[Staff]:
+    return [Staff(*row) for row in connection.execute(_ACTIVE.order_by(_MEMBERS.c.id))]
+
+
+async def list_staff(db: Database) -> list[Staff]:
+    return await db.read(_list)
+
+
+def _revoke(connection: Connection, staff_id: int, now: dt.datetime) -> bool:
+    result = connection.execute(update(_MEMBERS).where(_MEMBERS.c.id == staff_id,
+                                                       _MEMBERS.c.revoked_at.is_(None))
+                                .values(revoked_at=now))
+    return result.rowcount == 1
+
+
+async def revoke(db: Database, staff_id: int) -> bool:
+    done = await db.write(_revoke, staff_id, now_utc())
+    log.info("staff %s %s", staff_id, "revoked" if done else "not found or already revoked")
+    return done
+
+
+def _revoke_invite(connection: Connection, invite_id: int, now: dt.datetime) -> bool:
+    result = connection.execute(update(_INVITES).where(_INVITES.c.id == invite_id,
+                                                       _INVITES.c.used_at.is_(None),
+                                                       _INVITES.c.revoked_at.is_(None))
+                                .values(revoked_at=now))
+    return result.rowcount == 1
+
+
+async def revoke_invite(db: Database, invite_id: int) -> bool:
+    return await db.write(_revoke_invite, invite_id, now_utc())
+
+
+def _facility_exists(connection: Connection, code: str) -> bool:
+    found = connection.execute(select(_FACILITIES.c.code).where(_FACILITIES.c.code == code)).first()
+    return found is not None
+
+
+async def facility_exists(db: Database, code: str) -> bool:
+    return await db.read(_facility_exists, code)
