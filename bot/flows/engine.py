@@ -13,13 +13,18 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.flows.access import AccessFlow
 from bot.flows.book import BookFlow
+from bot.flows.checkin import CheckinFlow
+from bot.flows.consent import ConsentFlow
 from bot.flows.help import HelpFlow
 from bot.flows.language import LanguageFlow
 from bot.flows.logout import LogoutFlow
 from bot.flows.menu import MenuFlow, menu_reply
-from bot.flows.replies import Input, InputKind, Reply, Step
-from bot.flows.turn import StaleOption, Turn
+from bot.flows.qr import QrFlow
+from bot.flows.replies import Input, InputKind, Notice, Reply, Step
+from bot.flows.staff import StaffFlow
+from bot.flows.turn import ChannelInfo, StaleOption, Turn
 from bot.flows.verify import VerifyFlow
 from core.db import Database
 from core.i18n import translator
@@ -38,25 +43,39 @@ class Flow(Protocol):
 
 
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
-    MenuFlow(), VerifyFlow(), BookFlow(), LanguageFlow(), HelpFlow(), LogoutFlow())}
+    MenuFlow(), VerifyFlow(), BookFlow(), LanguageFlow(), HelpFlow(), LogoutFlow(), QrFlow(),
+    CheckinFlow(), StaffFlow(), ConsentFlow(), AccessFlow())}
 # Commands a person can type; /start and /cancel are the engine's own.
 COMMANDS: dict[str, str] = {"book": "book", "lang": "lang", "help": "help", "logout": "logout",
-                            "menu": "menu", "verify": "verify"}
+                            "menu": "menu", "verify": "verify", "qr": "qr", "checkin": "checkin",
+                            "consent": "consent", "access": "access"}
+# Deep links: `/start <prefix><payload>` opens the flow that owns the prefix.
+DEEP_LINKS: dict[str, str] = {"ci_": "checkin", "staff_": "staff"}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A notice for another person of the same channel, written in their language."""
+
+    external_id: str
+    reply: Reply
 
 
 @dataclass(frozen=True)
 class Answer:
-    """What to send back for one input, in the person's language."""
+    """What to send back for one input, in the person's language, and notices for others."""
 
     replies: tuple[Reply, ...]
     notice: str | None
     locale: str
+    deliveries: tuple[Delivery, ...] = ()
 
 
 class Conversation:
-    def __init__(self, db: Database, channel: str) -> None:
+    def __init__(self, db: Database, channel: str | ChannelInfo) -> None:
         self.db = db
-        self.channel = channel
+        self.info = channel if isinstance(channel, ChannelInfo) else ChannelInfo(channel)
+        self.channel = self.info.name
 
     async def account(self, external_id: str) -> Account:
         found = await self.db.read(accounts.find_account, self.channel, external_id)
@@ -67,7 +86,7 @@ class Conversation:
     async def handle(self, external_id: str, given: Input) -> Answer:
         started = time.perf_counter()
         account = await self.account(external_id)
-        turn = Turn(self.db, account, given, translator(account.locale))
+        turn = Turn(self.db, account, given, translator(account.locale), self.info)
         try:
             step = await self._dispatch(turn)
         except Exception:
@@ -84,7 +103,16 @@ class Conversation:
                 log.warning("conversation of account %s moved on elsewhere; state not stored", account.id)
         log.debug("input %s handled: flow %s -> %s/%s in %.1f ms", given.kind, account.state.flow,
                   step.state.flow, step.state.step, (time.perf_counter() - started) * 1000)
-        return Answer(step.replies, step.notice, step.locale or turn.t.locale)
+        deliveries = await self._deliveries(step.notify) if step.notify else ()
+        return Answer(step.replies, step.notice, step.locale or turn.t.locale, deliveries)
+
+    async def _deliveries(self, notices: tuple[Notice, ...]) -> tuple[Delivery, ...]:
+        out = []
+        for notice in notices:
+            for external_id, locale in await self.db.read(accounts.linked_accounts, self.channel,
+                                                          notice.citizen_id):
+                out.append(Delivery(external_id, notice.write(translator(locale))))
+        return tuple(out)
 
     async def _dispatch(self, turn: Turn) -> Step:
         given = turn.input
@@ -108,7 +136,9 @@ class Conversation:
 
     async def _command(self, turn: Turn, command: str, payload: str) -> Step:
         if command == "start":
-            # Deep links (/start <payload>) arrive here; later journeys claim their prefixes.
+            for prefix, name in DEEP_LINKS.items():
+                if payload.startswith(prefix):
+                    return await FLOWS[name].start(turn, payload[len(prefix):])
             return await FLOWS["menu" if turn.account.linked else "verify"].start(turn, payload)
         if command == "cancel":
             text = turn._("Stopped. Nothing was saved.") if turn.state.flow else \

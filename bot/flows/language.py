@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.flows.menu import menu_reply
 from bot.flows.replies import Option, Reply, Step
 from bot.flows.turn import StaleOption, Turn
@@ -26,7 +28,7 @@ class LanguageFlow:
             raise StaleOption
         locale = args[0]
         await turn.db.write(accounts.set_locale, turn.account.id, locale)
-        chosen = Turn(turn.db, turn.account, turn.input, translator(locale))
+        chosen = replace(turn, t=translator(locale))
         done = chosen._("I will speak English from now on.") if locale == "en" else \
             chosen._("From now on I will write in Vietnamese.")
         return Step((menu_reply(chosen, done),), turn.state, notice=_NAMES[locale], locale=locale)

@@ -11,6 +11,9 @@ def menu_options(t: Translator, *, linked: bool) -> tuple[tuple[Option, ...], ..
     if linked:
         return rows(
             Option(t.gettext("📖 My health book"), "book"),
+            Option(t.gettext("🔳 Check-in QR code"), "qr"),
+            Option(t.gettext("🔒 What clinics may see"), "consent"),
+            Option(t.gettext("👁 Who viewed my record"), "access"),
             Option(t.gettext("🌐 Language / Ngôn ngữ"), "lang"),
             Option(t.gettext("❓ Help"), "help"),
             Option(t.gettext("🚪 Log out"), "logout"),

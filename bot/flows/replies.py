@@ -8,8 +8,10 @@ adapter draws options as inline buttons; the USSD adapter will number them.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from core.i18n import Translator
 from core.identity.accounts import JourneyState
 
 
@@ -77,6 +79,17 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A message for a citizen other than the person talking (someone viewed their book).
+
+    Written when sent, in the citizen's own language: `write(translator) -> Reply`.
+    """
+
+    citizen_id: int
+    write: Callable[[Translator], Reply]
+
+
+@dataclass(frozen=True)
 class Step:
     """A flow's answer to one input: what to say and where the conversation goes next."""
 
@@ -84,6 +97,7 @@ class Step:
     state: JourneyState = field(default_factory=JourneyState)
     notice: str | None = None  # a short acknowledgement of a chosen option
     locale: str | None = None  # the language the replies are in, when the flow changed it
+    notify: tuple[Notice, ...] = ()
 
 
 def rows(*options: Option) -> tuple[tuple[Option, ...], ...]:

@@ -15,11 +15,21 @@ class StaleOption(Exception):
 
 
 @dataclass(frozen=True)
+class ChannelInfo:
+    """What a flow may need to know of its channel, without knowing the channel."""
+
+    name: str  # telegram, ussd
+    # The deep link a scanned QR code opens (`https://t.me/<bot>?start=`), None where there is none.
+    deep_link_base: str | None = None
+
+
+@dataclass(frozen=True)
 class Turn:
     db: Database
     account: Account
     input: Input
     t: Translator
+    channel: ChannelInfo = ChannelInfo("telegram")
 
     @property
     def state(self) -> JourneyState:

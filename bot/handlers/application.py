@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 COMMANDS = (
     ("start", N_("Start, or verify your identity")),
     ("book", N_("My health book")),
+    ("qr", N_("Check-in QR code for the clinic")),
+    ("consent", N_("What clinics may see")),
+    ("access", N_("Who viewed my record")),
     ("lang", N_("Change the language")),
     ("help", N_("Help and your rights")),
     ("cancel", N_("Stop what I am doing")),

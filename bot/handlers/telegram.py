@@ -17,6 +17,7 @@ from telegram.ext import filters as tg_filters
 
 from bot.flows.engine import Answer, Conversation
 from bot.flows.replies import Input
+from bot.flows.turn import ChannelInfo
 from bot.handlers.render import Outgoing, outgoing
 from core.i18n import N_, translator
 
@@ -38,6 +39,12 @@ class TelegramAdapter:
     def __init__(self, conversation: Conversation) -> None:
         self.conversation = conversation
 
+    def _know_the_bot(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The deep-link base needs the bot's username, known once the Application is initialized."""
+        if self.conversation.info.deep_link_base is None:
+            self.conversation.info = ChannelInfo(
+                CHANNEL, f"https://t.me/{context.bot.username}?start=")
+
     def install(self, application: Application) -> None:
         private = tg_filters.ChatType.PRIVATE
         application.add_handler(ChatMemberHandler(self.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -58,6 +65,7 @@ class TelegramAdapter:
                                      own=message.contact.user_id == user.id)
         else:  # a sticker, a photo or a voice note is "not understood", never silence
             given = Input.of_text(message.text or "")
+        self._know_the_bot(context)
         answer = await self.conversation.handle(str(user.id), given)
         await self.send(context, message.chat_id, answer)
 
@@ -69,6 +77,7 @@ class TelegramAdapter:
         if chat is None or chat.type != Chat.PRIVATE:
             await query.answer()
             return
+        self._know_the_bot(context)
         answer = await self.conversation.handle(str(query.from_user.id), Input.of_option(query.data or ""))
         try:  # the spinner on the button stops only when the query is answered
             await query.answer(answer.notice)
@@ -109,6 +118,12 @@ class TelegramAdapter:
             if index == 0 and edit is not None and await self._edit(edit, message):
                 continue
             await self._send(context, chat_id, message)
+        for delivery in answer.deliveries:  # someone else's notice: their failure is not this chat's
+            try:
+                for message in outgoing(delivery.reply):
+                    await self._send(context, int(delivery.external_id), message)
+            except TelegramError as error:
+                log.warning("a notice could not be delivered (%s)", type(error).__name__)
 
     async def _edit(self, original: Message, message: Outgoing) -> bool:
         """Replaces the message whose button was pressed, when the reply can take its place."""

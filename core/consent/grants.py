@@ -15,13 +15,28 @@ from sqlalchemy import Connection, select
 from core.consent.chain import append
 from core.consent.records import ConsentChange
 from core.db import Database
-from core.i18n import now_utc
+from core.i18n import N_, Translator, now_utc
 from core.records.display_rules import BookGroup
 from core.records.facility import Facility
 
 log = logging.getLogger(__name__)
 _CHANGES = ConsentChange.__table__
 _FACILITIES = Facility.__table__
+
+
+# The choices as the citizen reads them (one per consent-gated group of the book).
+CONSENT_LABELS: dict[BookGroup, str] = {
+    BookGroup.HISTORY: N_("Allergies, blood group and chronic conditions"),
+    BookGroup.IMMUNIZATIONS: N_("Immunizations"),
+    BookGroup.VISITS: N_("Visits, prescriptions and test results"),
+}
+
+
+def group_names(groups: frozenset[BookGroup], t: Translator) -> str:
+    """`General information, Health insurance, …` in the book's order, for a sentence."""
+    from core.records.display_rules import CATALOGUE
+
+    return ", ".join(t.gettext(rule.title) for rule in CATALOGUE if rule.group in groups)
 
 
 def groups_text(groups: frozenset[BookGroup]) -> str:

@@ -111,3 +111,9 @@ def decide(reader: Reader, consent: CitizenConsent, today: dt.date) -> tuple[Aud
     if grant is not None and grant.in_force(today):
         groups |= grant.groups
     return audience, ConsentScope(frozenset(groups) & CONSENTABLE)
+
+
+def any_clinic_sees(consent: CitizenConsent, today: dt.date) -> frozenset[BookGroup]:
+    """What a clinic with no grant of its own sees at check-in: for the citizen's own view."""
+    audience, scope = decide(Reader(None, "receptionist"), consent, today)
+    return visible_groups(audience, scope)

@@ -167,3 +167,10 @@ def link_citizen(connection: Connection, account_id: int, channel: str, citizen_
 def unlink_citizen(connection: Connection, account_id: int) -> None:
     connection.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == account_id)
                        .values(citizen_id=None, linked_at=None, updated_at=now_utc()))
+
+
+def linked_accounts(connection: Connection, channel: str, citizen_id: int) -> list[tuple[str, str | None]]:
+    """The citizen's linked account on a channel (external id, language), for notices."""
+    rows = connection.execute(select(_ACCOUNTS.c.external_id, _ACCOUNTS.c.locale).where(
+        _ACCOUNTS.c.channel == channel, _ACCOUNTS.c.citizen_id == citizen_id))
+    return [(row.external_id, row.locale) for row in rows]

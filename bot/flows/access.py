@@ -1,0 +1,38 @@
+"""`/access`: who viewed my health book, newest first (the person's right to know)."""
+
+from __future__ import annotations
+
+from bot.flows.menu import menu_reply
+from bot.flows.replies import Option, Reply, Step, rows
+from bot.flows.turn import Turn
+from core.consent.access import latest_access
+from core.consent.grants import group_names
+from core.staff.model import StaffRole
+
+SHOWN = 20
+
+
+class AccessFlow:
+    name = "access"
+
+    async def start(self, turn: Turn, payload: str = "") -> Step:
+        if not turn.account.linked:
+            return Step((menu_reply(turn, turn._("Please verify your identity first.")),))
+        assert turn.account.citizen_id is not None
+        events = await latest_access(turn.db, turn.account.citizen_id, SHOWN)
+        t = turn.t
+        if not events:
+            text = turn._("Nobody else has viewed your health book.")
+        else:
+            lines = []
+            for event in events:
+                role = t.gettext(StaffRole(event.reader_role).label)
+                place = event.facility_name or event.facility_code or event.ward_code or ""
+                lines.append(turn._("{time}: {role}, {place}: {groups}", time=t.datetime(event.at), role=role,
+                                    place=place, groups=group_names(event.groups, t).lower()))
+            text = "\n".join(lines)
+        return Step((Reply(text, title=turn._("Who viewed my record"),
+                           options=rows(Option(turn._("🏠 Main menu"), "menu"))),))
+
+    async def on_option(self, turn: Turn, args: list[str]) -> Step:
+        return await self.start(turn)

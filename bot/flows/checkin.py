@@ -1,0 +1,103 @@
+"""Reception: open a citizen's check-in link (or type its 8-digit code) and see the card.
+
+The card is the clinic audience of the display rules as the citizen's consent
+allows (`core.consent.access.read_book_as`: the one way anyone else reads a
+book); the citizen is told at once who looked.
+"""
+
+from __future__ import annotations
+
+from bot.flows.book_text import section_text
+from bot.flows.menu import menu_reply
+from bot.flows.replies import Notice, Option, Reply, Step, rows
+from bot.flows.turn import Turn
+from core.checkin import tokens
+from core.checkin.tokens import CheckinState, ResolvedCheckin
+from core.consent.access import AccessRecord, read_book_as
+from core.consent.grants import consent_of, group_names
+from core.consent.policy import Reader, any_clinic_sees
+from core.i18n import N_, Translator, today_hanoi
+from core.identity.accounts import JourneyState
+from core.staff.model import StaffRole
+from core.staff.service import active_staff
+
+ASK_CODE = JourneyState("checkin", "code")
+
+
+def viewed_notice(access: AccessRecord):
+    """The citizen's message: who viewed which groups, when."""
+    def write(t: Translator) -> Reply:
+        place = access.facility_name or access.facility_code or ""
+        return Reply(t.text(N_("Reception of {facility} viewed your health book ({groups}) at {time}."),
+                            facility=place, groups=group_names(access.groups, t).lower(),
+                            time=t.datetime(access.at)),
+                     options=rows(Option(t.gettext("👁 Who viewed my record"), "access")))
+    return write
+
+
+class CheckinFlow:
+    name = "checkin"
+
+    async def start(self, turn: Turn, payload: str = "") -> Step:
+        if turn.input.command == "start":  # a scanned QR code: /start ci_<token>
+            return await self._open(turn, await tokens.resolve_token(turn.db, payload), via="qr")
+        if payload.strip():  # /checkin 4821 3907
+            return await self._open(turn, await tokens.resolve_code(turn.db, payload), via="code")
+        if not await self._receptionist(turn):
+            return self._not_staff(turn)
+        return Step((Reply(turn._("Type the 8-digit code the person reads out, for example 4821 3907.")),),
+                    ASK_CODE)
+
+    async def on_input(self, turn: Turn) -> Step:
+        return await self._open(turn, await tokens.resolve_code(turn.db, turn.input.text), via="code")
+
+    async def on_option(self, turn: Turn, args: list[str]) -> Step:
+        return await self.start(turn)
+
+    async def _receptionist(self, turn: Turn):
+        staff = await active_staff(turn.db, turn.account.id)
+        return staff if staff is not None and staff.role is StaffRole.RECEPTIONIST else None
+
+    def _not_staff(self, turn: Turn) -> Step:
+        text = turn._("This is a clinic check-in code. Only registered reception staff can open it.")
+        return Step((menu_reply(turn, text),))
+
+    async def _open(self, turn: Turn, found: ResolvedCheckin, *, via: str) -> Step:
+        if found.citizen_id is not None and found.citizen_id == turn.account.citizen_id:
+            return await self._own_code(turn)
+        staff = await self._receptionist(turn)
+        if staff is None:
+            return self._not_staff(turn)
+        again = rows(Option(turn._("⌨ Type a code"), "checkin"))
+        if found.state is CheckinState.EXPIRED:
+            return Step((Reply(turn._("This code has expired. Ask the person to show a new one with /qr."),
+                               options=again),))
+        if found.state is CheckinState.REVOKED:
+            return Step((Reply(turn._("This code was replaced by a newer one. Ask the person to show "
+                                      "their newest code."), options=again),))
+        if found.state is not CheckinState.VALID or found.citizen_id is None:
+            return Step((Reply(turn._("This code is not valid. Check the digits, or ask the person to "
+                                      "show their code again."), options=again),), ASK_CODE)
+        reader = Reader(turn.account.id, staff.role.value, staff.facility_code, None, staff.name)
+        read = await read_book_as(turn.db, reader, found.citizen_id, via=via, token_id=found.token_id,
+                                  locale=turn.t.locale)
+        if read.book is None or read.access is None:
+            return Step((Reply(turn._("This code is not valid. Check the digits, or ask the person to "
+                                      "show their code again."), options=again),))
+        general = read.book.sections[0]
+        name = next((row.text for row in general.rows if row.key == "general.full_name"), "")
+        parts = [section_text(section, turn.t) if index == 0 else
+                 f"— {section.title} —\n{section_text(section, turn.t)}"
+                 for index, section in enumerate(read.book.sections)]
+        shown = group_names(read.access.groups, turn.t)
+        parts.append(turn._("Shown with the person's consent: {groups}.", groups=shown))
+        card = Reply("\n\n".join(parts), title=turn._("Check-in card: {name}", name=name), options=again)
+        return Step((card,), notify=(Notice(found.citizen_id, viewed_notice(read.access)),))
+
+    async def _own_code(self, turn: Turn) -> Step:
+        assert turn.account.citizen_id is not None
+        consent = await consent_of(turn.db, turn.account.citizen_id)
+        sees = group_names(any_clinic_sees(consent, today_hanoi()), turn.t)
+        text = turn._("This is your own check-in code. Show it at the reception desk; the clinic will "
+                      "see: {groups}.", groups=sees)
+        return Step((menu_reply(turn, text),))

@@ -1,0 +1,58 @@
+"""`/qr`: the check-in QR code to show at the clinic's reception, and its 8-digit code.
+
+The QR code holds a Telegram deep link (`…?start=ci_<token>`); a receptionist's
+phone camera opens it in the bot. A new code replaces the previous one.
+"""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+from qrcode.constants import ERROR_CORRECT_M
+
+from bot.flows.menu import menu_reply
+from bot.flows.replies import Option, Reply, Step, rows
+from bot.flows.turn import Turn
+from core.checkin import tokens
+from core.consent.grants import consent_of, group_names
+from core.consent.policy import any_clinic_sees
+from core.i18n import today_hanoi
+
+
+def qr_png(data: str) -> bytes:
+    """A PNG QR code, big enough to scan from a phone screen held up at a desk."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=8, border=4)
+    code.add_data(data)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class QrFlow:
+    name = "qr"
+
+    async def start(self, turn: Turn, payload: str = "") -> Step:
+        if not turn.account.linked:
+            return Step((menu_reply(turn, turn._("Please verify your identity first, then you can "
+                                                 "show a check-in code.")),))
+        assert turn.account.citizen_id is not None
+        issued = await tokens.issue(turn.db, turn.account.citizen_id, turn.channel.name)
+        consent = await consent_of(turn.db, turn.account.citizen_id)
+        sees = group_names(any_clinic_sees(consent, today_hanoi()), turn.t)
+        text = "\n".join((
+            turn._("Show this QR code at the reception desk. It is valid until {time}.",
+                   time=turn.t.datetime(issued.expires_at)),
+            turn._("If scanning does not work, read out this code: {code}", code=issued.spoken_code),
+            turn._("The clinic will see: {groups}.", groups=sees),
+        ))
+        options = rows(Option(turn._("🔄 New code"), "qr"),
+                       Option(turn._("🔒 What clinics may see"), "consent"),
+                       Option(turn._("🏠 Main menu"), "menu"))
+        image = qr_png(f"{turn.channel.deep_link_base}ci_{issued.token}") \
+            if turn.channel.deep_link_base else None
+        return Step((Reply(text, title=turn._("Check-in code"), options=options, image=image),))
+
+    async def on_option(self, turn: Turn, args: list[str]) -> Step:
+        return await self.start(turn)

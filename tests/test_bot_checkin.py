@@ -1,0 +1,209 @@
+"""At the reception desk: the citizen's QR code, the receptionist's card, consent and the access log.
+
+The QR code is read from the PNG the bot sent with a real decoder (zxing-cpp), and
+the decoded deep link is opened by a receptionist's phone, as a camera app would.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from urllib.parse import parse_qs, urlparse
+
+import zxingcpp
+from PIL import Image
+from sqlalchemy import select, text, update
+
+from bot.sandbox.client import BotMessage, TelegramUser
+from core.checkin.tokens import CheckinToken
+from core.config import PROJECT_ROOT
+from core.records.facility import Facility
+from core.staff import service as staff_service
+from core.staff.model import StaffRole
+from tests.telegram_world import TelegramWorld, verify
+
+GENERAL, INSURANCE, HISTORY, VISITS = ("Thông tin chung", "Bảo hiểm y tế", "Tiền sử bệnh và dị ứng",
+                                       "Lịch sử khám chữa bệnh")
+
+
+def labels(message: BotMessage) -> list[str]:
+    return [label for row in message.buttons for label, _data in row]
+
+
+async def receptionist(world: TelegramWorld, *, name: str = "Lê Thu") -> tuple[TelegramUser, str]:
+    async with world.db.sessions() as session:
+        facility = (await session.execute(select(Facility.code, Facility.name).order_by(Facility.code)
+                                          .limit(1))).one()
+    invite = await staff_service.invite(world.db, StaffRole.RECEPTIONIST, facility_code=facility.code,
+                                        name=name)
+    desk = world.phone(first_name="Thu")
+    await desk.send(f"/start staff_{invite.code}")
+    await desk.until(lambda m: "lễ tân" in m.text.lower())
+    return desk, facility.name
+
+
+async def show_qr(user: TelegramUser) -> tuple[str, str, BotMessage]:
+    """The citizen asks for a code; returns the decoded deep-link payload, the spoken code, the message."""
+    await user.send("/qr")
+    shown = await user.until(lambda m: m.has_photo)
+    png = await shown.photo()
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert len(decoded) == 1 and decoded[0].format == zxingcpp.BarcodeFormat.QRCode
+    link = urlparse(decoded[0].text)
+    assert link.netloc == "t.me"
+    payload = parse_qs(link.query)["start"][0]
+    spoken = next(line for line in shown.text.splitlines() if "mã này" in line).rsplit(": ", 1)[1]
+    return payload, spoken, shown
+
+
+async def open_card(desk: TelegramUser, payload: str) -> BotMessage:
+    await desk.send(f"/start {payload}")
+    return await desk.until(lambda m: "Thẻ tiếp đón" in m.text or "Mã này" in m.text
+                            or "chỉ nhân viên" in m.text.lower() or "chính bạn" in m.text)
+
+
+async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    citizen = world.phone()
+    await verify(citizen, resident)
+    desk, facility_name = await receptionist(world)
+
+    payload, _spoken, shown = await show_qr(citizen)
+    assert payload.startswith("ci_") and len(payload) <= 64
+    assert "Thông tin chung, Bảo hiểm y tế" in shown.text  # what the clinic will see, said up front
+    card = await open_card(desk, payload)
+    assert resident.full_name in card.text and resident.personal_id in card.text
+    assert "Thẻ bảo hiểm y tế" in card.text
+    assert "Dị ứng" not in card.text and "Chẩn đoán" not in card.text  # nothing consent-gated yet
+    told = await citizen.until(lambda m: "đã xem sổ sức khỏe" in m.text)
+    assert facility_name in told.text and "thông tin chung, bảo hiểm y tế" in told.text
+
+    # The citizen opens allergies and visits to any clinic; the next check-in shows them.
+    await citizen.send("/consent")
+    await citizen.until(lambda m: any("Dị ứng" in label for label in labels(m)))
+    await citizen.press("consent:t:history")
+    await citizen.until(lambda m: any(label.startswith("✅") and "Dị ứng" in label for label in labels(m)))
+    await citizen.press("consent:t:visits")
+    await citizen.until(lambda m: any(label.startswith("✅") and "Lần khám" in label for label in labels(m)))
+    payload, _spoken, _shown = await show_qr(citizen)
+    card = await open_card(desk, payload)
+    assert f"— {HISTORY} —" in card.text and f"— {VISITS} —" in card.text
+    assert "Tiêm chủng —" not in card.text
+
+    # Narrowing consent, then scanning again, shows less at once.
+    await citizen.send("/consent")
+    await citizen.until(lambda m: any("Dị ứng" in label for label in labels(m)))
+    await citizen.press("consent:t:visits")
+    await citizen.until(lambda m: any(label.startswith("⬜") and "Lần khám" in label for label in labels(m)))
+    payload, _spoken, _shown = await show_qr(citizen)
+    card = await open_card(desk, payload)
+    assert f"— {HISTORY} —" in card.text and f"— {VISITS} —" not in card.text
+
+    await citizen.send("/access")
+    log = await citizen.until(lambda m: "Lịch sử truy cập hồ sơ" in m.text)
+    lines = [line for line in log.text.splitlines() if facility_name in line]
+    assert len(lines) == 3
+    assert "lịch sử khám chữa bệnh" not in lines[0] and "lịch sử khám chữa bệnh" in lines[1]  # newest first
+
+
+async def test_someone_who_is_not_reception_staff_is_refused(world: TelegramWorld) -> None:
+    citizen = world.phone()
+    await verify(citizen, world.resident("with_visits"))
+    payload, spoken, _shown = await show_qr(citizen)
+    stranger = world.phone()
+    refused = await open_card(stranger, payload)
+    assert "chỉ nhân viên" in refused.text.lower()
+    assert world.resident("with_visits").full_name not in refused.text
+    await stranger.send(f"/checkin {spoken}")
+    again = await stranger.until(lambda m: "chỉ nhân viên" in m.text.lower())
+    assert world.resident("with_visits").personal_id not in again.text
+
+
+async def test_the_citizen_scanning_their_own_code_is_told_what_the_clinic_will_see(
+        world: TelegramWorld) -> None:
+    citizen = world.phone()
+    await verify(citizen, world.resident("with_visits"))
+    payload, _spoken, _shown = await show_qr(citizen)
+    own = await open_card(citizen, payload)
+    assert "mã khám bệnh của chính bạn" in own.text and "Thông tin chung, Bảo hiểm y tế" in own.text
+
+
+async def test_an_expired_or_replaced_code_is_refused_and_the_numeric_code_works(
+        world: TelegramWorld) -> None:
+    citizen = world.phone()
+    resident = world.resident("with_visits")
+    await verify(citizen, resident)
+    desk, _facility = await receptionist(world)
+    first, first_spoken, _ = await show_qr(citizen)
+    second, spoken, _ = await show_qr(citizen)  # a new code replaces the first
+    replaced = await open_card(desk, first)
+    assert "thay bằng mã mới" in replaced.text
+    await desk.send(f"/checkin {first_spoken}")
+    await desk.until(lambda m: "thay bằng mã mới" in m.text)
+
+    await desk.send("/checkin")
+    await desk.until(lambda m: "8 chữ số" in m.text)
+    await desk.send(spoken)  # typed as the person reads it: "4821 3907"
+    card = await desk.until(lambda m: "Thẻ tiếp đón" in m.text)
+    assert resident.full_name in card.text
+
+    async with world.db.transaction() as session:  # ten minutes later
+        await session.execute(update(CheckinToken).values(expires_at=CheckinToken.created_at))
+    expired = await open_card(desk, second)
+    assert "hết hạn" in expired.text and resident.full_name not in expired.text
+    await desk.send("/checkin 0000 0000")
+    unknown = await desk.until(lambda m: "không hợp lệ" in m.text)
+    assert resident.full_name not in unknown.text
+
+
+async def test_a_revoked_receptionist_can_no_longer_open_cards(world: TelegramWorld) -> None:
+    citizen = world.phone()
+    await verify(citizen, world.resident("with_visits"))
+    desk, _facility = await receptionist(world)
+    (member,) = await staff_service.list_staff(world.db)
+    assert await staff_service.revoke(world.db, member.id)
+    payload, _spoken, _shown = await show_qr(citizen)
+    refused = await open_card(desk, payload)
+    assert "chỉ nhân viên" in refused.text.lower()
+
+
+async def test_an_invite_works_once(world: TelegramWorld) -> None:
+    async with world.db.sessions() as session:
+        code = await session.scalar(select(Facility.code).limit(1))
+    invite = await staff_service.invite(world.db, StaffRole.RECEPTIONIST, facility_code=code)
+    first, second = world.phone(), world.phone()
+    await first.send(f"/start staff_{invite.code}")
+    await first.until(lambda m: "lễ tân" in m.text.lower())
+    await second.send(f"/start staff_{invite.code}")
+    await second.until(lambda m: "không hợp lệ" in m.text)
+    assert len(await staff_service.list_staff(world.db)) == 1
+
+
+async def test_tampering_with_the_access_log_is_caught_by_audit_verify(world: TelegramWorld) -> None:
+    citizen = world.phone()
+    await verify(citizen, world.resident("with_visits"))
+    desk, _facility = await receptionist(world)
+    for _ in range(3):
+        payload, _spoken, _shown = await show_qr(citizen)
+        await open_card(desk, payload)
+    await citizen.send("/consent")
+    await citizen.until(lambda m: any("Dị ứng" in label for label in labels(m)))
+    await citizen.press("consent:t:history")
+    await citizen.until(lambda m: any(label.startswith("✅") for label in labels(m)))
+
+    def audit() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "core", "audit", "verify"], cwd=PROJECT_ROOT,
+                              env={"DATABASE_URL": world.db.url, "PATH": "/usr/bin:/bin", "EHR_LANG": "en"},
+                              capture_output=True, text=True, timeout=60)
+
+    intact = audit()
+    assert intact.returncode == 0, intact.stderr
+    async with world.db.engine.begin() as connection:  # someone hides that the clinic saw visits
+        await connection.execute(text("UPDATE access_events SET groups = 'general' WHERE id = 2"))
+    changed = audit()
+    assert changed.returncode == 1 and "access_events: row 2 was changed" in changed.stderr
+    async with world.db.engine.begin() as connection:
+        await connection.execute(text("DELETE FROM access_events WHERE id = 2"))
+    deleted = audit()
+    assert "access_events: row 2 was deleted" in deleted.stderr
