@@ -19,8 +19,8 @@ from tests.records import make_full_record
 TODAY = dt.date(2026, 11, 26)
 FACILITIES = ("01001", "01002", "01003")
 any_groups = st.frozensets(st.sampled_from(list(BookGroup)))
-grants = st.builds(FacilityGrant, st.sampled_from(FACILITIES), st.none(), any_groups,
-                   st.one_of(st.none(), st.dates(TODAY - dt.timedelta(days=30), TODAY + dt.timedelta(days=30))))
+until = st.one_of(st.none(), st.dates(TODAY - dt.timedelta(days=30), TODAY + dt.timedelta(days=30)))
+grants = st.builds(FacilityGrant, st.sampled_from(FACILITIES), st.none(), any_groups, until)
 consents = st.builds(CitizenConsent, any_groups,
                      st.lists(grants, max_size=3, unique_by=lambda g: g.facility_code).map(tuple))
 readers = st.builds(Reader, st.integers(1, 9), st.sampled_from(["receptionist", "volunteer"]),

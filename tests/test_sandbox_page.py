@@ -96,3 +96,44 @@ async def test_newcomer_verifies_a_demo_citizen_by_clicking_in_the_chat_page(san
             await page.screenshot(path=str(tmp_path / "sandbox.png"))
         finally:
             await browser.close()
+
+
+async def test_newcomer_shows_a_qr_as_a_citizen_and_opens_it_as_a_receptionist(sandbox: str,
+                                                                                tmp_path: Path) -> None:
+    with urllib.request.urlopen(f"{sandbox}/sandbox/api/personas") as response:
+        personas = json.load(response)
+    citizen = [p for p in personas if p["role"] == "citizen" and p["phone_number"]][1]
+    desk = next(p for p in personas if p["role"] == "receptionist")
+    personal_id = re.search(r"\b\d{12}\b", citizen["hint"]).group()
+    birth = re.search(r"\d{2}/\d{2}/\d{4}", citizen["hint"]).group()
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = await browser.new_page(viewport={"width": 420, "height": 860})
+        try:
+            await page.goto(sandbox)
+            await page.get_by_test_id(f"persona-{citizen['user_id']}").click()
+            box = page.get_by_test_id("message-input")
+            messages = page.get_by_test_id("bot-message")
+            for typed, answer in (("/start", "CCCD"), (personal_id, "dd/mm/yyyy"), (birth, None)):
+                await box.fill(typed)
+                await box.press("Enter")
+                if answer:
+                    await expect(messages.filter(has_text=answer).last).to_be_visible(timeout=15_000)
+            await page.get_by_test_id("contact-button").click()
+            await page.get_by_test_id("inline-button").filter(has_text="Mã QR khám bệnh").last.click()
+            shown = messages.filter(has_text="đọc mã này").last
+            await expect(shown).to_be_visible()
+            await expect(shown.locator("img")).to_be_visible()  # the QR code itself
+            code = re.search(r"\d{4} \d{4}", await shown.inner_text()).group()
+
+            await page.get_by_test_id("back-button").click()  # a phone-width page: back to the list
+            await page.get_by_test_id(f"persona-{desk['user_id']}").click()
+            await box.fill(f"/checkin {code}")
+            await box.press("Enter")
+            card = messages.filter(has_text="Thẻ tiếp đón").last
+            await expect(card).to_be_visible()
+            assert personal_id in await card.inner_text()
+            await page.screenshot(path=str(tmp_path / "reception.png"))
+        finally:
+            await browser.close()

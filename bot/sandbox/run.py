@@ -17,12 +17,16 @@ from bot.run import start_polling, stop_polling, until_stopped
 from bot.sandbox.emulator import BotApiEmulator
 from core.db import Database
 from core.i18n import N_, Translator, translator
-from core.seed.demo import DemoResident, demo_residents
+from core.identity import accounts
+from core.seed.demo import DemoFacility, DemoResident, demo_facilities, demo_residents
+from core.staff import service as staff
+from core.staff.model import StaffRole
 from core.web import create_app
 
 log = logging.getLogger(__name__)
 SANDBOX_TOKEN = "100000001:SANDBOX-local-only"
 PERSONA_BASE = 700_000_000  # Telegram user ids of the demo personas: this plus the citizen id
+RECEPTION_BASE = 710_000_000  # reception personas: this plus the facility code
 
 
 def persona(resident: DemoResident, t: Translator) -> dict[str, Any]:
@@ -46,14 +50,44 @@ def persona(resident: DemoResident, t: Translator) -> dict[str, Any]:
     }
 
 
+def reception_persona(facility: DemoFacility, t: Translator) -> dict[str, Any]:
+    return {
+        "user_id": RECEPTION_BASE + int(facility.code),
+        # Shown family name first, as Vietnamese names are: "Tiếp đón Bệnh viện …".
+        "first_name": facility.name,
+        "last_name": t.gettext(N_("Reception")),
+        "language_code": "vi",
+        "phone_number": None,
+        "role": "receptionist",
+        "name": facility.name,
+        "hint": t.text(N_("Reception of {facility}: type /checkin and the 8 digits a citizen's /qr shows"),
+                       facility=facility.name),
+    }
+
+
+async def enrol_reception(db: Database) -> list[DemoFacility]:
+    """Reception staff for the demo facilities, bound as an operator's invite would bind them."""
+    facilities = await db.read(demo_facilities)
+    for facility in facilities:
+        external_id = str(RECEPTION_BASE + int(facility.code))
+        account = await db.write(accounts.open_account, "telegram", external_id)
+        if await staff.active_staff(db, account.id) is None:
+            invite = await staff.invite(db, StaffRole.RECEPTIONIST, facility_code=facility.code,
+                                        name=f"Reception {facility.code}")
+            await staff.accept(db, invite.code, account.id)
+    return facilities
+
+
 def personas_of(db: Database):
     async def personas() -> list[dict[str, Any]]:
         t = translator("vi")
-        return [persona(r, t) for r in await db.read(demo_residents)]
+        citizens = [persona(r, t) for r in await db.read(demo_residents)]
+        return citizens + [reception_persona(f, t) for f in await db.read(demo_facilities)]
     return personas
 
 
 async def start_sandbox(settings: BotSettings, db: Database, host: str, port: int):
+    await enrol_reception(db)
     emulator = BotApiEmulator(SANDBOX_TOKEN, personas=personas_of(db))
     app = create_app(db, status_path="/status")
     emulator.add_routes(app, page=True)

@@ -51,3 +51,23 @@ def demo_residents(connection: Connection, *, scan: int = 400) -> list[DemoResid
     pick("with_visits", lambda r: r.phone and r.has_visits)
     pick("no_phone", lambda r: not r.phone and r.birth_date.age_on(today) >= 18)
     return picks
+
+
+@dataclass(frozen=True)
+class DemoFacility:
+    code: str
+    name: str
+
+
+def demo_facilities(connection: Connection, limit: int = 3) -> list[DemoFacility]:
+    """Facilities whose reception a newcomer can play: a hospital, a polyclinic, a health station."""
+    from core.records.facility import Facility, FacilityKind
+
+    f = Facility.__table__
+    picks: list[DemoFacility] = []
+    for kind in (FacilityKind.HOSPITAL, FacilityKind.POLYCLINIC, FacilityKind.HEALTH_STATION):
+        row = connection.execute(select(f.c.code, f.c.name).where(f.c.kind == kind)
+                                 .order_by(f.c.code).limit(1)).first()
+        if row is not None:
+            picks.append(DemoFacility(row.code, row.name))
+    return picks[:limit]
