@@ -207,3 +207,18 @@ async def test_tampering_with_the_access_log_is_caught_by_audit_verify(world: Te
         await connection.execute(text("DELETE FROM access_events WHERE id = 2"))
     deleted = audit()
     assert "access_events: row 2 was deleted" in deleted.stderr
+
+
+async def test_guessing_codes_at_reception_is_slowed_down(world: TelegramWorld) -> None:
+    citizen = world.phone()
+    resident = world.resident("with_visits")
+    await verify(citizen, resident)
+    desk, _facility = await receptionist(world)
+    _payload, spoken, _shown = await show_qr(citizen)
+    wrong = "0000 0000" if spoken != "0000 0000" else "1111 1111"
+    for _ in range(10):
+        await desk.send(f"/checkin {wrong}")
+        await desk.until(lambda m: "không hợp lệ" in m.text)
+    await desk.send(f"/checkin {spoken}")  # even the right code waits now
+    answer = await desk.until(lambda m: "10 phút" in m.text)
+    assert resident.full_name not in answer.text

@@ -17,6 +17,7 @@ from core.consent.access import AccessRecord, read_book_as
 from core.consent.grants import consent_of, group_names
 from core.consent.policy import Reader, any_clinic_sees
 from core.i18n import N_, Translator, today_hanoi
+from core.identity import verification
 from core.identity.accounts import JourneyState
 from core.staff.model import StaffRole
 from core.staff.service import active_staff
@@ -42,14 +43,22 @@ class CheckinFlow:
         if turn.input.command == "start":  # a scanned QR code: /start ci_<token>
             return await self._open(turn, await tokens.resolve_token(turn.db, payload), via="qr")
         if payload.strip():  # /checkin 4821 3907
-            return await self._open(turn, await tokens.resolve_code(turn.db, payload), via="code")
+            return await self._typed_code(turn, payload)
         if not await self._receptionist(turn):
             return self._not_staff(turn)
         return Step((Reply(turn._("Type the 8-digit code the person reads out, for example 4821 3907.")),),
                     ASK_CODE)
 
     async def on_input(self, turn: Turn) -> Step:
-        return await self._open(turn, await tokens.resolve_code(turn.db, turn.input.text), via="code")
+        return await self._typed_code(turn, turn.input.text)
+
+    async def _typed_code(self, turn: Turn, typed: str) -> Step:
+        if await verification.too_many_wrong_codes(turn.db, turn.account):
+            return Step((Reply(turn._("Too many wrong codes. Please wait 10 minutes, then try again.")),))
+        found = await tokens.resolve_code(turn.db, typed)
+        if found.state is CheckinState.UNKNOWN and await self._receptionist(turn):
+            await verification.note_wrong_code(turn.db, turn.account)
+        return await self._open(turn, found, via="code")
 
     async def on_option(self, turn: Turn, args: list[str]) -> Step:
         return await self.start(turn)

@@ -39,6 +39,9 @@ class Outcome(enum.StrEnum):
     NO_PHONE = "no_phone"
     DECEASED = "deceased"
     LOCKED = "locked"
+    # A check-in code typed at reception that opened nothing (codes are 8 digits: guessing
+    # must stay slow, so wrong codes per staff account are counted too).
+    WRONG_CHECKIN_CODE = "wrong_checkin_code"
 
     @property
     def is_failure(self) -> bool:
@@ -188,6 +191,25 @@ async def confirm_phone(db: Database, account: accounts.Account, claim: Claim, s
     return await db.write(_confirm_phone, account, claim, shared_number, own_contact)
 
 
+MAX_WRONG_CODES = 10
+WRONG_CODE_WINDOW = dt.timedelta(minutes=10)
+
+
+def _wrong_codes(connection: Connection, account_id: int, now: dt.datetime) -> int:
+    return connection.execute(
+        select(func.count()).select_from(_ATTEMPTS)
+        .where(_ATTEMPTS.c.account_id == account_id, _ATTEMPTS.c.at >= now - WRONG_CODE_WINDOW,
+               _ATTEMPTS.c.outcome == Outcome.WRONG_CHECKIN_CODE.value)).scalar_one()
+
+
+async def too_many_wrong_codes(db: Database, account: accounts.Account) -> bool:
+    return await db.read(_wrong_codes, account.id, now_utc()) >= MAX_WRONG_CODES
+
+
+async def note_wrong_code(db: Database, account: accounts.Account) -> None:
+    await db.write(_record, account, None, Outcome.WRONG_CHECKIN_CODE, now_utc())
+
+
 async def status_of(db: Database, claim: Claim) -> CitizenStatus | None:
     """The claimed record's residence status, once the claim is proven."""
     if claim.candidate is None:
@@ -202,4 +224,5 @@ async def unlink(db: Database, account: accounts.Account) -> None:
 
 
 __all__ = ["MAX_FAILURES", "Claim", "Outcome", "VerificationAttempt", "check_birth_date",
-           "confirm_phone", "is_locked", "locked", "lookup", "status_of", "unlink"]
+           "confirm_phone", "is_locked", "locked", "lookup", "note_wrong_code", "status_of",
+           "too_many_wrong_codes", "unlink"]
