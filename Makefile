@@ -38,6 +38,7 @@ messages: $(STAMP)
 bench: install
 	$(PY) bench/core_bench.py
 	$(PY) bench/bot_bench.py
+	$(PY) bench/checkin_bench.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* $(CATALOGUES)

@@ -302,34 +302,18 @@ async def _until_terminated() -> None:
     await stop.wait()
 
 
-def _unthrottle() -> None:
-    """The bot as built, less the overall 30 requests/s limit of PTB's AIORateLimiter.
-
-    Retries on 429 and on network errors stay; only the process-wide throttle goes.
-    """
-    import bot.handlers.application as application_module
-
-    built = application_module.RetryingRateLimiter
-
-    class Unthrottled(built):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(overall_max_rate=0, **kwargs)
-
-    application_module.RetryingRateLimiter = Unthrottled
-
-
 async def _start_bot(p: dict[str, Any], base_url: str):
     from bot.config import BotSettings
     from bot.handlers.application import build_application
     from bot.run import start_polling
     from core.config import Settings
 
-    if not p["throttled"]:
-        _unthrottle()
     db = _database(p["dir"])
     await _reset_accounts(db)
-    application = build_application(BotSettings(Settings.from_env({}), TOKEN, f"{base_url}/bot", None, None),
-                                    db)
+    # As built: Telegram's guideline of 30 messages a second; lifted: TELEGRAM_MAX_MESSAGES_PER_SECOND=0.
+    settings = BotSettings(Settings.from_env({}), TOKEN, f"{base_url}/bot", None, None,
+                           max_messages_per_second=30 if p["throttled"] else 0)
+    application = build_application(settings, db)
     await start_polling(application)
     return db, application
 

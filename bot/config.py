@@ -17,6 +17,11 @@ class BotSettings:
     api_base_url: str  # python-telegram-bot's base_url: the token is appended to it
     webhook_url: str | None
     webhook_secret: str | None
+    # Telegram's guideline: about 30 messages a second across all chats. A bot granted more
+    # (paid broadcasts allow up to 1,000) raises it; 0 lifts our own limit entirely.
+    max_messages_per_second: int = 30
+    # Updates handled at once (each chat still in order), and HTTP connections to Telegram.
+    concurrency: int = 16
 
     @property
     def file_base_url(self) -> str:
@@ -33,4 +38,6 @@ class BotSettings:
             api_base_url=env.get("TELEGRAM_API_BASE_URL") or OFFICIAL_API,
             webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
             webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+            max_messages_per_second=int(env.get("TELEGRAM_MAX_MESSAGES_PER_SECOND") or 30),
+            concurrency=int(env.get("TELEGRAM_CONCURRENCY") or 16),
         )

@@ -63,7 +63,9 @@ async def open_card(desk: TelegramUser, payload: str) -> BotMessage:
                             or "chỉ nhân viên" in m.text.lower() or "chính bạn" in m.text)
 
 
-async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(world: TelegramWorld) -> None:
+async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(
+        any_world: TelegramWorld) -> None:
+    world = any_world
     resident = world.resident("with_visits")
     citizen = world.phone()
     await verify(citizen, resident)
@@ -180,7 +182,8 @@ async def test_an_invite_works_once(world: TelegramWorld) -> None:
     assert len(await staff_service.list_staff(world.db)) == 1
 
 
-async def test_tampering_with_the_access_log_is_caught_by_audit_verify(world: TelegramWorld) -> None:
+async def test_tampering_with_the_access_log_is_caught_by_audit_verify(any_world: TelegramWorld) -> None:
+    world = any_world
     citizen = world.phone()
     await verify(citizen, world.resident("with_visits"))
     desk, _facility = await receptionist(world)

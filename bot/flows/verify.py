@@ -87,8 +87,8 @@ class VerifyFlow:
             personal_id = validation.personal_id(turn.input.text)
         except validation.InvalidValue as error:
             return Step((_ask_id(turn, error.message.render(turn.t)),), ASK_ID)
-        claim = await verification.lookup(turn.db, personal_id)
-        if await verification.locked(turn.db, turn.account, claim):
+        claim, locked = await verification.claim_identity(turn.db, turn.account, personal_id)
+        if locked:
             return _locked(turn)
         text = turn._("Thank you. Now type your date of birth as dd/mm/yyyy, for example 05/09/1960.")
         return Step((Reply(text, options=_cancel(turn)),), JourneyState("verify", "dob", claim.to_data()))

@@ -49,8 +49,13 @@ def build_application(settings: BotSettings, db: Database, *, polling: bool = Tr
         .token(token)
         .base_url(settings.api_base_url)
         .base_file_url(settings.file_base_url)
-        .rate_limiter(RetryingRateLimiter(max_retries=3))
-        .concurrent_updates(PerChatUpdateProcessor(256))
+        .rate_limiter(RetryingRateLimiter(max_retries=3,
+                                          overall_max_rate=settings.max_messages_per_second))
+        .concurrent_updates(PerChatUpdateProcessor(settings.concurrency))
+        # A pool no larger than the updates in flight: httpcore scans every pooled
+        # connection for each request (encode/httpcore#1035), so 256 idle ones cost CPU.
+        .connection_pool_size(settings.concurrency)
+        .pool_timeout(10.0)
     )
     if not polling:
         builder = builder.updater(None)

@@ -7,6 +7,7 @@ API under `/bot<token>/`, the record service's `/healthz` and `/status`.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -96,7 +97,8 @@ async def start_sandbox(settings: BotSettings, db: Database, host: str, port: in
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    local = BotSettings(settings.core, SANDBOX_TOKEN, f"http://{host}:{port}/bot", None, None)
+    local = replace(settings, token=SANDBOX_TOKEN, api_base_url=f"http://{host}:{port}/bot",
+                    webhook_url=None, webhook_secret=None)
     application = build_application(local, db)
     await start_polling(application)
     return runner, application

@@ -13,7 +13,7 @@ import enum
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, ForeignKey, Index, String, func, insert, select
+from sqlalchemy import Connection, ForeignKey, Index, String, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import validation
@@ -90,21 +90,24 @@ class Claim:
 
 _ATTEMPTS = VerificationAttempt.__table__
 _CITIZENS = Citizen.__table__
-_FAILED = [o.value for o in Outcome if o.is_failure]
+_IS_FAILURE = or_(*(_ATTEMPTS.c.outcome == o.value for o in Outcome if o.is_failure))
+_RECENT = bindparam("since")
+# Both counts in one statement, built once: failures of this account, and of this ID from anywhere.
+_FAILURES = select(
+    select(func.count()).select_from(_ATTEMPTS)
+    .where(_ATTEMPTS.c.account_id == bindparam("account_id"), _ATTEMPTS.c.at >= _RECENT, _IS_FAILURE)
+    .scalar_subquery().label("by_account"),
+    select(func.count()).select_from(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id_key == bindparam("id_key"), _ATTEMPTS.c.at >= _RECENT, _IS_FAILURE)
+    .scalar_subquery().label("by_id"),
+)
 
 
 def _failures(connection: Connection, account_id: int, id_key: str | None, now: dt.datetime) -> int:
-    since = now - WINDOW
-    by_account = (_ATTEMPTS.c.account_id == account_id)
-    by_id = (_ATTEMPTS.c.id_key == id_key) if id_key else None
-    counts = []
-    for condition in (by_account, by_id):
-        if condition is None:
-            continue
-        counts.append(connection.execute(
-            select(func.count()).select_from(_ATTEMPTS)
-            .where(condition, _ATTEMPTS.c.at >= since, _ATTEMPTS.c.outcome.in_(_FAILED))).scalar_one())
-    return max(counts)
+    # An absent ID key matches no row (NULL = NULL is not true), so only the account counts.
+    row = connection.execute(_FAILURES, {"account_id": account_id, "id_key": id_key,
+                                         "since": now - WINDOW}).one()
+    return max(row.by_account, row.by_id)
 
 
 def is_locked(connection: Connection, account_id: int, id_key: str | None = None,
@@ -173,8 +176,18 @@ def _confirm_phone(connection: Connection, account: accounts.Account, claim: Cla
 # --- The service: each step one transaction ------------------------------------------
 
 
+def _claim_checked(connection: Connection, account_id: int, personal_id: str) -> tuple[Claim, bool]:
+    claim = _claim(connection, personal_id)
+    return claim, is_locked(connection, account_id, claim.id_key)
+
+
 async def lookup(db: Database, personal_id: str) -> Claim:
     return await db.read(_claim, personal_id)
+
+
+async def claim_identity(db: Database, account: accounts.Account, personal_id: str) -> tuple[Claim, bool]:
+    """The claim for a typed ID, and whether verification is locked for it or this account."""
+    return await db.read(_claim_checked, account.id, personal_id)
 
 
 async def locked(db: Database, account: accounts.Account, claim: Claim | None = None) -> bool:
@@ -223,6 +236,6 @@ async def unlink(db: Database, account: accounts.Account) -> None:
     log.info("identity: account %s unlinked", account.id)
 
 
-__all__ = ["MAX_FAILURES", "Claim", "Outcome", "VerificationAttempt", "check_birth_date",
+__all__ = ["MAX_FAILURES", "Claim", "Outcome", "VerificationAttempt", "check_birth_date", "claim_identity",
            "confirm_phone", "is_locked", "locked", "lookup", "note_wrong_code", "status_of",
            "too_many_wrong_codes", "unlink"]
