@@ -225,3 +225,54 @@ async def test_guessing_codes_at_reception_is_slowed_down(world: TelegramWorld) 
     await desk.send(f"/checkin {spoken}")  # even the right code waits now
     answer = await desk.until(lambda m: "10 phút" in m.text)
     assert resident.full_name not in answer.text
+
+
+async def test_a_grant_to_one_facility_shows_more_there_only_until_withdrawn(world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    citizen = world.phone()
+    await verify(citizen, resident)
+    async with world.db.sessions() as session:
+        found = await session.execute(select(Facility.code).order_by(Facility.code).limit(2))
+        codes = list(found.scalars())
+    desks = []
+    for code in codes:
+        invite = await staff_service.invite(world.db, StaffRole.RECEPTIONIST, facility_code=code)
+        desk = world.phone()
+        await desk.send(f"/start staff_{invite.code}")
+        await desk.until(lambda m: "lễ tân" in m.text.lower())
+        desks.append(desk)
+    granted_desk, other_desk = desks
+
+    await citizen.send("/consent")
+    await citizen.until(lambda m: "consent:f" in [d for row in m.buttons for _l, d in row])
+    await citizen.press("consent:f")
+    await citizen.until(lambda m: "5 chữ số" in m.text)
+    await citizen.send("123")  # not a facility code: a specific answer, nothing saved
+    await citizen.until(lambda m: "phải có 5 chữ số" in m.text)
+    await citizen.send(codes[0])
+    await citizen.until(lambda m: any("Dị ứng" in label for label in labels(m)))
+    await citizen.press(f"consent:g:{codes[0]}:history")
+    await citizen.until(lambda m: any(d == f"consent:d:{codes[0]}:history:7" for row in m.buttons
+                                      for _l, d in row))
+    await citizen.press(f"consent:d:{codes[0]}:history:7")
+    saved = await citizen.until(lambda m: "Đã lưu" in m.text)
+    assert "được xem thêm đến hết" in saved.text
+
+    for desk, sees_history in ((granted_desk, True), (other_desk, False)):
+        payload, _spoken, _shown = await show_qr(citizen)
+        card = await open_card(desk, payload)
+        assert (f"— {HISTORY} —" in card.text) is sees_history
+
+    await citizen.send("/consent")
+    await citizen.until(lambda m: f"consent:w:{codes[0]}" in [d for row in m.buttons for _l, d in row])
+    await citizen.press(f"consent:w:{codes[0]}")
+    await citizen.until(lambda m: "Đã rút lại" in m.text)
+    payload, _spoken, _shown = await show_qr(citizen)
+    card = await open_card(granted_desk, payload)
+    assert f"— {HISTORY} —" not in card.text  # withdrawal takes effect at once
+
+    await citizen.send("/consent")
+    await citizen.until(lambda m: "consent:h" in [d for row in m.buttons for _l, d in row])
+    await citizen.press("consent:h")
+    history = await citizen.until(lambda m: "Lịch sử lựa chọn" in m.text)
+    assert history.text.count("được xem") == 2  # the grant, then its withdrawal

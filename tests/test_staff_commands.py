@@ -1,0 +1,69 @@
+"""The operator's staff commands, run as an operator runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from core.config import PROJECT_ROOT
+from core.db import Database
+from core.identity import accounts
+from core.records.facility import Facility
+from core.staff import service
+from core.staff.model import StaffInvite, StaffRole
+
+
+def command(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=60, env={"DATABASE_URL": url, "PATH": "/usr/bin:/bin",
+                                                      "EHR_LANG": "en"})
+
+
+async def test_an_operator_invites_lists_and_revokes_reception_staff(seeded_sqlite: Path,
+                                                                     tmp_path: Path) -> None:
+    import shutil
+
+    path = tmp_path / "ehr.sqlite3"
+    shutil.copyfile(seeded_sqlite, path)
+    url = f"sqlite+aiosqlite:///{path}"
+    db = Database(url)
+    try:
+        async with db.sessions() as session:
+            facility = await session.scalar(select(Facility.code).limit(1))
+        refused = command(url, "staff", "invite", "--role", "receptionist", "--facility", "01999")
+        assert refused.returncode == 2 and "01999" in refused.stderr
+        made = command(url, "staff", "invite", "--role", "receptionist", "--facility", facility,
+                       "--name", "Lê Thu")
+        assert made.returncode == 0, made.stderr
+        code = made.stdout.strip().splitlines()[-1].removeprefix("/start staff_")
+        account = await db.write(accounts.open_account, "telegram", "77")
+        assert await service.accept(db, code, account.id) is not None
+        listed = command(url, "staff", "list")
+        assert "Lê Thu" in listed.stdout and facility not in listed.stdout.split("Lê Thu")[1]
+        staff_id = listed.stdout.split()[0]
+        assert command(url, "staff", "revoke", staff_id).returncode == 0
+        assert await service.active_staff(db, account.id) is None
+        assert command(url, "staff", "revoke", staff_id).returncode == 2  # nothing left to revoke
+    finally:
+        await db.dispose()
+
+
+async def test_an_expired_or_revoked_invite_does_nothing(db: Database) -> None:
+    from tests.records import make_full_record
+
+    await make_full_record(db)  # brings a facility along
+    async with db.sessions() as session:
+        facility = await session.scalar(select(Facility.code).limit(1))
+    account = await db.write(accounts.open_account, "telegram", "1")
+    expired = await service.invite(db, StaffRole.RECEPTIONIST, facility_code=facility)
+    async with db.transaction() as session:
+        await session.execute(update(StaffInvite).where(StaffInvite.id == expired.id)
+                              .values(expires_at=StaffInvite.created_at))
+    assert await service.accept(db, expired.code, account.id) is None
+    revoked = await service.invite(db, StaffRole.RECEPTIONIST, facility_code=facility)
+    assert await service.revoke_invite(db, revoked.id)
+    assert await service.accept(db, revoked.code, account.id) is None
+    assert await service.active_staff(db, account.id) is None
