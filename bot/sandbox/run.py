@@ -111,8 +111,12 @@ async def run_sandbox(settings: BotSettings, db: Database, host: str, port: int)
                  host=host, port=port), flush=True)
     print(t.text(N_("Demo residents to try (type the ID, then the birth date, then share the contact):")),
           flush=True)
-    for entry in await personas_of(db)():
+    personas = await personas_of(db)()
+    for entry in (p for p in personas if p["role"] == "citizen"):
         print(f"  • {entry['name']}: {entry['hint']}", flush=True)
+    print(t.text(N_("Reception desks (open a citizen's check-in code there):")), flush=True)
+    for entry in (p for p in personas if p["role"] == "receptionist"):
+        print(f"  • {entry['hint']}", flush=True)
     try:
         await until_stopped()
     finally:
