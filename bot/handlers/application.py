@@ -9,6 +9,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.config import BotSettings
 from bot.flows.engine import Conversation
+from bot.handlers.http import AiohttpRequest
 from bot.handlers.ordering import PerChatUpdateProcessor
 from bot.handlers.retry import RetryingRateLimiter
 from bot.handlers.telegram import CHANNEL, TelegramAdapter
@@ -52,10 +53,10 @@ def build_application(settings: BotSettings, db: Database, *, polling: bool = Tr
         .rate_limiter(RetryingRateLimiter(max_retries=3,
                                           overall_max_rate=settings.max_messages_per_second))
         .concurrent_updates(PerChatUpdateProcessor(settings.concurrency))
-        # A pool no larger than the updates in flight: httpcore scans every pooled
-        # connection for each request (encode/httpcore#1035), so 256 idle ones cost CPU.
-        .connection_pool_size(settings.concurrency)
-        .pool_timeout(10.0)
+        # aiohttp's client, not httpx (see bot/handlers/http.py); a pool the size of the
+        # updates in flight, and one connection of its own for the long poll.
+        .request(AiohttpRequest(connection_pool_size=settings.concurrency))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
     if not polling:
         builder = builder.updater(None)
