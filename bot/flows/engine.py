@@ -25,6 +25,7 @@ from bot.flows.qr import QrFlow
 from bot.flows.replies import Input, InputKind, Notice, Reply, Step
 from bot.flows.staff import StaffFlow
 from bot.flows.turn import ChannelInfo, StaleOption, Turn
+from bot.flows.update import UpdateFlow
 from bot.flows.verify import VerifyFlow
 from core.db import Database
 from core.i18n import translator
@@ -44,11 +45,11 @@ class Flow(Protocol):
 
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
     MenuFlow(), VerifyFlow(), BookFlow(), LanguageFlow(), HelpFlow(), LogoutFlow(), QrFlow(),
-    CheckinFlow(), StaffFlow(), ConsentFlow(), AccessFlow())}
+    CheckinFlow(), StaffFlow(), ConsentFlow(), AccessFlow(), UpdateFlow())}
 # Commands a person can type; /start and /cancel are the engine's own.
 COMMANDS: dict[str, str] = {"book": "book", "lang": "lang", "help": "help", "logout": "logout",
                             "menu": "menu", "verify": "verify", "qr": "qr", "checkin": "checkin",
-                            "consent": "consent", "access": "access"}
+                            "consent": "consent", "access": "access", "update": "update"}
 # Deep links: `/start <prefix><payload>` opens the flow that owns the prefix.
 DEEP_LINKS: dict[str, str] = {"ci_": "checkin", "staff_": "staff"}
 

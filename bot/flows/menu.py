@@ -11,6 +11,7 @@ def menu_options(t: Translator, *, linked: bool) -> tuple[tuple[Option, ...], ..
     if linked:
         return rows(
             Option(t.gettext("📖 My health book"), "book"),
+            Option(t.gettext("✏️ Fill in missing details"), "update"),
             Option(t.gettext("🔳 Check-in QR code"), "qr"),
             Option(t.gettext("🔒 What clinics may see"), "consent"),
             Option(t.gettext("👁 Who viewed my record"), "access"),

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 COMMANDS = (
     ("start", N_("Start, or verify your identity")),
     ("book", N_("My health book")),
+    ("update", N_("Fill in missing details")),
     ("qr", N_("Check-in QR code for the clinic")),
     ("consent", N_("What clinics may see")),
     ("access", N_("Who viewed my record")),

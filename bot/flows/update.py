@@ -1,0 +1,166 @@
+"""`/update`: the citizen fills in missing details, one at a time, as self-declared values.
+
+Each detail gets the input that suits it: ethnicity and ward are found by typing
+part of the name (diacritics optional) and choosing; blood group is chosen from a
+list with "I don't know"; the rest are typed and checked by the same validators
+as the importers. Any detail can be skipped; the person can stop and come back.
+"""
+
+from __future__ import annotations
+
+from bot.flows.menu import menu_reply
+from bot.flows.replies import Option, Reply, Step
+from bot.flows.turn import StaleOption, Turn
+from core import validation
+from core.i18n import N_, Message
+from core.identity.accounts import JourneyState
+from core.records.completeness import RULES_BY_FIELD
+from core.records.provenance import Decision
+from core.records.self_declared import DECLARABLE, declare, missing_details
+from core.records.values import BloodGroup
+from core.reference.ethnicities import ethnicity_by_code, search_ethnicities
+from core.reference.wards import search_wards, ward_by_code
+
+CHOICES_SHOWN = 6
+BLOOD_GROUPS = [f"{abo}{rh}" for abo in ("A", "B", "AB", "O") for rh in ("+", "-")]
+PROMPTS = {
+    "ethnicity_code": N_("Your ethnic group: type its name or part of it, for example Kinh, Tày or Mường."),
+    "ward_code": N_("Your ward or commune in Hanoi: type part of its name, for example Hoàn Kiếm."),
+    "street_address": N_("Your street address: house number, lane, street or village."),
+    "occupation": N_("Your occupation, for example teacher, farmer, retired."),
+    "blood_group": N_("Your blood group: choose it below, or tap “I don't know”."),
+    "email": N_("Your email address, for example name@example.com."),
+}
+
+
+def _steer(turn: Turn, field: str) -> tuple[Option, ...]:
+    # Each button names its question: an older message's button never answers a later one.
+    return (Option(turn._("⏭ Skip this one"), f"update:skip:{field}"),
+            Option(turn._("✖ Stop for now"), "update:stop"))
+
+
+class UpdateFlow:
+    name = "update"
+
+    async def start(self, turn: Turn, payload: str = "") -> Step:
+        if not turn.account.linked:
+            return Step((menu_reply(turn, turn._("Please verify your identity first, then you can "
+                                                 "fill in your details.")),))
+        missing = await self._missing(turn)
+        if not missing:
+            return Step((menu_reply(turn, turn._("Your details are complete. Thank you!")),))
+        names = ", ".join(turn.t.gettext(RULES_BY_FIELD[f].label) for f in missing)
+        intro = Reply(turn._("{count} details are missing from your record: {fields}. Let us fill them in "
+                             "one at a time. You can skip any of them, or stop and continue later "
+                             "with /update.", count=len(missing), fields=names))
+        return self._ask(turn, missing[0], [], before=(intro,))
+
+    async def _missing(self, turn: Turn, skipped: list[str] | None = None) -> list[str]:
+        assert turn.account.citizen_id is not None
+        found = [gap.field for gap in await missing_details(turn.db, turn.account.citizen_id)]
+        return [f for f in found if f not in (skipped or [])]
+
+    def _ask(self, turn: Turn, field: str, skipped: list[str], *, before: tuple[Reply, ...] = (),
+             choices: tuple[Option, ...] = (), text: str | None = None) -> Step:
+        options = list(choices)
+        if field == "blood_group":
+            options = [Option(BloodGroup.from_code(code).display(), f"update:set:{field}:{code}")
+                       for code in BLOOD_GROUPS]
+            options.append(Option(turn._("🤷 I don't know"), f"update:skip:{field}"))
+        grid = tuple(tuple(options[i:i + 2]) for i in range(0, len(options), 2)) if field == "blood_group" \
+            else tuple((o,) for o in options)
+        reply = Reply(text or turn.t.gettext(PROMPTS[field]), options=(*grid, _steer(turn, field)))
+        return Step((*before, reply), JourneyState("update", field, {"skipped": skipped}))
+
+    async def _next(self, turn: Turn, skipped: list[str], before: tuple[Reply, ...]) -> Step:
+        remaining = await self._missing(turn, skipped)
+        if not remaining:
+            done = turn._("That is all for now. Thank you! Your health book shows what you entered "
+                          "as self-declared.")
+            return Step((*before, menu_reply(turn, done)))
+        return self._ask(turn, remaining[0], skipped, before=before)
+
+    def _skipped(self, turn: Turn) -> list[str]:
+        value = turn.state.data.get("skipped") if turn.state.flow == self.name else None
+        return [f for f in value if f in DECLARABLE] if isinstance(value, list) else []
+
+    async def on_option(self, turn: Turn, args: list[str]) -> Step:
+        if not turn.account.linked:
+            return await self.start(turn)
+        if not args:
+            return await self.start(turn)
+        field = turn.state.step if turn.state.flow == self.name else None
+        if field not in DECLARABLE:  # a button from an update that has ended
+            raise StaleOption
+        skipped = self._skipped(turn)
+        if args[0] == "stop":
+            return Step((menu_reply(turn, turn._("Stopped. What you saved is kept; type /update to "
+                                                 "continue later.")),))
+        if len(args) < 2 or args[1] != field:  # answers a question that is no longer asked
+            raise StaleOption
+        if args[0] == "skip":
+            return await self._next(turn, [*skipped, field], ())
+        if args[0] == "set" and len(args) >= 3:
+            return await self._save(turn, field, ":".join(args[2:]), skipped)
+        raise StaleOption
+
+    async def on_input(self, turn: Turn) -> Step:
+        field = turn.state.step
+        if field not in DECLARABLE:
+            return Step((menu_reply(turn),))
+        skipped = self._skipped(turn)
+        typed = turn.input.text
+        if field == "ethnicity_code":
+            return self._choose(turn, field, skipped, [(e.name, e.code) for e in search_ethnicities(typed)])
+        if field == "ward_code":
+            return self._choose(turn, field, skipped, [(w.name, w.code) for w in search_wards(typed)])
+        return await self._save(turn, field, typed, skipped)
+
+    def _choose(self, turn: Turn, field: str, skipped: list[str], found: list[tuple[str, str]]) -> Step:
+        if not found:
+            return self._ask(turn, field, skipped, text=turn._("Nothing matches that. Please try another "
+                                                               "spelling or part of the name."))
+        choices = tuple(Option(name, f"update:set:{field}:{code}") for name, code in found[:CHOICES_SHOWN])
+        return self._ask(turn, field, skipped, choices=choices, text=turn._("Choose yours:"))
+
+    async def _save(self, turn: Turn, field: str, given: str, skipped: list[str]) -> Step:
+        try:
+            value = self._parse(field, given)
+        except validation.InvalidValue as error:
+            return self._ask(turn, field, skipped, text=error.message.render(turn.t) + "\n" +
+                             turn.t.gettext(PROMPTS[field]))
+        assert turn.account.citizen_id is not None
+        decision = await declare(turn.db, turn.account.citizen_id, field, value, channel=turn.channel.name)
+        if decision is Decision.KEEP:  # an official value stands: the health station corrects it
+            said = turn._("Your record already has this from an official source, so it was not "
+                          "changed. If it is wrong, the health station of your ward can correct it.")
+        else:
+            said = turn._("Saved: {value} (self-declared).", value=self._shown(field, value))
+        return await self._next(turn, [*skipped, field], (Reply(said),))
+
+    @staticmethod
+    def _parse(field: str, given: str) -> object:
+        if field == "ethnicity_code":
+            return validation.ethnicity(given)
+        if field == "ward_code":
+            return validation.ward_code(given)
+        if field == "blood_group":
+            return validation.blood_group(given)
+        if field == "email":
+            return validation.email(given)
+        value = validation.free_text(given, 200 if field == "street_address" else 100)
+        if not value:
+            raise validation.InvalidValue(Message(N_("Please type it, or tap “Skip this one”.")))
+        return value
+
+    @staticmethod
+    def _shown(field: str, value: object) -> str:
+        if field == "ethnicity_code":
+            found = ethnicity_by_code(str(value))
+            return found.name if found else str(value)
+        if field == "ward_code":
+            ward = ward_by_code(str(value))
+            return ward.name if ward else str(value)
+        if isinstance(value, BloodGroup):
+            return value.display()
+        return str(value)

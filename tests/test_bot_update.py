@@ -1,0 +1,104 @@
+"""A citizen fills in missing details with /update: found by typing, chosen, saved as self-declared."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from bot.sandbox.client import BotMessage
+from core.records.citizen import Citizen
+from core.records.provenance import Provenance, Source
+from tests.telegram_world import TelegramWorld, verify
+
+GAPS = dict(ethnicity_code=None, ward_code=None, occupation=None, blood_group=None, email=None,
+            ethnicity_code_prov=None, ward_code_prov=None, occupation_prov=None, blood_group_prov=None,
+            email_prov=None)
+
+
+def labels(message: BotMessage) -> list[str]:
+    return [label for row in message.buttons for label, _data in row]
+
+
+async def test_citizen_completes_details_skips_one_and_resumes_later(any_world: TelegramWorld) -> None:
+    world = any_world
+    resident = world.resident("with_visits")
+    async with world.db.transaction() as session:
+        await session.execute(update(Citizen).where(Citizen.id == resident.citizen_id).values(**GAPS))
+    user = world.phone()
+    await verify(user, resident)
+
+    await user.send("/update")
+    intro = await user.until(lambda m: "còn thiếu" in m.text)
+    assert "Dân tộc" in intro.text and "Nhóm máu" in intro.text
+    await user.until(lambda m: "Dân tộc của bạn" in m.text)
+    await user.send("muong")  # no diacritics: still found
+    await user.until(lambda m: "Mường" in labels(m))
+    await user.press("Mường")
+    await user.until(lambda m: "Đã lưu: Mường (tự khai báo)" in m.text)
+
+    await user.until(lambda m: "Xã/phường" in m.text)
+    await user.send("hoan kiem")
+    await user.until(lambda m: "Phường Hoàn Kiếm" in labels(m))
+    await user.press("Phường Hoàn Kiếm")
+    await user.until(lambda m: "Đã lưu: Phường Hoàn Kiếm" in m.text)
+
+    await user.until(lambda m: "Nghề nghiệp của bạn" in m.text)
+    await user.press("⏭ Bỏ qua mục này")
+    await user.until(lambda m: "O Rh+" in labels(m))
+    await user.press("O Rh+")
+    await user.until(lambda m: "Đã lưu: O Rh+" in m.text)
+
+    await user.until(lambda m: "email" in m.text.lower())
+    await user.send("not-an-email")
+    wrong = await user.until(lambda m: "ten@example.com" in m.text)
+    assert "Đã lưu" not in wrong.text
+    await user.press("✖ Dừng tại đây")
+    await user.until(lambda m: "/update" in m.text and "Đã dừng" in m.text)
+
+    # Later: what was skipped or left comes back; what was saved does not.
+    await user.send("/update")
+    again = await user.until(lambda m: "còn thiếu" in m.text)
+    assert "Nghề nghiệp" in again.text and "Email" in again.text
+    assert "Dân tộc" not in again.text and "Nhóm máu" not in again.text
+    await user.until(lambda m: "Nghề nghiệp của bạn" in m.text)
+    await user.send("Giáo viên")
+    await user.until(lambda m: "Đã lưu: Giáo viên" in m.text)
+
+    async with world.db.sessions() as session:
+        citizen = await session.get(Citizen, resident.citizen_id)
+        source = await session.scalar(select(Provenance.source).where(
+            Provenance.id == citizen.ethnicity_code_prov))
+    assert (citizen.ethnicity_code, citizen.ward_code, citizen.blood_group.code(), citizen.occupation) == \
+        ("06", "00070", "O+", "Giáo viên")
+    assert source is Source.SELF_DECLARED
+
+    await user.send("/book")
+    await user.until(lambda m: "👤 Thông tin chung" in labels(m))
+    await user.press("👤 Thông tin chung")
+    general = await user.until(lambda m: "Dân tộc" in m.text)
+    assert "Dân tộc: Mường (Tự khai báo)" in general.text
+
+
+async def test_nonsense_for_ethnicity_gets_a_helpful_answer_and_an_old_button_is_stale(
+        world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    async with world.db.transaction() as session:
+        await session.execute(update(Citizen).where(Citizen.id == resident.citizen_id).values(**GAPS))
+    user = world.phone()
+    await verify(user, resident)
+    await user.send("/update")
+    await user.until(lambda m: "Dân tộc của bạn" in m.text)
+    await user.send("xyzxyz")
+    nothing = await user.until(lambda m: "Không tìm thấy" in m.text)
+    await user.send("tay")
+    await user.until(lambda m: "Tày" in labels(m))
+    await user.press("Tày")
+    await user.until(lambda m: "Đã lưu: Tày" in m.text)
+    await user.until(lambda m: "Xã/phường" in m.text)
+    # The ethnicity question's own Skip, still on screen, must not skip the ward question.
+    await user.press("⏭ Bỏ qua mục này", message=nothing)
+    await user.until(lambda m: "không còn dùng được" in m.text)
+    await user.send("hoan kiem")
+    await user.until(lambda m: "Phường Hoàn Kiếm" in labels(m))
+    async with world.db.sessions() as session:
+        citizen = await session.get(Citizen, resident.citizen_id)
+    assert citizen.ethnicity_code == "02"
