@@ -11,7 +11,7 @@ from tests.telegram_world import TelegramWorld, verify
 
 GAPS = dict(ethnicity_code=None, ward_code=None, occupation=None, blood_group=None, email=None,
             ethnicity_code_prov=None, ward_code_prov=None, occupation_prov=None, blood_group_prov=None,
-            email_prov=None)
+            email_prov=None, emergency_contact_name=None, emergency_contact_name_prov=None)
 
 
 def labels(message: BotMessage) -> list[str]:
@@ -47,6 +47,18 @@ async def test_citizen_completes_details_skips_one_and_resumes_later(any_world: 
     await user.press("O Rh+")
     await user.until(lambda m: "Đã lưu: O Rh+" in m.text)
 
+    # The emergency contact: three answers, a wrong phone format told exactly what is wrong.
+    await user.until(lambda m: "khi khẩn cấp" in m.text)
+    await user.send("Nguyễn Văn An")
+    await user.until(lambda m: "Nguyễn Văn An là gì của bạn" in m.text)
+    await user.send("con trai")
+    await user.until(lambda m: "Số điện thoại di động của Nguyễn Văn An" in m.text)
+    await user.send("024 3826 1234")  # a Hanoi landline, not a mobile
+    wrong_phone = await user.until(lambda m: "10 chữ số" in m.text)
+    assert "Đã lưu" not in wrong_phone.text
+    await user.send("0912 345 678")
+    await user.until(lambda m: "Đã lưu: Nguyễn Văn An" in m.text)
+
     await user.until(lambda m: "email" in m.text.lower())
     await user.send("not-an-email")
     wrong = await user.until(lambda m: "ten@example.com" in m.text)
@@ -76,6 +88,7 @@ async def test_citizen_completes_details_skips_one_and_resumes_later(any_world: 
     await user.press("👤 Thông tin chung")
     general = await user.until(lambda m: "Dân tộc" in m.text)
     assert "Dân tộc: Mường (Tự khai báo)" in general.text
+    assert "Người liên hệ khi khẩn cấp: Nguyễn Văn An (con trai), 0912 345 678 (Tự khai báo)" in general.text
 
 
 async def test_nonsense_for_ethnicity_gets_a_helpful_answer_and_an_old_button_is_stale(

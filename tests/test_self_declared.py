@@ -15,7 +15,8 @@ async def test_a_declared_value_never_replaces_an_official_one(db: Database) -> 
     citizen_id = await make_full_record(db)
     async with db.sessions() as session:
         before = await session.get(Citizen, citizen_id)
-    assert await declare(db, citizen_id, "ethnicity_code", "06", channel="telegram") is Decision.KEEP
+    decided = await declare(db, citizen_id, {"ethnicity_code": "06"}, channel="telegram")
+    assert decided == {"ethnicity_code": Decision.KEEP}
     async with db.sessions() as session:
         after = await session.get(Citizen, citizen_id)
     assert after.ethnicity_code == before.ethnicity_code
@@ -26,8 +27,9 @@ async def test_declared_values_fill_gaps_and_a_later_declaration_replaces_with_h
     missing = [gap.field for gap in await missing_details(db, citizen_id)]
     assert missing and set(missing) <= set(DECLARABLE)
     assert missing == [f for f in DECLARABLE if f in missing]  # asked in a fixed order
-    assert await declare(db, citizen_id, "occupation", "Thợ may", channel="telegram") is Decision.SET
-    assert await declare(db, citizen_id, "occupation", "Giáo viên", channel="telegram") is Decision.REPLACE
+    first = await declare(db, citizen_id, {"occupation": "Thợ may"}, channel="telegram")
+    second = await declare(db, citizen_id, {"occupation": "Giáo viên"}, channel="telegram")
+    assert (first, second) == ({"occupation": Decision.SET}, {"occupation": Decision.REPLACE})
     async with db.sessions() as session:
         citizen = await session.get(Citizen, citizen_id)
         source = await session.scalar(

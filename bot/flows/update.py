@@ -16,7 +16,7 @@ from core.i18n import N_, Message
 from core.identity.accounts import JourneyState
 from core.records.completeness import RULES_BY_FIELD
 from core.records.provenance import Decision
-from core.records.self_declared import DECLARABLE, declare, missing_details
+from core.records.self_declared import DECLARABLE, EMERGENCY_CONTACT, declare, missing_details
 from core.records.values import BloodGroup
 from core.reference.ethnicities import ethnicity_by_code, search_ethnicities
 from core.reference.wards import search_wards, ward_by_code
@@ -29,6 +29,9 @@ PROMPTS = {
     "street_address": N_("Your street address: house number, lane, street or village."),
     "occupation": N_("Your occupation, for example teacher, farmer, retired."),
     "blood_group": N_("Your blood group: choose it below, or tap “I don't know”."),
+    "emergency_contact_name": N_("Someone to call in an emergency: type their full name."),
+    "emergency_contact_relation": N_("How is {name} related to you? For example wife, son, neighbour."),
+    "emergency_contact_phone": N_("{name}'s mobile number, for example 0912 345 678."),
     "email": N_("Your email address, for example name@example.com."),
 }
 
@@ -61,7 +64,8 @@ class UpdateFlow:
         return [f for f in found if f not in (skipped or [])]
 
     def _ask(self, turn: Turn, field: str, skipped: list[str], *, before: tuple[Reply, ...] = (),
-             choices: tuple[Option, ...] = (), text: str | None = None) -> Step:
+             choices: tuple[Option, ...] = (), text: str | None = None,
+             contact: dict[str, str] | None = None) -> Step:
         options = list(choices)
         if field == "blood_group":
             options = [Option(BloodGroup.from_code(code).display(), f"update:set:{field}:{code}")
@@ -69,8 +73,16 @@ class UpdateFlow:
             options.append(Option(turn._("🤷 I don't know"), f"update:skip:{field}"))
         grid = tuple(tuple(options[i:i + 2]) for i in range(0, len(options), 2)) if field == "blood_group" \
             else tuple((o,) for o in options)
-        reply = Reply(text or turn.t.gettext(PROMPTS[field]), options=(*grid, _steer(turn, field)))
-        return Step((*before, reply), JourneyState("update", field, {"skipped": skipped}))
+        reply = Reply(text or self._prompt(turn, field, contact or {}), options=(*grid, _steer(turn, field)))
+        data: dict[str, object] = {"skipped": skipped}
+        if contact:
+            data["contact"] = contact
+        return Step((*before, reply), JourneyState("update", field, data))
+
+    @staticmethod
+    def _prompt(turn: Turn, field: str, contact: dict[str, str]) -> str:
+        part = EMERGENCY_CONTACT[len(contact)] if field == "emergency_contact_name" else field
+        return turn._(PROMPTS[part], name=contact.get("emergency_contact_name", ""))
 
     async def _next(self, turn: Turn, skipped: list[str], before: tuple[Reply, ...]) -> Step:
         remaining = await self._missing(turn, skipped)
@@ -114,7 +126,34 @@ class UpdateFlow:
             return self._choose(turn, field, skipped, [(e.name, e.code) for e in search_ethnicities(typed)])
         if field == "ward_code":
             return self._choose(turn, field, skipped, [(w.name, w.code) for w in search_wards(typed)])
+        if field == "emergency_contact_name":
+            return await self._contact(turn, skipped, typed)
         return await self._save(turn, field, typed, skipped)
+
+    async def _contact(self, turn: Turn, skipped: list[str], typed: str) -> Step:
+        """Three answers, saved together: the name, the relation, the mobile number."""
+        stored = turn.state.data.get("contact")
+        contact = ({k: v for k, v in stored.items() if k in EMERGENCY_CONTACT}
+                   if isinstance(stored, dict) else {})
+        part = EMERGENCY_CONTACT[min(len(contact), 2)]
+        field = "emergency_contact_name"
+        try:
+            if part == "emergency_contact_name":
+                value = validation.full_name(typed)
+            elif part == "emergency_contact_relation":
+                value = self._text(typed, 50)
+            else:
+                value = validation.phone(typed)
+        except validation.InvalidValue as error:
+            text = error.message.render(turn.t) + "\n" + self._prompt(turn, field, contact)
+            return self._ask(turn, field, skipped, text=text, contact=contact)
+        contact[part] = value
+        if len(contact) < len(EMERGENCY_CONTACT):
+            return self._ask(turn, field, skipped, contact=contact)
+        assert turn.account.citizen_id is not None
+        decided = await declare(turn.db, turn.account.citizen_id, contact, channel=turn.channel.name)
+        said = self._said(turn, decided[field], contact[field])
+        return await self._next(turn, [*skipped, field], (Reply(said),))
 
     def _choose(self, turn: Turn, field: str, skipped: list[str], found: list[tuple[str, str]]) -> Step:
         if not found:
@@ -128,15 +167,25 @@ class UpdateFlow:
             value = self._parse(field, given)
         except validation.InvalidValue as error:
             return self._ask(turn, field, skipped, text=error.message.render(turn.t) + "\n" +
-                             turn.t.gettext(PROMPTS[field]))
+                             self._prompt(turn, field, {}))
         assert turn.account.citizen_id is not None
-        decision = await declare(turn.db, turn.account.citizen_id, field, value, channel=turn.channel.name)
-        if decision is Decision.KEEP:  # an official value stands: the health station corrects it
-            said = turn._("Your record already has this from an official source, so it was not "
-                          "changed. If it is wrong, the health station of your ward can correct it.")
-        else:
-            said = turn._("Saved: {value} (self-declared).", value=self._shown(field, value))
+        decided = await declare(turn.db, turn.account.citizen_id, {field: value}, channel=turn.channel.name)
+        said = self._said(turn, decided[field], self._shown(field, value))
         return await self._next(turn, [*skipped, field], (Reply(said),))
+
+    @staticmethod
+    def _said(turn: Turn, decision: Decision, shown: str) -> str:
+        if decision is Decision.KEEP:  # an official value stands: the health station corrects it
+            return turn._("Your record already has this from an official source, so it was not "
+                          "changed. If it is wrong, the health station of your ward can correct it.")
+        return turn._("Saved: {value} (self-declared).", value=shown)
+
+    @staticmethod
+    def _text(given: str, length: int) -> str:
+        value = validation.free_text(given, length)
+        if not value:
+            raise validation.InvalidValue(Message(N_("Please type it, or tap “Skip this one”.")))
+        return value
 
     @staticmethod
     def _parse(field: str, given: str) -> object:
@@ -148,10 +197,7 @@ class UpdateFlow:
             return validation.blood_group(given)
         if field == "email":
             return validation.email(given)
-        value = validation.free_text(given, 200 if field == "street_address" else 100)
-        if not value:
-            raise validation.InvalidValue(Message(N_("Please type it, or tap “Skip this one”.")))
-        return value
+        return UpdateFlow._text(given, 200 if field == "street_address" else 100)
 
     @staticmethod
     def _shown(field: str, value: object) -> str:

@@ -33,7 +33,13 @@ DEMOGRAPHIC_FIELDS: tuple[str, ...] = (
     "blood_group",
     "status",
     "guardian_id",
+    "emergency_contact_name",
+    "emergency_contact_relation",
+    "emergency_contact_phone",
 )
+# Fields no register holds: only the citizen (or a volunteer with them) declares them.
+DECLARED_ONLY_FIELDS: tuple[str, ...] = (
+    "emergency_contact_name", "emergency_contact_relation", "emergency_contact_phone")
 
 
 class Citizen(Base):
@@ -67,6 +73,10 @@ class Citizen(Base):
     guardian_id: Mapped[int | None] = mapped_column(
         BigIntPK, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True
     )
+    # Whom to call in an emergency (QĐ 831/QĐ-BYT part 1 asks for a contact person).
+    emergency_contact_name: Mapped[str | None] = mapped_column(String(100))
+    emergency_contact_relation: Mapped[str | None] = mapped_column(String(50))
+    emergency_contact_phone: Mapped[str | None] = mapped_column(String(12))
 
     personal_id_prov: Mapped[int | None] = _provenance()
     full_name_prov: Mapped[int | None] = _provenance()
@@ -82,6 +92,9 @@ class Citizen(Base):
     blood_group_prov: Mapped[int | None] = _provenance()
     status_prov: Mapped[int | None] = _provenance()
     guardian_id_prov: Mapped[int | None] = _provenance()
+    emergency_contact_name_prov: Mapped[int | None] = _provenance()
+    emergency_contact_relation_prov: Mapped[int | None] = _provenance()
+    emergency_contact_phone_prov: Mapped[int | None] = _provenance()
 
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)

@@ -98,6 +98,8 @@ RULES: tuple[CompletenessRule, ...] = (
     # Minors are reached through a parent or guardian (Civil Code 2015, art. 47).
     CompletenessRule("guardian_id", N_("Guardian"), lambda row, today: not _adult(row, today)),
     CompletenessRule("email", N_("Email"), _adult, counts=False),
+    # Offered to adults, not counted as a gap: no register holds it.
+    CompletenessRule("emergency_contact_name", N_("Emergency contact"), _adult, counts=False),
 )
 RULES_BY_FIELD = {rule.field: rule for rule in RULES}
 
@@ -109,7 +111,7 @@ def gaps(row: Any, today: dt.date | None = None) -> list[FieldGap]:
     for rule in RULES:
         if not rule.required(row, today):
             continue
-        value = getattr(row, rule.field)
+        value = getattr(row, rule.field, None)  # a register's entry lacks declared-only fields
         if value is None or value == "":
             found.append(FieldGap(rule.field, Gap.MISSING))
             continue

@@ -42,6 +42,7 @@ from core.records.display_format import (
 from core.records.history import ALLERGY_KIND_LABELS, RISK_FACTOR_LABELS
 from core.records.immunization import PROGRAMME_LABELS
 from core.records.visit import TREATMENT_RESULT_LABELS, VISIT_KIND_LABELS
+from core.validation import phone_national
 
 
 class Audience(enum.StrEnum):
@@ -126,6 +127,15 @@ def _attr(name: str) -> Callable[[Any], Any]:
     return lambda row: getattr(row, name)
 
 
+def _emergency_contact(row: Any) -> str | None:
+    """`Nguyễn Văn An (con trai), 0912 345 678`: one line, as a receptionist would dial it."""
+    if not row.emergency_contact_name:
+        return None
+    relation = f" ({row.emergency_contact_relation})" if row.emergency_contact_relation else ""
+    phone = f", {phone_national(row.emergency_contact_phone)}" if row.emergency_contact_phone else ""
+    return f"{row.emergency_contact_name}{relation}{phone}"
+
+
 def _citizen(name: str, key: str, label: str, fmt: Formatter = as_text, **kw: Any) -> FieldRule:
     return _f(key, label, _attr(name), fmt, provenance=name, **kw)
 
@@ -159,6 +169,8 @@ GENERAL = SectionRule(
                  source=QD831_1, our_reading=True),
         _f("general.guardian", N_("Guardian"), _attr("guardian_name"),
            source=QD831_1, missing=N_("None"), our_reading=True, provenance="guardian_id"),
+        _f("general.emergency_contact", N_("Emergency contact"), _emergency_contact, source=QD831_1,
+           our_reading=True, provenance="emergency_contact_name"),
     ),
 )
 

@@ -7,6 +7,7 @@ from core.identity.accounts import ChannelAccount
 from core.identity.verification import VerificationAttempt
 from core.records.base import Base
 from core.records.citizen import Citizen, FieldChange
+from core.records.corrections import CorrectionRequest, PendingValue
 from core.records.facility import Facility
 from core.records.history import Allergy, Condition, Disability, FamilyHistory, RiskFactor, Surgery
 from core.records.immunization import Immunization
@@ -26,6 +27,7 @@ __all__ = [
     "Citizen",
     "Condition",
     "ConsentChange",
+    "CorrectionRequest",
     "Disability",
     "Facility",
     "FamilyHistory",
@@ -33,6 +35,7 @@ __all__ = [
     "Immunization",
     "ImportRun",
     "InsuranceCard",
+    "PendingValue",
     "Prescription",
     "Provenance",
     "QuarantinedSubmission",

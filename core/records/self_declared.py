@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from core.db import Database
 from core.i18n import now_utc, today_hanoi
-from core.records.citizen import Citizen, FieldChange
+from core.records.citizen import DECLARED_ONLY_FIELDS, Citizen, FieldChange
 from core.records.completeness import FieldGap, gaps
 from core.records.provenance import Decision, Provenance, Source
 from core.records.register import merge_fields
@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 
 # The details a citizen can fill in themself, in the order they are asked.
 DECLARABLE: tuple[str, ...] = ("ethnicity_code", "ward_code", "street_address", "occupation",
-                               "blood_group", "email")
+                               "blood_group", "emergency_contact_name", "email")
+# Saved together with the contact's name: the relation and the phone number.
+EMERGENCY_CONTACT = DECLARED_ONLY_FIELDS
 _CITIZENS = Citizen.__table__
 _PROVENANCE = Provenance.__table__
 
@@ -45,32 +47,33 @@ async def missing_details(db: Database, citizen_id: int) -> list[FieldGap]:
     return await db.read(_missing, citizen_id, today_hanoi())
 
 
-def _declare(connection: Connection, citizen_id: int, field: str, value: Any, source: Source,
-             reference: str) -> Decision:
+def _declare(connection: Connection, citizen_id: int, values: dict[str, Any], source: Source,
+             reference: str) -> dict[str, Decision]:
     now = now_utc()
     row = connection.execute(select(_CITIZENS).where(_CITIZENS.c.id == citizen_id)).one()
-    old_prov = getattr(row, f"{field}_prov")
-    sources: dict[int, Source] = {}
-    if old_prov is not None:
-        sources[old_prov] = connection.execute(
-            select(_PROVENANCE.c.source).where(_PROVENANCE.c.id == old_prov)).scalar_one()
+    old_provs = {getattr(row, f"{field}_prov") for field in values} - {None}
+    sources: dict[int, Source] = dict(connection.execute(
+        select(_PROVENANCE.c.id, _PROVENANCE.c.source).where(_PROVENANCE.c.id.in_(old_provs))).all()) \
+        if old_provs else {}
     provenance_id = connection.execute(insert(_PROVENANCE).values(
         source=source, reference=reference, received_at=now, verified=False)
         .returning(_PROVENANCE.c.id)).scalar_one()
-    merge = merge_fields(row, {field: value}, source, provenance_id, sources, now, citizen_id=citizen_id)
+    merge = merge_fields(row, values, source, provenance_id, sources, now, citizen_id=citizen_id)
     if merge.changed:
         connection.execute(update(_CITIZENS).where(_CITIZENS.c.id == citizen_id)
                            .values(**merge.updates, updated_at=now))
         if merge.history:
             connection.execute(insert(FieldChange.__table__), merge.history)
-    return merge.decisions.get(field, Decision.UNCHANGED)
+    return {field: merge.decisions.get(field, Decision.UNCHANGED) for field in values}
 
 
-async def declare(db: Database, citizen_id: int, field: str, value: Any, *, channel: str) -> Decision:
-    """Saves one self-declared detail in one transaction; says what happened to it."""
-    if field not in DECLARABLE:
-        raise ValueError(f"{field} is not a detail a citizen declares")
-    decision = await db.write(_declare, citizen_id, field, value, Source.SELF_DECLARED,
-                              f"{channel}: self-declared")
-    log.info("self-declared %s for citizen %s: %s", field, citizen_id, decision.value)
-    return decision
+async def declare(db: Database, citizen_id: int, values: dict[str, Any], *, channel: str,
+                  source: Source = Source.SELF_DECLARED) -> dict[str, Decision]:
+    """Saves declared details in one transaction; says what happened to each."""
+    allowed = set(DECLARABLE) | set(EMERGENCY_CONTACT)
+    if not values or set(values) - allowed:
+        raise ValueError(f"not details a citizen declares: {sorted(set(values) - allowed)}")
+    decisions = await db.write(_declare, citizen_id, values, source, f"{channel}: {source.value}")
+    log.info("%s for citizen %s: %s", source.value, citizen_id,
+             ", ".join(f"{f} {d.value}" for f, d in decisions.items()))
+    return decisions

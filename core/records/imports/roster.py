@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, insert, select, update
 from core import validation as v
 from core.db import Bulk, Database
 from core.i18n import N_, Message, now_utc
-from core.records.citizen import DEMOGRAPHIC_FIELDS, Citizen, FieldChange
+from core.records.citizen import DECLARED_ONLY_FIELDS, DEMOGRAPHIC_FIELDS, Citizen, FieldChange
 from core.records.imports.chunks import optional_value, read_entries, write_in_chunks
 from core.records.imports.csvfile import CsvFile, open_csv, write_csv
 from core.records.imports.report import ImportReport
@@ -78,7 +78,7 @@ class RosterEntry:
 
     def demographics(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in DEMOGRAPHIC_FIELDS
-                if name != "guardian_id"}
+                if name != "guardian_id" and name not in DECLARED_ONLY_FIELDS}
 
 
 # --- Parsing ------------------------------------------------------------------
