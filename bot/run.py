@@ -11,7 +11,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.config import BotSettings
-from bot.handlers.application import build_application, register_commands
+from bot.handlers.application import OUTBOX, build_application, register_commands
 from bot.webhook import WEBHOOK_PATH, add_webhook_route
 from core.db import Database
 from core.web import create_app
@@ -35,9 +35,11 @@ async def start_polling(application: Application) -> None:
     await application.start()
     assert application.updater is not None
     await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    application.bot_data[OUTBOX].start(application.bot)
 
 
 async def stop_polling(application: Application) -> None:
+    await application.bot_data[OUTBOX].stop()
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:
@@ -75,11 +77,13 @@ async def start_webhook(settings: BotSettings, db: Database, host: str,
         url += WEBHOOK_PATH
     await application.bot.set_webhook(url, secret_token=settings.webhook_secret,
                                       allowed_updates=Update.ALL_TYPES)
+    application.bot_data[OUTBOX].start(application.bot)
     log.info("bot webhook listening on %s:%s%s", host, port, WEBHOOK_PATH)
     return runner, application
 
 
 async def stop_webhook(runner: web.AppRunner, application: Application) -> None:
+    await application.bot_data[OUTBOX].stop()
     await runner.cleanup()
     await application.stop()
     await application.shutdown()

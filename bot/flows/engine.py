@@ -17,6 +17,7 @@ from bot.flows.access import AccessFlow
 from bot.flows.book import BookFlow
 from bot.flows.checkin import CheckinFlow
 from bot.flows.consent import ConsentFlow
+from bot.flows.correction import CorrectionFlow
 from bot.flows.help import HelpFlow
 from bot.flows.language import LanguageFlow
 from bot.flows.logout import LogoutFlow
@@ -45,11 +46,13 @@ class Flow(Protocol):
 
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
     MenuFlow(), VerifyFlow(), BookFlow(), LanguageFlow(), HelpFlow(), LogoutFlow(), QrFlow(),
-    CheckinFlow(), StaffFlow(), ConsentFlow(), AccessFlow(), UpdateFlow())}
+    CheckinFlow(), StaffFlow(), ConsentFlow(), AccessFlow(), UpdateFlow(),
+    CorrectionFlow())}
 # Commands a person can type; /start and /cancel are the engine's own.
 COMMANDS: dict[str, str] = {"book": "book", "lang": "lang", "help": "help", "logout": "logout",
                             "menu": "menu", "verify": "verify", "qr": "qr", "checkin": "checkin",
-                            "consent": "consent", "access": "access", "update": "update"}
+                            "consent": "consent", "access": "access", "update": "update",
+                            "correct": "correct"}
 # Deep links: `/start <prefix><payload>` opens the flow that owns the prefix.
 DEEP_LINKS: dict[str, str] = {"ci_": "checkin", "staff_": "staff"}
 

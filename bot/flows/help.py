@@ -17,6 +17,7 @@ class HelpFlow:
             turn._("/start: begin, or verify your identity"),
             turn._("/book: read your health book"),
             turn._("/update: fill in missing details"),
+            turn._("/correct: ask the health station to correct your name, birth date, ID or card"),
             turn._("/qr: the check-in QR code for the clinic"),
             turn._("/consent: choose what clinics may see"),
             turn._("/access: who viewed your record"),

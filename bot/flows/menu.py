@@ -12,6 +12,7 @@ def menu_options(t: Translator, *, linked: bool) -> tuple[tuple[Option, ...], ..
         return rows(
             Option(t.gettext("📖 My health book"), "book"),
             Option(t.gettext("✏️ Fill in missing details"), "update"),
+            Option(t.gettext("📝 Ask to correct my details"), "correct"),
             Option(t.gettext("🔳 Check-in QR code"), "qr"),
             Option(t.gettext("🔒 What clinics may see"), "consent"),
             Option(t.gettext("👁 Who viewed my record"), "access"),

@@ -11,18 +11,21 @@ from bot.config import BotSettings
 from bot.flows.engine import Conversation
 from bot.handlers.http import AiohttpRequest
 from bot.handlers.ordering import PerChatUpdateProcessor
+from bot.handlers.outbox import Outbox
 from bot.handlers.retry import RetryingRateLimiter
 from bot.handlers.telegram import CHANNEL, TelegramAdapter
 from core.db import Database
 from core.i18n import N_, translator
 
 log = logging.getLogger(__name__)
+OUTBOX = "outbox"  # the Application's notice sender, started and stopped with it (bot/run.py)
 
 # The command menu Telegram shows beside the text box, in the person's app language.
 COMMANDS = (
     ("start", N_("Start, or verify your identity")),
     ("book", N_("My health book")),
     ("update", N_("Fill in missing details")),
+    ("correct", N_("Ask to correct an official detail")),
     ("qr", N_("Check-in QR code for the clinic")),
     ("consent", N_("What clinics may see")),
     ("access", N_("Who viewed my record")),
@@ -63,4 +66,5 @@ def build_application(settings: BotSettings, db: Database, *, polling: bool = Tr
         builder = builder.updater(None)
     application = builder.build()
     TelegramAdapter(Conversation(db, CHANNEL)).install(application)
+    application.bot_data[OUTBOX] = Outbox(db)
     return application

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "core.cli.records",
     "core.cli.staff",
     "core.cli.audit",
+    "core.cli.corrections",
 )
 
 

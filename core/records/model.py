@@ -5,6 +5,7 @@ from core.consent.chain import ChainHead
 from core.consent.records import AccessEvent, ConsentChange
 from core.identity.accounts import ChannelAccount
 from core.identity.verification import VerificationAttempt
+from core.notices import CitizenNotice
 from core.records.base import Base
 from core.records.citizen import Citizen, FieldChange
 from core.records.corrections import CorrectionRequest, PendingValue
@@ -25,6 +26,7 @@ __all__ = [
     "ChannelAccount",
     "CheckinToken",
     "Citizen",
+    "CitizenNotice",
     "Condition",
     "ConsentChange",
     "CorrectionRequest",

@@ -1,0 +1,170 @@
+"""Correction requests for official details: filed by the citizen, decided at the health station.
+
+An approved correction is applied through `register.merge_fields` with health-station
+provenance (a correction stands with the registers); the old value stays in the
+field history. The citizen is told of every decision (`core.notices`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from core import notices, validation
+from core.db import Database
+from core.i18n import N_, now_utc
+from core.records.citizen import Citizen, FieldChange
+from core.records.corrections import CorrectionRequest, RequestStatus
+from core.records.insurance import InsuranceCard
+from core.records.provenance import Provenance, Source
+from core.records.register import merge_fields, serialize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Correctable:
+    label: str
+    parse: Callable[[str], Any]
+
+
+# The official details (QĐ 4026/QĐ-BYT administrative group) a citizen may ask to correct.
+CORRECTABLE: dict[str, Correctable] = {
+    "full_name": Correctable(N_("Full name"), validation.full_name),
+    "birth_date": Correctable(N_("Date of birth"), validation.partial_date),
+    "sex": Correctable(N_("Sex"), validation.sex),
+    "personal_id": Correctable(N_("Personal ID number"), validation.personal_id),
+    "insurance_card": Correctable(N_("Health insurance card"), validation.insurance_card),
+}
+_REQUESTS = CorrectionRequest.__table__
+_CITIZENS = Citizen.__table__
+_CARDS = InsuranceCard.__table__
+_PROVENANCE = Provenance.__table__
+
+
+@dataclass(frozen=True)
+class Request:
+    id: int
+    citizen_id: int
+    field: str
+    proposed_value: str
+    reason: str
+    ward_code: str | None
+    status: RequestStatus
+    created_at: dt.datetime
+    decision_reason: str | None
+
+
+def proposed_text(field: str, typed: str) -> str:
+    """The proposed value, validated and in its stored form; raises InvalidValue."""
+    value = CORRECTABLE[field].parse(typed)
+    if isinstance(value, validation.CardNumber):
+        return value.number
+    return serialize(value) or ""
+
+
+def _file(connection: Connection, citizen_id: int, field: str, value: str, reason: str,
+          channel: str) -> int:
+    ward = connection.execute(select(_CITIZENS.c.ward_code).where(_CITIZENS.c.id == citizen_id)).scalar()
+    return connection.execute(insert(_REQUESTS).values(
+        citizen_id=citizen_id, field=field, proposed_value=value, reason=reason, ward_code=ward,
+        channel=channel, status=RequestStatus.PENDING, created_at=now_utc())
+        .returning(_REQUESTS.c.id)).scalar_one()
+
+
+async def file_request(db: Database, citizen_id: int, field: str, value: str, reason: str, *,
+                       channel: str) -> int:
+    request_id = await db.write(_file, citizen_id, field, value, reason, channel)
+    log.info("correction request %s filed (citizen %s, %s)", request_id, citizen_id, field)
+    return request_id
+
+
+def _list(connection: Connection, ward_code: str | None, status: RequestStatus | None) -> list[Request]:
+    query = select(_REQUESTS).order_by(_REQUESTS.c.id)
+    if ward_code is not None:
+        query = query.where(_REQUESTS.c.ward_code == ward_code)
+    if status is not None:
+        query = query.where(_REQUESTS.c.status == status)
+    return [Request(r.id, r.citizen_id, r.field, r.proposed_value, r.reason, r.ward_code, r.status,
+                    r.created_at, r.decision_reason) for r in connection.execute(query)]
+
+
+async def list_requests(db: Database, ward_code: str | None = None,
+                        status: RequestStatus | None = RequestStatus.PENDING) -> list[Request]:
+    return await db.read(_list, ward_code, status)
+
+
+def _pending(connection: Connection, request_id: int) -> Any:
+    row = connection.execute(select(_REQUESTS).where(_REQUESTS.c.id == request_id)).one_or_none()
+    if row is None or row.status is not RequestStatus.PENDING:
+        return None
+    return row
+
+
+def _apply(connection: Connection, request: Any, now: dt.datetime) -> None:
+    provenance_id = connection.execute(insert(_PROVENANCE).values(
+        source=Source.HEALTH_STATION, reference=f"correction request {request.id}", received_at=now,
+        verified=True).returning(_PROVENANCE.c.id)).scalar_one()
+    if request.field == "insurance_card":
+        # A corrected card is a new card period; the old one is kept, superseded.
+        card = validation.insurance_card(request.proposed_value)
+        current = connection.execute(select(_CARDS).where(
+            _CARDS.c.citizen_id == request.citizen_id, _CARDS.c.superseded_at.is_(None))
+            .order_by(_CARDS.c.id.desc()).limit(1)).one_or_none()
+        connection.execute(update(_CARDS).where(_CARDS.c.citizen_id == request.citizen_id,
+                                                _CARDS.c.superseded_at.is_(None)).values(superseded_at=now))
+        connection.execute(insert(_CARDS).values(
+            citizen_id=request.citizen_id, number=card.number,
+            social_insurance_number=card.social_insurance_number, beneficiary_group=card.beneficiary_group,
+            benefit_level=card.benefit_level, valid_from=current.valid_from if current else None,
+            valid_to=current.valid_to if current else None,
+            registered_facility_code=current.registered_facility_code if current else None,
+            provenance_id=provenance_id, created_at=now))
+        return
+    row = connection.execute(select(_CITIZENS).where(_CITIZENS.c.id == request.citizen_id)).one()
+    value = CORRECTABLE[request.field].parse(request.proposed_value)
+    old_prov = getattr(row, f"{request.field}_prov")
+    sources = {}
+    if old_prov is not None:
+        sources[old_prov] = connection.execute(
+            select(_PROVENANCE.c.source).where(_PROVENANCE.c.id == old_prov)).scalar_one()
+    merge = merge_fields(row, {request.field: value}, Source.HEALTH_STATION, provenance_id, sources, now,
+                         citizen_id=request.citizen_id)
+    if merge.changed:
+        connection.execute(update(_CITIZENS).where(_CITIZENS.c.id == request.citizen_id)
+                           .values(**merge.updates, updated_at=now))
+        if merge.history:
+            connection.execute(insert(FieldChange.__table__), merge.history)
+
+
+def _decide(connection: Connection, request_id: int, approve: bool, reason: str | None) -> bool:
+    request = _pending(connection, request_id)
+    if request is None:
+        return False
+    now = now_utc()
+    if approve:
+        _apply(connection, request, now)
+    status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
+    connection.execute(update(_REQUESTS).where(_REQUESTS.c.id == request_id).values(
+        status=status, decided_at=now, decision_reason=reason))
+    notices.enqueue(connection, request.citizen_id, f"correction_{status.value}", field=request.field,
+                    value=request.proposed_value, reason=reason or "")
+    return True
+
+
+async def approve(db: Database, request_id: int) -> bool:
+    """Applies the correction with health-station provenance; False if not pending."""
+    done = await db.write(_decide, request_id, True, None)
+    log.info("correction request %s %s", request_id, "approved" if done else "not pending")
+    return done
+
+
+async def reject(db: Database, request_id: int, reason: str) -> bool:
+    done = await db.write(_decide, request_id, False, reason)
+    log.info("correction request %s %s", request_id, "rejected" if done else "not pending")
+    return done
