@@ -57,8 +57,8 @@ async def test_commands_are_registered_in_vietnamese_and_english(world: Telegram
             break
         await asyncio.sleep(0.05)
     english = await bot.get_my_commands(language_code="en")
-    assert [c.command for c in vietnamese] == ["start", "book", "update", "correct", "qr", "consent", "access",
-                                              "lang", "help", "cancel", "logout"]
+    assert [c.command for c in vietnamese] == ["start", "book", "update", "correct", "qr", "consent",
+                                              "access", "lang", "help", "cancel", "logout"]
     assert [c.command for c in english] == [c.command for c in vietnamese]
     assert dict((c.command, c.description) for c in vietnamese)["book"] == "Sổ sức khỏe của tôi"
     assert dict((c.command, c.description) for c in english)["book"] == "My health book"

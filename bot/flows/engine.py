@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.flows.access import AccessFlow
+from bot.flows.assist import AssistFlow, WorklistFlow
 from bot.flows.book import BookFlow
 from bot.flows.checkin import CheckinFlow
 from bot.flows.consent import ConsentFlow
@@ -22,6 +23,7 @@ from bot.flows.help import HelpFlow
 from bot.flows.language import LanguageFlow
 from bot.flows.logout import LogoutFlow
 from bot.flows.menu import MenuFlow, menu_reply
+from bot.flows.pending import PendingFlow
 from bot.flows.qr import QrFlow
 from bot.flows.replies import Input, InputKind, Notice, Reply, Step
 from bot.flows.staff import StaffFlow
@@ -47,12 +49,12 @@ class Flow(Protocol):
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
     MenuFlow(), VerifyFlow(), BookFlow(), LanguageFlow(), HelpFlow(), LogoutFlow(), QrFlow(),
     CheckinFlow(), StaffFlow(), ConsentFlow(), AccessFlow(), UpdateFlow(),
-    CorrectionFlow())}
+    CorrectionFlow(), AssistFlow(), WorklistFlow(), PendingFlow())}
 # Commands a person can type; /start and /cancel are the engine's own.
 COMMANDS: dict[str, str] = {"book": "book", "lang": "lang", "help": "help", "logout": "logout",
                             "menu": "menu", "verify": "verify", "qr": "qr", "checkin": "checkin",
                             "consent": "consent", "access": "access", "update": "update",
-                            "correct": "correct"}
+                            "correct": "correct", "assist": "assist", "worklist": "worklist"}
 # Deep links: `/start <prefix><payload>` opens the flow that owns the prefix.
 DEEP_LINKS: dict[str, str] = {"ci_": "checkin", "staff_": "staff"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.flows.menu import menu_reply
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import Turn
+from core.reference.wards import ward_by_code
 from core.staff import service
 from core.staff.model import StaffRole
 
@@ -23,8 +24,12 @@ class StaffFlow:
                           "scan their QR code with your phone's camera, or type /checkin and the 8 "
                           "digits they read out.", facility=staff.facility_name or staff.facility_code)
             return Step((Reply(text, options=rows(Option(turn._("⌨ Type a code"), "checkin"))),))
-        text = turn._("You are registered as a volunteer of ward {ward}.", ward=staff.ward_code)
-        return Step((Reply(text),))
+        ward = ward_by_code(staff.ward_code or "")
+        text = turn._("You are registered as a volunteer of {ward}. /worklist shows the residents with "
+                      "missing details; /assist helps one of them.",
+                      ward=ward.name if ward else staff.ward_code)
+        return Step((Reply(text, options=rows(Option(turn._("📋 Residents to help"), "worklist"),
+                                              Option(turn._("🔎 Help a resident"), "assist"))),))
 
     async def on_option(self, turn: Turn, args: list[str]) -> Step:
         return Step((menu_reply(turn),))

@@ -8,18 +8,24 @@ as the importers. Any detail can be skipped; the person can stop and come back.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.flows.menu import menu_reply
-from bot.flows.replies import Option, Reply, Step
+from bot.flows.pending import confirm_prompt
+from bot.flows.replies import Notice, Option, Reply, Step
 from bot.flows.turn import StaleOption, Turn
 from core import validation
 from core.i18n import N_, Message
 from core.identity.accounts import JourneyState
+from core.records.assisted import pending_values, propose
 from core.records.completeness import RULES_BY_FIELD
 from core.records.provenance import Decision
 from core.records.self_declared import DECLARABLE, EMERGENCY_CONTACT, declare, missing_details
 from core.records.values import BloodGroup
 from core.reference.ethnicities import ethnicity_by_code, search_ethnicities
 from core.reference.wards import search_wards, ward_by_code
+from core.staff.model import StaffRole
+from core.staff.service import active_staff
 
 CHOICES_SHOWN = 6
 BLOOD_GROUPS = [f"{abo}{rh}" for abo in ("A", "B", "AB", "O") for rh in ("+", "-")]
@@ -43,7 +49,26 @@ def _steer(turn: Turn, field: str) -> tuple[Option, ...]:
 
 
 class UpdateFlow:
+    """The citizen's own journey; a volunteer walks the same steps for a resident (`assist`)."""
+
     name = "update"
+
+    @staticmethod
+    def _target(turn: Turn) -> int | None:
+        """Whose details: a volunteer's resident (state `assist`), else the citizen's own."""
+        assisted = turn.state.data.get("assist") if turn.state.flow == "update" else None
+        return assisted if isinstance(assisted, int) else turn.account.citizen_id
+
+    @staticmethod
+    def _carry(turn: Turn) -> dict[str, object]:
+        data = turn.state.data if turn.state.flow == "update" else {}
+        return {key: data[key] for key in ("assist", "name") if key in data}
+
+    async def begin(self, turn: Turn, missing: list[str], carry: dict[str, object],
+                    before: tuple[Reply, ...] = ()) -> Step:
+        """Starts the walk over `missing` (used by /update and by a volunteer's /assist)."""
+        turn = replace(turn, account=replace(turn.account, state=JourneyState("update", None, carry)))
+        return self._ask(turn, missing[0], [], before=before)
 
     async def start(self, turn: Turn, payload: str = "") -> Step:
         if not turn.account.linked:
@@ -56,11 +81,12 @@ class UpdateFlow:
         intro = Reply(turn._("{count} details are missing from your record: {fields}. Let us fill them in "
                              "one at a time. You can skip any of them, or stop and continue later "
                              "with /update.", count=len(missing), fields=names))
-        return self._ask(turn, missing[0], [], before=(intro,))
+        return await self.begin(turn, missing, {}, (intro,))
 
     async def _missing(self, turn: Turn, skipped: list[str] | None = None) -> list[str]:
-        assert turn.account.citizen_id is not None
-        found = [gap.field for gap in await missing_details(turn.db, turn.account.citizen_id)]
+        target = self._target(turn)
+        assert target is not None
+        found = [gap.field for gap in await missing_details(turn.db, target)]
         return [f for f in found if f not in (skipped or [])]
 
     def _ask(self, turn: Turn, field: str, skipped: list[str], *, before: tuple[Reply, ...] = (),
@@ -73,8 +99,11 @@ class UpdateFlow:
             options.append(Option(turn._("🤷 I don't know"), f"update:skip:{field}"))
         grid = tuple(tuple(options[i:i + 2]) for i in range(0, len(options), 2)) if field == "blood_group" \
             else tuple((o,) for o in options)
-        reply = Reply(text or self._prompt(turn, field, contact or {}), options=(*grid, _steer(turn, field)))
-        data: dict[str, object] = {"skipped": skipped}
+        prompt = text or self._prompt(turn, field, contact or {})
+        if self._carry(turn).get("name"):  # a volunteer asks on a resident's behalf
+            prompt = turn._("For {name}:", name=self._carry(turn)["name"]) + "\n" + prompt
+        reply = Reply(prompt, options=(*grid, _steer(turn, field)))
+        data: dict[str, object] = {**self._carry(turn), "skipped": skipped}
         if contact:
             data["contact"] = contact
         return Step((*before, reply), JourneyState("update", field, data))
@@ -86,26 +115,39 @@ class UpdateFlow:
 
     async def _next(self, turn: Turn, skipped: list[str], before: tuple[Reply, ...]) -> Step:
         remaining = await self._missing(turn, skipped)
+        if not remaining and self._carry(turn).get("assist"):
+            return await self._assisted_done(turn, before)
         if not remaining:
             done = turn._("That is all for now. Thank you! Your health book shows what you entered "
                           "as self-declared.")
             return Step((*before, menu_reply(turn, done)))
         return self._ask(turn, remaining[0], skipped, before=before)
 
+    async def _assisted_done(self, turn: Turn, before: tuple[Reply, ...]) -> Step:
+        target = self._target(turn)
+        assert isinstance(target, int)
+        waiting = await pending_values(turn.db, citizen_id=target)
+        text = turn._("Done with {name}. What you entered waits for their confirmation: in the bot if "
+                      "they use it, otherwise at the ward health station.",
+                      name=self._carry(turn).get("name"))
+        reply = Reply(text, options=((Option(turn._("🔎 Help another resident"), "assist"),),))
+        notify = (Notice(target, confirm_prompt(waiting)),) if waiting else ()
+        return Step((*before, reply), notify=notify)
+
     def _skipped(self, turn: Turn) -> list[str]:
         value = turn.state.data.get("skipped") if turn.state.flow == self.name else None
         return [f for f in value if f in DECLARABLE] if isinstance(value, list) else []
 
     async def on_option(self, turn: Turn, args: list[str]) -> Step:
-        if not turn.account.linked:
-            return await self.start(turn)
-        if not args:
+        if self._target(turn) is None or not args:
             return await self.start(turn)
         field = turn.state.step if turn.state.flow == self.name else None
         if field not in DECLARABLE:  # a button from an update that has ended
             raise StaleOption
         skipped = self._skipped(turn)
         if args[0] == "stop":
+            if self._carry(turn).get("assist"):
+                return await self._assisted_done(turn, ())
             return Step((menu_reply(turn, turn._("Stopped. What you saved is kept; type /update to "
                                                  "continue later.")),))
         if len(args) < 2 or args[1] != field:  # answers a question that is no longer asked
@@ -150,9 +192,7 @@ class UpdateFlow:
         contact[part] = value
         if len(contact) < len(EMERGENCY_CONTACT):
             return self._ask(turn, field, skipped, contact=contact)
-        assert turn.account.citizen_id is not None
-        decided = await declare(turn.db, turn.account.citizen_id, contact, channel=turn.channel.name)
-        said = self._said(turn, decided[field], contact[field])
+        said = await self._store(turn, contact, contact[field])
         return await self._next(turn, [*skipped, field], (Reply(said),))
 
     def _choose(self, turn: Turn, field: str, skipped: list[str], found: list[tuple[str, str]]) -> Step:
@@ -168,10 +208,21 @@ class UpdateFlow:
         except validation.InvalidValue as error:
             return self._ask(turn, field, skipped, text=error.message.render(turn.t) + "\n" +
                              self._prompt(turn, field, {}))
-        assert turn.account.citizen_id is not None
-        decided = await declare(turn.db, turn.account.citizen_id, {field: value}, channel=turn.channel.name)
-        said = self._said(turn, decided[field], self._shown(field, value))
+        said = await self._store(turn, {field: value}, self._shown(field, value))
         return await self._next(turn, [*skipped, field], (Reply(said),))
+
+    async def _store(self, turn: Turn, values: dict[str, object], shown: str) -> str:
+        target = self._target(turn)
+        assert target is not None
+        if self._carry(turn).get("assist"):  # a volunteer's entry waits for the resident's yes
+            staff = await active_staff(turn.db, turn.account.id)
+            if staff is None or staff.role is not StaffRole.VOLUNTEER:
+                raise StaleOption
+            await propose(turn.db, staff, target, values)
+            return turn._("Noted: {value}. It is saved once the resident confirms it.", value=shown)
+        first = next(iter(values))
+        decided = await declare(turn.db, target, values, channel=turn.channel.name)
+        return self._said(turn, decided[first], shown)
 
     @staticmethod
     def _said(turn: Turn, decision: Decision, shown: str) -> str:

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "core.cli.staff",
     "core.cli.audit",
     "core.cli.corrections",
+    "core.cli.pending",
 )
 
 

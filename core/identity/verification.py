@@ -42,6 +42,7 @@ class Outcome(enum.StrEnum):
     # A check-in code typed at reception that opened nothing (codes are 8 digits: guessing
     # must stay slow, so wrong codes per staff account are counted too).
     WRONG_CHECKIN_CODE = "wrong_checkin_code"
+    VOLUNTEER_LOOKUP = "volunteer_lookup"  # a volunteer looked a resident up (limited per hour)
 
     @property
     def is_failure(self) -> bool:

@@ -47,7 +47,7 @@ async def missing_details(db: Database, citizen_id: int) -> list[FieldGap]:
     return await db.read(_missing, citizen_id, today_hanoi())
 
 
-def _declare(connection: Connection, citizen_id: int, values: dict[str, Any], source: Source,
+def apply_values(connection: Connection, citizen_id: int, values: dict[str, Any], source: Source,
              reference: str) -> dict[str, Decision]:
     now = now_utc()
     row = connection.execute(select(_CITIZENS).where(_CITIZENS.c.id == citizen_id)).one()
@@ -73,7 +73,7 @@ async def declare(db: Database, citizen_id: int, values: dict[str, Any], *, chan
     allowed = set(DECLARABLE) | set(EMERGENCY_CONTACT)
     if not values or set(values) - allowed:
         raise ValueError(f"not details a citizen declares: {sorted(set(values) - allowed)}")
-    decisions = await db.write(_declare, citizen_id, values, source, f"{channel}: {source.value}")
+    decisions = await db.write(apply_values, citizen_id, values, source, f"{channel}: {source.value}")
     log.info("%s for citizen %s: %s", source.value, citizen_id,
              ", ".join(f"{f} {d.value}" for f, d in decisions.items()))
     return decisions

@@ -1,0 +1,71 @@
+"""`pending list|confirm|reject`: the health station decides what volunteers entered for residents
+who do not use the bot."""
+
+from __future__ import annotations
+
+import argparse
+
+from core import validation
+from core.cli import CommandError, Context
+from core.i18n import N_
+from core.records import assisted
+
+
+async def list_pending(args: argparse.Namespace, context: Context) -> int:
+    t = context.t
+    ward = None
+    if args.ward:
+        try:
+            ward = validation.ward_code(args.ward)
+        except validation.InvalidValue as error:
+            raise CommandError(error.message.render(t)) from None
+    db = await context.open_database()
+    try:
+        waiting = await assisted.pending_values(db, ward_code=ward)
+    finally:
+        await db.dispose()
+    if not waiting:
+        context.say(t.text(N_("Nothing entered by volunteers is waiting.")))
+    for item in waiting:
+        context.say(f"#{item.id} {t.datetime(item.created_at)} {item.ward_code or '—'} "
+                    f"citizen {item.citizen_id}: {item.field} = {item.value}")
+    return 0
+
+
+async def decide(args: argparse.Namespace, context: Context, confirm: bool) -> int:
+    db = await context.open_database()
+    try:
+        waiting = [p for p in await assisted.pending_values(db) if p.id in args.ids]
+        decided = 0
+        for citizen_id in sorted({p.citizen_id for p in waiting}):
+            ids = [p.id for p in waiting if p.citizen_id == citizen_id]
+            decided += await assisted.decide_pending(db, citizen_id, confirm=confirm, by="health_station",
+                                                     ids=ids)
+    finally:
+        await db.dispose()
+    if decided == 0:
+        raise CommandError(context.t.text(N_("None of these is waiting.")))
+    context.say(context.t.text(N_("{count} values confirmed.") if confirm else N_("{count} values rejected."),
+                               count=decided))
+    return 0
+
+
+async def confirm(args: argparse.Namespace, context: Context) -> int:
+    return await decide(args, context, True)
+
+
+async def reject(args: argparse.Namespace, context: Context) -> int:
+    return await decide(args, context, False)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("pending", help="volunteer-entered values waiting for confirmation")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub = actions.add_parser("list", help="what waits")
+    sub.add_argument("--ward", metavar="CODE")
+    sub.set_defaults(handler=list_pending)
+    for name, handler, text in (("confirm", confirm, "save as volunteer-assisted"),
+                                ("reject", reject, "discard")):
+        sub = actions.add_parser(name, help=text)
+        sub.add_argument("ids", type=int, nargs="+", metavar="ID")
+        sub.set_defaults(handler=handler)

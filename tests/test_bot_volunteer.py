@@ -1,0 +1,182 @@
+"""A ward volunteer helps residents complete their details, and never sees clinical data."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.sandbox.client import BotMessage, TelegramUser
+from core.config import PROJECT_ROOT
+from core.records.citizen import Citizen
+from core.records.display_rules import Audience, BookGroup
+from core.records.healthbook import build_health_book
+from core.records.provenance import Provenance, Source
+from core.staff import service as staff_service
+from core.staff.model import StaffRole
+from tests.telegram_world import TelegramWorld, verify
+
+GAPS = dict(ethnicity_code=None, ethnicity_code_prov=None, blood_group=None, blood_group_prov=None)
+
+
+def labels(message: BotMessage) -> list[str]:
+    return [label for row in message.buttons for label, _data in row]
+
+
+async def volunteer(world: TelegramWorld, ward: str) -> TelegramUser:
+    invite = await staff_service.invite(world.db, StaffRole.VOLUNTEER, ward_code=ward, name="Đoàn viên")
+    phone = world.phone(first_name="Minh")
+    await phone.send(f"/start staff_{invite.code}")
+    await phone.until(lambda m: "tình nguyện viên" in m.text)
+    return phone
+
+
+async def resident_with_gaps(world: TelegramWorld, kind: str = "with_visits") -> tuple[object, str]:
+    resident = world.resident(kind)
+    async with world.db.transaction() as session:
+        await session.execute(update(Citizen).where(Citizen.id == resident.citizen_id).values(**GAPS))
+        ward = await session.scalar(select(Citizen.ward_code).where(Citizen.id == resident.citizen_id))
+    return resident, ward
+
+
+async def look_up(helper: TelegramUser, personal_id: str, birth: str) -> BotMessage:
+    await helper.send("/assist")
+    await helper.until(lambda m: "12 chữ số" in m.text)
+    await helper.send(personal_id)
+    await helper.until(lambda m: "dd/mm/yyyy" in m.text)
+    await helper.send(birth)
+    return await helper.until(lambda m: "Đã tìm thấy" in m.text or "Không có người dân" in m.text
+                              or "tạm dừng" in m.text or "tra cứu nhiều" in m.text)
+
+
+async def test_entries_reach_the_resident_as_a_prompt_and_land_only_after_confirming(
+        any_world: TelegramWorld) -> None:
+    world = any_world
+    resident, ward = await resident_with_gaps(world)
+    citizen = world.phone()
+    await verify(citizen, resident)
+    helper = await volunteer(world, ward)
+    found = await look_up(helper, resident.personal_id, resident.birth_date.display())
+    assert "Đã tìm thấy" in found.text and "Dân tộc" in found.text
+    assert resident.full_name not in found.text  # a shortened name only
+    await helper.until(lambda m: "Cho " in m.text and "Dân tộc" in m.text)
+    await helper.send("kinh")
+    await helper.until(lambda m: "Kinh" in labels(m))
+    await helper.press("Kinh")
+    await helper.until(lambda m: "Đã ghi nhận: Kinh" in m.text)
+    await helper.until(lambda m: "O Rh+" in labels(m))
+    await helper.press("O Rh+")
+    await helper.until(lambda m: "Đã ghi nhận: O Rh+" in m.text)
+    await helper.press("✖ Dừng tại đây")
+    await helper.until(lambda m: "Đã xong" in m.text)
+
+    prompt = await citizen.until(lambda m: "Tình nguyện viên đã cùng bạn" in m.text)
+    assert "Kinh" in prompt.text and "O Rh+" in prompt.text
+    async with world.db.sessions() as session:
+        before = await session.get(Citizen, resident.citizen_id)
+    assert before.ethnicity_code is None  # nothing lands before the resident says yes
+    await citizen.press("✅ Đúng, lưu lại")
+    await citizen.until(lambda m: "Đã lưu" in m.text)
+    async with world.db.sessions() as session:
+        after = await session.get(Citizen, resident.citizen_id)
+        source = await session.scalar(
+            select(Provenance.source).where(Provenance.id == after.ethnicity_code_prov))
+    assert (after.ethnicity_code, after.blood_group.code()) == ("01", "O+")
+    assert source is Source.VOLUNTEER_ASSISTED
+    await citizen.send("/access")
+    log = await citizen.until(lambda m: "Lịch sử truy cập hồ sơ" in m.text)
+    assert "Tình nguyện viên" in log.text
+
+
+async def test_a_volunteer_outside_the_ward_finds_nobody(world: TelegramWorld) -> None:
+    resident, ward = await resident_with_gaps(world)
+    other_ward = "00070" if ward != "00070" else "00004"
+    helper = await volunteer(world, other_ward)
+    answer = await look_up(helper, resident.personal_id, resident.birth_date.display())
+    assert "Không có người dân" in answer.text
+
+
+async def test_a_volunteer_never_receives_clinical_data(world: TelegramWorld) -> None:
+    resident, ward = await resident_with_gaps(world)
+    book = await build_health_book(world.db, resident.citizen_id, Audience.CITIZEN, locale="vi")
+    clinical = {row.value for section in book.sections if section.group is not BookGroup.GENERAL
+                for row in [*section.rows, *(r for lst in section.lists for e in lst.entries for r in e.rows)]
+                if row.value and len(row.value) > 3}
+    clinical |= {entry.title for section in book.sections if section.group is not BookGroup.GENERAL
+                 for lst in section.lists for entry in lst.entries}
+    assert clinical, "the resident should have insurance or clinical data to leak"
+    helper = await volunteer(world, ward)
+    await helper.send("/worklist")
+    await helper.until(lambda m: "Người dân cần hỗ trợ" in m.text)
+    await look_up(helper, resident.personal_id, resident.birth_date.display())
+    await helper.until(lambda m: "Dân tộc" in m.text and "Cho " in m.text)
+    await helper.send("kinh")
+    await helper.until(lambda m: "Kinh" in labels(m))
+    await helper.press("Kinh")
+    await helper.until(lambda m: "O Rh+" in labels(m))
+    await helper.press("✖ Dừng tại đây")
+    await helper.until(lambda m: "Đã xong" in m.text)
+    received = "\n".join(m.text for m in helper.transcript)
+    leaked = sorted(value for value in clinical if value in received)
+    assert leaked == []
+    assert resident.phone.lstrip("+")[-6:] not in re.sub(r"\D", "", received)  # no phone either
+
+
+async def test_worklist_shows_shortened_names_most_missing_first(world: TelegramWorld) -> None:
+    _resident, ward = await resident_with_gaps(world)
+    helper = await volunteer(world, ward)
+    await helper.send("/worklist")
+    listed = await helper.until(lambda m: "Người dân cần hỗ trợ" in m.text)
+    lines = [line for line in listed.text.splitlines() if "sinh năm" in line]
+    assert lines
+    counts = [int(line.rsplit("thiếu ", 1)[1]) for line in lines]
+    assert counts == sorted(counts, reverse=True)
+    assert all(re.match(r"^\S+( \S\.)+, sinh năm \d{4}", line) for line in lines), lines
+
+
+async def test_lookups_are_rate_limited_and_wrong_pairs_lock(world: TelegramWorld,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    resident, ward = await resident_with_gaps(world)
+    helper = await volunteer(world, ward)
+    for day in range(1, 6):
+        answer = await look_up(helper, resident.personal_id, f"0{day}/01/1901")
+    assert "tạm dừng 24 giờ" in answer.text
+    right = await look_up(helper, resident.personal_id, resident.birth_date.display())
+    assert "tạm dừng" in right.text and "Đã tìm thấy" not in right.text
+
+    monkeypatch.setenv("EHR_VOLUNTEER_LOOKUPS_PER_HOUR", "2")
+    busy = await volunteer(world, ward)
+    other = world.resident("older")
+    for _ in range(2):
+        await look_up(busy, other.personal_id, other.birth_date.display())
+    limited = await look_up(busy, other.personal_id, other.birth_date.display())
+    assert "tra cứu nhiều" in limited.text
+
+
+async def test_the_health_station_confirms_for_a_resident_without_the_bot(world: TelegramWorld) -> None:
+    resident, ward = await resident_with_gaps(world)
+    helper = await volunteer(world, ward)
+    await look_up(helper, resident.personal_id, resident.birth_date.display())
+    await helper.until(lambda m: "Dân tộc" in m.text and "Cho " in m.text)
+    await helper.send("tay")
+    await helper.until(lambda m: "Tày" in labels(m))
+    await helper.press("Tày")
+    await helper.until(lambda m: "O Rh+" in labels(m))
+    await helper.press("✖ Dừng tại đây")
+    await helper.until(lambda m: "Đã xong" in m.text)
+
+    def station(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "core", "pending", *args], cwd=PROJECT_ROOT,
+                              env={"DATABASE_URL": world.db.url, "PATH": "/usr/bin:/bin", "EHR_LANG": "en"},
+                              capture_output=True, text=True, timeout=60)
+
+    listed = station("list", "--ward", ward)
+    assert "ethnicity_code = 02" in listed.stdout, listed.stdout + listed.stderr
+    pending_id = listed.stdout.split()[0].lstrip("#")
+    assert station("confirm", pending_id).returncode == 0
+    async with world.db.sessions() as session:
+        assert (await session.get(Citizen, resident.citizen_id)).ethnicity_code == "02"
+    assert station("confirm", pending_id).returncode == 2  # decided once
