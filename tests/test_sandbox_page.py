@@ -137,3 +137,34 @@ async def test_newcomer_shows_a_qr_as_a_citizen_and_opens_it_as_a_receptionist(s
             await page.screenshot(path=str(tmp_path / "reception.png"))
         finally:
             await browser.close()
+
+
+async def test_newcomer_helps_a_resident_as_a_ward_volunteer(sandbox: str) -> None:
+    with urllib.request.urlopen(f"{sandbox}/sandbox/api/personas") as response:
+        personas = json.load(response)
+    helper = next(p for p in personas if p["role"] == "volunteer")
+    resident = next(p for p in personas if p.get("kind") == "with_gaps")
+    personal_id = re.search(r"\b\d{12}\b", resident["hint"]).group()
+    birth = re.search(r"\d{2}/\d{2}/\d{4}", resident["hint"]).group()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = await browser.new_page(viewport={"width": 1100, "height": 860})
+        try:
+            await page.goto(sandbox)
+            await page.get_by_test_id(f"persona-{helper['user_id']}").click()
+            box = page.get_by_test_id("message-input")
+            messages = page.get_by_test_id("bot-message")
+            await box.fill("/worklist")
+            await box.press("Enter")
+            listed = messages.filter(has_text=helper["name"]).last
+            await expect(listed).to_be_visible(timeout=15_000)
+            assert "sinh năm" in await listed.inner_text()
+            steps = (("/assist", "12 chữ số"), (personal_id, "dd/mm/yyyy"), (birth, "Đã tìm thấy"))
+            for typed, answer in steps:
+                await box.fill(typed)
+                await box.press("Enter")
+                await expect(messages.filter(has_text=answer).last).to_be_visible()
+            found = await messages.filter(has_text="Đã tìm thấy").last.inner_text()
+            assert resident["name"] not in found  # the volunteer sees a shortened name
+        finally:
+            await browser.close()

@@ -19,6 +19,7 @@ from bot.sandbox.emulator import BotApiEmulator
 from core.db import Database
 from core.i18n import N_, Translator, translator
 from core.identity import accounts
+from core.reference.wards import ward_by_code
 from core.seed.demo import DemoFacility, DemoResident, demo_facilities, demo_residents
 from core.staff import service as staff
 from core.staff.model import StaffRole
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 SANDBOX_TOKEN = "100000001:SANDBOX-local-only"
 PERSONA_BASE = 700_000_000  # Telegram user ids of the demo personas: this plus the citizen id
 RECEPTION_BASE = 710_000_000  # reception personas: this plus the facility code
+VOLUNTEER_BASE = 720_000_000  # volunteer personas: this plus the ward code
 
 
 def persona(resident: DemoResident, t: Translator) -> dict[str, Any]:
@@ -46,6 +48,7 @@ def persona(resident: DemoResident, t: Translator) -> dict[str, Any]:
         # As Telegram shares it: digits with the country code, no plus sign.
         "phone_number": resident.phone.lstrip("+") if resident.phone else None,
         "role": "citizen",
+        "kind": resident.kind,
         "name": resident.full_name,  # Vietnamese order: family name first
         "hint": hint,
     }
@@ -79,16 +82,48 @@ async def enrol_reception(db: Database) -> list[DemoFacility]:
     return facilities
 
 
+def volunteer_persona(ward_code: str, t: Translator) -> dict[str, Any]:
+    ward = ward_by_code(ward_code)
+    name = ward.name if ward else ward_code
+    return {
+        "user_id": VOLUNTEER_BASE + int(ward_code),
+        "first_name": name,
+        "last_name": t.gettext(N_("Volunteer")),
+        "language_code": "vi",
+        "phone_number": None,
+        "role": "volunteer",
+        "name": name,
+        "hint": t.text(N_("Volunteer of {ward}: /worklist, then /assist with a resident's ID and birth date"),
+                       ward=name),
+    }
+
+
+async def volunteer_wards(db: Database) -> list[str]:
+    """The wards of the demo residents with missing details: a volunteer there can help them."""
+    residents = await db.read(demo_residents)
+    return sorted({r.ward_code for r in residents if r.kind == "with_gaps" and r.ward_code})
+
+
+async def enrol_volunteers(db: Database) -> None:
+    for ward in await volunteer_wards(db):
+        account = await db.write(accounts.open_account, "telegram", str(VOLUNTEER_BASE + int(ward)))
+        if await staff.active_staff(db, account.id) is None:
+            invite = await staff.invite(db, StaffRole.VOLUNTEER, ward_code=ward, name="Đoàn viên")
+            await staff.accept(db, invite.code, account.id)
+
+
 def personas_of(db: Database):
     async def personas() -> list[dict[str, Any]]:
         t = translator("vi")
         citizens = [persona(r, t) for r in await db.read(demo_residents)]
-        return citizens + [reception_persona(f, t) for f in await db.read(demo_facilities)]
+        desks = [reception_persona(f, t) for f in await db.read(demo_facilities)]
+        return citizens + desks + [volunteer_persona(w, t) for w in await volunteer_wards(db)]
     return personas
 
 
 async def start_sandbox(settings: BotSettings, db: Database, host: str, port: int):
     await enrol_reception(db)
+    await enrol_volunteers(db)
     emulator = BotApiEmulator(SANDBOX_TOKEN, personas=personas_of(db))
     app = create_app(db, status_path="/status")
     emulator.add_routes(app, page=True)
@@ -116,6 +151,9 @@ async def run_sandbox(settings: BotSettings, db: Database, host: str, port: int)
         print(f"  • {entry['name']}: {entry['hint']}", flush=True)
     print(t.text(N_("Reception desks (open a citizen's check-in code there):")), flush=True)
     for entry in (p for p in personas if p["role"] == "receptionist"):
+        print(f"  • {entry['hint']}", flush=True)
+    print(t.text(N_("Ward volunteers:")), flush=True)
+    for entry in (p for p in personas if p["role"] == "volunteer"):
         print(f"  • {entry['hint']}", flush=True)
     try:
         await until_stopped()

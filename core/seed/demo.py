@@ -20,11 +20,12 @@ class DemoResident:
     personal_id: str
     birth_date: PartialDate
     phone: str | None
-    kind: str  # "with_visits", "older", "no_phone"
+    kind: str  # "with_visits", "older", "with_gaps", "no_phone"
+    ward_code: str | None = None
 
 
 def demo_residents(connection: Connection, *, scan: int = 400) -> list[DemoResident]:
-    """An adult with visits and a card, an older resident, and one with no phone on record.
+    """An adult with visits and a card, an older resident, one with details missing, one with no phone.
 
     Looks at the first `scan` residents only: enough in a seeded city, cheap in a large one.
     """
@@ -32,7 +33,8 @@ def demo_residents(connection: Connection, *, scan: int = 400) -> list[DemoResid
     has_visits = exists().where(Visit.__table__.c.citizen_id == c.c.id)
     has_card = exists().where(InsuranceCard.__table__.c.citizen_id == c.c.id)
     rows = connection.execute(
-        select(c.c.id, c.c.full_name, c.c.personal_id, c.c.birth_date, c.c.phone,
+        select(c.c.id, c.c.full_name, c.c.personal_id, c.c.birth_date, c.c.phone, c.c.ward_code,
+               c.c.ethnicity_code, c.c.blood_group, c.c.occupation,
                has_visits.label("has_visits"), has_card.label("has_card"))
         .where(c.c.status == CitizenStatus.ACTIVE).order_by(c.c.id).limit(scan)).all()
     today = today_hanoi()
@@ -43,12 +45,15 @@ def demo_residents(connection: Connection, *, scan: int = 400) -> list[DemoResid
         row = next((r for r in rows if r.id not in taken and r.birth_date.is_full and rule(r)), None)
         if row is not None:
             picks.append(DemoResident(row.id, row.full_name, row.personal_id, row.birth_date,
-                                      row.phone, kind))
+                                      row.phone, kind, row.ward_code))
 
     pick("with_visits", lambda r: r.phone and r.has_visits and r.has_card
          and 30 <= r.birth_date.age_on(today) < 60)
     pick("older", lambda r: r.phone and r.has_visits and r.birth_date.age_on(today) >= 60)
     pick("with_visits", lambda r: r.phone and r.has_visits)
+    # Someone a ward volunteer (or the person, with /update) can complete.
+    pick("with_gaps", lambda r: r.phone and r.ward_code and r.birth_date.age_on(today) >= 18
+         and (r.ethnicity_code is None or r.blood_group is None or r.occupation is None))
     pick("no_phone", lambda r: not r.phone and r.birth_date.age_on(today) >= 18)
     return picks
 
