@@ -7,6 +7,7 @@ from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import Turn
 from core.consent.access import latest_access
 from core.consent.grants import group_names
+from core.reference.wards import ward_by_code
 from core.staff.model import StaffRole
 
 SHOWN = 20
@@ -27,7 +28,8 @@ class AccessFlow:
             lines = []
             for event in events:
                 role = t.gettext(StaffRole(event.reader_role).label)
-                place = event.facility_name or event.facility_code or event.ward_code or ""
+                ward = ward_by_code(event.ward_code) if event.ward_code else None
+                place = event.facility_name or event.facility_code or (ward.name if ward else "")
                 lines.append(turn._("{time}: {role}, {place}: {groups}", time=t.datetime(event.at), role=role,
                                     place=place, groups=group_names(event.groups, t).lower()))
             text = "\n".join(lines)
