@@ -27,9 +27,6 @@ GENERAL, INSURANCE, HISTORY, VISITS = ("Thông tin chung", "Bảo hiểm y tế"
                                        "Lịch sử khám chữa bệnh")
 
 
-def labels(message: BotMessage) -> list[str]:
-    return [label for row in message.buttons for label, _data in row]
-
 
 async def receptionist(world: TelegramWorld, *, name: str = "Lê Thu") -> tuple[TelegramUser, str]:
     async with world.db.sessions() as session:
@@ -83,11 +80,11 @@ async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(
 
     # The citizen opens allergies and visits to any clinic; the next check-in shows them.
     await citizen.send("/consent")
-    await citizen.until(lambda m: any("Dị ứng" in label for label in labels(m)))
+    await citizen.until(lambda m: any("Dị ứng" in label for label in m.labels))
     await citizen.press("consent:t:history")
-    await citizen.until(lambda m: any(label.startswith("✅") and "Dị ứng" in label for label in labels(m)))
+    await citizen.until(lambda m: any(label.startswith("✅") and "Dị ứng" in label for label in m.labels))
     await citizen.press("consent:t:visits")
-    await citizen.until(lambda m: any(label.startswith("✅") and "Lần khám" in label for label in labels(m)))
+    await citizen.until(lambda m: any(label.startswith("✅") and "Lần khám" in label for label in m.labels))
     payload, _spoken, _shown = await show_qr(citizen)
     card = await open_card(desk, payload)
     assert f"— {HISTORY} —" in card.text and f"— {VISITS} —" in card.text
@@ -95,9 +92,9 @@ async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(
 
     # Narrowing consent, then scanning again, shows less at once.
     await citizen.send("/consent")
-    await citizen.until(lambda m: any("Dị ứng" in label for label in labels(m)))
+    await citizen.until(lambda m: any("Dị ứng" in label for label in m.labels))
     await citizen.press("consent:t:visits")
-    await citizen.until(lambda m: any(label.startswith("⬜") and "Lần khám" in label for label in labels(m)))
+    await citizen.until(lambda m: any(label.startswith("⬜") and "Lần khám" in label for label in m.labels))
     payload, _spoken, _shown = await show_qr(citizen)
     card = await open_card(desk, payload)
     assert f"— {HISTORY} —" in card.text and f"— {VISITS} —" not in card.text
@@ -191,9 +188,9 @@ async def test_tampering_with_the_access_log_is_caught_by_audit_verify(any_world
         payload, _spoken, _shown = await show_qr(citizen)
         await open_card(desk, payload)
     await citizen.send("/consent")
-    await citizen.until(lambda m: any("Dị ứng" in label for label in labels(m)))
+    await citizen.until(lambda m: any("Dị ứng" in label for label in m.labels))
     await citizen.press("consent:t:history")
-    await citizen.until(lambda m: any(label.startswith("✅") for label in labels(m)))
+    await citizen.until(lambda m: any(label.startswith("✅") for label in m.labels))
 
     def audit() -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "core", "audit", "verify"], cwd=PROJECT_ROOT,
@@ -250,7 +247,7 @@ async def test_a_grant_to_one_facility_shows_more_there_only_until_withdrawn(wor
     await citizen.send("123")  # not a facility code: a specific answer, nothing saved
     await citizen.until(lambda m: "phải có 5 chữ số" in m.text)
     await citizen.send(codes[0])
-    await citizen.until(lambda m: any("Dị ứng" in label for label in labels(m)))
+    await citizen.until(lambda m: any("Dị ứng" in label for label in m.labels))
     await citizen.press(f"consent:g:{codes[0]}:history")
     await citizen.until(lambda m: any(d == f"consent:d:{codes[0]}:history:7" for row in m.buttons
                                       for _l, d in row))

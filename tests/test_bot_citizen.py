@@ -20,9 +20,6 @@ REFUSAL = "không khớp"  # "These details do not match our records."
 LOCKED = "24 giờ"  # "... paused for 24 hours ... health station of your ward."
 
 
-def labels(message: BotMessage) -> list[str]:
-    return [label for row in message.buttons for label, _data in row]
-
 
 async def ask_for_contact(user: TelegramUser, personal_id: str, birth: str) -> BotMessage:
     await user.send("/start")
@@ -47,8 +44,8 @@ async def test_citizen_verifies_and_reads_every_section_of_the_book(any_world: T
     assert await linked_citizen(world, user) == resident.citizen_id
 
     await user.press("📖 Sổ sức khỏe của tôi")
-    sections = await user.until(lambda m: "Tiêm chủng" in " ".join(labels(m)))
-    assert len(labels(sections)) == 6  # five sections and the way back to the menu
+    sections = await user.until(lambda m: "Tiêm chủng" in " ".join(m.labels))
+    assert len(sections.labels) == 6  # five sections and the way back to the menu
 
     await user.press("👤 Thông tin chung")
     general = await user.until(lambda m: "Họ và tên" in m.text)
@@ -58,13 +55,13 @@ async def test_citizen_verifies_and_reads_every_section_of_the_book(any_world: T
                               ("🩺 Tiền sử bệnh và dị ứng", "Dị ứng"),
                               ("💉 Tiêm chủng", "Các mũi tiêm")):
         await user.press("⬅ Các mục của sổ sức khỏe")
-        await user.until(lambda m, s=section: s in labels(m))
+        await user.until(lambda m, s=section: s in m.labels)
         await user.press(section)
         shown = await user.until(lambda m, e=expected: e in m.text)
         assert len(shown.text) <= 4096
 
     await user.press("⬅ Các mục của sổ sức khỏe")
-    await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in labels(m))
+    await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in m.labels)
     await user.press("🏥 Lịch sử khám chữa bệnh")
     visits = await user.until(lambda m: any(data.startswith("book:v:") for row in m.buttons
                                             for _l, data in row))
@@ -88,14 +85,14 @@ async def test_visits_are_paged_five_at_a_time_newest_first(world: TelegramWorld
     user = world.phone()
     await verify(user, resident)
     await user.press("📖 Sổ sức khỏe của tôi")
-    await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in labels(m))
+    await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in m.labels)
     await user.press("🏥 Lịch sử khám chữa bệnh")
-    page = await user.until(lambda m: "Cũ hơn ▶" in labels(m))
+    page = await user.until(lambda m: "Cũ hơn ▶" in m.labels)
     seen = [label for row in page.buttons for label, data in row if data.startswith("book:v:")]
     assert len(seen) == 5
-    while "Cũ hơn ▶" in labels(page):
+    while "Cũ hơn ▶" in page.labels:
         await user.press("Cũ hơn ▶")
-        page = await user.until(lambda m: m.edited or "◀ Mới hơn" in labels(m))
+        page = await user.until(lambda m: m.edited or "◀ Mới hơn" in m.labels)
         seen += [label for row in page.buttons for label, data in row if data.startswith("book:v:")]
     assert len(seen) == count
     dates = [label.split(" · ")[0] for label in seen]
@@ -222,7 +219,7 @@ async def test_verification_continues_after_the_bot_restarts(world: TelegramWorl
     await user.send(resident.birth_date.display())
     await user.until(lambda m: m.reply_keyboard is not None)
     await user.share_contact(resident.phone.lstrip("+"))
-    await user.until(lambda m: "Sổ sức khỏe" in " ".join(labels(m)))
+    await user.until(lambda m: "Sổ sức khỏe" in " ".join(m.labels))
     assert await linked_citizen(world, user) == resident.citizen_id
 
 
@@ -235,7 +232,7 @@ async def test_an_old_button_after_a_restart_gets_a_helpful_answer(world: Telegr
     await world.restart_bot()
     await user.press("verify:stop", message=prompt)
     answer = await user.until(lambda m: "không còn dùng được" in m.text)
-    assert "🔐 Xác thực danh tính" in labels(answer)
+    assert "🔐 Xác thực danh tính" in answer.labels
     assert any("không còn dùng được" in (a.get("text") or "") for a in user.callback_answers)
 
 
@@ -245,22 +242,22 @@ async def test_unknown_text_gets_the_menu(world: TelegramWorld) -> None:
     await verify(user, resident)
     await user.send("xin chào, tôi muốn xem thuốc")
     answer = await user.until(lambda m: "chưa hiểu" in m.text)
-    assert "📖 Sổ sức khỏe của tôi" in labels(answer)
+    assert "📖 Sổ sức khỏe của tôi" in answer.labels
 
 
 async def test_language_switch_is_remembered_across_restarts(world: TelegramWorld) -> None:
     user = world.phone()
     await user.send("/lang")
-    await user.until(lambda m: "English" in labels(m))
+    await user.until(lambda m: "English" in m.labels)
     await user.press("English")
     answer = await user.until(lambda m: "English" in m.text)
-    assert "🔐 Verify my identity" in labels(answer)
+    assert "🔐 Verify my identity" in answer.labels
     await world.restart_bot()
     await user.send("/help")
     helped = await user.until(lambda m: "/book" in m.text)
     assert "read your health book" in helped.text
     await user.send("/lang")
-    await user.until(lambda m: "Tiếng Việt" in labels(m))
+    await user.until(lambda m: "Tiếng Việt" in m.labels)
     await user.press("Tiếng Việt")
     await user.until(lambda m: "tiếng Việt" in m.text)
 
@@ -318,10 +315,10 @@ async def test_a_long_section_arrives_whole_in_several_messages(world: TelegramW
     user = world.phone()
     await verify(user, resident)
     await user.send("/book")
-    await user.until(lambda m: "💉 Tiêm chủng" in labels(m))
+    await user.until(lambda m: "💉 Tiêm chủng" in m.labels)
     before = len(user.transcript)
     await user.press("💉 Tiêm chủng")
-    await user.until(lambda m: "⬅ Các mục của sổ sức khỏe" in labels(m))
+    await user.until(lambda m: "⬅ Các mục của sổ sức khỏe" in m.labels)
     parts = user.transcript[before:]
     text = "\n".join(m.text for m in parts)
     if doses * 200 > 4096:  # about 200 characters a dose: more than one message's worth
@@ -339,7 +336,7 @@ async def test_quick_taps_are_answered_in_the_order_they_were_made(world: Telegr
     for message in answers:
         if "/book" in message.text:
             kinds.append("help")
-        elif "English" in labels(message):
+        elif "English" in message.labels:
             kinds.append("lang")
         elif "Hiện không có việc gì để dừng" in message.text:
             kinds.append("cancel")
@@ -358,7 +355,7 @@ async def test_a_self_declared_value_is_marked_in_the_book(world: TelegramWorld)
     user = world.phone()
     await verify(user, resident)
     await user.send("/book")
-    await user.until(lambda m: "👤 Thông tin chung" in labels(m))
+    await user.until(lambda m: "👤 Thông tin chung" in m.labels)
     await user.press("👤 Thông tin chung")
     general = await user.until(lambda m: "Họ và tên" in m.text)
     assert "Nghề nghiệp: Thợ may (Tự khai báo)" in general.text

@@ -5,14 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from bot.sandbox.client import BotMessage
 from core.config import PROJECT_ROOT
 from core.records.citizen import Citizen
 from tests.telegram_world import TelegramWorld, verify
-
-
-def labels(message: BotMessage) -> list[str]:
-    return [label for row in message.buttons for label, _data in row]
 
 
 def station(world: TelegramWorld, *args: str) -> subprocess.CompletedProcess[str]:
@@ -23,13 +18,13 @@ def station(world: TelegramWorld, *args: str) -> subprocess.CompletedProcess[str
 
 async def ask(user, field_label: str, value: str, reason: str) -> None:
     await user.send("/correct")
-    await user.until(lambda m: field_label in labels(m))
+    await user.until(lambda m: field_label in m.labels)
     await user.press(field_label)
     await user.until(lambda m: "Nhập" in m.text)
     await user.send(value)
     await user.until(lambda m: "Vì sao" in m.text)
     await user.send(reason)
-    await user.until(lambda m: "✅ Gửi" in labels(m))
+    await user.until(lambda m: "✅ Gửi" in m.labels)
     await user.press("✅ Gửi")
     await user.until(lambda m: "Đã gửi" in m.text)
 
@@ -40,7 +35,7 @@ async def test_an_approved_correction_is_applied_and_the_citizen_is_told(any_wor
     user = world.phone()
     await verify(user, resident)
     await user.send("/correct")
-    await user.until(lambda m: "Ngày sinh" in labels(m))
+    await user.until(lambda m: "Ngày sinh" in m.labels)
     await user.press("Ngày sinh")
     await user.until(lambda m: "Nhập" in m.text)
     await user.send("31/02/1980")  # not a real date: told so, nothing filed

@@ -18,16 +18,12 @@ from core.privacy import configure_logging
 from tests.telegram_world import TOKEN, TelegramWorld, verify
 
 
-def labels(message) -> list[str]:
-    return [label for row in message.buttons for label, _data in row]
-
-
 async def test_a_failure_inside_the_bot_is_answered_with_a_reference(world: TelegramWorld) -> None:
     resident = world.resident("with_visits")
     user = world.phone()
     await verify(user, resident)
     await user.send("/book")
-    await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in labels(m))
+    await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in m.labels)
     # A real fault, not a stub: the visits table disappears under the running bot.
     async with world.db.engine.begin() as connection:
         await connection.execute(text("ALTER TABLE visits RENAME TO visits_away"))
@@ -38,7 +34,7 @@ async def test_a_failure_inside_the_bot_is_answered_with_a_reference(world: Tele
     async with world.db.engine.begin() as connection:
         await connection.execute(text("ALTER TABLE visits_away RENAME TO visits"))
     await user.send("/book")  # and the bot goes on serving
-    await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in labels(m))
+    await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in m.labels)
 
 
 async def test_flood_control_is_waited_out_and_the_reply_still_arrives(world: TelegramWorld) -> None:
@@ -124,11 +120,11 @@ async def test_logs_of_a_whole_journey_hold_no_id_phone_or_health_data(
     await user.send("/book")
     shown: list[str] = []
     for section in ("👤 Thông tin chung", "💳 Bảo hiểm y tế", "🩺 Tiền sử bệnh và dị ứng", "💉 Tiêm chủng"):
-        await user.until(lambda m, s=section: s in labels(m))
+        await user.until(lambda m, s=section: s in m.labels)
         await user.press(section)
-        shown.append((await user.until(lambda m: "⬅ Các mục của sổ sức khỏe" in labels(m))).text)
+        shown.append((await user.until(lambda m: "⬅ Các mục của sổ sức khỏe" in m.labels)).text)
         await user.press("⬅ Các mục của sổ sức khỏe")
-    await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in labels(m))
+    await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in m.labels)
     await user.press("🏥 Lịch sử khám chữa bệnh")
     visits = await user.until(lambda m: any(d.startswith("book:v:") for row in m.buttons for _l, d in row))
     await user.press(next(d for row in visits.buttons for _l, d in row if d.startswith("book:v:")))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from bot.sandbox.client import BotMessage
 from core.records.citizen import Citizen
 from core.records.provenance import Provenance, Source
 from tests.telegram_world import TelegramWorld, verify
@@ -13,9 +12,6 @@ GAPS = dict(ethnicity_code=None, ward_code=None, occupation=None, blood_group=No
             ethnicity_code_prov=None, ward_code_prov=None, occupation_prov=None, blood_group_prov=None,
             email_prov=None, emergency_contact_name=None, emergency_contact_name_prov=None)
 
-
-def labels(message: BotMessage) -> list[str]:
-    return [label for row in message.buttons for label, _data in row]
 
 
 async def test_citizen_completes_details_skips_one_and_resumes_later(any_world: TelegramWorld) -> None:
@@ -31,19 +27,19 @@ async def test_citizen_completes_details_skips_one_and_resumes_later(any_world: 
     assert "Dân tộc" in intro.text and "Nhóm máu" in intro.text
     await user.until(lambda m: "Dân tộc của bạn" in m.text)
     await user.send("muong")  # no diacritics: still found
-    await user.until(lambda m: "Mường" in labels(m))
+    await user.until(lambda m: "Mường" in m.labels)
     await user.press("Mường")
     await user.until(lambda m: "Đã lưu: Mường (tự khai báo)" in m.text)
 
     await user.until(lambda m: "Xã/phường" in m.text)
     await user.send("hoan kiem")
-    await user.until(lambda m: "Phường Hoàn Kiếm" in labels(m))
+    await user.until(lambda m: "Phường Hoàn Kiếm" in m.labels)
     await user.press("Phường Hoàn Kiếm")
     await user.until(lambda m: "Đã lưu: Phường Hoàn Kiếm" in m.text)
 
     await user.until(lambda m: "Nghề nghiệp của bạn" in m.text)
     await user.press("⏭ Bỏ qua mục này")
-    await user.until(lambda m: "O Rh+" in labels(m))
+    await user.until(lambda m: "O Rh+" in m.labels)
     await user.press("O Rh+")
     await user.until(lambda m: "Đã lưu: O Rh+" in m.text)
 
@@ -84,7 +80,7 @@ async def test_citizen_completes_details_skips_one_and_resumes_later(any_world: 
     assert source is Source.SELF_DECLARED
 
     await user.send("/book")
-    await user.until(lambda m: "👤 Thông tin chung" in labels(m))
+    await user.until(lambda m: "👤 Thông tin chung" in m.labels)
     await user.press("👤 Thông tin chung")
     general = await user.until(lambda m: "Dân tộc" in m.text)
     assert "Dân tộc: Mường (Tự khai báo)" in general.text
@@ -103,7 +99,7 @@ async def test_nonsense_for_ethnicity_gets_a_helpful_answer_and_an_old_button_is
     await user.send("xyzxyz")
     nothing = await user.until(lambda m: "Không tìm thấy" in m.text)
     await user.send("tay")
-    await user.until(lambda m: "Tày" in labels(m))
+    await user.until(lambda m: "Tày" in m.labels)
     await user.press("Tày")
     await user.until(lambda m: "Đã lưu: Tày" in m.text)
     await user.until(lambda m: "Xã/phường" in m.text)
@@ -111,7 +107,7 @@ async def test_nonsense_for_ethnicity_gets_a_helpful_answer_and_an_old_button_is
     await user.press("⏭ Bỏ qua mục này", message=nothing)
     await user.until(lambda m: "không còn dùng được" in m.text)
     await user.send("hoan kiem")
-    await user.until(lambda m: "Phường Hoàn Kiếm" in labels(m))
+    await user.until(lambda m: "Phường Hoàn Kiếm" in m.labels)
     async with world.db.sessions() as session:
         citizen = await session.get(Citizen, resident.citizen_id)
     assert citizen.ethnicity_code == "02"

@@ -22,9 +22,6 @@ from tests.telegram_world import TelegramWorld, verify
 GAPS = dict(ethnicity_code=None, ethnicity_code_prov=None, blood_group=None, blood_group_prov=None)
 
 
-def labels(message: BotMessage) -> list[str]:
-    return [label for row in message.buttons for label, _data in row]
-
 
 async def volunteer(world: TelegramWorld, ward: str) -> TelegramUser:
     invite = await staff_service.invite(world.db, StaffRole.VOLUNTEER, ward_code=ward, name="Đoàn viên")
@@ -64,10 +61,10 @@ async def test_entries_reach_the_resident_as_a_prompt_and_land_only_after_confir
     assert resident.full_name not in found.text  # a shortened name only
     await helper.until(lambda m: "Cho " in m.text and "Dân tộc" in m.text)
     await helper.send("kinh")
-    await helper.until(lambda m: "Kinh" in labels(m))
+    await helper.until(lambda m: "Kinh" in m.labels)
     await helper.press("Kinh")
     await helper.until(lambda m: "Đã ghi nhận: Kinh" in m.text)
-    await helper.until(lambda m: "O Rh+" in labels(m))
+    await helper.until(lambda m: "O Rh+" in m.labels)
     await helper.press("O Rh+")
     await helper.until(lambda m: "Đã ghi nhận: O Rh+" in m.text)
     await helper.press("✖ Dừng tại đây")
@@ -114,9 +111,9 @@ async def test_a_volunteer_never_receives_clinical_data(world: TelegramWorld) ->
     await look_up(helper, resident.personal_id, resident.birth_date.display())
     await helper.until(lambda m: "Dân tộc" in m.text and "Cho " in m.text)
     await helper.send("kinh")
-    await helper.until(lambda m: "Kinh" in labels(m))
+    await helper.until(lambda m: "Kinh" in m.labels)
     await helper.press("Kinh")
-    await helper.until(lambda m: "O Rh+" in labels(m))
+    await helper.until(lambda m: "O Rh+" in m.labels)
     await helper.press("✖ Dừng tại đây")
     await helper.until(lambda m: "Đã xong" in m.text)
     received = "\n".join(m.text for m in helper.transcript)
@@ -162,9 +159,9 @@ async def test_the_health_station_confirms_for_a_resident_without_the_bot(world:
     await look_up(helper, resident.personal_id, resident.birth_date.display())
     await helper.until(lambda m: "Dân tộc" in m.text and "Cho " in m.text)
     await helper.send("tay")
-    await helper.until(lambda m: "Tày" in labels(m))
+    await helper.until(lambda m: "Tày" in m.labels)
     await helper.press("Tày")
-    await helper.until(lambda m: "O Rh+" in labels(m))
+    await helper.until(lambda m: "O Rh+" in m.labels)
     await helper.press("✖ Dừng tại đây")
     await helper.until(lambda m: "Đã xong" in m.text)
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from core import validation
 from core.config import Settings
 from core.db import Database
 from core.i18n import N_, Translator, translator
@@ -56,6 +57,15 @@ class Context:
             raise CommandError(self.t.text(N_(
                 "The database schema is not up to date. Run: python -m core migrate")))
         return db
+
+    def ward(self, text: str | None) -> str | None:
+        """An optional `--ward CODE`, validated; a bad code is the operator's to fix (exit 2)."""
+        if not text:
+            return None
+        try:
+            return validation.ward_code(text)
+        except validation.InvalidValue as error:
+            raise CommandError(error.message.render(self.t)) from None
 
     def say(self, text: str = "") -> None:
         print(text, flush=True)

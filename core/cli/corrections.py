@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from core import validation
 from core.cli import CommandError, Context
 from core.i18n import N_
 from core.records import correcting
@@ -13,12 +12,7 @@ from core.text import clean
 
 async def list_requests(args: argparse.Namespace, context: Context) -> int:
     t = context.t
-    ward = None
-    if args.ward:
-        try:
-            ward = validation.ward_code(args.ward)
-        except validation.InvalidValue as error:
-            raise CommandError(error.message.render(t)) from None
+    ward = context.ward(args.ward)
     db = await context.open_database()
     try:
         requests = await correcting.list_requests(db, ward)

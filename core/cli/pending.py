@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 
-from core import validation
 from core.cli import CommandError, Context
 from core.i18n import N_
 from core.records import assisted
@@ -13,12 +12,7 @@ from core.records import assisted
 
 async def list_pending(args: argparse.Namespace, context: Context) -> int:
     t = context.t
-    ward = None
-    if args.ward:
-        try:
-            ward = validation.ward_code(args.ward)
-        except validation.InvalidValue as error:
-            raise CommandError(error.message.render(t)) from None
+    ward = context.ward(args.ward)
     db = await context.open_database()
     try:
         waiting = await assisted.pending_values(db, ward_code=ward)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from core import validation
 from core.cli import Context
 from core.i18n import N_
 from core.records.citizen import Citizen
@@ -48,13 +47,7 @@ async def book(args: argparse.Namespace, context: Context) -> int:
 
 async def completeness(args: argparse.Namespace, context: Context) -> int:
     t = context.t
-    ward_code = None
-    if args.ward:
-        try:
-            ward_code = validation.ward_code(args.ward)
-        except InvalidValue as error:
-            context.error(error.message.render(t))
-            return 2
+    ward_code = context.ward(args.ward)
     db = await context.open_database()
     try:
         report = await ward_report(db, ward_code)
