@@ -273,3 +273,12 @@ async def test_a_grant_to_one_facility_shows_more_there_only_until_withdrawn(wor
     await citizen.press("consent:h")
     history = await citizen.until(lambda m: "Lịch sử lựa chọn" in m.text)
     assert history.text.count("được xem") == 2  # the grant, then its withdrawal
+
+
+async def test_reception_staff_opening_the_bot_see_their_own_work_not_verification(
+        world: TelegramWorld) -> None:
+    desk, facility_name = await receptionist(world)
+    await desk.send("/start")
+    home = await desk.until(lambda m: "lễ tân" in m.text.lower())
+    assert facility_name in home.text and "⌨ Nhập mã" in home.labels
+    assert "CCCD" not in home.text

@@ -34,6 +34,7 @@ from core.db import Database
 from core.i18n import translator
 from core.identity import accounts
 from core.identity.accounts import Account, JourneyState
+from core.staff.service import active_staff
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,10 @@ class Conversation:
             for prefix, name in DEEP_LINKS.items():
                 if payload.startswith(prefix):
                     return await FLOWS[name].start(turn, payload[len(prefix):])
+            if not turn.account.linked:  # a receptionist or volunteer: their own work, not verification
+                staff = await active_staff(turn.db, turn.account.id)
+                if staff is not None:
+                    return StaffFlow().home(turn, staff)
             return await FLOWS["menu" if turn.account.linked else "verify"].start(turn, payload)
         if command == "cancel":
             text = turn._("Stopped. Nothing was saved.") if turn.state.flow else \

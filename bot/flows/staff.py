@@ -19,6 +19,10 @@ class StaffFlow:
             text = turn._("This invite is not valid: it may have been used, withdrawn or expired. Ask "
                           "your administrator for a new one.")
             return Step((menu_reply(turn, text),))
+        return self.home(turn, staff)
+
+    def home(self, turn: Turn, staff: service.Staff) -> Step:
+        """What a staff member can do, in the words of their role."""
         if staff.role is StaffRole.RECEPTIONIST:
             text = turn._("You are registered as reception staff of {facility}. To check a person in, "
                           "scan their QR code with your phone's camera, or type /checkin and the 8 "
