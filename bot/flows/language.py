@@ -27,7 +27,7 @@ class LanguageFlow:
         if args[0] not in SUPPORTED_LOCALES:
             raise StaleOption
         locale = args[0]
-        await turn.db.write(accounts.set_locale, turn.account.id, locale)
+        await accounts.choose_language(turn.db, turn.account.id, locale)
         chosen = replace(turn, t=translator(locale))
         done = chosen._("I will speak English from now on.") if locale == "en" else \
             chosen._("From now on I will write in Vietnamese.")

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.db import Database
 from core.i18n import now_utc
 from core.records.base import Base, BigIntPK, UTCDateTime
 from core.records.citizen import Citizen
@@ -151,6 +152,11 @@ def save_state(connection: Connection, account: Account, state: JourneyState) ->
 def set_locale(connection: Connection, account_id: int, locale: str) -> None:
     connection.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == account_id)
                        .values(locale=locale, updated_at=now_utc()))
+
+
+async def choose_language(db: Database, account_id: int, locale: str) -> None:
+    """The person's language, remembered for every later conversation."""
+    await db.write(set_locale, account_id, locale)
 
 
 def link_citizen(connection: Connection, account_id: int, channel: str, citizen_id: int) -> None:
