@@ -739,8 +739,9 @@ def main() -> None:
                "answer_timeout": 60.0, "profile": args.profile}
         where = ("emulator and bot in separate processes" if args.layout == "split"
                  else "emulator and bot in one process")
-        print(f"\nEnd to end, {args.phones} TelegramUser phones at once through the Bot API emulator "
-              f"({where}; phones in a third process), {args.seconds:.0f} s a run, the first "
+        simulated = args.phones  # simulated Telegram users, not phone numbers
+        print(f"\nEnd to end, {simulated} simulated TelegramUser clients at once through the Bot API "
+              f"emulator ({where}; the clients in a third process), {args.seconds:.0f} s a run, the first "
               f"{min(5.0, args.seconds / 4):.0f} s not counted:", flush=True)
         plans = [("as_built", True, 0.0, "bot as built (30 requests/s overall limit), flat out", "as built"),
                  ("unthrottled", False, 0.0, "overall limit lifted, flat out", "limit lifted")]

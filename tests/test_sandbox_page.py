@@ -11,11 +11,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import Locator, Page, async_playwright, expect
 
 from core.config import PROJECT_ROOT
 
@@ -61,110 +62,95 @@ def sandbox(seeded_sqlite: Path, tmp_path: Path) -> Iterator[str]:
         assert "Traceback" not in output, output
 
 
-async def test_newcomer_verifies_a_demo_citizen_by_clicking_in_the_chat_page(sandbox: str,
-                                                                             tmp_path: Path) -> None:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (.ci/run does)"
+def personas(sandbox: str) -> list[dict]:
     with urllib.request.urlopen(f"{sandbox}/sandbox/api/personas") as response:
-        personas = json.load(response)
-    citizen = next(p for p in personas if p["role"] == "citizen" and p["phone_number"])
-    # The hint the page shows the newcomer: "Số định danh 001…, ngày sinh dd/mm/yyyy".
-    personal_id = re.search(r"\b\d{12}\b", citizen["hint"]).group()
-    birth = re.search(r"\d{2}/\d{2}/\d{4}", citizen["hint"]).group()
+        return json.load(response)
 
+
+def credentials(persona: dict) -> tuple[str, str]:
+    """The ID and birth date the page's hint tells the newcomer to type."""
+    return (re.search(r"\b\d{12}\b", persona["hint"]).group(),
+            re.search(r"\d{2}/\d{2}/\d{4}", persona["hint"]).group())
+
+
+@asynccontextmanager
+async def chat_page(sandbox: str, width: int = 420) -> AsyncIterator[Page]:
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (.ci/run does)"
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page(viewport={"width": 420, "height": 860})
         try:
+            page = await browser.new_page(viewport={"width": width, "height": 860})
             await page.goto(sandbox)
-            await page.get_by_test_id(f"persona-{citizen['user_id']}").click()
-            box = page.get_by_test_id("message-input")
-            await box.fill("/start")
-            await box.press("Enter")
-            messages = page.get_by_test_id("bot-message")
-            await expect(messages.filter(has_text="CCCD").last).to_be_visible(timeout=15_000)
-            await box.fill(personal_id)
-            await page.get_by_test_id("send-button").click()
-            await expect(messages.filter(has_text="dd/mm/yyyy").last).to_be_visible()
-            await box.fill(birth)
-            await box.press("Enter")
-            await page.get_by_test_id("contact-button").click()
-            book = page.get_by_test_id("inline-button").filter(has_text="Sổ sức khỏe của tôi")
-            await expect(book.last).to_be_visible()
-            await book.last.click()
-            await page.get_by_test_id("inline-button").filter(has_text="Thông tin chung").last.click()
-            await expect(messages.filter(has_text=personal_id).last).to_be_visible()
-            await page.screenshot(path=str(tmp_path / "sandbox.png"))
+            yield page
         finally:
             await browser.close()
+
+
+async def type_steps(page: Page, steps: tuple[tuple[str, str | None], ...]) -> Locator:
+    """Types each text and waits for the bot's answer holding the expected words."""
+    box, messages = page.get_by_test_id("message-input"), page.get_by_test_id("bot-message")
+    for typed, answer in steps:
+        await box.fill(typed)
+        await box.press("Enter")
+        if answer:
+            await expect(messages.filter(has_text=answer).last).to_be_visible(timeout=15_000)
+    return messages
+
+
+async def test_newcomer_verifies_a_demo_citizen_by_clicking_in_the_chat_page(sandbox: str,
+                                                                             tmp_path: Path) -> None:
+    citizen = next(p for p in personas(sandbox) if p["role"] == "citizen" and p["phone_number"])
+    personal_id, birth = credentials(citizen)
+    async with chat_page(sandbox) as page:
+        await page.get_by_test_id(f"persona-{citizen['user_id']}").click()
+        messages = await type_steps(page, (("/start", "CCCD"),))
+        await page.get_by_test_id("message-input").fill(personal_id)
+        await page.get_by_test_id("send-button").click()  # the Send button, not only Enter
+        await expect(messages.filter(has_text="dd/mm/yyyy").last).to_be_visible()
+        await type_steps(page, ((birth, None),))
+        await page.get_by_test_id("contact-button").click()
+        book = page.get_by_test_id("inline-button").filter(has_text="Sổ sức khỏe của tôi")
+        await expect(book.last).to_be_visible()
+        await book.last.click()
+        await page.get_by_test_id("inline-button").filter(has_text="Thông tin chung").last.click()
+        await expect(messages.filter(has_text=personal_id).last).to_be_visible()
+        await page.screenshot(path=str(tmp_path / "sandbox.png"))
 
 
 async def test_newcomer_shows_a_qr_as_a_citizen_and_opens_it_as_a_receptionist(sandbox: str,
                                                                                 tmp_path: Path) -> None:
-    with urllib.request.urlopen(f"{sandbox}/sandbox/api/personas") as response:
-        personas = json.load(response)
-    citizen = [p for p in personas if p["role"] == "citizen" and p["phone_number"]][1]
-    desk = next(p for p in personas if p["role"] == "receptionist")
-    personal_id = re.search(r"\b\d{12}\b", citizen["hint"]).group()
-    birth = re.search(r"\d{2}/\d{2}/\d{4}", citizen["hint"]).group()
+    people = personas(sandbox)
+    citizen = [p for p in people if p["role"] == "citizen" and p["phone_number"]][1]
+    desk = next(p for p in people if p["role"] == "receptionist")
+    personal_id, birth = credentials(citizen)
+    async with chat_page(sandbox) as page:
+        await page.get_by_test_id(f"persona-{citizen['user_id']}").click()
+        messages = await type_steps(page, (("/start", "CCCD"), (personal_id, "dd/mm/yyyy"), (birth, None)))
+        await page.get_by_test_id("contact-button").click()
+        await page.get_by_test_id("inline-button").filter(has_text="Mã QR khám bệnh").last.click()
+        shown = messages.filter(has_text="đọc mã này").last
+        await expect(shown).to_be_visible()
+        await expect(shown.locator("img")).to_be_visible()  # the QR code itself
+        code = re.search(r"\d{4} \d{4}", await shown.inner_text()).group()
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page(viewport={"width": 420, "height": 860})
-        try:
-            await page.goto(sandbox)
-            await page.get_by_test_id(f"persona-{citizen['user_id']}").click()
-            box = page.get_by_test_id("message-input")
-            messages = page.get_by_test_id("bot-message")
-            for typed, answer in (("/start", "CCCD"), (personal_id, "dd/mm/yyyy"), (birth, None)):
-                await box.fill(typed)
-                await box.press("Enter")
-                if answer:
-                    await expect(messages.filter(has_text=answer).last).to_be_visible(timeout=15_000)
-            await page.get_by_test_id("contact-button").click()
-            await page.get_by_test_id("inline-button").filter(has_text="Mã QR khám bệnh").last.click()
-            shown = messages.filter(has_text="đọc mã này").last
-            await expect(shown).to_be_visible()
-            await expect(shown.locator("img")).to_be_visible()  # the QR code itself
-            code = re.search(r"\d{4} \d{4}", await shown.inner_text()).group()
-
-            await page.get_by_test_id("back-button").click()  # a phone-width page: back to the list
-            await page.get_by_test_id(f"persona-{desk['user_id']}").click()
-            await box.fill(f"/checkin {code}")
-            await box.press("Enter")
-            card = messages.filter(has_text="Thẻ tiếp đón").last
-            await expect(card).to_be_visible()
-            assert personal_id in await card.inner_text()
-            await page.screenshot(path=str(tmp_path / "reception.png"))
-        finally:
-            await browser.close()
+        await page.get_by_test_id("back-button").click()  # a phone-width page: back to the list
+        await page.get_by_test_id(f"persona-{desk['user_id']}").click()
+        await type_steps(page, ((f"/checkin {code}", "Thẻ tiếp đón"),))
+        card = messages.filter(has_text="Thẻ tiếp đón").last
+        assert personal_id in await card.inner_text()
+        await page.screenshot(path=str(tmp_path / "reception.png"))
 
 
 async def test_newcomer_helps_a_resident_as_a_ward_volunteer(sandbox: str) -> None:
-    with urllib.request.urlopen(f"{sandbox}/sandbox/api/personas") as response:
-        personas = json.load(response)
-    helper = next(p for p in personas if p["role"] == "volunteer")
-    resident = next(p for p in personas if p.get("kind") == "with_gaps")
-    personal_id = re.search(r"\b\d{12}\b", resident["hint"]).group()
-    birth = re.search(r"\d{2}/\d{2}/\d{4}", resident["hint"]).group()
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page(viewport={"width": 1100, "height": 860})
-        try:
-            await page.goto(sandbox)
-            await page.get_by_test_id(f"persona-{helper['user_id']}").click()
-            box = page.get_by_test_id("message-input")
-            messages = page.get_by_test_id("bot-message")
-            await box.fill("/worklist")
-            await box.press("Enter")
-            listed = messages.filter(has_text=helper["name"]).last
-            await expect(listed).to_be_visible(timeout=15_000)
-            assert "sinh năm" in await listed.inner_text()
-            steps = (("/assist", "12 chữ số"), (personal_id, "dd/mm/yyyy"), (birth, "Đã tìm thấy"))
-            for typed, answer in steps:
-                await box.fill(typed)
-                await box.press("Enter")
-                await expect(messages.filter(has_text=answer).last).to_be_visible()
-            found = await messages.filter(has_text="Đã tìm thấy").last.inner_text()
-            assert resident["name"] not in found  # the volunteer sees a shortened name
-        finally:
-            await browser.close()
+    people = personas(sandbox)
+    helper = next(p for p in people if p["role"] == "volunteer")
+    resident = next(p for p in people if p.get("kind") == "with_gaps")
+    personal_id, birth = credentials(resident)
+    async with chat_page(sandbox, width=1100) as page:
+        await page.get_by_test_id(f"persona-{helper['user_id']}").click()
+        messages = await type_steps(page, (("/worklist", helper["name"]),))
+        assert "sinh năm" in await messages.filter(has_text=helper["name"]).last.inner_text()
+        await type_steps(page, (("/assist", "12 chữ số"), (personal_id, "dd/mm/yyyy"),
+                                (birth, "Đã tìm thấy")))
+        found = await messages.filter(has_text="Đã tìm thấy").last.inner_text()
+        assert resident["name"] not in found  # the volunteer sees a shortened name
