@@ -184,9 +184,16 @@ def partial_date(text: str, what: Message = _DATE_LABEL) -> PartialDate:
     return result
 
 
-def calendar_date(text: str, *, past_only: bool = True, what: Message = _DATE_LABEL) -> dt.date:
-    """A full `dd/mm/yyyy` date; card validity may lie in the future (`past_only=False`)."""
-    result = partial_date_any(text)
+def calendar_date(text: str, *, past_only: bool = True, what: Message = _DATE_LABEL,
+                  compact: bool = False) -> dt.date:
+    """A full `dd/mm/yyyy` date; card validity may lie in the future (`past_only=False`).
+
+    `compact`: also `ddmmyyyy`, as typed on a phone keypad that has no slash (USSD).
+    """
+    value = (text or "").strip()
+    if compact and _COMPACT_DATE.fullmatch(value):
+        value = f"{value[:2]}/{value[2:4]}/{value[4:]}"
+    result = partial_date_any(value)
     if not result.is_full:
         raise _fail(N_("Write the full date as dd/mm/yyyy."))
     day = result.earliest()
@@ -198,6 +205,7 @@ def calendar_date(text: str, *, past_only: bool = True, what: Message = _DATE_LA
 
 
 _DAY_MONTH_YEAR = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+_COMPACT_DATE = re.compile(r"[0-9]{8}")
 
 
 def partial_date_any(text: str) -> PartialDate:

@@ -51,6 +51,9 @@ class ChannelAccount(Base):
     # writing over each other (optimistic concurrency).
     state: Mapped[str | None] = mapped_column(Text)
     state_version: Mapped[int] = mapped_column(default=0)
+    # A channel whose sender is only a phone number (USSD) asks for a PIN as well: its slow
+    # hash (core.identity.pins), set together with the link and cleared with it.
+    pin_hash: Mapped[str | None] = mapped_column(String(160))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
 
@@ -159,20 +162,21 @@ async def choose_language(db: Database, account_id: int, locale: str) -> None:
     await db.write(set_locale, account_id, locale)
 
 
-def link_citizen(connection: Connection, account_id: int, channel: str, citizen_id: int) -> None:
+def link_citizen(connection: Connection, account_id: int, channel: str, citizen_id: int,
+                 pin_hash: str | None = None) -> None:
     """Links the account; another account of the same citizen on this channel is unlinked."""
     now = now_utc()
     connection.execute(update(_ACCOUNTS)
                        .where(_ACCOUNTS.c.channel == channel, _ACCOUNTS.c.citizen_id == citizen_id,
                               _ACCOUNTS.c.id != account_id)
-                       .values(citizen_id=None, linked_at=None, updated_at=now))
+                       .values(citizen_id=None, linked_at=None, pin_hash=None, updated_at=now))
     connection.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == account_id)
-                       .values(citizen_id=citizen_id, linked_at=now, updated_at=now))
+                       .values(citizen_id=citizen_id, linked_at=now, pin_hash=pin_hash, updated_at=now))
 
 
 def unlink_citizen(connection: Connection, account_id: int) -> None:
     connection.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == account_id)
-                       .values(citizen_id=None, linked_at=None, updated_at=now_utc()))
+                       .values(citizen_id=None, linked_at=None, pin_hash=None, updated_at=now_utc()))
 
 
 def linked_accounts(connection: Connection, channel: str, citizen_id: int) -> list[tuple[str, str | None]]:

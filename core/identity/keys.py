@@ -44,3 +44,8 @@ def _local_key(path: Path) -> bytes:
 
 def personal_id_key(personal_id: str) -> str:
     return hmac.new(secret_key(), personal_id.encode(), hashlib.sha256).hexdigest()
+
+
+def phone_key(phone: str) -> str:
+    """A caller's number (`+84…`) as an account key: USSD accounts are known by number only."""
+    return hmac.new(secret_key(), b"phone:" + phone.encode(), hashlib.sha256).hexdigest()

@@ -43,10 +43,15 @@ class Outcome(enum.StrEnum):
     # must stay slow, so wrong codes per staff account are counted too).
     WRONG_CHECKIN_CODE = "wrong_checkin_code"
     VOLUNTEER_LOOKUP = "volunteer_lookup"  # a volunteer looked a resident up (limited per hour)
+    # USSD: the caller's number matched; the link waits for the new PIN (core.identity.pins).
+    PHONE_MATCHED = "phone_matched"
+    SIGNED_IN = "signed_in"
+    # A wrong PIN counts like a wrong verification, per number and per personal ID.
+    WRONG_PIN = "wrong_pin"
 
     @property
     def is_failure(self) -> bool:
-        return self in (Outcome.MISMATCH, Outcome.NOT_OWN_CONTACT)
+        return self in (Outcome.MISMATCH, Outcome.NOT_OWN_CONTACT, Outcome.WRONG_PIN)
 
 
 class VerificationAttempt(Base):
@@ -116,7 +121,7 @@ def is_locked(connection: Connection, account_id: int, id_key: str | None = None
     return _failures(connection, account_id, id_key, now or now_utc()) >= MAX_FAILURES
 
 
-def _record(connection: Connection, account: accounts.Account, id_key: str | None,
+def record_attempt(connection: Connection, account: accounts.Account, id_key: str | None,
             outcome: Outcome, now: dt.datetime) -> Outcome:
     connection.execute(insert(_ATTEMPTS).values(at=now, channel=account.channel, account_id=account.id,
                                                 id_key=id_key, outcome=outcome))
@@ -145,21 +150,22 @@ def _check_birth_date(connection: Connection, account: accounts.Account, claim: 
             select(_CITIZENS.c.birth_date, _CITIZENS.c.phone, _CITIZENS.c.status)
             .where(_CITIZENS.c.id == claim.candidate)).one_or_none()
     if row is None or not row.birth_date.matches(born):
-        return _record(connection, account, claim.id_key, Outcome.MISMATCH, now)
+        return record_attempt(connection, account, claim.id_key, Outcome.MISMATCH, now)
     if row.status == CitizenStatus.DECEASED:
-        return _record(connection, account, claim.id_key, Outcome.DECEASED, now)
+        return record_attempt(connection, account, claim.id_key, Outcome.DECEASED, now)
     if not row.phone:
-        return _record(connection, account, claim.id_key, Outcome.NO_PHONE, now)
-    return _record(connection, account, claim.id_key, Outcome.BIRTH_DATE_MATCHED, now)
+        return record_attempt(connection, account, claim.id_key, Outcome.NO_PHONE, now)
+    return record_attempt(connection, account, claim.id_key, Outcome.BIRTH_DATE_MATCHED, now)
 
 
 def _confirm_phone(connection: Connection, account: accounts.Account, claim: Claim,
-                   shared_number: str, own_contact: bool) -> Outcome:
+                   shared_number: str, own_contact: bool, link: bool = True,
+                   pin_hash: str | None = None) -> Outcome:
     now = now_utc()
     if is_locked(connection, account.id, claim.id_key, now):
         return Outcome.LOCKED
     if not own_contact:  # Telegram: contact.user_id must be the sender's own
-        return _record(connection, account, claim.id_key, Outcome.NOT_OWN_CONTACT, now)
+        return record_attempt(connection, account, claim.id_key, Outcome.NOT_OWN_CONTACT, now)
     recorded = None
     if claim.candidate is not None:
         recorded = connection.execute(
@@ -169,9 +175,11 @@ def _confirm_phone(connection: Connection, account: accounts.Account, claim: Cla
     except validation.InvalidValue:  # a foreign or landline number cannot be the record's mobile
         shared = None
     if recorded is None or claim.candidate is None or shared != recorded:
-        return _record(connection, account, claim.id_key, Outcome.MISMATCH, now)
-    accounts.link_citizen(connection, account.id, account.channel, claim.candidate)
-    return _record(connection, account, claim.id_key, Outcome.LINKED, now)
+        return record_attempt(connection, account, claim.id_key, Outcome.MISMATCH, now)
+    if not link:
+        return record_attempt(connection, account, claim.id_key, Outcome.PHONE_MATCHED, now)
+    accounts.link_citizen(connection, account.id, account.channel, claim.candidate, pin_hash)
+    return record_attempt(connection, account, claim.id_key, Outcome.LINKED, now)
 
 
 # --- The service: each step one transaction ------------------------------------------
@@ -201,8 +209,13 @@ async def check_birth_date(db: Database, account: accounts.Account, claim: Claim
 
 
 async def confirm_phone(db: Database, account: accounts.Account, claim: Claim, shared_number: str,
-                        *, own_contact: bool) -> Outcome:
-    return await db.write(_confirm_phone, account, claim, shared_number, own_contact)
+                        *, own_contact: bool, link: bool = True, pin_hash: str | None = None) -> Outcome:
+    """Checks the number against the record and links the account (`link=False`: check only).
+
+    A channel with PINs links with the PIN's hash in the same transaction, so a linked
+    USSD account always has a PIN.
+    """
+    return await db.write(_confirm_phone, account, claim, shared_number, own_contact, link, pin_hash)
 
 
 MAX_WRONG_CODES = 10
@@ -221,7 +234,7 @@ async def too_many_wrong_codes(db: Database, account: accounts.Account) -> bool:
 
 
 async def note_wrong_code(db: Database, account: accounts.Account) -> None:
-    await db.write(_record, account, None, Outcome.WRONG_CHECKIN_CODE, now_utc())
+    await db.write(record_attempt, account, None, Outcome.WRONG_CHECKIN_CODE, now_utc())
 
 
 async def status_of(db: Database, claim: Claim) -> CitizenStatus | None:
@@ -238,5 +251,5 @@ async def unlink(db: Database, account: accounts.Account) -> None:
 
 
 __all__ = ["MAX_FAILURES", "Claim", "Outcome", "VerificationAttempt", "check_birth_date", "claim_identity",
-           "confirm_phone", "is_locked", "locked", "lookup", "note_wrong_code", "status_of",
+           "confirm_phone", "is_locked", "locked", "lookup", "note_wrong_code", "record_attempt", "status_of",
            "too_many_wrong_codes", "unlink"]

@@ -4,6 +4,7 @@ from core.checkin.tokens import CheckinToken
 from core.consent.chain import ChainHead
 from core.consent.records import AccessEvent, ConsentChange
 from core.identity.accounts import ChannelAccount
+from core.identity.sessions import ChannelSession
 from core.identity.verification import VerificationAttempt
 from core.notices import CitizenNotice
 from core.records.base import Base
@@ -24,6 +25,7 @@ __all__ = [
     "Base",
     "ChainHead",
     "ChannelAccount",
+    "ChannelSession",
     "CheckinToken",
     "Citizen",
     "CitizenNotice",

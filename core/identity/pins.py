@@ -1,0 +1,119 @@
+"""PINs for channels that know a person only by phone number (USSD).
+
+The caller's number comes from the operator's network, but a phone is lent,
+shared in a family or lost: a 4–6 digit PIN, set after full verification,
+guards every later session. It is stored as a slow hash (scrypt) of an HMAC
+under the server secret, so a copied database alone cannot be searched for the
+10,000 four-digit PINs. Wrong PINs count as failed verifications: five in 24
+hours, per number or per personal ID, lock both (core.identity.verification).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import re
+import secrets
+from itertools import pairwise
+
+from sqlalchemy import Connection, select
+
+from core.db import Database
+from core.i18n import N_, Message, now_utc
+from core.identity import accounts
+from core.identity.keys import personal_id_key, secret_key
+from core.identity.verification import Outcome, is_locked, record_attempt
+from core.records.citizen import Citizen
+from core.validation import InvalidValue
+
+# scrypt cost: about 16 MiB and tens of milliseconds a check on this class of server.
+_N, _R, _P, _LENGTH = 2**14, 8, 1, 32
+_PIN = re.compile(r"[0-9]{4,6}")
+_ACCOUNTS = accounts.ChannelAccount.__table__
+_CITIZENS = Citizen.__table__
+
+
+def new_pin(text: str) -> str:
+    """A PIN a person may choose: 4 to 6 digits, not one digit repeated, not a run like 1234."""
+    value = (text or "").strip()
+    if not _PIN.fullmatch(value):
+        raise InvalidValue(Message(N_("A PIN has 4 to 6 digits.")))
+    steps = {int(b) - int(a) for a, b in pairwise(value)}
+    if steps in ({0}, {1}, {-1}):
+        raise InvalidValue(Message(N_("That PIN is too easy to guess. Please choose another.")))
+    return value
+
+
+def _stretch(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    peppered = hmac.new(secret_key(), b"pin:" + pin.encode(), hashlib.sha256).digest()
+    return hashlib.scrypt(peppered, salt=salt, n=n, r=r, p=p, dklen=_LENGTH, maxmem=64 * 1024 * 1024)
+
+
+def hash_pin(pin: str) -> str:
+    """`scrypt$n$r$p$salt$hash`: the parameters travel with the hash, so they can be raised later."""
+    salt = secrets.token_bytes(16)
+    return f"scrypt${_N}${_R}${_P}${salt.hex()}${_stretch(pin, salt, _N, _R, _P).hex()}"
+
+
+def pin_matches(pin: str, stored: str | None) -> bool:
+    try:
+        scheme, n, r, p, salt, expected = (stored or "").split("$")
+        if scheme != "scrypt":
+            return False
+        given = _stretch(pin, bytes.fromhex(salt), int(n), int(r), int(p))
+    except ValueError:  # no PIN, or a malformed hash: never a match
+        return False
+    return hmac.compare_digest(given, bytes.fromhex(expected))
+
+
+async def hash_pin_async(pin: str) -> str:
+    """The slow hash, off the event loop and off the database's thread."""
+    return await asyncio.to_thread(hash_pin, pin)
+
+
+async def pin_matches_async(pin: str, stored: str | None) -> bool:
+    return await asyncio.to_thread(pin_matches, pin, stored)
+
+
+def _stored(connection: Connection, account_id: int) -> tuple[str | None, str | None, bool]:
+    """The account's PIN hash, its citizen's ID fingerprint, and whether sign-in is locked."""
+    row = connection.execute(
+        select(_ACCOUNTS.c.pin_hash, _CITIZENS.c.personal_id)
+        .outerjoin(_CITIZENS, _CITIZENS.c.id == _ACCOUNTS.c.citizen_id)
+        .where(_ACCOUNTS.c.id == account_id)).one_or_none()
+    if row is None or row.personal_id is None:
+        return None, None, False
+    id_key = personal_id_key(row.personal_id)
+    return row.pin_hash, id_key, is_locked(connection, account_id, id_key)
+
+
+def _note(connection: Connection, account: accounts.Account, id_key: str | None, matched: bool) -> Outcome:
+    now = now_utc()
+    if is_locked(connection, account.id, id_key, now):  # another session failed meanwhile
+        return Outcome.LOCKED
+    return record_attempt(connection, account, id_key,
+                          Outcome.SIGNED_IN if matched else Outcome.WRONG_PIN, now)
+
+
+async def has_pin(db: Database, account: accounts.Account) -> bool:
+    stored, _, _ = await db.read(_stored, account.id)
+    return stored is not None
+
+
+async def sign_in(db: Database, account: accounts.Account, pin: str) -> Outcome:
+    """SIGNED_IN, WRONG_PIN or LOCKED (the fifth failure, or already locked)."""
+    stored, id_key, locked = await db.read(_stored, account.id)
+    if locked:
+        return Outcome.LOCKED
+    matched = await pin_matches_async(pin, stored)
+    return await db.write(_note, account, id_key, matched)
+
+
+async def pin_locked(db: Database, account: accounts.Account) -> bool:
+    _, _, locked = await db.read(_stored, account.id)
+    return locked
+
+
+__all__ = ["has_pin", "hash_pin", "hash_pin_async", "new_pin", "pin_locked", "pin_matches",
+           "pin_matches_async", "sign_in"]
