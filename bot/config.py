@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from core.config import Settings
 
 OFFICIAL_API = "https://api.telegram.org/bot"
+
+
+@dataclass(frozen=True)
+class UssdSettings:
+    """The USSD gateway: who may call `POST /ussd`, and how long an idle session lives."""
+
+    secret: str | None = None
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    session_seconds: int = 180
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> UssdSettings:
+        networks = tuple(ipaddress.ip_network(part.strip(), strict=False)
+                         for part in (env.get("USSD_GATEWAY_NETWORKS") or "").split(",") if part.strip())
+        return cls(env.get("USSD_GATEWAY_SECRET") or None, networks,
+                   int(env.get("USSD_SESSION_SECONDS") or 180))
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.secret or self.networks)
 
 
 @dataclass(frozen=True)
@@ -22,6 +44,7 @@ class BotSettings:
     max_messages_per_second: int = 30
     # Updates handled at once (each chat still in order), and HTTP connections to Telegram.
     concurrency: int = 16
+    ussd: UssdSettings = field(default_factory=UssdSettings)
 
     @property
     def file_base_url(self) -> str:
@@ -40,4 +63,5 @@ class BotSettings:
             webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
             max_messages_per_second=int(env.get("TELEGRAM_MAX_MESSAGES_PER_SECOND") or 30),
             concurrency=int(env.get("TELEGRAM_CONCURRENCY") or 16),
+            ussd=UssdSettings.from_env(env),
         )

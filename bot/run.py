@@ -12,6 +12,7 @@ from telegram.ext import Application
 
 from bot.config import BotSettings
 from bot.handlers.application import OUTBOX, build_application, register_commands
+from bot.ussd.gateway import USSD_PATH, add_ussd_route
 from bot.webhook import WEBHOOK_PATH, add_webhook_route
 from core.db import Database
 from core.web import create_app
@@ -65,6 +66,9 @@ async def start_webhook(settings: BotSettings, db: Database, host: str,
     application = build_application(settings, db, polling=False)
     app = create_app(db)
     add_webhook_route(app, application, settings.webhook_secret)
+    if settings.ussd.configured:  # the same service answers an operator's USSD gateway
+        add_ussd_route(app, db, settings.ussd)
+        log.info("USSD gateway route %s open", USSD_PATH)
     await application.initialize()
     await register_commands(application)
     await application.start()

@@ -50,3 +50,18 @@ def visit_text(entry: BookEntry, t: Translator) -> str:
     if entry.declared:
         lines.append(f"({entry.declared})")
     return "\n".join(lines).strip("\n")
+
+
+def brief_text(section: BookSection, rows: tuple[str, ...], list_key: str | None, entries: int,
+               entry_rows: tuple[str, ...], t: Translator) -> str:
+    """A few chosen rows of a section and its newest entries, for a small screen (USSD)."""
+    lines = [row_line(row, t) for row in section.rows if row.key in rows]
+    for book_list in section.lists:
+        if book_list.key != list_key:
+            continue
+        if not book_list.entries:
+            lines.append(book_list.empty_text)
+        for entry in book_list.entries[:entries]:
+            lines.append(f"• {entry.title}{_mark(entry.declared, t)}")
+            lines.extend(row_line(row, t, " ") for row in entry.rows if row.key in entry_rows)
+    return "\n".join(lines)

@@ -45,7 +45,8 @@ class ConsentFlow:
         t = turn.t
         lines = [turn._("Any clinic where you check in always sees: {groups}.",
                         groups=group_names(ALWAYS_VISIBLE[Audience.CLINIC], t)),
-                 turn._("Tap to allow or stop more:")]
+                 turn._("Choose a number to allow or stop more:") if turn.channel.keypad
+                 else turn._("Tap to allow or stop more:")]
         if before:
             lines.insert(0, before + "\n")
         today = today_hanoi()

@@ -2,7 +2,7 @@
 
 One call per input: load the account (its link, language and journey state),
 let the flow answer, store the next state. The engine knows no channel; the
-Telegram adapter and, later, the USSD adapter both call `Conversation.handle`.
+Telegram adapter and the USSD adapter both call `Conversation.handle`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.flows.access import AccessFlow
@@ -24,6 +24,7 @@ from bot.flows.language import LanguageFlow
 from bot.flows.logout import LogoutFlow
 from bot.flows.menu import MenuFlow, menu_reply
 from bot.flows.pending import PendingFlow
+from bot.flows.pin import PinFlow
 from bot.flows.qr import QrFlow
 from bot.flows.replies import Input, InputKind, Notice, Reply, Step
 from bot.flows.staff import StaffFlow
@@ -50,7 +51,7 @@ class Flow(Protocol):
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
     MenuFlow(), VerifyFlow(), BookFlow(), LanguageFlow(), HelpFlow(), LogoutFlow(), QrFlow(),
     CheckinFlow(), StaffFlow(), ConsentFlow(), AccessFlow(), UpdateFlow(),
-    CorrectionFlow(), AssistFlow(), WorklistFlow(), PendingFlow())}
+    CorrectionFlow(), AssistFlow(), WorklistFlow(), PendingFlow(), PinFlow())}
 # Commands a person can type; /start and /cancel are the engine's own.
 COMMANDS: dict[str, str] = {"book": "book", "lang": "lang", "help": "help", "logout": "logout",
                             "menu": "menu", "verify": "verify", "qr": "qr", "checkin": "checkin",
@@ -58,6 +59,8 @@ COMMANDS: dict[str, str] = {"book": "book", "lang": "lang", "help": "help", "log
                             "correct": "correct", "assist": "assist", "worklist": "worklist"}
 # Deep links: `/start <prefix><payload>` opens the flow that owns the prefix.
 DEEP_LINKS: dict[str, str] = {"ci_": "checkin", "staff_": "staff"}
+# Before a PIN channel's sign-in, a linked account reaches only these journeys.
+SIGN_IN_FLOWS = frozenset({"pin", "verify"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class Answer:
     notice: str | None
     locale: str
     deliveries: tuple[Delivery, ...] = ()
+    signed_in: bool = False  # the person proved who they are for this session (PIN channels)
 
 
 class Conversation:
@@ -90,12 +94,17 @@ class Conversation:
             found = await self.db.write(accounts.open_account, self.channel, external_id)
         return found
 
-    async def handle(self, external_id: str, given: Input) -> Answer:
+    async def handle(self, external_id: str, given: Input, *, signed_in: bool = True,
+                     fresh: bool = False) -> Answer:
+        """Answers one input. `signed_in=False`: a PIN channel's session before its sign-in;
+        `fresh`: a new session that starts clean, whatever journey the last one left."""
         started = time.perf_counter()
         account = await self.account(external_id)
+        if fresh:
+            account = replace(account, state=JourneyState())
         turn = Turn(self.db, account, given, translator(account.locale), self.info)
         try:
-            step = await self._dispatch(turn)
+            step = await self._dispatch(turn) if signed_in else await self._before_sign_in(turn)
         except Exception:
             # The person gets an answer and a reference; the details go to the log only.
             reference = secrets.token_hex(3).upper()
@@ -104,14 +113,24 @@ class Conversation:
                           "If it keeps happening, tell the health station this reference: {reference}.",
                           reference=reference)
             step = Step((Reply(text, close_keyboard=True),), JourneyState())
-        if step.state != account.state:
+        if step.state != account.state or fresh:
             saved = await self.db.write(accounts.save_state, account, step.state)
             if not saved:
                 log.warning("conversation of account %s moved on elsewhere; state not stored", account.id)
         log.debug("input %s handled: flow %s -> %s/%s in %.1f ms", given.kind, account.state.flow,
                   step.state.flow, step.state.step, (time.perf_counter() - started) * 1000)
         deliveries = await self._deliveries(step.notify) if step.notify else ()
-        return Answer(step.replies, step.notice, step.locale or turn.t.locale, deliveries)
+        return Answer(step.replies, step.notice, step.locale or turn.t.locale, deliveries, step.signed_in)
+
+    async def _before_sign_in(self, turn: Turn) -> Step:
+        """A linked account whose session has not signed in yet: the PIN, or verifying again."""
+        if not turn.account.linked:
+            return await self._dispatch(turn)
+        given = turn.input
+        journey = (given.option or "").split(":")[0] if given.kind is InputKind.OPTION else turn.state.flow
+        if given.kind is InputKind.COMMAND or journey not in SIGN_IN_FLOWS:
+            return await FLOWS["pin"].start(turn)
+        return await self._dispatch(turn)
 
     async def _deliveries(self, notices: tuple[Notice, ...]) -> tuple[Delivery, ...]:
         out = []

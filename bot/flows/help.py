@@ -11,6 +11,15 @@ class HelpFlow:
     name = "help"
 
     async def start(self, turn: Turn, payload: str = "") -> Step:
+        if turn.channel.keypad:
+            text = "\n".join((
+                turn._("Type the number of your choice. 0: more. 00: back."),
+                turn._("Your health data are protected by law (Decree 13/2023/NĐ-CP)."),
+                turn._("For help in person, go to the health station of your ward."),
+            ))
+            return Step((Reply(text, title=turn._("Help"),
+                               options=menu_options(turn.t, linked=turn.account.linked,
+                                                    channel=turn.channel)),), turn.state)
         text = "\n".join((
             turn._("This bot shows your electronic health book from the Hanoi health record."),
             "",
@@ -30,7 +39,8 @@ class HelpFlow:
             turn._("For help in person, go to the health station of your ward."),
         ))
         return Step((Reply(text, title=turn._("Help"),
-                           options=menu_options(turn.t, linked=turn.account.linked)),), turn.state)
+                           options=menu_options(turn.t, linked=turn.account.linked,
+                                                        channel=turn.channel)),), turn.state)
 
     async def on_option(self, turn: Turn, args: list[str]) -> Step:
         return await self.start(turn)

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from bot.flows.replies import Option, Reply, Step, rows
-from bot.flows.turn import Turn
+from bot.flows.turn import ChannelInfo, Turn
 from core.i18n import Translator
 
 
-def menu_options(t: Translator, *, linked: bool) -> tuple[tuple[Option, ...], ...]:
+def menu_options(t: Translator, *, linked: bool,
+                 channel: ChannelInfo | None = None) -> tuple[tuple[Option, ...], ...]:
+    """The menu's big buttons, those the channel offers (USSD has no /logout or /correct)."""
+    options = _all_options(t, linked=linked)
+    return tuple(row for row in options if channel is None or channel.offers(row[0].action))
+
+
+def _all_options(t: Translator, *, linked: bool) -> tuple[tuple[Option, ...], ...]:
     if linked:
         return rows(
             Option(t.gettext("📖 My health book"), "book"),
@@ -30,7 +37,7 @@ def menu_options(t: Translator, *, linked: bool) -> tuple[tuple[Option, ...], ..
 def menu_reply(turn: Turn, text: str | None = None, *, linked: bool | None = None) -> Reply:
     linked = turn.account.linked if linked is None else linked
     prompt = text or turn._("What would you like to do?")
-    return Reply(prompt, options=menu_options(turn.t, linked=linked))
+    return Reply(prompt, options=menu_options(turn.t, linked=linked, channel=turn.channel))
 
 
 class MenuFlow:

@@ -41,6 +41,14 @@ class QrFlow:
         issued = await tokens.issue(turn.db, turn.account.citizen_id, turn.channel.name)
         consent = await consent_of(turn.db, turn.account.citizen_id)
         sees = group_names(any_clinic_sees(consent, today_hanoi()), turn.t)
+        if not turn.channel.deep_link_base:  # no picture on this channel: the code to read out
+            text = "\n".join((
+                turn._("Your check-in code: {code}", code=issued.spoken_code),
+                turn._("Read it out at the reception desk. It is valid until {time}.",
+                       time=turn.t.datetime(issued.expires_at)),
+                turn._("The clinic will see: {groups}.", groups=sees),
+            ))
+            return Step((Reply(text, ends=True),))
         text = "\n".join((
             turn._("Show this QR code at the reception desk. It is valid until {time}.",
                    time=turn.t.datetime(issued.expires_at)),
@@ -50,8 +58,7 @@ class QrFlow:
         options = rows(Option(turn._("🔄 New code"), "qr"),
                        Option(turn._("🔒 What clinics may see"), "consent"),
                        Option(turn._("🏠 Main menu"), "menu"))
-        image = qr_png(f"{turn.channel.deep_link_base}ci_{issued.token}") \
-            if turn.channel.deep_link_base else None
+        image = qr_png(f"{turn.channel.deep_link_base}ci_{issued.token}")
         return Step((Reply(text, title=turn._("Check-in code"), options=options, image=image),))
 
     async def on_option(self, turn: Turn, args: list[str]) -> Step:

@@ -2,7 +2,7 @@
 
 A flow returns `Reply`s: text, an optional title, options to choose from and,
 at most, one request for the person's phone number or an image. The Telegram
-adapter draws options as inline buttons; the USSD adapter will number them.
+adapter draws options as inline buttons; the USSD adapter numbers them.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ class Input:
     contact_phone: str | None = None
     # Telegram: the shared contact is the sender's own (contact.user_id == sender).
     contact_is_own: bool = False
+    # USSD: the caller's number as the operator's network gives it (`+84…`), with every input.
+    caller: str | None = None
 
     @classmethod
     def of_text(cls, text: str) -> Input:
@@ -70,6 +72,9 @@ class Reply:
     ask_contact: str | None = None  # the label of a "share my phone number" button
     close_keyboard: bool = False  # the contact request is over
     image: bytes | None = None  # PNG
+    # The last word of a visit, to be kept in view: a session channel (USSD) closes with it,
+    # so the text stays on the phone's screen (a check-in code to show at the desk).
+    ends: bool = False
 
     def __post_init__(self) -> None:
         # A chat message carries one keyboard. Beside the phone button, options are typed
@@ -98,6 +103,8 @@ class Step:
     notice: str | None = None  # a short acknowledgement of a chosen option
     locale: str | None = None  # the language the replies are in, when the flow changed it
     notify: tuple[Notice, ...] = ()
+    # The person proved who they are for this session (a PIN channel's sign-in or first link).
+    signed_in: bool = False
 
 
 def rows(*options: Option) -> tuple[tuple[Option, ...], ...]:

@@ -21,6 +21,14 @@ class ChannelInfo:
     name: str  # telegram, ussd
     # The deep link a scanned QR code opens (`https://t.me/<bot>?start=`), None where there is none.
     deep_link_base: str | None = None
+    # A phone keypad and a small screen (USSD): short texts, digits to type, choices from lists
+    # rather than free text, no images; the person is known by number and signs in with a PIN.
+    keypad: bool = False
+    # The journeys this channel offers in its menu; None: all of them.
+    journeys: frozenset[str] | None = None
+
+    def offers(self, journey: str) -> bool:
+        return self.journeys is None or journey in self.journeys
 
 
 @dataclass(frozen=True)

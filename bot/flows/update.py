@@ -28,6 +28,8 @@ from core.staff.model import StaffRole
 from core.staff.service import active_staff
 
 CHOICES_SHOWN = 6
+# Details found by a short typed search and chosen from a list: what a keypad (USSD) can do.
+CHOSEN_FROM_LISTS = ("ethnicity_code", "ward_code", "blood_group")
 BLOOD_GROUPS = [f"{abo}{rh}" for abo in ("A", "B", "AB", "O") for rh in ("+", "-")]
 PROMPTS = {
     "ethnicity_code": N_("Your ethnic group: type its name or part of it, for example Kinh, Tày or Mường."),
@@ -78,15 +80,21 @@ class UpdateFlow:
         if not missing:
             return Step((menu_reply(turn, turn._("Your details are complete. Thank you!")),))
         names = ", ".join(turn.t.gettext(RULES_BY_FIELD[f].label) for f in missing)
-        intro = Reply(turn._("{count} details are missing from your record: {fields}. Let us fill them in "
-                             "one at a time. You can skip any of them, or stop and continue later "
-                             "with /update.", count=len(missing), fields=names))
+        if turn.channel.keypad:
+            intro = Reply(turn._("Missing from your record: {fields}. You can skip any of them.",
+                                 fields=names))
+        else:
+            intro = Reply(turn._("{count} details are missing from your record: {fields}. Let us fill them "
+                                 "in one at a time. You can skip any of them, or stop and continue "
+                                 "later with /update.", count=len(missing), fields=names))
         return await self.begin(turn, missing, {}, (intro,))
 
     async def _missing(self, turn: Turn, skipped: list[str] | None = None) -> list[str]:
         target = self._target(turn)
         assert target is not None
         found = [gap.field for gap in await missing_details(turn.db, target)]
+        if turn.channel.keypad:  # typing an address on a keypad is no help: only what is chosen
+            found = [f for f in found if f in CHOSEN_FROM_LISTS]
         return [f for f in found if f not in (skipped or [])]
 
     def _ask(self, turn: Turn, field: str, skipped: list[str], *, before: tuple[Reply, ...] = (),
@@ -148,6 +156,8 @@ class UpdateFlow:
         if args[0] == "stop":
             if self._carry(turn).get("assist"):
                 return await self._assisted_done(turn, ())
+            if turn.channel.keypad:
+                return Step((menu_reply(turn, turn._("Stopped. What you saved is kept.")),))
             return Step((menu_reply(turn, turn._("Stopped. What you saved is kept; type /update to "
                                                  "continue later.")),))
         if len(args) < 2 or args[1] != field:  # answers a question that is no longer asked

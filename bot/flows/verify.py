@@ -27,6 +27,12 @@ def _ask_id(turn: Turn, before: str | None = None) -> Reply:
     return Reply(f"{before}\n\n{text}" if before else text, options=_cancel(turn))
 
 
+def _ask_birth_date(turn: Turn) -> str:
+    if turn.channel.keypad:  # no slash on a phone keypad
+        return turn._("Type your date of birth as 8 digits ddmmyyyy, for example 05091960.")
+    return turn._("Type your date of birth as dd/mm/yyyy, for example 05/09/1960.")
+
+
 def _locked(turn: Turn) -> Step:
     text = turn._("For your safety, verification is paused for 24 hours after five unsuccessful "
                   "tries. You can verify in person: bring your ID card to the health station of "
@@ -48,6 +54,10 @@ class VerifyFlow:
             return Step((menu_reply(turn, turn._("You are already verified.")),))
         if await verification.locked(turn.db, turn.account):
             return _locked(turn)
+        if turn.channel.keypad:  # a small screen: the notice in one sentence, the question beside it
+            notice = turn._("To protect your data (Decree 13/2023/NĐ-CP), we check your ID, birth date "
+                            "and this phone number.")
+            return Step((_ask_id(turn, notice),), ASK_ID)
         notice = "\n".join((
             turn._("This bot shows you your electronic health book, kept by the Hanoi health "
                    "sector from the population and insurance registers, clinics and immunization "
@@ -60,6 +70,11 @@ class VerifyFlow:
         ))
         return Step((Reply(notice, title=turn._("Welcome to the Hanoi electronic health book")),
                      _ask_id(turn)), ASK_ID)
+
+    def again(self, turn: Turn, before: str) -> Step:
+        """Verification from the first question, for an account that is linked already
+        (a forgotten PIN): finishing it links the account anew."""
+        return Step((_ask_id(turn, before),), ASK_ID)
 
     async def on_option(self, turn: Turn, args: list[str]) -> Step:
         if not args:
@@ -90,18 +105,17 @@ class VerifyFlow:
         claim, locked = await verification.claim_identity(turn.db, turn.account, personal_id)
         if locked:
             return _locked(turn)
-        text = turn._("Thank you. Now type your date of birth as dd/mm/yyyy, for example 05/09/1960.")
-        return Step((Reply(text, options=_cancel(turn)),), JourneyState("verify", "dob", claim.to_data()))
+        return Step((Reply(_ask_birth_date(turn), options=_cancel(turn)),),
+                    JourneyState("verify", "dob", claim.to_data()))
 
     async def _birth_date(self, turn: Turn, claim: Claim) -> Step:
         again = JourneyState("verify", "dob", claim.to_data())
         if turn.input.kind is not InputKind.TEXT:
-            return Step((Reply(turn._("Please type your date of birth as dd/mm/yyyy."),
-                               options=_cancel(turn)),), again)
+            return Step((Reply(_ask_birth_date(turn), options=_cancel(turn)),), again)
         try:
-            born = validation.calendar_date(turn.input.text)
+            born = validation.calendar_date(turn.input.text, compact=turn.channel.keypad)
         except validation.InvalidValue as error:
-            text = error.message.render(turn.t) + "\n" + turn._("Example: 05/09/1960.")
+            text = error.message.render(turn.t) + "\n" + _ask_birth_date(turn)
             return Step((Reply(text, options=_cancel(turn)),), again)
         outcome = await verification.check_birth_date(turn.db, turn.account, claim, born)
         if outcome is Outcome.LOCKED:
@@ -117,7 +131,21 @@ class VerifyFlow:
                           "Please verify in person: bring your ID card to the health station of "
                           "your ward.")
             return Step((Reply(text),))
+        if turn.input.caller is not None:  # the network gave the caller's number: no button to tap
+            return await self._caller(turn, claim)
         return Step(self._ask_contact(turn), JourneyState("verify", "contact", claim.to_data()))
+
+    async def _caller(self, turn: Turn, claim: Claim) -> Step:
+        """USSD: the number the person calls from must be the record's; then they choose a PIN."""
+        from bot.flows.pin import PinFlow  # the PIN flow sends a forgotten PIN back here
+
+        outcome = await verification.confirm_phone(turn.db, turn.account, claim, turn.input.caller or "",
+                                                   own_contact=True, link=False)
+        if outcome is Outcome.LOCKED:
+            return _locked(turn)
+        if outcome is not Outcome.PHONE_MATCHED:
+            return _refused(turn)
+        return PinFlow().ask_new(turn, claim, turn._("Thank you, your details match."))
 
     def _ask_contact(self, turn: Turn, before: str | None = None) -> tuple[Reply, ...]:
         text = turn._("Last step: tap the button “Share my phone number” below. It must be the "

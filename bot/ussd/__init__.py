@@ -1,0 +1,1 @@
+"""The USSD adapter: an operator's gateway calls `POST /ussd`; the flows answer as numbered screens."""
