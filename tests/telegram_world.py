@@ -17,24 +17,47 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy import func, select
 from telegram.ext import Application
 
-from bot.config import BotSettings
+from bot.config import BotSettings, UssdSettings
 from bot.handlers.application import build_application
 from bot.run import start_polling, stop_polling
-from bot.sandbox.client import TelegramUser
+from bot.sandbox.client import BotMessage, TelegramUser
 from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.ussd_operator import FeaturePhone, Screen, UssdOperator
+from bot.ussd.gateway import USSD_PATH, UssdGateway, add_ussd_route
+from bot.ussd.gsm import is_gsm7, septets
+from bot.ussd.screens import SCREEN_LIMIT
 from core.config import Settings
 from core.db import Database
+from core.records.citizen import Citizen
+from core.records.facility import Facility
+from core.records.visit import Visit
 from core.seed import generate_city
 from core.seed.demo import DemoResident, demo_residents
 from core.seed.store import seed_database
+from core.staff import service as staff_service
+from core.staff.model import StaffRole
 from tests.conftest import _run, _truncate
 
 TOKEN = "123456789:TEST-emulated-token"
+USSD_SECRET = "test-gateway-secret-0123456789"
 AS_OF = dt.date(2026, 11, 1)
 PEOPLE = 150
 _user_ids = itertools.count(500_000_001)
+
+
+class CheckedOperator(UssdOperator):
+    """The operator's gateway, checking every screen the suite is shown: GSM-7, 182 at most."""
+
+    async def call(self, form: dict[str, str], secret: str | None = None) -> Screen:
+        screen = await super().call(form, secret)
+        if screen.status == 200:
+            assert screen.kind in ("CON", "END"), screen
+            assert is_gsm7(screen.text), screen.text
+            assert septets(screen.text) <= SCREEN_LIMIT, f"{septets(screen.text)} septets:\n{screen.text}"
+        return screen
 
 
 @dataclass
@@ -44,8 +67,18 @@ class TelegramWorld:
     base_url: str
     residents: list[DemoResident]
     session: aiohttp.ClientSession
+    gateway: UssdGateway
     application: Application | None = None
     users: list[TelegramUser] = field(default_factory=list)
+
+    @property
+    def ussd(self) -> CheckedOperator:
+        return CheckedOperator(f"{self.base_url}{USSD_PATH}", USSD_SECRET, self.session)
+
+    def feature_phone(self, resident_or_number: DemoResident | str) -> FeaturePhone:
+        number = resident_or_number if isinstance(resident_or_number, str) else resident_or_number.phone
+        assert number is not None
+        return FeaturePhone(self.ussd, number)
 
     @property
     def settings(self) -> BotSettings:
@@ -88,6 +121,45 @@ async def verify(user: TelegramUser, resident: DemoResident) -> None:
     await user.until(lambda m: any("Sổ sức khỏe" in label for row in m.buttons for label, _ in row))
 
 
+async def receptionist(world: TelegramWorld, *, name: str = "Lê Thu") -> tuple[TelegramUser, str]:
+    async with world.db.sessions() as session:
+        facility = (await session.execute(select(Facility.code, Facility.name).order_by(Facility.code)
+                                          .limit(1))).one()
+    invite = await staff_service.invite(world.db, StaffRole.RECEPTIONIST, facility_code=facility.code,
+                                        name=name)
+    desk = world.phone(first_name="Thu")
+    await desk.send(f"/start staff_{invite.code}")
+    await desk.until(lambda m: "lễ tân" in m.text.lower())
+    return desk, facility.name
+
+
+async def open_card(desk: TelegramUser, payload: str) -> BotMessage:
+    await desk.send(f"/start {payload}")
+    return await desk.until(lambda m: "Thẻ tiếp đón" in m.text or "Mã này" in m.text
+                            or "chỉ nhân viên" in m.text.lower() or "chính bạn" in m.text)
+
+
+async def resident_of(world: TelegramWorld, citizen_id: int) -> DemoResident:
+    """Any seeded citizen as a demo resident, given a mobile number if the record has none."""
+    async with world.db.sessions() as session:
+        citizen = await session.get(Citizen, citizen_id)
+        assert citizen is not None
+        if citizen.phone is None:
+            citizen.phone = "+84912000111"
+            await session.commit()
+        return DemoResident(citizen.id, citizen.full_name, citizen.personal_id, citizen.birth_date,
+                            citizen.phone, "chosen")
+
+
+async def busiest_resident(world: TelegramWorld) -> tuple[DemoResident, int]:
+    """The resident with the most visits, and how many."""
+    async with world.db.sessions() as session:
+        citizen_id, count = (await session.execute(
+            select(Visit.citizen_id, func.count()).group_by(Visit.citizen_id)
+            .order_by(func.count().desc()).limit(1))).one()
+    return await resident_of(world, citizen_id), count
+
+
 def _seed(url: str) -> None:
     async def seed() -> None:
         db = Database(url)
@@ -110,13 +182,15 @@ async def open_world(db: Database) -> AsyncIterator[TelegramWorld]:
     emulator = BotApiEmulator(TOKEN)
     app = web.Application()
     emulator.add_routes(app, page=False)
+    gateway = add_ussd_route(app, db, UssdSettings(secret=USSD_SECRET))
     runner = web.AppRunner(app, access_log=None)  # Telegram's servers: their logs are not ours
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # the port the OS chose
     session = aiohttp.ClientSession()
-    world = TelegramWorld(db, emulator, f"http://127.0.0.1:{port}", await db.read(demo_residents), session)
+    world = TelegramWorld(db, emulator, f"http://127.0.0.1:{port}", await db.read(demo_residents), session,
+                          gateway)
     await world.start_bot()
     try:
         yield world

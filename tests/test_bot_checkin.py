@@ -21,23 +21,11 @@ from core.config import PROJECT_ROOT
 from core.records.facility import Facility
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
-from tests.telegram_world import TelegramWorld, verify
+from tests.telegram_world import TelegramWorld, open_card, receptionist, verify
 
 GENERAL, INSURANCE, HISTORY, VISITS = ("Thông tin chung", "Bảo hiểm y tế", "Tiền sử bệnh và dị ứng",
                                        "Lịch sử khám chữa bệnh")
 
-
-
-async def receptionist(world: TelegramWorld, *, name: str = "Lê Thu") -> tuple[TelegramUser, str]:
-    async with world.db.sessions() as session:
-        facility = (await session.execute(select(Facility.code, Facility.name).order_by(Facility.code)
-                                          .limit(1))).one()
-    invite = await staff_service.invite(world.db, StaffRole.RECEPTIONIST, facility_code=facility.code,
-                                        name=name)
-    desk = world.phone(first_name="Thu")
-    await desk.send(f"/start staff_{invite.code}")
-    await desk.until(lambda m: "lễ tân" in m.text.lower())
-    return desk, facility.name
 
 
 async def show_qr(user: TelegramUser) -> tuple[str, str, BotMessage]:
@@ -52,12 +40,6 @@ async def show_qr(user: TelegramUser) -> tuple[str, str, BotMessage]:
     payload = parse_qs(link.query)["start"][0]
     spoken = next(line for line in shown.text.splitlines() if "mã này" in line).rsplit(": ", 1)[1]
     return payload, spoken, shown
-
-
-async def open_card(desk: TelegramUser, payload: str) -> BotMessage:
-    await desk.send(f"/start {payload}")
-    return await desk.until(lambda m: "Thẻ tiếp đón" in m.text or "Mã này" in m.text
-                            or "chỉ nhân viên" in m.text.lower() or "chính bạn" in m.text)
 
 
 async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(

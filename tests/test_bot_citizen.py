@@ -14,7 +14,7 @@ from bot.sandbox.client import BotMessage, TelegramUser
 from core.identity.accounts import ChannelAccount
 from core.records.citizen import Citizen
 from core.records.values import CitizenStatus
-from tests.telegram_world import TelegramWorld, verify
+from tests.telegram_world import TelegramWorld, busiest_resident, resident_of, verify
 
 REFUSAL = "không khớp"  # "These details do not match our records."
 LOCKED = "24 giờ"  # "... paused for 24 hours ... health station of your ward."
@@ -72,16 +72,8 @@ async def test_citizen_verifies_and_reads_every_section_of_the_book(any_world: T
 
 
 async def test_visits_are_paged_five_at_a_time_newest_first(world: TelegramWorld) -> None:
-    async with world.db.sessions() as session:
-        from sqlalchemy import func
-
-        from core.records.visit import Visit
-        busiest = (await session.execute(
-            select(Visit.citizen_id, func.count()).group_by(Visit.citizen_id)
-            .order_by(func.count().desc()).limit(1))).one()
-    citizen_id, count = busiest
+    resident, count = await busiest_resident(world)
     assert count > 5, "the seeded city should hold someone with more than five visits"
-    resident = await _resident(world, citizen_id)
     user = world.phone()
     await verify(user, resident)
     await user.press("📖 Sổ sức khỏe của tôi")
@@ -98,18 +90,6 @@ async def test_visits_are_paged_five_at_a_time_newest_first(world: TelegramWorld
     dates = [label.split(" · ")[0] for label in seen]
     as_days = [tuple(reversed(d.split("/"))) for d in dates]
     assert as_days == sorted(as_days, reverse=True)  # newest first
-
-
-async def _resident(world: TelegramWorld, citizen_id: int):
-    from core.seed.demo import DemoResident
-
-    async with world.db.sessions() as session:
-        citizen = await session.get(Citizen, citizen_id)
-        if citizen.phone is None:
-            citizen.phone = "+84912000111"
-            await session.commit()
-        return DemoResident(citizen.id, citizen.full_name, citizen.personal_id, citizen.birth_date,
-                            citizen.phone, "chosen")
 
 
 async def test_wrong_birth_date_and_unknown_id_get_the_same_refusal(world: TelegramWorld) -> None:
@@ -311,7 +291,7 @@ async def test_a_long_section_arrives_whole_in_several_messages(world: TelegramW
         citizen_id, doses = (await session.execute(
             select(Immunization.citizen_id, func.count()).group_by(Immunization.citizen_id)
             .order_by(func.count().desc()).limit(1))).one()
-    resident = await _resident(world, citizen_id)
+    resident = await resident_of(world, citizen_id)
     user = world.phone()
     await verify(user, resident)
     await user.send("/book")

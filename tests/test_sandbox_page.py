@@ -19,6 +19,7 @@ import pytest
 from playwright.async_api import Locator, Page, async_playwright, expect
 
 from core.config import PROJECT_ROOT
+from core.text import strip_diacritics
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Headless, no sandbox (CI runs as root), and no calls home: this machine has no internet.
@@ -97,6 +98,40 @@ async def type_steps(page: Page, steps: tuple[tuple[str, str | None], ...]) -> L
     return messages
 
 
+async def ussd_send(page: Page, typed: str | None = None) -> str:
+    """Dials (no text) or answers the feature phone's screen; waits for the next screen and reads it."""
+    screen = page.get_by_test_id("ussd-screen")
+    shown = int(await screen.get_attribute("data-seq"))
+    if typed is None:
+        await page.get_by_test_id("ussd-dial").click()
+    else:
+        await page.get_by_test_id("ussd-input").fill(typed)
+        await page.get_by_test_id("ussd-input").press("Enter")
+    await expect(screen).to_have_attribute("data-seq", str(shown + 1), timeout=15_000)
+    return await screen.inner_text()
+
+
+def ussd_option(screen: str, *labels: str) -> str | None:
+    """The number the person types for the option whose label holds one of `labels`, read off the screen."""
+    for line in screen.splitlines():
+        found = re.fullmatch(r"(\d+)\. (.+)", line.strip())
+        if found and found.group(1) not in ("0", "00") and any(
+                label.lower() in found.group(2).lower() for label in labels):
+            return found.group(1)
+    return None
+
+
+async def ussd_choose(page: Page, screen: str, *labels: str) -> str:
+    """Types the option's number, turning the page with `0` while the option is not on it yet."""
+    for _ in range(4):
+        number = ussd_option(screen, *labels)
+        if number is not None:
+            return await ussd_send(page, number)
+        assert re.search(r"^0\. ", screen, re.M), f"no option like {labels} on the screen:\n{screen}"
+        screen = await ussd_send(page, "0")  # "0. Xem tiep" (more)
+    raise AssertionError(f"no option like {labels} on the screen:\n{screen}")
+
+
 async def test_newcomer_verifies_a_demo_citizen_by_clicking_in_the_chat_page(sandbox: str,
                                                                              tmp_path: Path) -> None:
     citizen = next(p for p in personas(sandbox) if p["role"] == "citizen" and p["phone_number"])
@@ -154,3 +189,53 @@ async def test_newcomer_helps_a_resident_as_a_ward_volunteer(sandbox: str) -> No
                                 (birth, "Đã tìm thấy")))
         found = await messages.filter(has_text="Đã tìm thấy").last.inner_text()
         assert resident["name"] not in found  # the volunteer sees a shortened name
+
+
+async def test_a_newcomer_on_a_feature_phone_reads_the_book_and_gets_a_code_the_reception_opens(
+        sandbox: str, tmp_path: Path) -> None:
+    people = personas(sandbox)
+    keypad = next(p for p in people if p["role"] == "feature_phone")
+    desk = next(p for p in people if p["role"] == "receptionist")
+    # The same resident in the Telegram list: the ID and birth date the hints tell the newcomer.
+    resident = next(p for p in people if p["role"] == "citizen" and p["name"] == keypad["name"])
+    personal_id, birth = credentials(resident)
+    born = birth.replace("/", "")  # a keypad phone types the date as ddmmyyyy
+    assert personal_id in keypad["hint"] and born in keypad["hint"]
+    menu = ("Ma QR", "QR code")
+    async with chat_page(sandbox) as page:
+        await page.get_by_test_id(f"persona-{keypad['user_id']}").click()
+        await expect(page.get_by_test_id("ussd-dial")).to_be_visible()
+        await expect(page.get_by_test_id("message-input")).to_be_hidden()  # no Telegram on this phone
+        await expect(page.get_by_test_id("ussd-input")).to_be_disabled()  # nothing to answer before dialling
+
+        await ussd_send(page)
+        await ussd_send(page, personal_id)
+        await ussd_send(page, born)
+        await ussd_send(page, "2580")
+        screen = await ussd_send(page, "2580")  # the PIN again: the menu
+        assert ussd_option(screen, *menu), screen
+
+        screen = await ussd_choose(page, screen, "So suc khoe", "health book")
+        screen = await ussd_choose(page, screen, "Thong tin chung", "General information")
+        assert strip_diacritics(keypad["name"]) in screen, screen  # GSM-7: the name without diacritics
+        for _ in range(4):  # back to the menu, as the screen offers it
+            if ussd_option(screen, *menu):
+                break
+            if ussd_option(screen, "Menu chinh", "Main menu"):
+                screen = await ussd_choose(page, screen, "Menu chinh", "Main menu")
+            else:
+                screen = await ussd_send(page, "00")
+        screen = await ussd_choose(page, screen, *menu)
+        code = re.search(r"\b\d{4} \d{4}\b", screen).group()  # the END screen stays on the phone
+        await expect(page.get_by_test_id("ussd-screen")).to_have_attribute("data-state", "ended")
+        await expect(page.get_by_test_id("ussd-screen")).to_contain_text(code)
+        await expect(page.get_by_test_id("ussd-notice")).to_contain_text("Phiên đã kết thúc")
+        await expect(page.get_by_test_id("ussd-send")).to_be_disabled()
+        await page.screenshot(path=str(tmp_path / "feature-phone.png"))
+
+        await page.get_by_test_id("back-button").click()  # a phone-width page: back to the list
+        await page.get_by_test_id(f"persona-{desk['user_id']}").click()
+        await expect(page.get_by_test_id("ussd-screen")).to_be_hidden()
+        messages = await type_steps(page, ((f"/checkin {code.replace(' ', '')}", "Thẻ tiếp đón"),))
+        card = messages.filter(has_text="Thẻ tiếp đón").last
+        assert keypad["name"] in await card.inner_text()  # Telegram shows the name as written

@@ -7,15 +7,18 @@ API under `/bot<token>/`, the record service's `/healthz` and `/status`.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import replace
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 
-from bot.config import BotSettings
+from bot.config import BotSettings, UssdSettings
 from bot.handlers.application import build_application
 from bot.run import start_polling, stop_polling, until_stopped
 from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.ussd_operator import SERVICE_CODE, UssdOperator, add_sandbox_gateway
+from bot.ussd.gateway import USSD_PATH, add_ussd_route
 from core.db import Database
 from core.i18n import N_, Translator, translator
 from core.identity import accounts
@@ -23,6 +26,7 @@ from core.reference.wards import ward_by_code
 from core.seed.demo import DemoFacility, DemoResident, demo_facilities, demo_residents
 from core.staff import service as staff
 from core.staff.model import StaffRole
+from core.validation import phone_national
 from core.web import create_app
 
 log = logging.getLogger(__name__)
@@ -30,6 +34,7 @@ SANDBOX_TOKEN = "100000001:SANDBOX-local-only"
 PERSONA_BASE = 700_000_000  # Telegram user ids of the demo personas: this plus the citizen id
 RECEPTION_BASE = 710_000_000  # reception personas: this plus the facility code
 VOLUNTEER_BASE = 720_000_000  # volunteer personas: this plus the ward code
+FEATURE_PHONE_BASE = 730_000_000  # feature-phone personas (USSD): this plus the citizen id
 
 
 def persona(resident: DemoResident, t: Translator) -> dict[str, Any]:
@@ -51,6 +56,24 @@ def persona(resident: DemoResident, t: Translator) -> dict[str, Any]:
         "kind": resident.kind,
         "name": resident.full_name,  # Vietnamese order: family name first
         "hint": hint,
+    }
+
+
+def feature_phone_persona(resident: DemoResident, t: Translator) -> dict[str, Any]:
+    """A resident on a keypad phone: dials the USSD code from the number on their record."""
+    assert resident.phone is not None
+    born = resident.birth_date.display().replace("/", "")
+    return {
+        "user_id": FEATURE_PHONE_BASE + resident.citizen_id,
+        "first_name": resident.full_name,
+        "last_name": "",
+        "language_code": "vi",
+        "phone_number": phone_national(resident.phone),
+        "role": "feature_phone",
+        "name": resident.full_name,
+        "hint": t.text(N_("Feature phone {phone}: dial {code}, then ID {personal_id} and birth date "
+                          "{birth_date}"), phone=phone_national(resident.phone), code=SERVICE_CODE,
+                       personal_id=resident.personal_id, birth_date=born),
     }
 
 
@@ -115,10 +138,31 @@ async def enrol_volunteers(db: Database) -> None:
 def personas_of(db: Database):
     async def personas() -> list[dict[str, Any]]:
         t = translator("vi")
-        citizens = [persona(r, t) for r in await db.read(demo_residents)]
+        residents = await db.read(demo_residents)
+        citizens = [persona(r, t) for r in residents]
         desks = [reception_persona(f, t) for f in await db.read(demo_facilities)]
-        return citizens + desks + [volunteer_persona(w, t) for w in await volunteer_wards(db)]
+        # Older residents, and those with details to fill in, also on a keypad phone (USSD).
+        phones = [feature_phone_persona(r, t) for r in residents
+                  if r.phone and r.kind in ("older", "with_gaps")]
+        return citizens + phones + desks + [volunteer_persona(w, t) for w in await volunteer_wards(db)]
     return personas
+
+
+def add_feature_phones(app: web.Application, db: Database, configured: UssdSettings, url: str) -> None:
+    """`/ussd` with an emulated operator's gateway in front of it, for the page's feature phone."""
+    secret = configured.secret or secrets.token_urlsafe(24)  # local only: the emulator's own
+    add_ussd_route(app, db, replace(configured, secret=secret, networks=()))
+    holder: dict[str, UssdOperator] = {}
+
+    async def open_operator(app: web.Application) -> None:
+        holder["operator"] = UssdOperator(url, secret, ClientSession())
+
+    async def close_operator(app: web.Application) -> None:
+        await holder["operator"].http.close()
+
+    app.on_startup.append(open_operator)
+    app.on_cleanup.append(close_operator)
+    add_sandbox_gateway(app, lambda: holder["operator"])
 
 
 async def start_sandbox(settings: BotSettings, db: Database, host: str, port: int):
@@ -127,6 +171,7 @@ async def start_sandbox(settings: BotSettings, db: Database, host: str, port: in
     emulator = BotApiEmulator(SANDBOX_TOKEN, personas=personas_of(db))
     app = create_app(db, status_path="/status")
     emulator.add_routes(app, page=True)
+    add_feature_phones(app, db, settings.ussd, f"http://{host}:{port}{USSD_PATH}")
     # No access log: a line per long poll says nothing, and the URLs carry the (local) token.
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -148,6 +193,9 @@ async def run_sandbox(settings: BotSettings, db: Database, host: str, port: int)
           flush=True)
     personas = await personas_of(db)()
     for entry in (p for p in personas if p["role"] == "citizen"):
+        print(f"  • {entry['name']}: {entry['hint']}", flush=True)
+    print(t.text(N_("Feature phones (USSD), on the same page:")), flush=True)
+    for entry in (p for p in personas if p["role"] == "feature_phone"):
         print(f"  • {entry['name']}: {entry['hint']}", flush=True)
     print(t.text(N_("Reception desks (open a citizen's check-in code there):")), flush=True)
     for entry in (p for p in personas if p["role"] == "receptionist"):

@@ -4,6 +4,7 @@
 "use strict";
 
 const API = "/sandbox/api";
+const USSD_GATEWAY = "/sandbox/ussd";  // the emulated mobile operator (feature-phone personas)
 const POLL_SECONDS = 25;
 
 const state = {
@@ -16,6 +17,7 @@ const state = {
   keyboardHidden: false,
   commands: [],
   personas: [],
+  ussd: {session: null, busy: false, turn: 0, seq: 0},  // the feature phone's USSD dialog
 };
 
 const $ = (id) => document.getElementById(id);
@@ -49,6 +51,10 @@ const ROLE_NAMES = {
   volunteer: "Tình nguyện viên (Volunteers)",
   receptionist: "Lễ tân phòng khám (Clinic reception)",
   staff: "Nhân viên (Staff)",
+  feature_phone: "📟 Điện thoại phổ thông (Feature phones, USSD)",
+};
+const ROLE_NOTES = {
+  feature_phone: "Không có Telegram: bấm mã USSD như trên điện thoại bàn phím. (No Telegram: dial the USSD code.)",
 };
 
 function fullName(p) {
@@ -75,11 +81,14 @@ async function loadPersonas() {
   }
   for (const [role, people] of groups) {
     nodes.push(el("h3", {text: ROLE_NAMES[role] || role}));
+    if (ROLE_NOTES[role]) nodes.push(el("p", {class: "role-note", text: ROLE_NOTES[role]}));
     for (const p of people) {
+      const keypad = isFeaturePhone(p);
       nodes.push(el("button", {
-        type: "button", class: "persona", "data-testid": `persona-${p.user_id}`,
+        type: "button", class: keypad ? "persona keypad-phone" : "persona", "data-testid": `persona-${p.user_id}`,
         "data-user-id": p.user_id, "aria-pressed": "false", onclick: () => choose(p),
-      }, el("span", {class: "persona-name", text: fullName(p)}),
+      }, el("span", {class: "persona-name"},
+            keypad ? el("span", {class: "badge", text: "📟 USSD"}) : null, fullName(p)),
          p.hint ? el("span", {class: "persona-hint", text: p.hint}) : null));
     }
   }
@@ -100,6 +109,10 @@ function phoneOf(p) {
   return p.phone_number || `849${String(p.user_id).slice(-8).padStart(8, "0")}`;
 }
 
+function isFeaturePhone(p) {
+  return p.role === "feature_phone";
+}
+
 // -- choosing a person -------------------------------------------------------------------------
 async function choose(persona) {
   state.generation += 1;
@@ -113,6 +126,11 @@ async function choose(persona) {
     button.setAttribute("aria-pressed", String(Number(button.dataset.userId) === persona.user_id));
   }
   $("app").dataset.view = "chat";
+  if (isFeaturePhone(persona)) {
+    openFeaturePhone(persona);
+    return;
+  }
+  closeFeaturePhone();
   $("chat-title").textContent = fullName(persona);
   $("chat-status").textContent = `Telegram ID ${persona.user_id} · ${persona.language_code || "vi"}`;
   $("message-input").disabled = false;
@@ -206,6 +224,7 @@ function applyEvent(event) {
 let statusTimer = null;
 function setStatus(text) {
   clearTimeout(statusTimer);
+  if (!state.persona || isFeaturePhone(state.persona)) return;
   $("chat-status").textContent = text || `Telegram ID ${state.persona.user_id} · ${state.persona.language_code || "vi"}`;
   if (text) statusTimer = setTimeout(() => setStatus(null), 5000);
 }
@@ -458,6 +477,151 @@ function scrollDown() {
   box.scrollTop = box.scrollHeight;
 }
 
+// -- the feature phone: a USSD dialog through the emulated operator's gateway ---------------------
+// Screens are plain text with options as lines "1. ..."; the person types a number (or an ID, a date,
+// a PIN) and sends it. END closes the session; the phone keeps its last screen in view.
+function serviceCode(p) {
+  const found = /\*[0-9*]+#/.exec(p.hint || "");
+  return found ? found[0] : "*384#";
+}
+
+function openFeaturePhone(persona) {
+  const code = serviceCode(persona);
+  $("app").dataset.mode = "ussd";
+  $("feature-phone").hidden = false;
+  $("chat-title").textContent = `📟 ${fullName(persona)}`;
+  $("chat-status").textContent = `Điện thoại phổ thông (Feature phone) ${persona.phone_number || ""} · USSD`;
+  $("message-input").disabled = true;
+  $("send-button").disabled = true;
+  $("toast").hidden = true;
+  closeMenu();
+  $("ussd-code").textContent = code;
+  $("ussd-dial").textContent = `📞 Bấm ${code} (Dial)`;
+  forgetSession();
+  showScreen(`Bấm ${code} để bắt đầu.\n(Press Dial to start.)`, "idle");
+  notice(null);
+  $("ussd-dial").focus();
+}
+
+function closeFeaturePhone() {
+  forgetSession();
+  $("app").dataset.mode = "telegram";
+  $("feature-phone").hidden = true;
+}
+
+function forgetSession() {
+  const ussd = state.ussd;
+  ussd.turn += 1;  // an answer still on its way is dropped
+  ussd.session = null;
+  ussd.busy = false;
+  $("ussd-input").value = "";
+  ussdControls();
+}
+
+function ussdControls() {
+  const {session, busy} = state.ussd;
+  const open = Boolean(session) && !busy;
+  $("ussd-input").disabled = !open;
+  $("ussd-send").disabled = !open;
+  $("ussd-cancel").disabled = !session && !busy;
+  $("ussd-dial").disabled = busy;
+  for (const key of $("ussd-keypad").querySelectorAll("button")) key.disabled = !open;
+}
+
+function showScreen(text, kind) {
+  const screen = $("ussd-screen");
+  screen.textContent = text;
+  screen.dataset.state = kind;
+  screen.scrollTop = 0;
+}
+
+function notice(text) {
+  const box = $("ussd-notice");
+  box.textContent = text || "";
+  box.hidden = !text;
+}
+
+async function ussdRequest(body) {
+  const ussd = state.ussd;
+  ussd.turn += 1;
+  const turn = ussd.turn;
+  ussd.busy = true;
+  ussdControls();
+  showScreen("Đang chờ… (Waiting…)", "waiting");
+  notice(null);
+  let answer;
+  try {
+    const response = await fetch(USSD_GATEWAY, {
+      method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+    });
+    answer = await response.json().catch(() => ({kind: "ERR", text: "", status: response.status}));
+    if (!response.ok) answer = {...answer, kind: "ERR", status: answer.status || response.status};
+  } catch (error) {
+    answer = {kind: "ERR", text: error.message, status: 0};
+  }
+  if (turn !== ussd.turn) return;  // hung up, or another person chosen, meanwhile
+  ussd.busy = false;
+  ussd.seq += 1;
+  $("ussd-screen").dataset.seq = String(ussd.seq);
+  if (answer.kind === "CON" && answer.status === 200) {
+    ussd.session = answer.session;
+    showScreen(answer.text, "open");
+    ussdControls();
+    $("ussd-input").focus();
+    return;
+  }
+  ussd.session = null;
+  ussdControls();
+  if (answer.kind === "END" && answer.status === 200) {
+    showScreen(answer.text, "ended");
+    notice("Phiên đã kết thúc (Session ended). Bấm lại để gọi mới (Dial again).");
+  } else if (answer.status === 410) {
+    showScreen(answer.text || "", "ended");
+    notice("Phiên đã hết hạn (Session expired). Bấm lại để gọi mới (Dial again).");
+  } else {
+    showScreen(answer.text || "", "error");
+    const status = answer.status ? ` ${answer.status}` : "";
+    notice(`Lỗi kết nối (Connection problem)${status}. Bấm lại để gọi mới (Dial again).`);
+  }
+  $("ussd-dial").focus();
+}
+
+function ussdDial() {
+  if (!state.persona || state.ussd.busy) return;
+  forgetSession();  // dialling again starts a new session
+  ussdRequest({phone: state.persona.phone_number || phoneOf(state.persona)});
+}
+
+function ussdSend() {
+  const ussd = state.ussd;
+  const input = $("ussd-input");
+  const typed = input.value.trim();
+  if (!ussd.session || ussd.busy || !typed) return;
+  input.value = "";
+  ussdRequest({session: ussd.session, typed});
+}
+
+function ussdCancel() {
+  if (!state.ussd.session && !state.ussd.busy) return;
+  forgetSession();
+  showScreen(`Đã hủy (Cancelled).\nBấm ${serviceCode(state.persona)} để gọi lại. (Dial again.)`, "idle");
+  notice(null);
+  $("ussd-dial").focus();
+}
+
+function drawKeypad() {
+  const keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
+  $("ussd-keypad").replaceChildren(...keys.map((key) => el("button", {
+    type: "button", "data-testid": "ussd-key", "data-key": key, text: key, "aria-label": `Phím (Key) ${key}`,
+    onclick: () => {
+      const input = $("ussd-input");
+      if (input.disabled) return;
+      input.value += key;
+      input.focus();
+    },
+  })));
+}
+
 // -- wiring --------------------------------------------------------------------------------------
 $("composer").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -474,6 +638,11 @@ $("keyboard-toggle").addEventListener("click", () => {
 });
 $("alert-ok").addEventListener("click", () => { $("alert").hidden = true; });
 $("new-person").addEventListener("click", newPerson);
+$("ussd-form").addEventListener("submit", (event) => { event.preventDefault(); ussdSend(); });
+$("ussd-dial").addEventListener("click", ussdDial);
+$("ussd-cancel").addEventListener("click", ussdCancel);
+drawKeypad();
+ussdControls();
 $("back-button").addEventListener("click", () => { $("app").dataset.view = "people"; });
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") { closeMenu(); $("alert").hidden = true; }

@@ -1,0 +1,64 @@
+"""Drawing replies as USSD screens: GSM-7 text, 182 characters a screen, options numbered once."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.flows.replies import Input, InputKind, Option, Reply, rows
+from bot.ussd.gsm import is_gsm7, septets, to_gsm7
+from bot.ussd.screens import SCREEN_LIMIT, PageTurn, draw, interpret
+from core.i18n import translator
+
+VI = translator("vi")
+WORDS = st.sampled_from(["Sổ", "sức", "khỏe", "điện", "tử", "Hà", "Nội", "✅", "🏥", "“mã”", "Đồng", "ý",
+                         "0912", "–", "Bệnh viện Đa khoa", "xét", "nghiệm", "[A]", "€", "x" * 40])
+TEXT = st.lists(st.lists(WORDS, min_size=1, max_size=30).map(" ".join), min_size=1, max_size=8) \
+    .map("\n".join)
+# A label always has a word a keypad phone can show (the flows' are text, some after an emoji).
+LABELS = st.lists(st.lists(WORDS, min_size=1, max_size=8).map(" ".join).filter(to_gsm7), max_size=14)
+
+
+def test_vietnamese_is_written_without_diacritics_and_symbols_become_plain() -> None:
+    assert to_gsm7("🏠 Sổ sức khỏe điện tử Hà Nội") == "So suc khoe dien tu Ha Noi"
+    assert to_gsm7("✅ Dị ứng “nặng” – AB Rh−") == '(x) Di ung "nang" - AB Rh-'
+    assert septets("a{b}") == 6 and is_gsm7("Đ") is False
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT, LABELS)
+def test_any_reply_fits_screens_of_182_gsm7_characters_and_keeps_every_word_and_option(
+        text: str, labels: list[str]) -> None:
+    options = rows(*(Option(label, f"x:{n}") for n, label in enumerate(labels)))
+    view = draw((Reply(text, options=options),), VI)
+    for page in view.pages:
+        assert is_gsm7(page) and septets(page) <= SCREEN_LIMIT
+    lines = [line for page in view.pages for line in page.split("\n")
+             if line not in ("0. Xem tiep", "00. Quay lai")]
+    body, numbered = lines[:len(lines) - len(labels)], lines[len(lines) - len(labels):]
+    for number, (line, label) in enumerate(zip(numbered, labels, strict=True), start=1):
+        assert line.startswith(f"{number}. ") and to_gsm7(label).startswith(line[len(f"{number}. "):])
+    assert "".join(" ".join(body).split()) == "".join(to_gsm7(text).split())  # every word, in order
+    assert view.actions == tuple(f"x:{n}" for n in range(len(labels)))
+
+
+def test_0_turns_the_page_00_turns_back_and_then_leads_to_the_menu() -> None:
+    options = rows(*(Option(f"Lựa chọn số {n} khá dài để chiếm chỗ", f"x:{n}") for n in range(12)))
+    view = draw((Reply("Chọn một mục.", options=options),), VI)
+    assert len(view.pages) >= 2 and view.response.startswith("CON ")
+    turned = interpret(view, "0")
+    assert isinstance(turned, PageTurn) and turned.view.page == 1
+    back = interpret(turned.view, "00")
+    assert isinstance(back, PageTurn) and back.view.page == 0
+    assert interpret(view, "00") == Input.of_option("menu")
+    assert interpret(view, "12") == Input.of_option("x:11")  # numbers hold across pages
+    assert interpret(view, "13") == Input(InputKind.TEXT, text="13")  # not an option: typed text
+    assert interpret(view, "001234567890") == Input(InputKind.TEXT, text="001234567890")
+
+
+def test_a_closing_reply_ends_the_session_only_on_its_last_page() -> None:
+    long = " ".join(["Mã khám bệnh của bạn là 4821 3907, hãy đọc tại quầy tiếp đón."] * 5)
+    view = draw((Reply(long, ends=True),), VI)
+    assert len(view.pages) > 1
+    assert view.response.startswith("CON ")
+    assert view.turned(len(view.pages) - 1).response.startswith("END ")
