@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flows.menu import menu_options
-from bot.flows.replies import Reply, Step
+from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import Turn
 
 
@@ -17,9 +17,9 @@ class HelpFlow:
                 turn._("Your health data are protected by law (Decree 13/2023/NĐ-CP)."),
                 turn._("For help in person, go to the health station of your ward."),
             ))
+            # One way back: on a small screen the whole menu again would fill three pages.
             return Step((Reply(text, title=turn._("Help"),
-                               options=menu_options(turn.t, linked=turn.account.linked,
-                                                    channel=turn.channel)),), turn.state)
+                               options=rows(Option(turn._("🏠 Main menu"), "menu"))),), turn.state)
         text = "\n".join((
             turn._("This bot shows your electronic health book from the Hanoi health record."),
             "",

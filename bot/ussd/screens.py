@@ -137,15 +137,21 @@ def draw(replies: tuple[Reply, ...], t: Translator) -> View:
     ends = any(r.ends for r in replies) or chosen is None
     options = [] if ends or chosen is None else [o for row in chosen.options for o in row]
     pager = _Pager(to_gsm7(t.gettext(N_("0. More"))), to_gsm7(t.gettext(N_("00. Back"))))
-    text = [line for reply in replies for part in (reply.title, reply.text)
-            for line in to_gsm7(part or "").split("\n") if line]
     labels = [_split(f"{number}. {to_gsm7(option.label)}", pager.room(1))[0]
               for number, option in enumerate(options, start=1)]
     actions = tuple(o.action for o in options)
+    text = _lines(replies, titles=True)
     if septets("\n".join(text + labels)) <= SCREEN_LIMIT:  # one screen: no room kept for "0. More"
         return View(("\n".join(text + labels),), 0, actions, ends)
+    # Several screens: the first shows what matters rather than a heading.
+    text = _lines(replies, titles=False)
     for line in text:
         pager.add(line, whole=False)
     for label in labels:
         pager.add(label, whole=True)
     return View(pager.drawn(), 0, actions, ends)
+
+
+def _lines(replies: tuple[Reply, ...], *, titles: bool) -> list[str]:
+    parts = [part for reply in replies for part in ((reply.title if titles else None), reply.text)]
+    return [line for part in parts for line in to_gsm7(part or "").split("\n") if line]
