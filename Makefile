@@ -39,6 +39,7 @@ bench: install
 	$(PY) bench/core_bench.py
 	$(PY) bench/bot_bench.py
 	$(PY) bench/checkin_bench.py
+	$(PY) bench/ussd_bench.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* $(CATALOGUES)
