@@ -111,6 +111,8 @@ async def test_a_later_call_asks_only_for_the_pin_and_a_wrong_one_is_refused(wor
     phone = world.feature_phone(resident)
     welcome = await phone.dial()
     assert "PIN" in welcome.text and "CCCD" not in welcome.text
+    slip = await phone.send("0")  # a stray key is told the PIN's shape, and not counted
+    assert "4 den 6 chu so" in slip.text
     wrong = await phone.send("1357")
     assert "khong dung" in wrong.text and MENU not in wrong.text
     assert MENU in (await phone.send(PIN)).text
@@ -264,6 +266,8 @@ async def test_five_wrong_pins_lock_the_number_and_the_id_on_telegram_too(world:
     await sign_up(world, resident)
     phone = world.feature_phone(resident)
     await phone.dial()
+    for slip in ("0", "00", "12"):  # not PIN-shaped: never counted toward the lockout
+        await phone.send(slip)
     for pin in ("1357", "2468", "1470", "3690"):
         assert "khong dung" in (await phone.send(pin)).text
     locked = await phone.send("9753")

@@ -73,6 +73,9 @@ class PinFlow:
         return await self._repeated(turn, claim)
 
     async def _sign_in(self, turn: Turn) -> Step:
+        if not pins.looks_like_pin(turn.input.text):  # "0" for more, a stray key: not counted
+            text = turn._("A PIN has 4 to 6 digits.") + "\n" + turn._("Please type your PIN.")
+            return Step((Reply(text, options=_forgot(turn)),), ENTER)
         outcome = await pins.sign_in(turn.db, turn.account, turn.input.text)
         if outcome is Outcome.LOCKED:
             return _locked(turn)

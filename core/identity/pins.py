@@ -34,6 +34,11 @@ _ACCOUNTS = accounts.ChannelAccount.__table__
 _CITIZENS = Citizen.__table__
 
 
+def looks_like_pin(text: str) -> bool:
+    """4 to 6 digits: anything else typed at the PIN question is a slip, not a guess to count."""
+    return bool(_PIN.fullmatch((text or "").strip()))
+
+
 def new_pin(text: str) -> str:
     """A PIN a person may choose: 4 to 6 digits, not one digit repeated, not a run like 1234."""
     value = (text or "").strip()
@@ -115,5 +120,5 @@ async def pin_locked(db: Database, account: accounts.Account) -> bool:
     return locked
 
 
-__all__ = ["has_pin", "hash_pin", "hash_pin_async", "new_pin", "pin_locked", "pin_matches",
+__all__ = ["has_pin", "hash_pin", "hash_pin_async", "looks_like_pin", "new_pin", "pin_locked", "pin_matches",
            "pin_matches_async", "sign_in"]
