@@ -194,7 +194,8 @@ async def run_sandbox(settings: BotSettings, db: Database, host: str, port: int)
     personas = await personas_of(db)()
     for entry in (p for p in personas if p["role"] == "citizen"):
         print(f"  • {entry['name']}: {entry['hint']}", flush=True)
-    print(t.text(N_("Feature phones (USSD), on the same page:")), flush=True)
+    keypads = t.text(N_("Feature phones (USSD), on the same page:"))
+    print(keypads, flush=True)
     for entry in (p for p in personas if p["role"] == "feature_phone"):
         print(f"  • {entry['name']}: {entry['hint']}", flush=True)
     print(t.text(N_("Reception desks (open a citizen's check-in code there):")), flush=True)
