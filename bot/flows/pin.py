@@ -12,6 +12,7 @@ from __future__ import annotations
 from bot.flows.menu import menu_reply
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
+from bot.flows.verify import ask_new_pin, verify_again
 from core import validation
 from core.identity import pins, verification
 from core.identity.accounts import JourneyState
@@ -42,22 +43,13 @@ class PinFlow:
         text = turn._("Hanoi electronic health book. Please type your PIN.")
         return Step((Reply(text, options=_forgot(turn)),), ENTER)
 
-    def ask_new(self, turn: Turn, claim: Claim, before: str | None = None) -> Step:
-        """After verification: the person chooses the PIN for later sessions."""
-        text = turn._("Now choose a PIN of 4 to 6 digits. You will type it each time you dial. "
-                      "Keep it secret.")
-        return Step((Reply(f"{before}\n{text}" if before else text, options=self._stop(turn)),),
-                    JourneyState("pin", "new", claim.to_data()))
-
     @staticmethod
     def _stop(turn: Turn) -> tuple[tuple[Option, ...], ...]:
         return rows(Option(turn._("✖ Stop"), "pin:stop"))
 
     async def on_option(self, turn: Turn, args: list[str]) -> Step:
         if args and args[0] == "forgot" and turn.state == ENTER:
-            from bot.flows.verify import VerifyFlow  # verify hands over to this flow in turn
-
-            return VerifyFlow().again(turn, turn._("Let us check who you are, then you choose a new PIN."))
+            return verify_again(turn, turn._("Let us check who you are, then you choose a new PIN."))
         if args and args[0] == "stop" and turn.state.flow == self.name and turn.state.step != "enter":
             return Step((Reply(turn._("Stopped. Nothing was saved.")),))
         raise StaleOption
@@ -88,7 +80,7 @@ class PinFlow:
         try:
             pin = pins.new_pin(turn.input.text)
         except validation.InvalidValue as error:
-            return self.ask_new(turn, claim, error.message.render(turn.t))
+            return ask_new_pin(turn, claim, error.message.render(turn.t))
         data = {**claim.to_data(), "pin_hash": await pins.hash_pin_async(pin)}
         return Step((Reply(turn._("Type the same PIN again to confirm it."), options=self._stop(turn)),),
                     JourneyState("pin", "repeat", data))
@@ -96,7 +88,7 @@ class PinFlow:
     async def _repeated(self, turn: Turn, claim: Claim) -> Step:
         chosen = turn.state.data.get("pin_hash")
         if not isinstance(chosen, str) or not await pins.pin_matches_async(turn.input.text, chosen):
-            return self.ask_new(turn, claim, turn._("The two PINs were not the same."))
+            return ask_new_pin(turn, claim, turn._("The two PINs were not the same."))
         # The number is checked again as the link is made, with the PIN, in one transaction.
         outcome = await verification.confirm_phone(turn.db, turn.account, claim, turn.input.caller or "",
                                                    own_contact=True, pin_hash=chosen)

@@ -27,6 +27,21 @@ def _ask_id(turn: Turn, before: str | None = None) -> Reply:
     return Reply(f"{before}\n\n{text}" if before else text, options=_cancel(turn))
 
 
+def verify_again(turn: Turn, before: str) -> Step:
+    """Verification from the first question, for an account that is linked already
+    (a forgotten PIN): finishing it links the account anew."""
+    return Step((_ask_id(turn, before),), ASK_ID)
+
+
+def ask_new_pin(turn: Turn, claim: Claim, before: str | None = None) -> Step:
+    """A PIN channel's last step of verification: the person chooses the PIN (bot.flows.pin)."""
+    text = turn._("Now choose a PIN of 4 to 6 digits. You will type it each time you dial. "
+                  "Keep it secret.")
+    return Step((Reply(f"{before}\n{text}" if before else text,
+                       options=rows(Option(turn._("✖ Stop"), "pin:stop"))),),
+                JourneyState("pin", "new", claim.to_data()))
+
+
 def _ask_birth_date(turn: Turn) -> str:
     if turn.channel.keypad:  # no slash on a phone keypad
         return turn._("Type your date of birth as 8 digits ddmmyyyy, for example 05091960.")
@@ -70,11 +85,6 @@ class VerifyFlow:
         ))
         return Step((Reply(notice, title=turn._("Welcome to the Hanoi electronic health book")),
                      _ask_id(turn)), ASK_ID)
-
-    def again(self, turn: Turn, before: str) -> Step:
-        """Verification from the first question, for an account that is linked already
-        (a forgotten PIN): finishing it links the account anew."""
-        return Step((_ask_id(turn, before),), ASK_ID)
 
     async def on_option(self, turn: Turn, args: list[str]) -> Step:
         if not args:
@@ -137,15 +147,13 @@ class VerifyFlow:
 
     async def _caller(self, turn: Turn, claim: Claim) -> Step:
         """USSD: the number the person calls from must be the record's; then they choose a PIN."""
-        from bot.flows.pin import PinFlow  # the PIN flow sends a forgotten PIN back here
-
         outcome = await verification.confirm_phone(turn.db, turn.account, claim, turn.input.caller or "",
                                                    own_contact=True, link=False)
         if outcome is Outcome.LOCKED:
             return _locked(turn)
         if outcome is not Outcome.PHONE_MATCHED:
             return _refused(turn)
-        return PinFlow().ask_new(turn, claim, turn._("Thank you, your details match."))
+        return ask_new_pin(turn, claim, turn._("Thank you, your details match."))
 
     def _ask_contact(self, turn: Turn, before: str | None = None) -> tuple[Reply, ...]:
         text = turn._("Last step: tap the button “Share my phone number” below. It must be the "

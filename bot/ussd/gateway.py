@@ -141,13 +141,12 @@ class UssdGateway:
             account = await self.db.write(accounts.open_account, CHANNEL, external_id)
             await self.db.write(sessions.purge_sessions, now - self.ttl)
             session = await self.db.write(sessions.start_session, CHANNEL, call.session_id, account.id, now)
-        account = await self.db.read(accounts.find_account, CHANNEL, external_id)
-        if account is None or account.id != session.account_id:
+        if session.external_id != external_id:
             raise Refused(409, "the session belongs to another number")
         if session.last_text is not None and session.idle(now) > self.ttl:
             if not session.closed or session.answer is not None:  # nothing it showed is kept
                 await self.db.write(sessions.end_session, session.id)
-            return self._timed_out(account.locale)
+            return self._timed_out(session.locale)
         if session.answer is not None and call.text == session.last_text:
             return session.answer  # the gateway retrying: the same screen, nothing done twice
         if session.closed:

@@ -111,11 +111,6 @@ def _note(connection: Connection, account: accounts.Account, id_key: str | None,
                           Outcome.SIGNED_IN if matched else Outcome.WRONG_PIN, now)
 
 
-async def has_pin(db: Database, account: accounts.Account) -> bool:
-    stored, _, _ = await db.read(_stored, account.id)
-    return stored is not None
-
-
 async def sign_in(db: Database, account: accounts.Account, pin: str) -> Outcome:
     """SIGNED_IN, WRONG_PIN or LOCKED (the fifth failure, or already locked)."""
     stored, id_key, locked = await db.read(_stored, account.id)
@@ -130,5 +125,5 @@ async def pin_locked(db: Database, account: accounts.Account) -> bool:
     return locked
 
 
-__all__ = ["has_pin", "hash_pin", "hash_pin_async", "looks_like_pin", "new_pin", "pin_locked", "pin_matches",
+__all__ = ["hash_pin", "hash_pin_async", "looks_like_pin", "new_pin", "pin_locked", "pin_matches",
            "pin_matches_async", "sign_in"]

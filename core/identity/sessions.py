@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.identity.accounts import ChannelAccount
 from core.records.base import Base, BigIntPK, UTCDateTime
 
 # A request still being answered after this long was abandoned by a stopped worker.
@@ -64,6 +65,8 @@ class ChannelSession(Base):
 class GatewaySession:
     id: int
     account_id: int
+    external_id: str  # the account's key: the caller the session belongs to
+    locale: str | None  # the account's language
     started_at: dt.datetime
     seen_at: dt.datetime
     last_text: str | None
@@ -77,6 +80,10 @@ class GatewaySession:
 
 
 _SESSIONS = ChannelSession.__table__
+_ACCOUNTS = ChannelAccount.__table__
+# The session with its account's key and language: one read per request.
+_FIND = (select(_SESSIONS, _ACCOUNTS.c.external_id, _ACCOUNTS.c.locale)
+         .join(_ACCOUNTS, _ACCOUNTS.c.id == _SESSIONS.c.account_id))
 
 
 def _session(row: Any) -> GatewaySession:
@@ -84,12 +91,13 @@ def _session(row: Any) -> GatewaySession:
         view = json.loads(row.view) if row.view else {}
     except ValueError:
         view = {}
-    return GatewaySession(row.id, row.account_id, row.started_at, row.seen_at, row.last_text, row.answer,
-                          view if isinstance(view, dict) else {}, bool(row.signed_in), bool(row.closed))
+    return GatewaySession(row.id, row.account_id, row.external_id, row.locale, row.started_at, row.seen_at,
+                          row.last_text, row.answer, view if isinstance(view, dict) else {},
+                          bool(row.signed_in), bool(row.closed))
 
 
 def find_session(connection: Connection, channel: str, gateway_id: str) -> GatewaySession | None:
-    row = connection.execute(select(_SESSIONS).where(
+    row = connection.execute(_FIND.where(
         _SESSIONS.c.channel == channel, _SESSIONS.c.gateway_id == gateway_id)).one_or_none()
     return _session(row) if row is not None else None
 
