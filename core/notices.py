@@ -25,6 +25,10 @@ class CitizenNotice(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     citizen_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("citizens.id", ondelete="CASCADE"))
+    # A notice for one channel account rather than for the citizen's linked accounts: the
+    # account a link was taken from is told, though it no longer holds the book.
+    account_id: Mapped[int | None] = mapped_column(
+        BigIntPK, ForeignKey("channel_accounts.id", ondelete="CASCADE"), nullable=True)
     kind: Mapped[str] = mapped_column(String(32))
     params: Mapped[str] = mapped_column(Text)  # JSON
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -9,19 +9,17 @@ the person can then verify in person at the ward health station.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, ForeignKey, Index, String, bindparam, func, insert, or_, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Connection, bindparam, func, insert, or_, select
 
 from core import validation
 from core.db import Database
 from core.i18n import now_utc
 from core.identity import accounts
+from core.identity.attempts import Outcome, VerificationAttempt
 from core.identity.keys import personal_id_key
-from core.records.base import Base, BigIntPK, UTCDateTime, str_enum
 from core.records.citizen import Citizen
 from core.records.values import CitizenStatus
 
@@ -29,47 +27,6 @@ log = logging.getLogger(__name__)
 
 MAX_FAILURES = 5
 WINDOW = dt.timedelta(hours=24)
-
-
-class Outcome(enum.StrEnum):
-    BIRTH_DATE_MATCHED = "birth_date_matched"
-    LINKED = "linked"
-    MISMATCH = "mismatch"  # unknown ID, wrong birth date or a number that is not the record's
-    NOT_OWN_CONTACT = "not_own_contact"
-    NO_PHONE = "no_phone"
-    DECEASED = "deceased"
-    LOCKED = "locked"
-    # A check-in code typed at reception that opened nothing (codes are 8 digits: guessing
-    # must stay slow, so wrong codes per staff account are counted too).
-    WRONG_CHECKIN_CODE = "wrong_checkin_code"
-    VOLUNTEER_LOOKUP = "volunteer_lookup"  # a volunteer looked a resident up (limited per hour)
-    # USSD: the caller's number matched; the link waits for the new PIN (core.identity.pins).
-    PHONE_MATCHED = "phone_matched"
-    SIGNED_IN = "signed_in"
-    # A wrong PIN counts like a wrong verification, per number and per personal ID.
-    WRONG_PIN = "wrong_pin"
-
-    @property
-    def is_failure(self) -> bool:
-        return self in (Outcome.MISMATCH, Outcome.NOT_OWN_CONTACT, Outcome.WRONG_PIN)
-
-
-class VerificationAttempt(Base):
-    """Every verification outcome; the ID only as a keyed fingerprint."""
-
-    __tablename__ = "verification_attempts"
-    __table_args__ = (
-        Index("ix_verification_attempts_account", "account_id", "at"),
-        Index("ix_verification_attempts_id_key", "id_key", "at"),
-    )
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    channel: Mapped[str] = mapped_column(String(16))
-    account_id: Mapped[int] = mapped_column(
-        BigIntPK, ForeignKey("channel_accounts.id", ondelete="CASCADE"))
-    id_key: Mapped[str | None] = mapped_column(String(64))
-    outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome))
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ DEMOGRAPHIC_FIELDS: tuple[str, ...] = (
     "nationality",
     "occupation",
     "phone",
+    "clinic_phone",
     "email",
     "ward_code",
     "street_address",
@@ -61,7 +62,12 @@ class Citizen(Base):
     occupation: Mapped[str | None] = mapped_column(String(100))
     # No index on phone or ward yet: each random-key index costs the million-row
     # roster import dearly; add one with the journey that looks people up by it.
+    # The verifying phone: the number that proves who a person is (only trusted sources
+    # supply it, core.records.provenance.may_supply).
     phone: Mapped[str | None] = mapped_column(String(12))
+    # A contact number a clinic wrote in its QĐ 130 file (XML1 DIEN_THOAI): often a
+    # relative's or a companion's, so it is kept apart and never verifies anyone.
+    clinic_phone: Mapped[str | None] = mapped_column(String(12))
     email: Mapped[str | None] = mapped_column(String(254))
     ward_code: Mapped[str | None] = mapped_column(String(5))
     street_address: Mapped[str | None] = mapped_column(String(200))
@@ -86,6 +92,7 @@ class Citizen(Base):
     nationality_prov: Mapped[int | None] = _provenance()
     occupation_prov: Mapped[int | None] = _provenance()
     phone_prov: Mapped[int | None] = _provenance()
+    clinic_phone_prov: Mapped[int | None] = _provenance()
     email_prov: Mapped[int | None] = _provenance()
     ward_code_prov: Mapped[int | None] = _provenance()
     street_address_prov: Mapped[int | None] = _provenance()

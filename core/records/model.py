@@ -4,8 +4,9 @@ from core.checkin.tokens import CheckinToken
 from core.consent.chain import ChainHead
 from core.consent.records import AccessEvent, ConsentChange
 from core.identity.accounts import ChannelAccount
+from core.identity.attempts import IdentityLockout, VerificationAttempt
 from core.identity.sessions import ChannelSession
-from core.identity.verification import VerificationAttempt
+from core.marks import DatabaseMark
 from core.notices import CitizenNotice
 from core.records.base import Base
 from core.records.citizen import Citizen, FieldChange
@@ -32,10 +33,12 @@ __all__ = [
     "Condition",
     "ConsentChange",
     "CorrectionRequest",
+    "DatabaseMark",
     "Disability",
     "Facility",
     "FamilyHistory",
     "FieldChange",
+    "IdentityLockout",
     "Immunization",
     "ImportRun",
     "InsuranceCard",

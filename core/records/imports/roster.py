@@ -39,6 +39,10 @@ COLUMNS = (
     "dia_chi", "ma_the_bhyt", "ma_dkbd", "gt_the_tu", "gt_the_den", "nhom_mau", "trang_thai",
     "so_dinh_danh_nguoi_giam_ho",
 )
+# What the registers state about a person: not the guardian (linked once everyone is in),
+# the clinic's contact number or what only the person declares.
+REGISTER_FIELDS = tuple(name for name in DEMOGRAPHIC_FIELDS
+                        if name not in ("guardian_id", "clinic_phone", *DECLARED_ONLY_FIELDS))
 # Rows per transaction. At a million residents each commit writes every index page
 # the chunk touched; big chunks share pages (10,000 personal IDs of a chunk fall on
 # far fewer pages per row than 2,000 do). Guardian links take two IDs each, which
@@ -77,8 +81,7 @@ class RosterEntry:
     warnings: list[Message] = field(default_factory=list)
 
     def demographics(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in DEMOGRAPHIC_FIELDS
-                if name != "guardian_id" and name not in DECLARED_ONLY_FIELDS}
+        return {name: getattr(self, name) for name in REGISTER_FIELDS}
 
 
 # --- Parsing ------------------------------------------------------------------
