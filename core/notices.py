@@ -46,8 +46,10 @@ class DueNotice:
 _NOTICES = CitizenNotice.__table__
 
 
-def enqueue(connection: Connection, citizen_id: int, kind: str, **params: Any) -> None:
-    connection.execute(insert(_NOTICES).values(citizen_id=citizen_id, kind=kind,
+def enqueue(connection: Connection, citizen_id: int, kind: str, *, account_id: int | None = None,
+            **params: Any) -> None:
+    """A notice for the citizen's linked accounts, or for one account (`account_id`)."""
+    connection.execute(insert(_NOTICES).values(citizen_id=citizen_id, account_id=account_id, kind=kind,
                                                params=json.dumps(params, ensure_ascii=False),
                                                created_at=now_utc()))
 

@@ -73,6 +73,7 @@ async def make_full_record(db: Database, *, self_declared_ethnicity: bool = Fals
                      "nationality", "occupation", "phone", "email", "ward_code", "street_address",
                      "blood_group", "status", "guardian_id"):
             setattr(citizen, f"{name}_prov", official)
+        citizen.clinic_phone, citizen.clinic_phone_prov = "+84987654321", clinic  # XML1 DIEN_THOAI
         if self_declared_ethnicity:
             citizen.ethnicity_code_prov = declared
         session.add(citizen)

@@ -133,7 +133,7 @@ async def test_logs_of_a_whole_journey_hold_no_id_phone_or_health_data(
                      if line.startswith("Chẩn đoán"))
 
     logged = "\n".join(debug_logs.lines)
-    assert "identity verification: linked" in logged  # the outcome is logged...
+    assert "identity attempt: linked" in logged  # the outcome is logged...
     phone = resident.phone.lstrip("+")
     secrets = {resident.personal_id, phone, "0" + phone[2:], resident.full_name, diagnosis,
                resident.birth_date.display()}

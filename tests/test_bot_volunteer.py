@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -177,3 +178,48 @@ async def test_the_health_station_confirms_for_a_resident_without_the_bot(world:
     async with world.db.sessions() as session:
         assert (await session.get(Citizen, resident.citizen_id)).ethnicity_code == "02"
     assert station("confirm", pending_id).returncode == 2  # decided once
+
+
+async def test_yes_confirms_exactly_the_entries_the_resident_was_shown_never_ones_added_later(
+        world: TelegramWorld) -> None:
+    resident, ward = await resident_with_gaps(world)
+    citizen = world.phone()
+    await verify(citizen, resident)
+    helper = await volunteer(world, ward)
+    await look_up(helper, resident.personal_id, resident.birth_date.display())
+    await helper.until(lambda m: "Cho " in m.text and "Dân tộc" in m.text)
+    await helper.send("kinh")
+    await helper.until(lambda m: "Kinh" in m.labels)
+    await helper.press("Kinh")
+    await helper.until(lambda m: "O Rh+" in m.labels)
+    await helper.press("✖ Dừng tại đây")
+    await helper.until(lambda m: "Đã xong" in m.text)
+    first = await citizen.until(lambda m: "Tình nguyện viên đã cùng bạn" in m.text)
+    assert "Kinh" in first.text and "Nhóm máu" not in first.text
+
+    # Before the resident answers, the volunteer adds a blood group the resident never saw.
+    await look_up(helper, resident.personal_id, resident.birth_date.display())
+    await helper.until(lambda m: "Cho " in m.text and "Dân tộc" in m.text)
+    await helper.press("⏭ Bỏ qua mục này")
+    await helper.until(lambda m: "O Rh+" in m.labels)
+    await helper.press("O Rh+")
+    await helper.until(lambda m: "O Rh+" in m.text and "Đã ghi nhận" in m.text)
+    await helper.press("✖ Dừng tại đây")
+    await helper.until(lambda m: "Đã xong" in m.text and m.message_id > first.message_id)
+    await citizen.until(lambda m: "Tình nguyện viên đã cùng bạn" in m.text and "O Rh+" in m.text)
+
+    await citizen.press("✅ Đúng, lưu lại", message=first)  # "yes" to the first list only
+    again = await citizen.until(lambda m: "Danh sách đã thay đổi" in m.text)
+    assert "Kinh" in again.text and "O Rh+" in again.text
+    async with world.db.sessions() as session:
+        untouched = await session.get(Citizen, resident.citizen_id)
+    assert (untouched.ethnicity_code, untouched.blood_group) == (None, None)  # nothing saved unseen
+
+    # A quick double tap: one saves, the other finds nothing waiting.
+    await asyncio.gather(citizen.press("✅ Đúng, lưu lại", message=again),
+                         citizen.press("✅ Đúng, lưu lại", message=again))
+    await citizen.until(lambda m: "Đã lưu" in m.text)
+    await citizen.until(lambda m: "Không có thông tin nào đang chờ" in m.text)
+    async with world.db.sessions() as session:
+        saved = await session.get(Citizen, resident.citizen_id)
+    assert (saved.ethnicity_code, saved.blood_group.code()) == ("01", "O+")

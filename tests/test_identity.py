@@ -10,8 +10,8 @@ from core.db import Database
 from core.i18n import now_utc
 from core.identity import accounts, verification
 from core.identity.accounts import JourneyState
+from core.identity.attempts import Outcome, VerificationAttempt
 from core.identity.keys import personal_id_key
-from core.identity.verification import Outcome, VerificationAttempt
 from core.records.citizen import Citizen
 from tests.records import make_full_record
 

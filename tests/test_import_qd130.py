@@ -69,6 +69,7 @@ def _visit(key: str = "LK-2025-0001", **changes: object) -> VisitSubmission:
         personal_id=AN,
         card_number=AN_CARD,
         full_name="Nguyễn Văn An",
+        birth_date=PartialDate(1990, 7, 15),
         kind_code="01",
         discharged_at=ARRIVED + dt.timedelta(hours=1),
         reason="Đau đầu",
@@ -142,9 +143,19 @@ def _envelope(*hosos: str, count: int | None = None) -> bytes:
     ).encode("utf-8")
 
 
+_PEOPLE = {AN: ("Nguyễn Văn An", "199007150000"), BINH: ("Trần Thị Bình", "199001020000")}
+
+
 def _good_hoso(key: str, personal_id: str = AN) -> str:
-    return _hoso(("XML1", _b64(_tong_hop(MA_LK=key, SO_CCCD=personal_id, NGAY_VAO="202503050830",
-                                         MA_CSKCB=FACILITY))))
+    name, born = _PEOPLE[personal_id]
+    return _hoso(("XML1", _b64(_tong_hop(MA_LK=key, SO_CCCD=personal_id, HO_TEN=name, NGAY_SINH=born,
+                                         NGAY_VAO="202503050830", MA_CSKCB=FACILITY))))
+
+
+def _binh(key: str, **changes: object) -> VisitSubmission:
+    """A visit of Trần Thị Bình, as her clinic writes it."""
+    return _visit(key, **{"personal_id": BINH, "card_number": BINH_CARD, "full_name": "Trần Thị Bình",
+                          "birth_date": PartialDate(1990, 1, 2), **changes})
 
 
 # --- The citizen sees the visit ---------------------------------------------------
@@ -234,7 +245,8 @@ async def test_visit_for_unknown_person_is_quarantined_not_lost(
         db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     await _roster(db, tmp_path)
     caplog.set_level("DEBUG", logger="core")
-    stranger = _visit("LK-X", personal_id=STRANGER, card_number=None, full_name="Lê Văn Cường")
+    stranger = _visit("LK-X", personal_id=STRANGER, card_number=None, full_name="Lê Văn Cường",
+                      birth_date=PartialDate(1985, 1, 1))
 
     report = await _import(db, tmp_path, [stranger])
     again = await _import(db, tmp_path, [stranger], name="again.xml")
@@ -396,6 +408,7 @@ async def test_visit_matched_by_insurance_card_when_no_personal_id(db: Database,
     await _roster(db, tmp_path)
     # Several cards, `;`-separated: the first valid one (Bình's) names the patient.
     xml1 = _tong_hop(MA_LK="LK-CARD", NGAY_VAO="202503050830", MA_CSKCB=FACILITY,
+                     HO_TEN="TRẦN THỊ BÌNH", NGAY_SINH="19900102",
                      MA_THE_BHYT=f"XX123;{BINH_CARD};{AN_CARD}")
     path = tmp_path / "card.xml"
     path.write_bytes(_envelope(_hoso(("XML1", _b64(xml1)))))
@@ -428,8 +441,7 @@ async def test_clinic_blood_group_fills_an_empty_field_but_never_overrides_the_r
     an_before = await _citizen(db, AN)
     visits = [
         _visit("LK-AN", blood_group=BloodGroup("O", "+")),
-        _visit("LK-BINH", personal_id=BINH, card_number=BINH_CARD, blood_group=BloodGroup("B", "-"),
-               phone="+84912345678"),
+        _binh("LK-BINH", blood_group=BloodGroup("B", "-"), phone="+84912345678"),
     ]
 
     await _import(db, tmp_path, visits)
@@ -437,7 +449,9 @@ async def test_clinic_blood_group_fills_an_empty_field_but_never_overrides_the_r
     an, binh = await _citizen(db, AN), await _citizen(db, BINH)
     assert an.blood_group == BloodGroup("A", "+")
     assert an.blood_group_prov == an_before.blood_group_prov
-    assert (binh.blood_group, binh.phone) == (BloodGroup("B", "-"), "+84912345678")
+    # The clinic's number is kept as its contact number, never as the one that verifies.
+    assert (binh.blood_group, binh.clinic_phone, binh.phone) == (BloodGroup("B", "-"), "+84912345678",
+                                                                 None)
     async with db.sessions() as session:
         source = await session.scalar(select(Provenance.source).where(
             Provenance.id == binh.blood_group_prov))
@@ -447,7 +461,7 @@ async def test_clinic_blood_group_fills_an_empty_field_but_never_overrides_the_r
     # A later clinic visit corrects the clinic's own value: the earlier one goes to history.
     await _import(db, tmp_path, [
         _visit("LK-AN-2", blood_group=BloodGroup("AB", "-")),
-        _visit("LK-BINH-2", personal_id=BINH, card_number=BINH_CARD, blood_group=BloodGroup("B", "+")),
+        _binh("LK-BINH-2", blood_group=BloodGroup("B", "+")),
     ], name="later.xml")
     an, binh = await _citizen(db, AN), await _citizen(db, BINH)
     assert (an.blood_group, binh.blood_group) == (BloodGroup("A", "+"), BloodGroup("B", "+"))

@@ -28,9 +28,9 @@ from core.records.submission import VisitSubmission
 from core.records.visit import Prescription, TestResult, Visit
 from tests.test_import_qd130 import (
     AN,
-    BINH,
     STRANGER,
     _b64,
+    _binh,
     _count,
     _envelope,
     _good_hoso,
@@ -53,8 +53,7 @@ async def test_small_files_share_transactions_but_each_keeps_its_run_and_report(
         db: Database, tmp_path: Path) -> None:
     await _roster(db, tmp_path)
     files = [_written(tmp_path, "a.xml", [_visit("A-1")]),
-             _written(tmp_path, "b.xml", [_visit("B-1"), _visit("B-2", personal_id=BINH,
-                                                                card_number=None)]),
+             _written(tmp_path, "b.xml", [_visit("B-1"), _binh("B-2", card_number=None)]),
              _written(tmp_path, "c.xml", [])]
 
     outcomes = [outcome async for _, outcome in import_qd130_each(db, files)]

@@ -19,7 +19,7 @@ from core.records.healthbook import build_health_book
 from core.records.imports.report import FileUnreadable, ImportReport
 from core.records.imports.roster import import_roster
 from core.records.insurance import InsuranceCard
-from core.records.provenance import Provenance, Source
+from core.records.provenance import Decision, Provenance, Source
 from core.records.register import merge_fields
 from core.records.values import CitizenStatus, PartialDate, Sex
 from tests.records import provenance
@@ -215,13 +215,33 @@ async def test_an_official_update_supersedes_a_self_declared_value_and_keeps_it(
 def test_a_self_declared_value_never_silently_replaces_an_official_one() -> None:
     import datetime as dt
 
-    current = {"phone": "+84912345678", "phone_prov": 1}
-    merge = merge_fields(current, {"phone": "+84987654321"}, Source.SELF_DECLARED, 2,
+    current = {"occupation": "Giáo viên", "occupation_prov": 1}
+    merge = merge_fields(current, {"occupation": "Kỹ sư"}, Source.SELF_DECLARED, 2,
                          {1: Source.POPULATION_DB}, dt.datetime.now(dt.UTC), citizen_id=7)
-    assert merge.updates == {} and merge.kept() == ["phone"]
-    fills = merge_fields({"phone": None}, {"phone": "+84987654321"}, Source.SELF_DECLARED, 2, {},
+    assert merge.updates == {} and merge.kept() == ["occupation"]
+    fills = merge_fields({"occupation": None}, {"occupation": "Kỹ sư"}, Source.SELF_DECLARED, 2, {},
                          dt.datetime.now(dt.UTC), citizen_id=7)
-    assert fills.updates == {"phone": "+84987654321", "phone_prov": 2}
+    assert fills.updates == {"occupation": "Kỹ sư", "occupation_prov": 2}
+
+
+def test_only_a_register_or_a_health_station_supplies_the_phone_that_verifies() -> None:
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    for source in (Source.CLINIC, Source.SELF_DECLARED, Source.VOLUNTEER_ASSISTED,
+                   Source.IMMUNIZATION_REGISTRY):
+        empty = merge_fields({"phone": None}, {"phone": "+84987654321"}, source, 2, {}, now)
+        assert empty.updates == {} and empty.decisions == {"phone": Decision.REFUSED}, source
+        over = merge_fields({"phone": "+84912345678", "phone_prov": 1}, {"phone": "+84987654321"},
+                            source, 2, {1: Source.CLINIC}, now)
+        assert over.updates == {}, source
+    for source in (Source.POPULATION_DB, Source.SOCIAL_INSURANCE, Source.HEALTH_STATION):
+        fills = merge_fields({"phone": None}, {"phone": "+84987654321"}, source, 2, {}, now)
+        assert fills.updates == {"phone": "+84987654321", "phone_prov": 2}, source
+    # A clinic's number is its own contact value, and only a clinic supplies it.
+    clinic = merge_fields({"clinic_phone": None}, {"clinic_phone": "+84987654321"}, Source.CLINIC, 2,
+                          {}, now)
+    assert clinic.updates == {"clinic_phone": "+84987654321", "clinic_phone_prov": 2}
 
 
 def test_the_import_report_lists_lines_in_vietnamese() -> None:

@@ -11,16 +11,15 @@ from bot.flows.book_text import section_text
 from bot.flows.menu import menu_reply
 from bot.flows.replies import Notice, Option, Reply, Step, rows
 from bot.flows.turn import Turn
-from core.checkin import tokens
-from core.checkin.tokens import CheckinState, ResolvedCheckin
+from core.checkin import desk, tokens
+from core.checkin.desk import DeskLookup, DeskState
 from core.consent.access import AccessRecord, read_book_as
 from core.consent.grants import consent_of, group_names
 from core.consent.policy import Reader, any_clinic_sees
 from core.i18n import N_, Translator, today_hanoi
-from core.identity import verification
 from core.identity.accounts import JourneyState
 from core.staff.model import StaffRole
-from core.staff.service import active_staff
+from core.staff.service import Staff, active_staff
 
 ASK_CODE = JourneyState("checkin", "code")
 
@@ -36,12 +35,18 @@ def viewed_notice(access: AccessRecord):
     return write
 
 
+def _again(turn: Turn) -> tuple[tuple[Option, ...], ...]:
+    return rows(Option(turn._("⌨ Type a code"), "checkin"))
+
+
 class CheckinFlow:
     name = "checkin"
 
     async def start(self, turn: Turn, payload: str = "") -> Step:
         if turn.input.command == "start":  # a scanned QR code: /start ci_<token>
-            return await self._open(turn, await tokens.resolve_token(turn.db, payload), via="qr")
+            staff = await active_staff(turn.db, turn.account.id)
+            return await self._open(turn, await desk.open_link(turn.db, turn.account, staff, payload),
+                                    via="qr", staff=staff)
         if payload.strip():  # /checkin 4821 3907
             return await self._typed_code(turn, payload)
         if not await self._receptionist(turn):
@@ -53,12 +58,12 @@ class CheckinFlow:
         return await self._typed_code(turn, turn.input.text)
 
     async def _typed_code(self, turn: Turn, typed: str) -> Step:
-        if await verification.too_many_wrong_codes(turn.db, turn.account):
-            return Step((Reply(turn._("Too many wrong codes. Please wait 10 minutes, then try again.")),))
-        found = await tokens.resolve_code(turn.db, typed)
-        if found.state is CheckinState.UNKNOWN and await self._receptionist(turn):
-            await verification.note_wrong_code(turn.db, turn.account)
-        return await self._open(turn, found, via="code")
+        staff = await active_staff(turn.db, turn.account.id)
+        if tokens.code_digest(typed) is None and staff is not None:  # a slip of the keyboard, not a guess
+            return Step((Reply(turn._("A check-in code has 8 digits, for example 4821 3907. Please type it "
+                                      "again."), options=_again(turn)),), ASK_CODE)
+        found = await desk.open_code(turn.db, turn.account, staff, typed)
+        return await self._open(turn, found, via="code", staff=staff)
 
     async def on_option(self, turn: Turn, args: list[str]) -> Step:
         return await self.start(turn)
@@ -71,28 +76,27 @@ class CheckinFlow:
         text = turn._("This is a clinic check-in code. Only registered reception staff can open it.")
         return Step((menu_reply(turn, text),))
 
-    async def _open(self, turn: Turn, found: ResolvedCheckin, *, via: str) -> Step:
-        if found.citizen_id is not None and found.citizen_id == turn.account.citizen_id:
+    async def _open(self, turn: Turn, found: DeskLookup, *, via: str, staff: Staff | None) -> Step:
+        if found.state is DeskState.OWN:
             return await self._own_code(turn)
-        staff = await self._receptionist(turn)
-        if staff is None:
+        if found.state is DeskState.PAUSED:
+            return Step((Reply(turn._("Too many codes that opened nothing. Please wait 10 minutes, then try "
+                                      "again.")),))
+        if found.state is DeskState.NOT_RECEPTION or staff is None:
             return self._not_staff(turn)
-        again = rows(Option(turn._("⌨ Type a code"), "checkin"))
-        if found.state is CheckinState.EXPIRED:
-            return Step((Reply(turn._("This code has expired. Ask the person to show a new one with /qr."),
-                               options=again),))
-        if found.state is CheckinState.REVOKED:
-            return Step((Reply(turn._("This code was replaced by a newer one. Ask the person to show "
-                                      "their newest code."), options=again),))
-        if found.state is not CheckinState.VALID or found.citizen_id is None:
-            return Step((Reply(turn._("This code is not valid. Check the digits, or ask the person to "
-                                      "show their code again."), options=again),), ASK_CODE)
+        # Unknown, expired or replaced: one answer, so a code reveals nothing to anyone but its owner.
+        minutes = int(tokens.token_validity().total_seconds() // 60)
+        invalid = Step((Reply(turn._("This code does not open a health book: it may be mistyped, expired "
+                                     "(a code lasts {minutes} minutes) or replaced by a newer one. Ask the "
+                                     "person to show their newest code.", minutes=minutes),
+                              options=_again(turn)),), ASK_CODE)
+        if found.state is not DeskState.OPEN or found.citizen_id is None:
+            return invalid
         reader = Reader(turn.account.id, staff.role.value, staff.facility_code, None, staff.name)
         read = await read_book_as(turn.db, reader, found.citizen_id, via=via, token_id=found.token_id,
                                   locale=turn.t.locale)
         if read.book is None or read.access is None:
-            return Step((Reply(turn._("This code is not valid. Check the digits, or ask the person to "
-                                      "show their code again."), options=again),))
+            return invalid
         general = read.book.sections[0]
         name = next((row.text for row in general.rows if row.key == "general.full_name"), "")
         parts = [section_text(section, turn.t) if index == 0 else
@@ -100,7 +104,8 @@ class CheckinFlow:
                  for index, section in enumerate(read.book.sections)]
         shown = group_names(read.access.groups, turn.t)
         parts.append(turn._("Shown with the person's consent: {groups}.", groups=shown))
-        card = Reply("\n\n".join(parts), title=turn._("Check-in card: {name}", name=name), options=again)
+        card = Reply("\n\n".join(parts), title=turn._("Check-in card: {name}", name=name),
+                     options=_again(turn))
         return Step((card,), notify=(Notice(found.citizen_id, viewed_notice(read.access)),))
 
     async def _own_code(self, turn: Turn) -> Step:

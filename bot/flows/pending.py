@@ -8,7 +8,7 @@ from bot.flows.menu import menu_reply
 from bot.flows.replies import Option, Reply, Step
 from bot.flows.turn import Turn
 from core.i18n import N_, Translator
-from core.records.assisted import Pending, decide_pending, pending_values
+from core.records.assisted import Pending, decide_shown, pending_values, shown_digest
 from core.records.completeness import RULES_BY_FIELD
 from core.records.values import BloodGroup
 from core.reference.ethnicities import ethnicity_by_code
@@ -32,12 +32,16 @@ def _label(field: str) -> str:
     return rule.label if rule else _LABELS.get(field, field)
 
 
-def confirm_prompt(waiting: list[Pending]) -> Callable[[Translator], Reply]:
+def confirm_prompt(waiting: list[Pending], before: str | None = None) -> Callable[[Translator], Reply]:
+    """The entries, and buttons that answer for exactly these entries (never ones added later)."""
+    shown = shown_digest(waiting)
+
     def write(t: Translator) -> Reply:
-        lines = [t.text(N_("A volunteer entered these details with you. Are they right?"))]
+        lines = [before] if before else []
+        lines.append(t.text(N_("A volunteer entered these details with you. Are they right?")))
         lines += [f"• {t.gettext(_label(p.field))}: {_shown(p)}" for p in waiting]
-        options = ((Option(t.gettext(N_("✅ Yes, save them")), "pending:yes"),
-                    Option(t.gettext(N_("✖ No, discard them")), "pending:no")),)
+        options = ((Option(t.gettext(N_("✅ Yes, save them")), f"pending:yes:{shown}"),
+                    Option(t.gettext(N_("✖ No, discard them")), f"pending:no:{shown}")),)
         return Reply("\n".join(lines), options=options)
     return write
 
@@ -55,10 +59,14 @@ class PendingFlow:
         return Step((confirm_prompt(waiting)(turn.t),))
 
     async def on_option(self, turn: Turn, args: list[str]) -> Step:
-        if not turn.account.linked or not args or args[0] not in ("yes", "no"):
+        if not turn.account.linked or len(args) != 2 or args[0] not in ("yes", "no"):
             return await self.start(turn)
         assert turn.account.citizen_id is not None
-        count = await decide_pending(turn.db, turn.account.citizen_id, confirm=args[0] == "yes", by="citizen")
+        count = await decide_shown(turn.db, turn.account.citizen_id, args[1], confirm=args[0] == "yes")
+        if count is None:  # entries came or went since this message: ask again about what waits now
+            waiting = await pending_values(turn.db, citizen_id=turn.account.citizen_id)
+            changed = turn._("The list changed since you were asked. Nothing was saved yet.")
+            return Step((confirm_prompt(waiting, changed)(turn.t),))
         if count == 0:  # a second tap, or decided at the health station meanwhile
             return Step((menu_reply(turn, turn._("Nothing is waiting for your confirmation.")),))
         text = turn._("Saved. Your health book shows them as entered with a volunteer.") if args[0] == "yes" \

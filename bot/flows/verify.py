@@ -136,6 +136,11 @@ class VerifyFlow:
             text = turn._("This health book belongs to a person who has died, so it cannot be "
                           "opened here. Family members can ask the health station of the ward.")
             return Step((Reply(text),))
+        if outcome is Outcome.PARTIAL_BIRTH_DATE:
+            text = turn._("Your record holds only part of your date of birth, so it cannot be checked "
+                          "here. Please verify in person: bring your ID card to the health station of "
+                          "your ward, which can also complete the date.")
+            return Step((Reply(text, close_keyboard=True),))
         if outcome is Outcome.NO_PHONE:
             text = turn._("Your record has no phone number to check, so I cannot finish here. "
                           "Please verify in person: bring your ID card to the health station of "

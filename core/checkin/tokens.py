@@ -97,7 +97,8 @@ async def issue(db: Database, citizen_id: int, channel: str) -> IssuedCheckin:
     return issued
 
 
-def _resolve(connection: Connection, column: str, digest: str, now: dt.datetime) -> ResolvedCheckin:
+def resolve(connection: Connection, column: str, digest: str, now: dt.datetime) -> ResolvedCheckin:
+    """The token whose `token_hash` or `code_hash` is `digest` (core.checkin.desk counts the tries)."""
     rows = connection.execute(select(_TOKENS.c.id, _TOKENS.c.citizen_id, _TOKENS.c.expires_at,
                                      _TOKENS.c.revoked_at)
                               .where(_TOKENS.c[column] == digest).order_by(_TOKENS.c.id.desc())).all()
@@ -112,12 +113,13 @@ def _resolve(connection: Connection, column: str, digest: str, now: dt.datetime)
     return ResolvedCheckin(CheckinState.VALID, row.id, row.citizen_id)
 
 
-async def resolve_token(db: Database, token: str) -> ResolvedCheckin:
-    return await db.read(_resolve, "token_hash", _hash("token", token), now_utc())
+def token_digest(token: str) -> str | None:
+    """The stored form of a link's token; None for what cannot be one (never looked up)."""
+    token = token.strip()
+    return _hash("token", token) if 0 < len(token) <= 64 else None
 
 
-async def resolve_code(db: Database, code: str) -> ResolvedCheckin:
-    digits = "".join(ch for ch in code if ch.isdigit())
-    if len(digits) != 8:
-        return ResolvedCheckin(CheckinState.UNKNOWN)
-    return await db.read(_resolve, "code_hash", _hash("code", digits), now_utc())
+def code_digest(typed: str) -> str | None:
+    """The stored form of a typed code: 8 digits, spaces and dashes ignored; None otherwise."""
+    digits = "".join(ch for ch in typed if ch.isdigit())
+    return _hash("code", digits) if len(digits) == 8 else None

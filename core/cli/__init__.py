@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "core.cli.audit",
     "core.cli.corrections",
     "core.cli.pending",
+    "core.cli.identity",
 )
 
 

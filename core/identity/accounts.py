@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core import notices
 from core.db import Database
 from core.i18n import now_utc
 from core.records.base import Base, BigIntPK, UTCDateTime
@@ -164,12 +165,17 @@ async def choose_language(db: Database, account_id: int, locale: str) -> None:
 
 def link_citizen(connection: Connection, account_id: int, channel: str, citizen_id: int,
                  pin_hash: str | None = None) -> None:
-    """Links the account; another account of the same citizen on this channel is unlinked."""
+    """Links the account; another account of the same citizen on this channel is unlinked, and told:
+    if it was the owner's, they learn at once that someone else now holds their book."""
     now = now_utc()
-    connection.execute(update(_ACCOUNTS)
-                       .where(_ACCOUNTS.c.channel == channel, _ACCOUNTS.c.citizen_id == citizen_id,
-                              _ACCOUNTS.c.id != account_id)
-                       .values(citizen_id=None, linked_at=None, pin_hash=None, updated_at=now))
+    earlier = connection.execute(
+        update(_ACCOUNTS)
+        .where(_ACCOUNTS.c.channel == channel, _ACCOUNTS.c.citizen_id == citizen_id,
+               _ACCOUNTS.c.id != account_id)
+        .values(citizen_id=None, linked_at=None, pin_hash=None, updated_at=now)
+        .returning(_ACCOUNTS.c.id)).scalars().all()
+    for moved_from in earlier:
+        notices.enqueue(connection, citizen_id, "link_moved", account_id=moved_from, at=now.isoformat())
     connection.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == account_id)
                        .values(citizen_id=citizen_id, linked_at=now, pin_hash=pin_hash, updated_at=now))
 

@@ -9,11 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Connection, ForeignKey, Index, String, bindparam, func, insert, or_, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core import notices
+from core.i18n import now_utc
 from core.records.base import Base, BigIntPK, UTCDateTime, str_enum
+from core.records.citizen import Citizen
+
+if TYPE_CHECKING:
+    from core.identity.accounts import Account
+
+log = logging.getLogger(__name__)
 
 
 class Outcome(enum.StrEnum):
@@ -84,3 +96,138 @@ class IdentityLockout(Base):
     citizen_id: Mapped[int | None] = mapped_column(
         BigIntPK, ForeignKey("citizens.id", ondelete="CASCADE"), nullable=True)
     channel: Mapped[str] = mapped_column(String(16))
+
+
+MAX_FAILURES = 5
+WINDOW = dt.timedelta(hours=24)
+
+_ATTEMPTS = VerificationAttempt.__table__
+_LOCKOUTS = IdentityLockout.__table__
+_IS_FAILURE = or_(*(_ATTEMPTS.c.outcome == o.value for o in Outcome if o.is_failure))
+_SINCE = bindparam("since")
+_FAILURES_BY_ACCOUNT = (select(func.count()).select_from(_ATTEMPTS)
+                        .where(_ATTEMPTS.c.account_id == bindparam("account_id"), _ATTEMPTS.c.at >= _SINCE,
+                               _IS_FAILURE))
+_FAILURES_BY_ID = (select(func.count()).select_from(_ATTEMPTS)
+                   .where(_ATTEMPTS.c.id_key == bindparam("id_key"), _ATTEMPTS.c.at >= _SINCE, _IS_FAILURE))
+# Both counts in one statement, built once: this account's failures, and this ID's from anywhere.
+_BOTH = select(_FAILURES_BY_ACCOUNT.scalar_subquery().label("by_account"),
+               _FAILURES_BY_ID.scalar_subquery().label("by_id"))
+
+
+def serialise(connection: Connection, *keys: str) -> None:
+    """Makes check-then-record atomic for each key (`account:7`, `id:<fingerprint>`, `facility:01001`).
+
+    PostgreSQL runs concurrent transactions side by side: without this, 200 guesses at once
+    all count four failures and are all evaluated. A transaction-scoped advisory lock per
+    key, taken in one order (no deadlock), makes them wait their turn. SQLite needs nothing:
+    `Database.write` begins with the write lock (BEGIN IMMEDIATE), one writer at a time.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        digest = hashlib.blake2b(f"attempts:{key}".encode(), digest_size=8).digest()
+        connection.execute(_ADVISORY_LOCK, {"key": int.from_bytes(digest, "big", signed=True)})
+
+
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def account_key(account_id: int) -> str:
+    return f"account:{account_id}"
+
+
+def id_lock_key(id_key: str) -> str:
+    return f"id:{id_key}"
+
+
+def failures(connection: Connection, account_id: int, id_key: str | None,
+             now: dt.datetime) -> tuple[int, int]:
+    """Failures in the last 24 hours of this account, and of this ID from any account."""
+    # An absent ID key matches no row (NULL = NULL is not true), so only the account counts.
+    row = connection.execute(_BOTH, {"account_id": account_id, "id_key": id_key,
+                                     "since": now - WINDOW}).one()
+    return row.by_account, row.by_id
+
+
+def verification_locked(connection: Connection, account_id: int, id_key: str | None,
+                        now: dt.datetime | None = None) -> bool:
+    """A new link is paused after five failures of this account, or of this ID from anywhere."""
+    return max(failures(connection, account_id, id_key, now or now_utc())) >= MAX_FAILURES
+
+
+def sign_in_locked(connection: Connection, account_id: int, now: dt.datetime | None = None) -> bool:
+    """A linked account's PIN sign-in counts only its own failures (its number's): a stranger's
+    wrong birth dates for the same ID guard new links, never the owner's own sign-in."""
+    return failures(connection, account_id, None, now or now_utc())[0] >= MAX_FAILURES
+
+
+def note(connection: Connection, account: Account, outcome: Outcome, now: dt.datetime, *,
+         id_key: str | None = None, citizen_id: int | None = None,
+         facility_code: str | None = None) -> None:
+    """Records one attempt; the failure that pauses an ID records a lockout and tells the citizen.
+
+    Callers hold `serialise` for the account and the ID, so exactly one failure reaches the limit.
+    """
+    connection.execute(insert(_ATTEMPTS).values(at=now, channel=account.channel, account_id=account.id,
+                                                id_key=id_key, outcome=outcome,
+                                                facility_code=facility_code))
+    # No ID, no phone, no name: the account row and a short prefix of the fingerprint.
+    log.info("identity attempt: %s (account %s, id ref %s)", outcome.value, account.id,
+             id_key[:8] if id_key else "-")
+    if not outcome.is_failure or id_key is None:
+        return
+    by_id = failures(connection, account.id, id_key, now)[1]
+    if by_id != MAX_FAILURES:
+        return
+    connection.execute(insert(_LOCKOUTS).values(at=now, id_key=id_key, citizen_id=citizen_id,
+                                                channel=account.channel))
+    log.warning("identity: verification of an ID paused after %d failures (id ref %s)", MAX_FAILURES,
+                id_key[:8])
+    if citizen_id is not None:  # the owner hears of it on their linked accounts, if any
+        notices.enqueue(connection, citizen_id, "verification_paused", at=now.isoformat())
+
+
+def recent(connection: Connection, account_id: int, outcome: Outcome, since: dt.datetime) -> int:
+    """How many attempts of one kind this account made since a moment (hourly, 10-minute limits)."""
+    return connection.execute(select(func.count()).select_from(_ATTEMPTS).where(
+        _ATTEMPTS.c.account_id == account_id, _ATTEMPTS.c.at >= since,
+        _ATTEMPTS.c.outcome == outcome.value)).scalar_one()
+
+
+def recent_at_facility(connection: Connection, facility_code: str, outcome: Outcome,
+                       since: dt.datetime) -> int:
+    return connection.execute(select(func.count()).select_from(_ATTEMPTS).where(
+        _ATTEMPTS.c.facility_code == facility_code, _ATTEMPTS.c.at >= since,
+        _ATTEMPTS.c.outcome == outcome.value)).scalar_one()
+
+
+@dataclass(frozen=True)
+class LockedResident:
+    """A resident whose ID was paused, for the ward health station: who, how often, when last."""
+
+    citizen_id: int
+    full_name: str
+    personal_id: str
+    ward_code: str | None
+    lockouts: int
+    last: dt.datetime
+
+
+def lockouts_since(connection: Connection, since: dt.datetime, ward_code: str | None = None,
+                   ) -> tuple[list[LockedResident], int]:
+    """Residents whose verification was paused since a moment (most often first), and how many
+    pauses hit IDs that no record holds."""
+    citizens = Citizen.__table__
+    query = (select(citizens.c.id, citizens.c.full_name, citizens.c.personal_id, citizens.c.ward_code,
+                    func.count().label("lockouts"), func.max(_LOCKOUTS.c.at).label("last"))
+             .join(citizens, citizens.c.id == _LOCKOUTS.c.citizen_id)
+             .where(_LOCKOUTS.c.at >= since)
+             .group_by(citizens.c.id, citizens.c.full_name, citizens.c.personal_id, citizens.c.ward_code)
+             .order_by(func.count().desc(), func.max(_LOCKOUTS.c.at).desc()))
+    if ward_code is not None:
+        query = query.where(citizens.c.ward_code == ward_code)
+    residents = [LockedResident(*row) for row in connection.execute(query)]
+    unknown = connection.execute(select(func.count()).select_from(_LOCKOUTS).where(
+        _LOCKOUTS.c.at >= since, _LOCKOUTS.c.citizen_id.is_(None))).scalar_one()
+    return residents, unknown

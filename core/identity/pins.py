@@ -4,8 +4,10 @@ The caller's number comes from the operator's network, but a phone is lent,
 shared in a family or lost: a 4–6 digit PIN, set after full verification,
 guards every later session. It is stored as a slow hash (scrypt) of an HMAC
 under the server secret, so a copied database alone cannot be searched for the
-10,000 four-digit PINs. Wrong PINs count as failed verifications: five in 24
-hours, per number or per personal ID, lock both (core.identity.verification).
+10,000 four-digit PINs. Five wrong PINs in 24 hours pause that number's sign-in;
+they also count against the personal ID, pausing new links to it. A stranger's
+wrong birth dates for the ID never pause the owner's own sign-in
+(core.identity.attempts).
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from sqlalchemy import Connection, select
 
 from core.db import Database
 from core.i18n import N_, Message, now_utc
-from core.identity import accounts
+from core.identity import accounts, attempts
+from core.identity.attempts import Outcome
 from core.identity.keys import personal_id_key, secret_key
-from core.identity.verification import Outcome, is_locked, record_attempt
 from core.records.citizen import Citizen
 from core.validation import InvalidValue
 
@@ -91,38 +93,46 @@ async def pin_matches_async(pin: str, stored: str | None) -> bool:
     return await asyncio.get_running_loop().run_in_executor(_hashing(), pin_matches, pin, stored)
 
 
-def _stored(connection: Connection, account_id: int) -> tuple[str | None, str | None, bool]:
-    """The account's PIN hash, its citizen's ID fingerprint, and whether sign-in is locked."""
+def _stored(connection: Connection, account_id: int) -> tuple[str | None, str | None, int | None, bool]:
+    """The account's PIN hash, its citizen's ID fingerprint and id, and whether sign-in is paused."""
     row = connection.execute(
-        select(_ACCOUNTS.c.pin_hash, _CITIZENS.c.personal_id)
+        select(_ACCOUNTS.c.pin_hash, _CITIZENS.c.id, _CITIZENS.c.personal_id)
         .outerjoin(_CITIZENS, _CITIZENS.c.id == _ACCOUNTS.c.citizen_id)
         .where(_ACCOUNTS.c.id == account_id)).one_or_none()
     if row is None or row.personal_id is None:
-        return None, None, False
-    id_key = personal_id_key(row.personal_id)
-    return row.pin_hash, id_key, is_locked(connection, account_id, id_key)
+        return None, None, None, False
+    locked = attempts.sign_in_locked(connection, account_id)
+    return row.pin_hash, personal_id_key(row.personal_id), row.id, locked
 
 
-def _note(connection: Connection, account: accounts.Account, id_key: str | None, matched: bool) -> Outcome:
+def _note(connection: Connection, account: accounts.Account, id_key: str | None, citizen_id: int | None,
+          matched: bool) -> Outcome:
     now = now_utc()
-    if is_locked(connection, account.id, id_key, now):  # another session failed meanwhile
+    keys = [attempts.account_key(account.id)] + ([attempts.id_lock_key(id_key)] if id_key else [])
+    attempts.serialise(connection, *keys)
+    if attempts.sign_in_locked(connection, account.id, now):  # another session failed meanwhile
         return Outcome.LOCKED
-    return record_attempt(connection, account, id_key,
-                          Outcome.SIGNED_IN if matched else Outcome.WRONG_PIN, now)
+    outcome = Outcome.SIGNED_IN if matched else Outcome.WRONG_PIN
+    # A wrong PIN counts against this number's account (its sign-in) and against the ID, where it
+    # guards new links: whoever holds the phone cannot guess the PIN and then re-verify at once.
+    attempts.note(connection, account, outcome, now, id_key=id_key, citizen_id=citizen_id)
+    if not matched and attempts.sign_in_locked(connection, account.id, now):
+        return Outcome.LOCKED
+    return outcome
 
 
 async def sign_in(db: Database, account: accounts.Account, pin: str) -> Outcome:
     """SIGNED_IN, WRONG_PIN or LOCKED (the fifth failure, or already locked)."""
-    stored, id_key, locked = await db.read(_stored, account.id)
+    stored, id_key, citizen_id, locked = await db.read(_stored, account.id)
     if locked:
         return Outcome.LOCKED
     matched = await pin_matches_async(pin, stored)
-    return await db.write(_note, account, id_key, matched)
+    return await db.write(_note, account, id_key, citizen_id, matched)
 
 
 async def pin_locked(db: Database, account: accounts.Account) -> bool:
-    _, _, locked = await db.read(_stored, account.id)
-    return locked
+    """Sign-in is paused after five failures of this number's own account in 24 hours."""
+    return (await db.read(_stored, account.id))[3]
 
 
 __all__ = ["hash_pin", "hash_pin_async", "looks_like_pin", "new_pin", "pin_locked", "pin_matches",

@@ -12,22 +12,18 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select
+from sqlalchemy import Connection, select
 
 from core import validation
 from core.db import Database
 from core.i18n import now_utc
-from core.identity import accounts
-from core.identity.attempts import Outcome, VerificationAttempt
+from core.identity import accounts, attempts
+from core.identity.attempts import MAX_FAILURES, Outcome
 from core.identity.keys import personal_id_key
 from core.records.citizen import Citizen
 from core.records.values import CitizenStatus
 
 log = logging.getLogger(__name__)
-
-MAX_FAILURES = 5
-WINDOW = dt.timedelta(hours=24)
-
 
 @dataclass(frozen=True)
 class Claim:
@@ -51,42 +47,26 @@ class Claim:
         return cls(key, candidate if isinstance(candidate, int) else None)
 
 
-_ATTEMPTS = VerificationAttempt.__table__
 _CITIZENS = Citizen.__table__
-_IS_FAILURE = or_(*(_ATTEMPTS.c.outcome == o.value for o in Outcome if o.is_failure))
-_RECENT = bindparam("since")
-# Both counts in one statement, built once: failures of this account, and of this ID from anywhere.
-_FAILURES = select(
-    select(func.count()).select_from(_ATTEMPTS)
-    .where(_ATTEMPTS.c.account_id == bindparam("account_id"), _ATTEMPTS.c.at >= _RECENT, _IS_FAILURE)
-    .scalar_subquery().label("by_account"),
-    select(func.count()).select_from(_ATTEMPTS)
-    .where(_ATTEMPTS.c.id_key == bindparam("id_key"), _ATTEMPTS.c.at >= _RECENT, _IS_FAILURE)
-    .scalar_subquery().label("by_id"),
-)
-
-
-def _failures(connection: Connection, account_id: int, id_key: str | None, now: dt.datetime) -> int:
-    # An absent ID key matches no row (NULL = NULL is not true), so only the account counts.
-    row = connection.execute(_FAILURES, {"account_id": account_id, "id_key": id_key,
-                                         "since": now - WINDOW}).one()
-    return max(row.by_account, row.by_id)
 
 
 def is_locked(connection: Connection, account_id: int, id_key: str | None = None,
               now: dt.datetime | None = None) -> bool:
-    return _failures(connection, account_id, id_key, now or now_utc()) >= MAX_FAILURES
+    return attempts.verification_locked(connection, account_id, id_key, now)
 
 
-def record_attempt(connection: Connection, account: accounts.Account, id_key: str | None,
-            outcome: Outcome, now: dt.datetime) -> Outcome:
-    connection.execute(insert(_ATTEMPTS).values(at=now, channel=account.channel, account_id=account.id,
-                                                id_key=id_key, outcome=outcome))
-    if outcome.is_failure and is_locked(connection, account.id, id_key, now):
-        outcome = Outcome.LOCKED
-    # No ID, no phone, no name: the account row and a short prefix of the fingerprint.
-    log.info("identity verification: %s (account %s, id ref %s)", outcome.value, account.id,
-             id_key[:8] if id_key else "-")
+def _guarded(connection: Connection, account: accounts.Account, claim: Claim, now: dt.datetime) -> bool:
+    """Serialises this account's and this ID's tries, then says whether they are paused."""
+    attempts.serialise(connection, attempts.account_key(account.id), attempts.id_lock_key(claim.id_key))
+    return attempts.verification_locked(connection, account.id, claim.id_key, now)
+
+
+def record_attempt(connection: Connection, account: accounts.Account, claim: Claim, outcome: Outcome,
+                   now: dt.datetime) -> Outcome:
+    """Notes the outcome; a failure that reaches the limit is answered as LOCKED."""
+    attempts.note(connection, account, outcome, now, id_key=claim.id_key, citizen_id=claim.candidate)
+    if outcome.is_failure and attempts.verification_locked(connection, account.id, claim.id_key, now):
+        return Outcome.LOCKED
     return outcome
 
 
@@ -99,7 +79,7 @@ def _claim(connection: Connection, personal_id: str) -> Claim:
 def _check_birth_date(connection: Connection, account: accounts.Account, claim: Claim,
                       born: dt.date) -> Outcome:
     now = now_utc()
-    if is_locked(connection, account.id, claim.id_key, now):
+    if _guarded(connection, account, claim, now):
         return Outcome.LOCKED
     row = None
     if claim.candidate is not None:
@@ -107,36 +87,43 @@ def _check_birth_date(connection: Connection, account: accounts.Account, claim: 
             select(_CITIZENS.c.birth_date, _CITIZENS.c.phone, _CITIZENS.c.status)
             .where(_CITIZENS.c.id == claim.candidate)).one_or_none()
     if row is None or not row.birth_date.matches(born):
-        return record_attempt(connection, account, claim.id_key, Outcome.MISMATCH, now)
+        return record_attempt(connection, account, claim, Outcome.MISMATCH, now)
+    if not row.birth_date.is_full:
+        # The ID's own digits give the birth year: a year (or month) alone proves nothing, so
+        # this person verifies at the ward health station. Counted, so IDs cannot be probed.
+        return record_attempt(connection, account, claim, Outcome.PARTIAL_BIRTH_DATE, now)
     if row.status == CitizenStatus.DECEASED:
-        return record_attempt(connection, account, claim.id_key, Outcome.DECEASED, now)
+        return record_attempt(connection, account, claim, Outcome.DECEASED, now)
     if not row.phone:
-        return record_attempt(connection, account, claim.id_key, Outcome.NO_PHONE, now)
-    return record_attempt(connection, account, claim.id_key, Outcome.BIRTH_DATE_MATCHED, now)
+        return record_attempt(connection, account, claim, Outcome.NO_PHONE, now)
+    return record_attempt(connection, account, claim, Outcome.BIRTH_DATE_MATCHED, now)
 
 
 def _confirm_phone(connection: Connection, account: accounts.Account, claim: Claim,
                    shared_number: str, own_contact: bool, link: bool = True,
                    pin_hash: str | None = None) -> Outcome:
     now = now_utc()
-    if is_locked(connection, account.id, claim.id_key, now):
+    if _guarded(connection, account, claim, now):
         return Outcome.LOCKED
     if not own_contact:  # Telegram: contact.user_id must be the sender's own
-        return record_attempt(connection, account, claim.id_key, Outcome.NOT_OWN_CONTACT, now)
-    recorded = None
+        return record_attempt(connection, account, claim, Outcome.NOT_OWN_CONTACT, now)
+    row = None
     if claim.candidate is not None:
-        recorded = connection.execute(
-            select(_CITIZENS.c.phone).where(_CITIZENS.c.id == claim.candidate)).scalar_one_or_none()
+        row = connection.execute(select(_CITIZENS.c.phone, _CITIZENS.c.birth_date)
+                                 .where(_CITIZENS.c.id == claim.candidate)).one_or_none()
     try:
         shared = validation.phone(shared_number)
     except validation.InvalidValue:  # a foreign or landline number cannot be the record's mobile
         shared = None
-    if recorded is None or claim.candidate is None or shared != recorded:
-        return record_attempt(connection, account, claim.id_key, Outcome.MISMATCH, now)
+    # `phone` is the verifying number only: a clinic's contact number is kept apart and never
+    # checked here (core.records.provenance.may_supply).
+    if row is None or row.phone is None or shared != row.phone or not row.birth_date.is_full:
+        return record_attempt(connection, account, claim, Outcome.MISMATCH, now)
     if not link:
-        return record_attempt(connection, account, claim.id_key, Outcome.PHONE_MATCHED, now)
+        return record_attempt(connection, account, claim, Outcome.PHONE_MATCHED, now)
+    assert claim.candidate is not None
     accounts.link_citizen(connection, account.id, account.channel, claim.candidate, pin_hash)
-    return record_attempt(connection, account, claim.id_key, Outcome.LINKED, now)
+    return record_attempt(connection, account, claim, Outcome.LINKED, now)
 
 
 # --- The service: each step one transaction ------------------------------------------
@@ -175,25 +162,6 @@ async def confirm_phone(db: Database, account: accounts.Account, claim: Claim, s
     return await db.write(_confirm_phone, account, claim, shared_number, own_contact, link, pin_hash)
 
 
-MAX_WRONG_CODES = 10
-WRONG_CODE_WINDOW = dt.timedelta(minutes=10)
-
-
-def _wrong_codes(connection: Connection, account_id: int, now: dt.datetime) -> int:
-    return connection.execute(
-        select(func.count()).select_from(_ATTEMPTS)
-        .where(_ATTEMPTS.c.account_id == account_id, _ATTEMPTS.c.at >= now - WRONG_CODE_WINDOW,
-               _ATTEMPTS.c.outcome == Outcome.WRONG_CHECKIN_CODE.value)).scalar_one()
-
-
-async def too_many_wrong_codes(db: Database, account: accounts.Account) -> bool:
-    return await db.read(_wrong_codes, account.id, now_utc()) >= MAX_WRONG_CODES
-
-
-async def note_wrong_code(db: Database, account: accounts.Account) -> None:
-    await db.write(record_attempt, account, None, Outcome.WRONG_CHECKIN_CODE, now_utc())
-
-
 async def status_of(db: Database, claim: Claim) -> CitizenStatus | None:
     """The claimed record's residence status, once the claim is proven."""
     if claim.candidate is None:
@@ -207,6 +175,5 @@ async def unlink(db: Database, account: accounts.Account) -> None:
     log.info("identity: account %s unlinked", account.id)
 
 
-__all__ = ["MAX_FAILURES", "Claim", "Outcome", "VerificationAttempt", "check_birth_date", "claim_identity",
-           "confirm_phone", "is_locked", "locked", "lookup", "note_wrong_code", "record_attempt", "status_of",
-           "too_many_wrong_codes", "unlink"]
+__all__ = ["MAX_FAILURES", "Claim", "Outcome", "check_birth_date", "claim_identity", "confirm_phone",
+           "is_locked", "locked", "lookup", "record_attempt", "status_of", "unlink"]

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 import logging
 import os
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from core.consent.access import read_book_as
 from core.consent.policy import Reader
 from core.db import Database
 from core.i18n import now_utc, today_hanoi
-from core.identity import accounts, verification
+from core.identity import accounts, attempts
+from core.identity.attempts import Outcome
 from core.identity.keys import personal_id_key
-from core.identity.verification import Outcome
 from core.records.citizen import Citizen
 from core.records.completeness import counted, gaps
 from core.records.corrections import PendingValue, RequestStatus
@@ -38,7 +39,6 @@ from core.staff.service import Staff
 log = logging.getLogger(__name__)
 _CITIZENS = Citizen.__table__
 _PENDING = PendingValue.__table__
-_ATTEMPTS = verification.VerificationAttempt.__table__
 
 
 def lookups_per_hour() -> int:
@@ -68,25 +68,25 @@ class LookupResult:
 def _lookup(connection: Connection, account: accounts.Account, ward: str, personal_id: str,
             born: dt.date) -> LookupResult:
     now = now_utc()
-    recent = connection.execute(select(func.count()).select_from(_ATTEMPTS).where(
-        _ATTEMPTS.c.account_id == account.id, _ATTEMPTS.c.at >= now - dt.timedelta(hours=1),
-        _ATTEMPTS.c.outcome == Outcome.VOLUNTEER_LOOKUP.value)).scalar_one()
-    if recent >= lookups_per_hour():
-        return LookupResult(Lookup.TOO_MANY)
     id_key = personal_id_key(personal_id)
-    if verification.is_locked(connection, account.id, id_key, now):
+    attempts.serialise(connection, attempts.account_key(account.id), attempts.id_lock_key(id_key))
+    if attempts.recent(connection, account.id, Outcome.VOLUNTEER_LOOKUP,
+                       now - dt.timedelta(hours=1)) >= lookups_per_hour():
+        return LookupResult(Lookup.TOO_MANY)
+    if attempts.verification_locked(connection, account.id, id_key, now):
         return LookupResult(Lookup.LOCKED)
-    connection.execute(insert(_ATTEMPTS).values(at=now, channel=account.channel, account_id=account.id,
-                                                id_key=id_key, outcome=Outcome.VOLUNTEER_LOOKUP))
+    attempts.note(connection, account, Outcome.VOLUNTEER_LOOKUP, now, id_key=id_key)
     row = connection.execute(select(_CITIZENS.c.id, _CITIZENS.c.full_name, _CITIZENS.c.birth_date,
                                     _CITIZENS.c.ward_code, _CITIZENS.c.status)
                              .where(_CITIZENS.c.personal_id == personal_id)).one_or_none()
+    # A record that knows only the birth year still matches: the resident stands beside the
+    # volunteer with their card, the volunteer sees no health data, and the lookup is logged.
     if (row is None or not row.birth_date.matches(born) or row.ward_code != ward
             or row.status != CitizenStatus.ACTIVE):
         # One answer for "no such person", "wrong birth date" and "not in your ward".
-        connection.execute(insert(_ATTEMPTS).values(at=now, channel=account.channel, account_id=account.id,
-                                                    id_key=id_key, outcome=Outcome.MISMATCH))
-        locked = verification.is_locked(connection, account.id, id_key, now)
+        attempts.note(connection, account, Outcome.MISMATCH, now, id_key=id_key,
+                      citizen_id=row.id if row is not None else None)
+        locked = attempts.verification_locked(connection, account.id, id_key, now)
         return LookupResult(Lookup.LOCKED if locked else Lookup.NOT_FOUND)
     return LookupResult(Lookup.FOUND, row.id, short_name(row.full_name))
 
@@ -150,26 +150,49 @@ def _parse(field: str, text: str) -> Any:
     return BloodGroup.from_code(text) if field == "blood_group" else text
 
 
-def _decide(connection: Connection, citizen_id: int, ids: list[int] | None, confirm: bool,
-            by: str) -> int:
+def shown_digest(waiting: list[Pending]) -> str:
+    """A short fingerprint of exactly which entries a resident was shown (fits a button's data)."""
+    return hashlib.sha256(",".join(str(p.id) for p in sorted(waiting, key=lambda p: p.id))
+                          .encode()).hexdigest()[:16]
+
+
+def _decide(connection: Connection, citizen_id: int, ids: list[int] | None, shown: str | None,
+            confirm: bool, by: str) -> int | None:
     waiting = [p for p in _pending(connection, citizen_id, None) if ids is None or p.id in ids]
     if not waiting:
         return 0
-    if confirm:
-        values = {p.field: _parse(p.field, p.value) for p in waiting}  # the latest per field wins
-        apply_values(connection, citizen_id, values, Source.VOLUNTEER_ASSISTED, f"volunteer-assisted, {by}")
+    if shown is not None and shown_digest(waiting) != shown:
+        return None  # entries were added or decided since the resident was asked
     status = RequestStatus.APPROVED if confirm else RequestStatus.REJECTED
-    connection.execute(update(_PENDING).where(_PENDING.c.id.in_([p.id for p in waiting]))
-                       .values(status=status, decided_at=now_utc(), decided_by=by))
-    return len(waiting)
+    # Claimed by the update itself: of two taps at once, only one finds them still pending.
+    decided = set(connection.execute(
+        update(_PENDING).where(_PENDING.c.id.in_([p.id for p in waiting]),
+                               _PENDING.c.status == RequestStatus.PENDING)
+        .values(status=status, decided_at=now_utc(), decided_by=by).returning(_PENDING.c.id)).scalars())
+    chosen = [p for p in waiting if p.id in decided]
+    if confirm and chosen:
+        values = {p.field: _parse(p.field, p.value) for p in chosen}  # the latest per field wins
+        apply_values(connection, citizen_id, values, Source.VOLUNTEER_ASSISTED, f"volunteer-assisted, {by}")
+    return len(chosen)
 
 
 async def decide_pending(db: Database, citizen_id: int, *, confirm: bool, by: str,
                          ids: list[int] | None = None) -> int:
-    """Confirms (saves as volunteer-assisted) or rejects what waits for this resident."""
-    count = await db.write(_decide, citizen_id, ids, confirm, by)
+    """The health station confirms (saves as volunteer-assisted) or rejects what waits for this
+    resident: the entries `ids`, or all of them."""
+    count = await db.write(_decide, citizen_id, ids, None, confirm, by)
+    assert count is not None
     log.info("%s %s pending values for citizen %s (%s)", "confirmed" if confirm else "rejected", count,
              citizen_id, by)
+    return count
+
+
+async def decide_shown(db: Database, citizen_id: int, shown: str, *, confirm: bool) -> int | None:
+    """The resident's yes or no to exactly the entries they were shown (`shown_digest`): None when
+    the list changed since, so nothing added later is ever confirmed unseen."""
+    count = await db.write(_decide, citizen_id, None, shown, confirm, "citizen")
+    log.info("citizen %s %s shown pending values: %s", citizen_id, "confirmed" if confirm else "rejected",
+             "list changed" if count is None else count)
     return count
 
 

@@ -86,6 +86,8 @@ class FieldRule:
     our_reading: bool = False
     # The demographic field whose provenance marks this value (self-declared, ...).
     provenance_field: str | None = None
+    # False: a row that only exists when a source gave a value (no "Not recorded" line).
+    shown_when_missing: bool = True
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,9 @@ class SectionRule:
 def _f(key: str, label: str, read: Callable[[Any], Any], fmt: Formatter = as_text, *,
        audiences: frozenset[Audience] = CITIZEN_AND_CLINIC, source: str,
        missing: str = N_("Not recorded"), our_reading: bool = False,
-       provenance: str | None = None) -> FieldRule:
-    return FieldRule(key, label, read, fmt, audiences, source, missing, our_reading, provenance)
+       provenance: str | None = None, shown_when_missing: bool = True) -> FieldRule:
+    return FieldRule(key, label, read, fmt, audiences, source, missing, our_reading, provenance,
+                     shown_when_missing)
 
 
 def _attr(name: str) -> Callable[[Any], Any]:
@@ -160,6 +163,10 @@ GENERAL = SectionRule(
                  audiences=ALL, source=QD831_1),
         # Phone and email are contact data a volunteer has no need to read.
         _citizen("phone", "general.phone", N_("Phone"), as_phone, source=QD831_1),
+        # QĐ 130, XML1 DIEN_THOAI: the number a clinic wrote down, often a relative's; shown for
+        # what it is, never used to verify anyone (core.records.provenance.may_supply).
+        _citizen("clinic_phone", "general.clinic_phone", N_("Contact phone recorded by a clinic"),
+                 as_phone, source=QD130_XML1, our_reading=True, shown_when_missing=False),
         _citizen("email", "general.email", N_("Email"), source=QD831_1, our_reading=True),
         _citizen("ward_code", "general.ward", N_("Ward or commune"), as_ward,
                  audiences=ALL, source=QD831_1),

@@ -361,7 +361,8 @@ class _Assembler:
 
     def section(self, rule: SectionRule) -> BookSection:
         subject = self.data.card if rule.group is BookGroup.INSURANCE else self.data.citizen
-        rows = tuple(self.section_row(f, subject) for f in rule.fields if f.key in self.allowed)
+        rows = tuple(row for f in rule.fields if f.key in self.allowed
+                     if (row := self.section_row(f, subject)).value is not None or f.shown_when_missing)
         lists = tuple(self.book_list(e, self.data.lists.get(e.key, []))
                       for e in rule.entries if may_see_any(e, self.audience, self.consent))
         return BookSection(rule.group, self.t.gettext(rule.title), rows, lists)

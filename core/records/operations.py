@@ -40,6 +40,8 @@ class ImportRun(Base):
 
 class QuarantineReason(enum.StrEnum):
     NO_MATCHING_CITIZEN = "no_matching_citizen"
+    # The ID or card names a resident whose name or birth date is not the file's.
+    PERSON_MISMATCH = "person_mismatch"
     UNREADABLE = "unreadable"
 
 

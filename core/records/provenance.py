@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.i18n import N_
 from core.records.base import Base, BigIntPK, str_enum
+from core.records.values import PartialDate
 
 
 class Source(enum.StrEnum):
@@ -70,12 +71,29 @@ class Provenance(Base):
     verified: Mapped[bool]
 
 
+# Which sources may supply a field at all, where not every source may. The verifying phone
+# proves who a person is (core.identity.verification): only the registers and a health
+# station that saw the person's ID card in person supply it. A clinic's QĐ 130 file
+# (XML1 DIEN_THOAI) often carries a relative's or a companion's number: it is kept as a
+# contact (`clinic_phone`) and never verifies anyone.
+FIELD_SOURCES: dict[str, frozenset[Source]] = {
+    "phone": frozenset({Source.POPULATION_DB, Source.SOCIAL_INSURANCE, Source.HEALTH_STATION}),
+    "clinic_phone": frozenset({Source.CLINIC}),
+}
+
+
+def may_supply(field: str, source: Source) -> bool:
+    allowed = FIELD_SOURCES.get(field)
+    return allowed is None or source in allowed
+
+
 class Decision(enum.StrEnum):
     SET = "set"              # the field was empty
     REPLACE = "replace"      # a different value from an equal or stronger source
     CONFIRM = "confirm"      # the same value, now from a stronger source
     UNCHANGED = "unchanged"  # the same value from the same or a weaker source
     KEEP = "keep"            # a different value from a weaker source: not applied
+    REFUSED = "refused"      # this source may never supply this field (`may_supply`)
 
 
 def decide(current: object, current_source: Source | None, new: object, new_source: Source) -> Decision:
@@ -87,6 +105,10 @@ def decide(current: object, current_source: Source | None, new: object, new_sour
     """
     if current is None:
         return Decision.SET
+    if isinstance(new, PartialDate) and isinstance(current, PartialDate) and new.vaguer_than(current):
+        # A register that knows only the birth year never erases the full date a health
+        # station saw on the ID card, as long as the two agree.
+        return Decision.UNCHANGED
     weight_now = AUTHORITY[current_source] if current_source else 0
     weight_new = AUTHORITY[new_source]
     if new == current:

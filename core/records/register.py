@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.records.citizen import DEMOGRAPHIC_FIELDS
-from core.records.provenance import Decision, Source, decide
+from core.records.provenance import Decision, Source, decide, may_supply
 from core.records.values import BloodGroup, CitizenStatus, PartialDate
 
 
@@ -77,7 +77,9 @@ def merge_fields(
     if current is None:  # a new citizen: every value given fills an empty field
         for name in DEMOGRAPHIC_FIELDS:
             new = incoming.get(name)
-            if new is not None:
+            if new is not None and not may_supply(name, source):
+                merge.decisions[name] = Decision.REFUSED
+            elif new is not None:
                 merge.updates[name] = new
                 merge.updates[f"{name}_prov"] = provenance_id
                 merge.decisions[name] = Decision.SET
@@ -96,6 +98,9 @@ def merge_fields(
     for name in DEMOGRAPHIC_FIELDS:
         new = incoming.get(name)
         if new is None:
+            continue
+        if not may_supply(name, source):
+            merge.decisions[name] = Decision.REFUSED
             continue
         old = current_value(name)
         old_prov = current_value(f"{name}_prov")

@@ -56,7 +56,7 @@ def apply_values(connection: Connection, citizen_id: int, values: dict[str, Any]
         select(_PROVENANCE.c.id, _PROVENANCE.c.source).where(_PROVENANCE.c.id.in_(old_provs))).all()) \
         if old_provs else {}
     provenance_id = connection.execute(insert(_PROVENANCE).values(
-        source=source, reference=reference, received_at=now, verified=False)
+        source=source, reference=reference, received_at=now, verified=source.is_official)
         .returning(_PROVENANCE.c.id)).scalar_one()
     merge = merge_fields(row, values, source, provenance_id, sources, now, citizen_id=citizen_id)
     if merge.changed:

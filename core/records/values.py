@@ -77,6 +77,14 @@ class PartialDate:
             and (self.day is None or value.day == self.day)
         )
 
+    def vaguer_than(self, other: PartialDate) -> bool:
+        """Whether this date knows less than `other` and agrees with all it knows (1948 and 15/07/1948)."""
+        def known(date: PartialDate) -> int:
+            return (date.month is not None) + (date.day is not None)
+
+        return (known(self) < known(other) and self.year == other.year
+                and (self.month is None or self.month == other.month))
+
     def age_on(self, day: dt.date) -> int:
         born = self.earliest()
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))

@@ -1,8 +1,10 @@
 """One transaction of the QĐ 130 import: the visits of one or more files taken in.
 
 Each HOSO is one visit. It is matched to a resident by personal ID (SO_CCCD),
-else by insurance card (MA_THE_BHYT); a visit nobody matches, and a HOSO that
-cannot be read, go to the quarantine whole, so nothing a clinic sent is lost.
+else by insurance card (MA_THE_BHYT), and confirmed by name and birth date
+(HO_TEN, NGAY_SINH); a visit nobody matches, one whose person disagrees with the
+matched record, and a HOSO that cannot be read, go to the quarantine whole, so
+nothing a clinic sent is lost and nothing lands in a stranger's book.
 A visit is identified by (facility, MA_LK): sending it again with the same
 content changes nothing, with new content it replaces the stored visit.
 
@@ -34,7 +36,9 @@ from core.records.insurance import InsuranceCard
 from core.records.operations import QuarantineReason
 from core.records.provenance import Provenance, Source
 from core.records.submission import VisitSubmission
+from core.records.values import PartialDate
 from core.records.visit import VISIT_KIND_BY_CODE, Prescription, TestResult, Visit, VisitKind
+from core.text import fold
 
 _CITIZENS = Citizen.__table__
 _CARDS = InsuranceCard.__table__
@@ -51,6 +55,17 @@ _SHARED_CARD = Message(N_("The insurance card number is on the record of more th
 _CONFLICT = Message(N_(
     "The personal ID is not on the record and the insurance card belongs to a resident "
     "with another personal ID."))
+_UNCONFIRMED = Message(N_(
+    "The record lacks HO_TEN or NGAY_SINH, so the person cannot be confirmed."))
+_OTHER_NAME = Message(N_(
+    "HO_TEN differs from the name of the resident with this personal ID or card; someone must "
+    "check which person the visit belongs to."))
+_OTHER_BIRTH = Message(N_(
+    "NGAY_SINH differs from the date of birth of the resident with this personal ID or card; "
+    "someone must check which person the visit belongs to."))
+_OTHER_PERSON = Message(N_(
+    "HO_TEN and NGAY_SINH both differ from the resident with this personal ID or card; someone "
+    "must check which person the visit belongs to."))
 
 
 # --- Canonical forms ----------------------------------------------------------
@@ -106,13 +121,24 @@ def content_hash(submission: VisitSubmission) -> str:
 class _Match:
     citizen_id: int | None
     problem: Message | None = None
+    reason: QuarantineReason = QuarantineReason.NO_MATCHING_CITIZEN
+
+
+@dataclass(frozen=True)
+class _Person:
+    """What the record says of a matched resident, to confirm a visit is theirs."""
+
+    name_key: str  # text.fold of the full name: no case, no diacritics, letters and digits only
+    birth_date: PartialDate
 
 
 # Residents by personal ID (no card number) and current card holders, in one query.
 _MATCH = union_all(
-    select(null().label("number"), _CITIZENS.c.id.label("citizen_id"), _CITIZENS.c.personal_id)
+    select(null().label("number"), _CITIZENS.c.id.label("citizen_id"), _CITIZENS.c.personal_id,
+           _CITIZENS.c.full_name, _CITIZENS.c.birth_date)
     .where(_CITIZENS.c.personal_id.in_(bindparam("personal_ids", expanding=True))),
-    select(_CARDS.c.number, _CARDS.c.citizen_id, _CITIZENS.c.personal_id)
+    select(_CARDS.c.number, _CARDS.c.citizen_id, _CITIZENS.c.personal_id, _CITIZENS.c.full_name,
+           _CITIZENS.c.birth_date)
     .join(_CITIZENS, _CITIZENS.c.id == _CARDS.c.citizen_id)
     .where(_CARDS.c.number.in_(bindparam("card_numbers", expanding=True)),
            _CARDS.c.superseded_at.is_(None)),
@@ -121,19 +147,22 @@ _MATCH = union_all(
 
 async def _match_citizens(connection: AsyncConnection,
                           submissions: list[VisitSubmission]) -> list[_Match]:
-    """Each submission's resident: by personal ID, else by a current insurance card."""
+    """Each submission's resident: by personal ID, else by a current insurance card; then
+    confirmed by name and birth date."""
     if not submissions:
         return []
     by_pid: dict[str, int] = {}
     owners: dict[str, dict[int, str]] = {}
-    for number, citizen_id, personal_id in await connection.execute(_MATCH, {
+    people: dict[int, _Person] = {}
+    for number, citizen_id, personal_id, full_name, born in await connection.execute(_MATCH, {
             "personal_ids": sorted({s.personal_id for s in submissions if s.personal_id}),
             "card_numbers": sorted({s.card_number for s in submissions if s.card_number})}):
+        people[citizen_id] = _Person(fold(full_name), born)
         if number is None:
             by_pid[personal_id] = citizen_id
         else:
             owners.setdefault(number, {})[citizen_id] = personal_id
-    return [_match(s, by_pid, owners) for s in submissions]
+    return [_confirmed(s, _match(s, by_pid, owners), people) for s in submissions]
 
 
 def _match(s: VisitSubmission, by_pid: dict[str, int], owners: dict[str, dict[int, str]]) -> _Match:
@@ -152,6 +181,30 @@ def _match(s: VisitSubmission, by_pid: dict[str, int], owners: dict[str, dict[in
         # would disclose health data, so it waits for a person to look.
         return _Match(None, _CONFLICT)
     return _Match(citizen_id)
+
+
+def _agree(sent: PartialDate, recorded: PartialDate) -> bool:
+    """Two birth dates that may each know only the year or month agree on all both know."""
+    return (sent.year == recorded.year
+            and (sent.month is None or recorded.month is None or sent.month == recorded.month)
+            and (sent.day is None or recorded.day is None or sent.day == recorded.day))
+
+
+def _confirmed(s: VisitSubmission, match: _Match, people: dict[int, _Person]) -> _Match:
+    """A mistyped SO_CCCD names a real stranger: the visit would disclose one person's health
+    to another. XML1 HO_TEN and NGAY_SINH (required by QĐ 130) must agree with the matched
+    record, names compared without case, diacritics, spaces or punctuation (NFD-safe)."""
+    if match.citizen_id is None:
+        return match
+    person = people[match.citizen_id]
+    if not s.full_name or s.birth_date is None:
+        return _Match(None, _UNCONFIRMED, QuarantineReason.PERSON_MISMATCH)
+    same_name = fold(s.full_name) == person.name_key
+    same_birth = _agree(s.birth_date, person.birth_date)
+    if same_name and same_birth:
+        return match
+    problem = _OTHER_BIRTH if same_name else _OTHER_NAME if same_birth else _OTHER_PERSON
+    return _Match(None, problem, QuarantineReason.PERSON_MISMATCH)
 
 
 # --- Deciding -----------------------------------------------------------------
@@ -239,7 +292,7 @@ def _decide(pieces: list[Piece], reports: list[ImportReport], batches: list[Quar
                 report.warn(None, Message(N_("Kept in quarantine: {reason}"),
                                           {"reason": match.problem}), record.place(file_name))
                 quarantine.add(record.facility_code, record.visit_key, record.payload(),
-                               QuarantineReason.NO_MATCHING_CITIZEN, match.problem)
+                               match.reason, match.problem)
                 continue
             write = _Write(submission, match.citizen_id, content_hash(submission))
             previous = latest.get(write.key)

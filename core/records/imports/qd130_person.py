@@ -1,8 +1,9 @@
 """What a clinic visit adds to the person's record beyond the visit itself.
 
-The clinic's blood group, phone, ethnicity and ward fill the record's gaps (the
-authority rule in `provenance` keeps the registers' values), and a chronic
-diagnosis becomes a condition in the history (QĐ 831 part 2).
+The clinic's blood group, ethnicity and ward fill the record's gaps (the authority
+rule in `provenance` keeps the registers' values); its phone number is kept as the
+clinic's contact number, never as the number that verifies the person; and a
+chronic diagnosis becomes a condition in the history (QĐ 831 part 2).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from core.reference import icd10
 
 # What XML1 says about the patient that the record keeps; the clinic's value fills
 # an empty field and never overrules the registers (the authority rule in provenance).
-CLINIC_FIELDS = ("blood_group", "phone", "ethnicity_code", "ward_code")
+# XML1 DIEN_THOAI goes to `clinic_phone`: a contact, often a relative's (provenance.may_supply).
+CLINIC_FIELDS = ("blood_group", "clinic_phone", "ethnicity_code", "ward_code")
+_SUBMITTED = {"clinic_phone": "phone"}  # the record's field -> the submission's (XML1 DIEN_THOAI)
 
 _CITIZENS = Citizen.__table__
 _CONDITIONS = Condition.__table__
@@ -76,7 +79,7 @@ def _update_citizens(columns: tuple[str, ...]) -> Bulk:
 
 async def merge_demographics(connection: AsyncConnection, writes: Sequence[TakenVisit],
                              now: dt.datetime) -> None:
-    """The clinic's blood group, phone, ethnicity and ward, where the record has none."""
+    """The clinic's blood group, ethnicity and ward where the record has none; its contact number."""
     citizens: dict[int, dict[str, Any]] = {}
     sources: dict[int, Source] = {}
     for row in await connection.execute(
@@ -90,7 +93,7 @@ async def merge_demographics(connection: AsyncConnection, writes: Sequence[Taken
     history: list[dict[str, Any]] = []
     for w in writes:  # in file order: a later visit sees what an earlier one filled
         current = citizens[w.citizen_id]
-        incoming = {name: getattr(w.submission, name) for name in CLINIC_FIELDS}
+        incoming = {name: getattr(w.submission, _SUBMITTED.get(name, name)) for name in CLINIC_FIELDS}
         merge = merge_fields(current, incoming, Source.CLINIC, w.provenance_id, sources, now,
                              citizen_id=w.citizen_id)
         if merge.changed:

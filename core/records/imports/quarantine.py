@@ -22,6 +22,7 @@ from core.records.operations import QuarantinedSubmission, QuarantineReason
 
 QUARANTINE_LABELS = {
     QuarantineReason.NO_MATCHING_CITIZEN: N_("No matching resident"),
+    QuarantineReason.PERSON_MISMATCH: N_("Person does not match the record"),
     QuarantineReason.UNREADABLE: N_("Unreadable"),
 }
 

@@ -1,0 +1,92 @@
+"""The reception desk opens a check-in link or its 8-digit code.
+
+Every lookup that opens nothing counts, whatever the reason (an unknown, expired or
+replaced code, or someone who is not reception): 8 digits are 10^8 codes, so guessing
+must stay slow, for each desk account and for the whole facility (a facility with many
+accounts cannot guess faster). To anyone but the citizen an expired or replaced code
+answers exactly like an unknown one: only the citizen may learn that a code was theirs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from core.checkin import tokens
+from core.checkin.tokens import CheckinState
+from core.db import Database
+from core.i18n import now_utc
+from core.identity import attempts
+from core.identity.accounts import Account
+from core.identity.attempts import Outcome
+from core.staff.model import StaffRole
+from core.staff.service import Staff
+
+log = logging.getLogger(__name__)
+
+WRONG_WINDOW = dt.timedelta(minutes=10)
+MAX_WRONG_PER_ACCOUNT = 10
+
+
+def max_wrong_per_facility() -> int:
+    """Wrong lookups a facility's desks may make together in ten minutes."""
+    return int(os.environ.get("EHR_CHECKIN_WRONG_PER_FACILITY") or 30)
+
+
+class DeskState(enum.StrEnum):
+    OPEN = "open"  # a receptionist opened a valid code: the card may be read
+    OWN = "own"  # the citizen opened their own code
+    NOT_VALID = "not_valid"  # unknown, expired, replaced: one answer
+    NOT_RECEPTION = "not_reception"  # the account is not reception staff
+    PAUSED = "paused"  # too many lookups that opened nothing, for this account or facility
+
+
+@dataclass(frozen=True)
+class DeskLookup:
+    state: DeskState
+    citizen_id: int | None = None
+    token_id: int | None = None
+
+
+def _paused(connection: Connection, account: Account, facility_code: str | None, now: dt.datetime) -> bool:
+    since = now - WRONG_WINDOW
+    if attempts.recent(connection, account.id, Outcome.WRONG_CHECKIN_CODE, since) >= MAX_WRONG_PER_ACCOUNT:
+        return True
+    return facility_code is not None and attempts.recent_at_facility(
+        connection, facility_code, Outcome.WRONG_CHECKIN_CODE, since) >= max_wrong_per_facility()
+
+
+def _look_up(connection: Connection, account: Account, staff: Staff | None, column: str,
+             digest: str | None) -> DeskLookup:
+    now = now_utc()
+    reception = staff is not None and staff.role is StaffRole.RECEPTIONIST
+    facility = staff.facility_code if reception and staff is not None else None
+    keys = [attempts.account_key(account.id)] + ([f"facility:{facility}"] if facility else [])
+    attempts.serialise(connection, *keys)
+    if _paused(connection, account, facility, now):
+        return DeskLookup(DeskState.PAUSED)
+    found = tokens.resolve(connection, column, digest, now) if digest else None
+    if found is not None and found.citizen_id is not None and found.citizen_id == account.citizen_id:
+        return DeskLookup(DeskState.OWN, found.citizen_id, found.token_id)
+    if reception and found is not None and found.state is CheckinState.VALID:
+        return DeskLookup(DeskState.OPEN, found.citizen_id, found.token_id)
+    attempts.note(connection, account, Outcome.WRONG_CHECKIN_CODE, now, facility_code=facility)
+    return DeskLookup(DeskState.NOT_VALID if reception else DeskState.NOT_RECEPTION)
+
+
+async def open_link(db: Database, account: Account, staff: Staff | None, token: str) -> DeskLookup:
+    """A scanned QR code: `/start ci_<token>`."""
+    return await db.write(_look_up, account, staff, "token_hash", tokens.token_digest(token))
+
+
+async def open_code(db: Database, account: Account, staff: Staff | None, typed: str) -> DeskLookup:
+    """The 8 digits the person reads out (spaces and dashes allowed)."""
+    return await db.write(_look_up, account, staff, "code_hash", tokens.code_digest(typed))
+
+
+__all__ = ["DeskLookup", "DeskState", "max_wrong_per_facility", "open_code", "open_link"]
