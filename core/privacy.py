@@ -40,31 +40,62 @@ def mask_card(value: str | None) -> str:
     return text[:5] + "*" * (len(text) - 9) + text[-4:]
 
 
-# Defence in depth: whatever a developer logs by mistake, runs of 9+ digits
-# (personal IDs, phones, insurance numbers) are masked before they are written.
-_DIGIT_RUN = re.compile(r"(?<![0-9])(\+?84|0)?([0-9][0-9 .-]{7,}[0-9])(?![0-9])")
+# Defence in depth: whatever a developer logs by mistake, runs of 9 or more digits
+# (personal IDs, phones, insurance numbers), written together or with spaces, dots,
+# dashes or brackets and with or without +84, are masked before they are written.
+_DIGIT_RUN = re.compile(r"(?<![0-9])\+?[0-9](?:[ .()-]{0,3}[0-9])*")
+_ENOUGH_DIGITS = 9
+# Kept as they are: a timestamp's date is not an identifier, and neither is an IPv4
+# address (an ID written with dots starts its groups with zeros, an address never does).
+_DATE = re.compile(r"(?:(?:19|20)[0-9]{2}([-.])[01][0-9]\1[0-3][0-9]"
+                   r"|[0-3][0-9]([-.])[01][0-9]\2(?:19|20)[0-9]{2})[ T]?")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
-def _mask_digit_runs(text: str) -> str:
-    def repl(match: re.Match[str]) -> str:
-        whole = match.group(0)
-        digits = re.sub(r"[^0-9+]", "", whole)
-        if len(digits.lstrip("+")) < 9:
-            return whole
-        return digits[:3] + "****" + digits[-3:]
+def _mask_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    if sum(c.isdigit() for c in run) < _ENOUGH_DIGITS or _IPV4.fullmatch(run):
+        return run
+    if date := _DATE.match(run):  # `2025-01-15 10` of `2025-01-15 10:23:45`: only the rest
+        return date.group(0) + mask_identifiers(run[date.end():])
+    digits = re.sub(r"[^0-9+]", "", run)
+    return digits[:3] + "****" + digits[-3:]
 
-    return _DIGIT_RUN.sub(repl, text)
+
+def mask_identifiers(text: str) -> str:
+    """`Key (personal_id)=(001090001234)` -> `Key (personal_id)=(001****234)`."""
+    return _DIGIT_RUN.sub(_mask_run, text)
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 class RedactingFilter(logging.Filter):
-    """Masks long digit runs in every record that passes through a handler."""
+    """Masks identifiers in every record that passes through a handler it is on: the
+    message, the exception's text and traceback, and the stack."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = _mask_digit_runs(message)
-        if masked != message:
-            record.msg = masked
-            record.args = None
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: logging reports it, with its parts masked
+            record.msg = mask_identifiers(str(record.msg))
+            if isinstance(record.args, tuple):
+                record.args = tuple(mask_identifiers(str(arg)) for arg in record.args)
+        else:
+            masked = mask_identifiers(message)
+            if masked != message:
+                record.msg = masked
+                record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+        if record.exc_text:
+            # The masked text stands for the exception from here on: formatters append
+            # `exc_text` as it is, and none can render the exception again unmasked.
+            record.exc_text = mask_identifiers(record.exc_text)
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = mask_identifiers(record.stack_info)
         return True
 
 

@@ -3,7 +3,8 @@
 Each validator takes what a person or a file gave and returns the normalised
 value, or raises `InvalidValue` carrying a catalogue message that says exactly
 what is wrong. The formats are in DOMAIN.md ("believed": keep each rule here,
-once, so it is easy to correct).
+once, so it is easy to correct). Invisible characters (`core.text.drop_invisible`)
+never change the answer: what is stored is what was seen.
 """
 
 from __future__ import annotations
@@ -18,19 +19,36 @@ from core.records.values import BloodGroup, CitizenStatus, PartialDate, Sex
 from core.reference.ethnicities import find_ethnicity
 from core.reference.provinces import PROVINCE_CODES
 from core.reference.wards import ward_by_code
-from core.text import clean, fold
+from core.text import BIDI_CONTROLS, clean, drop_invisible, fold
 
 EARLIEST_YEAR = 1900
 
 
 class InvalidValue(ValueError):
-    def __init__(self, message: Message) -> None:
+    """A refused value, with what is wrong said for two readers.
+
+    `message` answers the person who typed it and may quote it back ("31/02/1990 is not
+    a real date."): they see their own input. `report_message` says as specifically what
+    is wrong without the value, for import reports an operator reads and keeps (Decree
+    13/2023/NĐ-CP: no personal data where it is not needed). A message that quotes
+    nothing serves both; a validator that quotes its input must give the other.
+    """
+
+    def __init__(self, message: Message, report_message: Message | None = None) -> None:
         super().__init__(message.msgid)
         self.message = message
+        self.report_message = message if report_message is None else report_message
 
 
-def _fail(msgid: str, **params: object) -> InvalidValue:
-    return InvalidValue(Message(msgid, params))
+def _fail(msgid: str, report: str | None = None, **params: object) -> InvalidValue:
+    """`report`: the same reason without the quoted value (no parameters of its own)."""
+    return InvalidValue(Message(msgid, params), Message(report) if report is not None else None)
+
+
+def _typed(text: str | None) -> str:
+    """What was typed, without invisible characters (a number pasted from a phone's
+    contacts often comes wrapped in bidi marks) and without surrounding white space."""
+    return drop_invisible(text or "").strip()
 
 
 # --- Personal ID (số định danh cá nhân) -------------------------------------
@@ -40,7 +58,7 @@ _PERSONAL_ID = re.compile(r"[0-9]{12}")
 
 def personal_id(text: str) -> str:
     """12 digits: province of birth (3), sex and century (1), birth year (2), serial (6)."""
-    value = re.sub(r"[\s.-]", "", text or "")
+    value = re.sub(r"[\s.-]", "", _typed(text))
     if not value:
         raise _fail(N_("The personal ID is missing."))
     if not _PERSONAL_ID.fullmatch(value):
@@ -57,17 +75,28 @@ def personal_id_century_and_sex(value: str) -> tuple[int, Sex]:
     return century + int(value[4:6]), Sex.MALE if digit % 2 == 0 else Sex.FEMALE
 
 
-def personal_id_conflict(value: str, sex: Sex | None, birth: PartialDate | None) -> Message | None:
-    """Whether the ID's sex and birth-year digits disagree with the record."""
+def personal_id_disagreement(value: str, sex: Sex | None,
+                             birth: PartialDate | None) -> InvalidValue | None:
+    """Whether the ID's sex and birth-year digits disagree with the record.
+
+    Returned, not raised: the record stands and the disagreement is noted.
+    """
     if int(value[3]) > 5:
-        return Message(N_("The personal ID has an impossible sex and century digit."))
+        return _fail(N_("The personal ID has an impossible sex and century digit."))
     year, id_sex = personal_id_century_and_sex(value)
     if birth is not None and birth.year != year:
-        return Message(N_("The personal ID says born in {year}, the record says {recorded}."),
-                       {"year": year, "recorded": birth.year})
+        return _fail(N_("The personal ID says born in {year}, the record says {recorded}."),
+                     N_("The birth year in the personal ID differs from the date of birth."),
+                     year=year, recorded=birth.year)
     if sex in (Sex.MALE, Sex.FEMALE) and sex != id_sex:
-        return Message(N_("The personal ID and the recorded sex disagree."))
+        return _fail(N_("The personal ID and the recorded sex disagree."))
     return None
+
+
+def personal_id_conflict(value: str, sex: Sex | None, birth: PartialDate | None) -> Message | None:
+    """The disagreement as the person reads it in their own book (it names the years)."""
+    found = personal_id_disagreement(value, sex, birth)
+    return found.message if found is not None else None
 
 
 # --- Health insurance card (thẻ BHYT) ----------------------------------------
@@ -88,7 +117,7 @@ class CardNumber:
 
 def insurance_card(text: str) -> CardNumber:
     """15 characters: group (2 letters), benefit level (1-5), province (2), BHXH number (10)."""
-    value = re.sub(r"[\s.-]", "", text or "").upper()
+    value = re.sub(r"[\s.-]", "", _typed(text)).upper()
     if not value:
         raise _fail(N_("The insurance card number is missing."))
     match = _CARD.fullmatch(value)
@@ -98,6 +127,7 @@ def insurance_card(text: str) -> CardNumber:
     group, level, province, number = match.groups()
     if province not in _CARD_PROVINCES:
         raise _fail(N_("The insurance card number has an unknown province code {code}."),
+                    N_("The insurance card number has an unknown province code."),
                     code=province)
     return CardNumber(value, group, int(level), province, number)
 
@@ -109,7 +139,7 @@ _FACILITY = re.compile(r"[0-9]{5}")
 
 @lru_cache(maxsize=4096)  # few distinct values, a million rows
 def facility_code(text: str) -> str:
-    value = (text or "").strip()
+    value = _typed(text)
     if not _FACILITY.fullmatch(value):
         raise _fail(N_("A facility code must be 5 digits."))
     if value[:2] not in PROVINCE_CODES:
@@ -124,7 +154,7 @@ _MOBILE = re.compile(r"0[35789][0-9]{8}")
 
 def phone(text: str) -> str:
     """A Vietnamese mobile number, normalised to `+84…` (0 replaced by +84)."""
-    value = re.sub(r"[\s().-]", "", text or "")
+    value = re.sub(r"[\s().-]", "", _typed(text))
     if value.startswith("+84"):
         value = "0" + value[3:]
     elif value.startswith("84") and len(value) == 11:
@@ -145,12 +175,13 @@ def phone_national(value: str) -> str:
 @lru_cache(maxsize=4096)  # few distinct values, a million rows
 def ward_code(text: str) -> str:
     """A current Hanoi ward: 5 digits with leading zeros (`70` is read as `00070`)."""
-    value = (text or "").strip()
+    value = _typed(text)
     if not value.isdigit() or len(value) > 5:
         raise _fail(N_("A ward code is a number of up to 5 digits."))
     code = value.zfill(5)
     if ward_by_code(code) is None:
         raise _fail(N_("Ward code {code} is not one of Hanoi's 126 current wards and communes."),
+                    N_("The ward code is not one of Hanoi's 126 current wards and communes."),
                     code=code)
     return code
 
@@ -159,6 +190,14 @@ _NAME = re.compile(r"[^\W\d_]+(?:['’ -][^\W\d_]+)*")
 
 
 def full_name(text: str) -> str:
+    # Invisible characters are dropped, as in any text, but a name with a bidi embedding,
+    # override or isolate is refused: those reorder what is shown, so the name the person
+    # saw is not the one that would be stored, and a name identifies them (matched against
+    # the registers and clinics' files, read out at reception).
+    if text and not BIDI_CONTROLS.isdisjoint(text):
+        raise _fail(N_("The full name contains characters that change the direction of the "
+                       "text. Please type it again."),
+                    N_("The full name contains characters that change the direction of the text."))
     value = clean(text)
     if not value:
         raise _fail(N_("The full name is missing."))
@@ -179,7 +218,7 @@ _DATE_LABEL = Message(N_("The date"))
 
 def partial_date(text: str, what: Message = _DATE_LABEL) -> PartialDate:
     """`dd/mm/yyyy`, `mm/yyyy` or `yyyy` (also with `-` or `.`), not before 1900, not in the future."""
-    result = partial_date_any(text)
+    result = partial_date_any(text, what)
     _check_past(result.earliest(), what)
     return result
 
@@ -190,10 +229,10 @@ def calendar_date(text: str, *, past_only: bool = True, what: Message = _DATE_LA
 
     `compact`: also `ddmmyyyy`, as typed on a phone keypad that has no slash (USSD).
     """
-    value = (text or "").strip()
+    value = _typed(text)
     if compact and _COMPACT_DATE.fullmatch(value):
         value = f"{value[:2]}/{value[2:4]}/{value[4:]}"
-    result = partial_date_any(value)
+    result = partial_date_any(value, what)
     if not result.is_full:
         raise _fail(N_("Write the full date as dd/mm/yyyy."))
     day = result.earliest()
@@ -208,15 +247,20 @@ _DAY_MONTH_YEAR = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 _COMPACT_DATE = re.compile(r"[0-9]{8}")
 
 
-def partial_date_any(text: str) -> PartialDate:
+def _not_a_real_date(value: str, what: Message) -> InvalidValue:
+    return InvalidValue(Message(N_("{date} is not a real date."), {"date": value}),
+                        Message(N_("{what} is not a real date."), {"what": what}))
+
+
+def partial_date_any(text: str, what: Message = _DATE_LABEL) -> PartialDate:
     """A date as people write it, with no rule about when it may lie."""
-    value = (text or "").strip()
+    value = _typed(text)
     if match := _DAY_MONTH_YEAR.fullmatch(value):  # the common case, fast
         day, month, year = match.groups()
         try:
             return PartialDate(int(year), int(month), int(day))
         except ValueError:
-            raise _fail(N_("{date} is not a real date."), date=value) from None
+            raise _not_a_real_date(value, what) from None
     parts = re.split(r"[/.-]", value) if value else []
     if not parts or not all(p.isdigit() for p in parts) or len(parts) > 3 or len(parts[-1]) != 4:
         raise _fail(N_("Write the date as dd/mm/yyyy, mm/yyyy or yyyy."))
@@ -224,7 +268,7 @@ def partial_date_any(text: str) -> PartialDate:
     try:
         return PartialDate(*numbers)
     except ValueError:
-        raise _fail(N_("{date} is not a real date."), date=value) from None
+        raise _not_a_real_date(value, what) from None
 
 
 _SEX_WORDS = {
@@ -260,9 +304,11 @@ def blood_group(text: str) -> BloodGroup:
 
 @lru_cache(maxsize=4096)  # few distinct values, a million rows
 def ethnicity(text: str) -> str:
-    found = find_ethnicity(text or "")
+    found = find_ethnicity(clean(text))
     if found is None:
-        raise _fail(N_("{value} is not one of the 54 ethnic groups."), value=clean(text))
+        raise _fail(N_("{value} is not one of the 54 ethnic groups."),
+                    N_("The ethnic group is not one of the 54 groups of Việt Nam."),
+                    value=clean(text))
     return found.code
 
 
@@ -284,14 +330,15 @@ def nationality(text: str) -> str:
         for code, name in Locale(locale).territories.items():
             if len(code) == 2 and fold(name) == key:
                 return code
-    raise _fail(N_("{value} is not a known nationality."), value=value)
+    raise _fail(N_("{value} is not a known nationality."),
+                N_("The nationality is not a known country."), value=value)
 
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
 def email(text: str) -> str:
-    value = (text or "").strip()
+    value = _typed(text)
     if len(value) > 254 or not _EMAIL.fullmatch(value):
         raise _fail(N_("An email address looks like name@example.com."))
     return value.lower()
@@ -313,6 +360,8 @@ def citizen_status(text: str) -> CitizenStatus:
 
 
 def free_text(text: str, max_length: int = 500) -> str:
+    """An address, occupation, relation or reason: invisible characters dropped, including
+    bidi controls (what is left is every character the person typed), white space folded."""
     value = clean(text)
     if len(value) > max_length:
         raise _fail(N_("This text is too long (at most {n} characters)."), n=max_length)

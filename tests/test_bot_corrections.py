@@ -5,8 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from sqlalchemy import select
+
 from core.config import PROJECT_ROOT
 from core.records.citizen import Citizen
+from core.records.corrections import CorrectionRequest
 from tests.telegram_world import TelegramWorld, verify
 
 
@@ -73,3 +76,31 @@ async def test_a_rejected_correction_tells_the_citizen_why(world: TelegramWorld)
         citizen = await session.get(Citizen, resident.citizen_id)
     assert citizen.sex == sex_before
     assert station(world, "list").stdout.strip().startswith("No correction requests")
+
+
+async def test_a_correction_reason_with_zero_width_characters_is_stored_clean(
+        any_world: TelegramWorld) -> None:
+    world = any_world
+    resident = world.resident("with_visits")
+    user = world.phone()
+    await verify(user, resident)
+    await user.send("/correct")
+    await user.until(lambda m: "Họ và tên" in m.labels)
+    await user.press("Họ và tên")
+    await user.until(lambda m: "Nhập" in m.text)
+    await user.send("\u202eTùng Sơn Đình Đào")  # shows reversed: refused, not stored reordered
+    refused = await user.until(lambda m: "đổi chiều" in m.text)
+    assert "Vì sao" not in refused.text
+    await user.send("Đào\u200b Đình Sơn Tùng")
+    await user.until(lambda m: "Vì sao" in m.text)
+    await user.send("Giấy\u200b khai\u200c sinh\u200d ghi\ufeff tên đệm\u202e Sơn\x1b[31m")
+    confirm = await user.until(lambda m: "✅ Gửi" in m.labels)
+    assert "Lý do: Giấy khai sinh ghi tên đệm Sơn[31m" in confirm.text
+    await user.press("✅ Gửi")
+    await user.until(lambda m: "Đã gửi" in m.text)
+    listed = station(world, "list")
+    assert "Đào Đình Sơn Tùng (Giấy khai sinh ghi tên đệm Sơn[31m)" in listed.stdout
+    async with world.db.sessions() as session:
+        stored = (await session.execute(select(CorrectionRequest.proposed_value, CorrectionRequest.reason)
+                                        .where(CorrectionRequest.citizen_id == resident.citizen_id))).one()
+    assert tuple(stored) == ("Đào Đình Sơn Tùng", "Giấy khai sinh ghi tên đệm Sơn[31m")

@@ -6,6 +6,7 @@ from sqlalchemy import select, update
 
 from core.records.citizen import Citizen
 from core.records.provenance import Provenance, Source
+from core.records.values import BloodGroup
 from tests.telegram_world import TelegramWorld, verify
 
 GAPS = dict(ethnicity_code=None, ward_code=None, occupation=None, blood_group=None, email=None,
@@ -111,3 +112,36 @@ async def test_nonsense_for_ethnicity_gets_a_helpful_answer_and_an_old_button_is
     async with world.db.sessions() as session:
         citizen = await session.get(Citizen, resident.citizen_id)
     assert citizen.ethnicity_code == "02"
+
+
+async def test_an_address_typed_with_a_bidi_override_is_saved_without_it(world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    async with world.db.transaction() as session:
+        await session.execute(update(Citizen).where(Citizen.id == resident.citizen_id).values(
+            street_address=None, street_address_prov=None, occupation=None, occupation_prov=None,
+            emergency_contact_name=None, emergency_contact_name_prov=None,
+            blood_group=BloodGroup("O", "+")))  # not asked: the typed answers come one after another
+    user = world.phone()
+    await verify(user, resident)
+    await user.send("/update")
+    await user.until(lambda m: "Địa chỉ của bạn" in m.text)
+    # A right-to-left override shows the rest reversed; a zero-width space hides in "Hàng Bạc".
+    await user.send("\u202eSố 12 Hàng\u200b Bạc\u202c")
+    saved = await user.until(lambda m: "Đã lưu" in m.text)
+    assert "Đã lưu: Số 12 Hàng Bạc (tự khai báo)" in saved.text
+    await user.until(lambda m: "Nghề nghiệp của bạn" in m.text)
+    await user.send("Giáo\u00ad viên\x00")  # a soft hyphen and a NUL (PostgreSQL refuses NUL in text)
+    await user.until(lambda m: "Đã lưu: Giáo viên (tự khai báo)" in m.text)
+    await user.until(lambda m: "khi khẩn cấp" in m.text)
+    await user.send("Nguyễn\u200d Văn An")
+    await user.until(lambda m: "Nguyễn Văn An là gì của bạn" in m.text)
+    await user.send("con\u2066 trai\u2069")
+    await user.until(lambda m: "Số điện thoại di động của Nguyễn Văn An" in m.text)
+    await user.send("\u202a0912 345 678\u202c")  # as a phone's contacts app copies it
+    await user.until(lambda m: "Đã lưu: Nguyễn Văn An" in m.text)
+
+    async with world.db.sessions() as session:
+        citizen = await session.get(Citizen, resident.citizen_id)
+    assert (citizen.street_address, citizen.occupation, citizen.emergency_contact_name,
+            citizen.emergency_contact_relation, citizen.emergency_contact_phone) == (
+        "Số 12 Hàng Bạc", "Giáo viên", "Nguyễn Văn An", "con trai", "+84912345678")

@@ -150,7 +150,7 @@ async def test_bad_codes_names_and_wards_are_reported_with_their_line(db: Databa
     assert rendered(report) == [
         (2, True, "A facility code must be 5 digits."),
         (3, True, "The facility name is missing."),
-        (4, False, "ma_xa left empty: Ward code 99999 is not one of Hanoi's 126 current wards "
+        (4, False, "ma_xa left empty: The ward code is not one of Hanoi's 126 current wards "
                    "and communes."),
         (5, True, "This facility code already appears on line 4 of this file."),
     ]

@@ -41,6 +41,8 @@ CORRECTABLE: dict[str, Correctable] = {
     "personal_id": Correctable(N_("Personal ID number"), validation.personal_id),
     "insurance_card": Correctable(N_("Health insurance card"), validation.insurance_card),
 }
+# Both the citizen's reason and the station's fit in the request's column.
+REASON_LENGTH = 500
 _REQUESTS = CorrectionRequest.__table__
 _CITIZENS = Citizen.__table__
 _CARDS = InsuranceCard.__table__
@@ -79,6 +81,9 @@ def _file(connection: Connection, citizen_id: int, field: str, value: str, reaso
 
 async def file_request(db: Database, citizen_id: int, field: str, value: str, reason: str, *,
                        channel: str) -> int:
+    """Files a request; the value as `proposed_text` gave it, the reason as typed (cleaned
+    here whatever the channel: no invisible or control characters are stored)."""
+    reason = validation.free_text(reason, REASON_LENGTH)
     request_id = await db.write(_file, citizen_id, field, value, reason, channel)
     log.info("correction request %s filed (citizen %s, %s)", request_id, citizen_id, field)
     return request_id
@@ -165,6 +170,7 @@ async def approve(db: Database, request_id: int) -> bool:
 
 
 async def reject(db: Database, request_id: int, reason: str) -> bool:
-    done = await db.write(_decide, request_id, False, reason)
+    """Refuses the request with the station's reason, which the citizen reads."""
+    done = await db.write(_decide, request_id, False, validation.free_text(reason, REASON_LENGTH))
     log.info("correction request %s %s", request_id, "rejected" if done else "not pending")
     return done

@@ -1,9 +1,11 @@
 """The steps every CSV importer shares: valid rows in, chunks written safely.
 
 Rows are validated one by one and a bad row is reported with its line without
-stopping the rest. A chunk is applied in one transaction for speed; if the
-database refuses it, its rows are applied one by one, so one unexpected failure
-rejects one row (reported with its line) and the rest of the file still goes in.
+stopping the rest; the report says why, never the rejected value (an operator
+reads and keeps it: `InvalidValue.report_message`). A chunk is applied in one
+transaction for speed; if the database refuses it, its rows are applied one by
+one, so one unexpected failure rejects one row (reported with its line) and the
+rest of the file still goes in.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ ChunkWriter = Callable[[list[E], ImportReport], Awaitable[None]]
 
 def optional_value(values: dict[str, str], column: str, validator: Callable[[str], Any],
                    warnings: list[Message]) -> Any:
-    """An optional column: empty is None; a bad value is left out with a warning."""
+    """An optional column: empty is None; a bad value is left out with a warning that
+    names the column and the reason, not the value."""
     text = values.get(column, "")
     if not text:
         return None
@@ -53,7 +56,7 @@ def optional_value(values: dict[str, str], column: str, validator: Callable[[str
         return validator(text)
     except InvalidValue as error:
         warnings.append(Message(N_("{column} left empty: {reason}"),
-                                {"column": column, "reason": error.message}))
+                                {"column": column, "reason": error.report_message}))
         return None
 
 
@@ -79,7 +82,7 @@ def read_entries(source: CsvFile, report: ImportReport,
         try:
             entry = parse(row.values, row.line)
         except InvalidValue as error:
-            report.reject(row.line, error.message)
+            report.reject(row.line, error.report_message)
             continue
         if key(entry) in seen:
             report.reject(row.line, Message(duplicate, {"line": seen[key(entry)]}))

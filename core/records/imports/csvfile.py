@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.i18n import N_, Message
 from core.records.imports.report import FileUnreadable
-from core.text import nfc
+from core.text import drop_invisible, nfc
 
 _CHUNK = 1 << 20
 
@@ -62,7 +62,8 @@ def _check_encoding(path: Path) -> str:
 
 
 def _header_key(name: str) -> str:
-    return nfc(name).strip().strip('"').lower()
+    # A spreadsheet may leave a zero-width space or a second BOM in a column name.
+    return nfc(drop_invisible(name)).strip().strip('"').lower()
 
 
 def open_csv(path: Path, required: Sequence[str]) -> CsvFile:

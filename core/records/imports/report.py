@@ -17,6 +17,9 @@ class FileUnreadable(Exception):
 
 @dataclass(frozen=True)
 class Problem:
+    """A rejected row or a left-out value: where and why, never the value itself (the
+    report is kept; validators give `InvalidValue.report_message` for it)."""
+
     line: int | None  # line of the file, when there is one
     message: Message
     rejected: bool  # False: the row was taken in without the value named

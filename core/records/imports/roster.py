@@ -112,9 +112,9 @@ def parse_row(values: dict[str, str], line: int | None = None) -> RosterEntry:
     if entry.guardian_personal_id == personal_id:
         warnings.append(Message(N_("A person cannot be their own guardian; guardian left empty.")))
         entry.guardian_personal_id = None
-    conflict = v.personal_id_conflict(personal_id, entry.sex, birth)
+    conflict = v.personal_id_disagreement(personal_id, entry.sex, birth)
     if conflict is not None:
-        warnings.append(conflict)
+        warnings.append(conflict.report_message)
     card = optional_value(values, "ma_the_bhyt", v.insurance_card, warnings)
     if card is not None:
         facility = optional_value(values, "ma_dkbd", v.facility_code, warnings)
