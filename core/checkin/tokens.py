@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import hashlib
-import hmac
 import logging
 import os
 import secrets
@@ -22,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Database
 from core.i18n import now_utc
-from core.identity.keys import secret_key
+from core.identity.keys import keyed_digest, keyed_digests
 from core.records.base import Base, BigIntPK, UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -47,7 +45,13 @@ class CheckinToken(Base):
 
 
 def _hash(kind: str, secret: str) -> str:
-    return hmac.new(secret_key(), f"{kind}:{secret}".encode(), hashlib.sha256).hexdigest()
+    return keyed_digest(f"{kind}:{secret}".encode())
+
+
+def _hashes(kind: str, secret: str) -> tuple[str, ...]:
+    """Under the current key and, during a key rotation, the previous one: a code shown just
+    before the rotation still opens the card for its ten minutes."""
+    return keyed_digests(f"{kind}:{secret}".encode())
 
 
 @dataclass(frozen=True)
@@ -97,10 +101,11 @@ async def issue(db: Database, citizen_id: int, channel: str) -> IssuedCheckin:
     return issued
 
 
-def _resolve(connection: Connection, column: str, digest: str, now: dt.datetime) -> ResolvedCheckin:
+def _resolve(connection: Connection, column: str, digests: tuple[str, ...],
+             now: dt.datetime) -> ResolvedCheckin:
     rows = connection.execute(select(_TOKENS.c.id, _TOKENS.c.citizen_id, _TOKENS.c.expires_at,
                                      _TOKENS.c.revoked_at)
-                              .where(_TOKENS.c[column] == digest).order_by(_TOKENS.c.id.desc())).all()
+                              .where(_TOKENS.c[column].in_(digests)).order_by(_TOKENS.c.id.desc())).all()
     if not rows:
         return ResolvedCheckin(CheckinState.UNKNOWN)
     # A code may repeat over time (10^8 of them): the live one wins, else the newest.
@@ -113,11 +118,11 @@ def _resolve(connection: Connection, column: str, digest: str, now: dt.datetime)
 
 
 async def resolve_token(db: Database, token: str) -> ResolvedCheckin:
-    return await db.read(_resolve, "token_hash", _hash("token", token), now_utc())
+    return await db.read(_resolve, "token_hash", _hashes("token", token), now_utc())
 
 
 async def resolve_code(db: Database, code: str) -> ResolvedCheckin:
     digits = "".join(ch for ch in code if ch.isdigit())
     if len(digits) != 8:
         return ResolvedCheckin(CheckinState.UNKNOWN)
-    return await db.read(_resolve, "code_hash", _hash("code", digits), now_utc())
+    return await db.read(_resolve, "code_hash", _hashes("code", digits), now_utc())
