@@ -20,13 +20,15 @@ locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 	$(VENV)/bin/pybabel compile --statistics -d locales -D messages -l $* 2>&1 | grep -v "^compiling" || true
 	@test -f $@
 
-# Without TELEGRAM_BOT_TOKEN: the local sandbox (Bot API emulator + chat page) at :8080.
+# The local sandbox (Bot API emulator + chat page) at 127.0.0.1:8080, on the demo database.
 run: install
 	$(PY) -m core migrate
 	$(PY) -m core seed --people $(DEMO_PEOPLE) --if-empty
-	$(PY) -m bot
+	$(PY) -m bot sandbox
 
+# First what the suite needs from the machine: PostgreSQL running, Debian's chromium.
 test: install
+	scripts/test-services
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

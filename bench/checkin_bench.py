@@ -112,6 +112,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
+    from core.identity.keys import allow_local_key
+
+    allow_local_key()  # synthetic benchmark data: the checkout's own key (var/secret.key) will do
     if not (core_bench.OUT / "bench.sqlite3").exists():
         raise SystemExit("no benchmark database: run bench/core_bench.py (make bench) first")
     info = core_bench.machine()

@@ -173,6 +173,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=600, help="later calls in the steady run")
     parser.add_argument("--signups", type=int, default=300, help="citizens who call for the first time")
     args = parser.parse_args()
+    from core.identity.keys import allow_local_key
+
+    allow_local_key()  # synthetic benchmark data: the checkout's own key (var/secret.key) will do
     if not (core_bench.OUT / "bot_bench_citizens.json").exists():
         raise SystemExit("run bench/bot_bench.py first: it builds and prepares bench/out/")
     machine = core_bench.machine()

@@ -7,7 +7,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from core.config import Settings
+from core.config import ConfigurationError, Settings
+from core.i18n import N_
 
 OFFICIAL_API = "https://api.telegram.org/bot"
 
@@ -30,6 +31,20 @@ class UssdSettings:
     @property
     def configured(self) -> bool:
         return bool(self.secret or self.networks)
+
+    def check_for_production(self) -> None:
+        """An operator's gateway is both authenticated and confined to its networks, or USSD is off.
+
+        A secret alone is one leaked string away from anyone on the internet signing in as any
+        caller (the gateway vouches for the number); networks alone trust every host in them.
+        """
+        if self.configured and not (self.secret and self.networks):
+            missing = "USSD_GATEWAY_NETWORKS" if self.secret else "USSD_GATEWAY_SECRET"
+            raise ConfigurationError(N_("USSD needs both USSD_GATEWAY_SECRET and USSD_GATEWAY_NETWORKS "
+                                        "(or neither, with USSD off): {missing} is not set."),
+                                     missing=missing)
+        if self.secret is not None and len(self.secret) < 16:
+            raise ConfigurationError(N_("USSD_GATEWAY_SECRET is too short (at least 16 characters)."))
 
 
 @dataclass(frozen=True)

@@ -25,3 +25,18 @@ class Settings:
             locale=env.get("EHR_LANG") or "vi",
             log_level=env.get("LOG_LEVEL") or "INFO",
         )
+
+
+class ConfigurationError(Exception):
+    """A setting the operator must fix before the service may start: one translated line, exit 2.
+
+    `msgid` is a catalogue string (marked with `N_` where it is raised).
+    """
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        super().__init__(msgid.format(**params))
+        self.msgid = msgid
+        self.params = params
+
+    def render(self, t) -> str:  # t: core.i18n.Translator (which imports this module)
+        return t.text(self.msgid, **self.params)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String
+from sqlalchemy import Connection, String, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.db import Database
+from core.i18n import now_utc
 from core.records.base import Base, UTCDateTime
 
 DEMO_SEED = "demo_seed"
@@ -22,3 +24,21 @@ class DatabaseMark(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+_MARKS = DatabaseMark.__table__
+
+
+def has_mark(connection: Connection, name: str) -> bool:
+    return connection.execute(select(_MARKS.c.name).where(_MARKS.c.name == name)).first() is not None
+
+
+def set_mark(connection: Connection, name: str, value: str | None = None) -> None:
+    """Marks the database (once: a mark already there keeps its first value and date)."""
+    if not has_mark(connection, name):
+        connection.execute(insert(_MARKS).values(name=name, value=value, created_at=now_utc()))
+
+
+async def is_demo(db: Database) -> bool:
+    """True only for a database `core seed` filled from empty: every resident in it is synthetic."""
+    return await db.read(has_mark, DEMO_SEED)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Coroutine
@@ -23,6 +24,11 @@ from sqlalchemy.engine import make_url
 from core.db import Database
 from core.migrate import upgrade
 from core.records.model import Base
+
+# Production refuses to run without EHR_SECRET_KEY (core.identity.keys): this test run, and the
+# commands it starts, share a key made for it. Tests of a missing or rotated key set their own.
+os.environ["EHR_SECRET_KEY"] = secrets.token_hex(32)
+os.environ.pop("EHR_SECRET_KEY_PREVIOUS", None)
 
 # The Telegram world of the end-to-end tests (emulator, real bot, seeded database).
 pytest_plugins = ["tests.telegram_world"]

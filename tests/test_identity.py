@@ -45,14 +45,14 @@ async def test_failures_older_than_a_day_no_longer_count(db: Database) -> None:
 
     for _ in range(5):
         await db.write(fail, 25)
-    assert not await db.read(verification.is_locked, account.id, key)
+    assert not await db.read(verification.is_locked, account.id, (key,))
     for _ in range(4):
         await db.write(fail, 1)
-    assert not await db.read(verification.is_locked, account.id, key)
+    assert not await db.read(verification.is_locked, account.id, (key,))
     await db.write(fail, 0)
-    assert await db.read(verification.is_locked, account.id, key)
+    assert await db.read(verification.is_locked, account.id, (key,))
     other = await _account(db, "43")  # the same ID from another account: locked too
-    assert await db.read(verification.is_locked, other.id, key)
+    assert await db.read(verification.is_locked, other.id, (key,))
     assert not await db.read(verification.is_locked, other.id, None)
 
 

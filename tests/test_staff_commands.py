@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,9 @@ from core.staff.model import StaffInvite, StaffRole
 def command(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "core", *args], cwd=PROJECT_ROOT, capture_output=True,
                           text=True, timeout=60, env={"DATABASE_URL": url, "PATH": "/usr/bin:/bin",
-                                                      "EHR_LANG": "en"})
+                                                      "EHR_LANG": "en",
+                                                      # the key the bot under test runs with
+                                                      "EHR_SECRET_KEY": os.environ["EHR_SECRET_KEY"]})
 
 
 async def test_an_operator_invites_lists_and_revokes_reception_staff(seeded_sqlite: Path,

@@ -235,7 +235,7 @@ async def test_a_failure_below_the_limit_pauses_nothing(db: Database) -> None:
     [stranger] = await _accounts(db, 1)
     for _ in range(MAX_FAILURES - 1):
         assert await verification.check_birth_date(db, stranger, claim, WRONG_DAY) is Outcome.MISMATCH
-    assert not await db.read(attempts.verification_locked, stranger.id, claim.id_key)
+    assert not await db.read(attempts.verification_locked, stranger.id, claim.id_keys)
     async with db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(IdentityLockout)) == 0
 

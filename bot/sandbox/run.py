@@ -1,15 +1,17 @@
-"""`make run` without a token: the Bot API emulator, the chat page and the real bot, in one process.
+"""`python -m bot sandbox` (`make run`): the Bot API emulator, the chat page and the real bot, in one process.
 
-Everything on one port (default 8080): the chat page at `/`, the emulated Bot
-API under `/bot<token>/`, the record service's `/healthz` and `/status`.
+Everything on one port (default 8080) of a loopback address: the chat page at
+`/`, the emulated Bot API under `/bot<token>/`, the record service's `/healthz`
+and `/status`. It runs only on a database the demo seed made (`core seed` on an
+empty database marks it), unless `--allow-any-database` says otherwise.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import sys
 from dataclasses import replace
-from typing import Any
 
 from aiohttp import ClientSession, web
 
@@ -17,135 +19,47 @@ from bot.config import BotSettings, UssdSettings
 from bot.handlers.application import build_application
 from bot.run import start_polling, stop_polling, until_stopped
 from bot.sandbox.emulator import BotApiEmulator
-from bot.sandbox.ussd_operator import SERVICE_CODE, UssdOperator, add_sandbox_gateway
+from bot.sandbox.guard import own_origin_only, url_host
+from bot.sandbox.personas import (
+    enrol_reception,
+    enrol_volunteers,
+    no_personas,
+    on_feature_phone,
+    personas_of,
+    printed_feature_phone,
+    printed_resident,
+)
+from bot.sandbox.ussd_operator import UssdOperator, add_sandbox_gateway
 from bot.ussd.gateway import USSD_PATH, add_ussd_route
+from core.config import ConfigurationError
 from core.db import Database
 from core.i18n import N_, Translator, translator
-from core.identity import accounts
-from core.reference.wards import ward_by_code
-from core.seed.demo import DemoFacility, DemoResident, demo_facilities, demo_residents
-from core.staff import service as staff
-from core.staff.model import StaffRole
-from core.validation import phone_national
+from core.identity.keys import allow_local_key, current_keys
+from core.marks import is_demo
+from core.seed.demo import demo_residents
 from core.web import create_app
 
 log = logging.getLogger(__name__)
-SANDBOX_TOKEN = "100000001:SANDBOX-local-only"
-PERSONA_BASE = 700_000_000  # Telegram user ids of the demo personas: this plus the citizen id
-RECEPTION_BASE = 710_000_000  # reception personas: this plus the facility code
-VOLUNTEER_BASE = 720_000_000  # volunteer personas: this plus the ward code
-FEATURE_PHONE_BASE = 730_000_000  # feature-phone personas (USSD): this plus the citizen id
+SANDBOX_BOT_ID = 100000001
 
 
-def persona(resident: DemoResident, t: Translator) -> dict[str, Any]:
-    family, _, given = resident.full_name.rpartition(" ")
-    if resident.phone:
-        hint = t.text(N_("Personal ID {personal_id}, born {birth_date}"),
-                      personal_id=resident.personal_id, birth_date=resident.birth_date.display())
-    else:
-        hint = t.text(N_("Personal ID {personal_id}, born {birth_date}; no phone on record"),
-                      personal_id=resident.personal_id, birth_date=resident.birth_date.display())
-    return {
-        "user_id": PERSONA_BASE + resident.citizen_id,
-        "first_name": given or resident.full_name,
-        "last_name": family,
-        "language_code": "vi",
-        # As Telegram shares it: digits with the country code, no plus sign.
-        "phone_number": resident.phone.lstrip("+") if resident.phone else None,
-        "role": "citizen",
-        "kind": resident.kind,
-        "name": resident.full_name,  # Vietnamese order: family name first
-        "hint": hint,
-    }
+def sandbox_token() -> str:
+    """A new token each run: a web page elsewhere cannot guess the emulated Bot API's URLs."""
+    return f"{SANDBOX_BOT_ID}:SANDBOX-{secrets.token_urlsafe(24)}"
 
 
-def feature_phone_persona(resident: DemoResident, t: Translator) -> dict[str, Any]:
-    """A resident on a keypad phone: dials the USSD code from the number on their record."""
-    assert resident.phone is not None
-    born = resident.birth_date.display().replace("/", "")
-    return {
-        "user_id": FEATURE_PHONE_BASE + resident.citizen_id,
-        "first_name": resident.full_name,
-        "last_name": "",
-        "language_code": "vi",
-        "phone_number": phone_national(resident.phone),
-        "role": "feature_phone",
-        "name": resident.full_name,
-        "hint": t.text(N_("Feature phone {phone}: dial {code}, then ID {personal_id} and birth date "
-                          "{birth_date}"), phone=phone_national(resident.phone), code=SERVICE_CODE,
-                       personal_id=resident.personal_id, birth_date=born),
-    }
-
-
-def reception_persona(facility: DemoFacility, t: Translator) -> dict[str, Any]:
-    return {
-        "user_id": RECEPTION_BASE + int(facility.code),
-        # Shown family name first, as Vietnamese names are: "Tiếp đón Bệnh viện …".
-        "first_name": facility.name,
-        "last_name": t.gettext(N_("Reception")),
-        "language_code": "vi",
-        "phone_number": None,
-        "role": "receptionist",
-        "name": facility.name,
-        "hint": t.text(N_("Reception of {facility}: type /checkin and the 8 digits a citizen's /qr shows"),
-                       facility=facility.name),
-    }
-
-
-async def enrol_reception(db: Database) -> list[DemoFacility]:
-    """Reception staff for the demo facilities, bound as an operator's invite would bind them."""
-    facilities = await db.read(demo_facilities)
-    for facility in facilities:
-        external_id = str(RECEPTION_BASE + int(facility.code))
-        account = await db.write(accounts.open_account, "telegram", external_id)
-        if await staff.active_staff(db, account.id) is None:
-            invite = await staff.invite(db, StaffRole.RECEPTIONIST, facility_code=facility.code,
-                                        name=f"Reception {facility.code}")
-            await staff.accept(db, invite.code, account.id)
-    return facilities
-
-
-def volunteer_persona(ward_code: str, t: Translator) -> dict[str, Any]:
-    ward = ward_by_code(ward_code)
-    name = ward.name if ward else ward_code
-    return {
-        "user_id": VOLUNTEER_BASE + int(ward_code),
-        "first_name": name,
-        "last_name": t.gettext(N_("Volunteer")),
-        "language_code": "vi",
-        "phone_number": None,
-        "role": "volunteer",
-        "name": name,
-        "hint": t.text(N_("Volunteer of {ward}: /worklist, then /assist with a resident's ID and birth date"),
-                       ward=name),
-    }
-
-
-async def volunteer_wards(db: Database) -> list[str]:
-    """The wards of the demo residents with missing details: a volunteer there can help them."""
-    residents = await db.read(demo_residents)
-    return sorted({r.ward_code for r in residents if r.kind == "with_gaps" and r.ward_code})
-
-
-async def enrol_volunteers(db: Database) -> None:
-    for ward in await volunteer_wards(db):
-        account = await db.write(accounts.open_account, "telegram", str(VOLUNTEER_BASE + int(ward)))
-        if await staff.active_staff(db, account.id) is None:
-            invite = await staff.invite(db, StaffRole.VOLUNTEER, ward_code=ward, name="Đoàn viên")
-            await staff.accept(db, invite.code, account.id)
-
-
-def personas_of(db: Database):
-    async def personas() -> list[dict[str, Any]]:
-        t = translator("vi")
-        residents = await db.read(demo_residents)
-        citizens = [persona(r, t) for r in residents]
-        desks = [reception_persona(f, t) for f in await db.read(demo_facilities)]
-        # Older residents, and those with details to fill in, also on a keypad phone (USSD).
-        phones = [feature_phone_persona(r, t) for r in residents
-                  if r.phone and r.kind in ("older", "with_gaps")]
-        return citizens + phones + desks + [volunteer_persona(w, t) for w in await volunteer_wards(db)]
-    return personas
+async def admit_database(db: Database, allow_any_database: bool) -> bool:
+    """True for the demo seed's database; another is refused unless the operator insists."""
+    if await is_demo(db):
+        allow_local_key()  # synthetic people only: the checkout's own key will do
+        return True
+    if not allow_any_database:
+        raise ConfigurationError(N_(
+            "The sandbox runs only on a database the demo seed made (python -m core seed on an empty "
+            "database), and this one may hold real people. Start from a fresh one (make clean, then "
+            "make run), or add --allow-any-database if you know what it holds."))
+    current_keys()  # a database of its own keeps its own key: EHR_SECRET_KEY, as in production
+    return False
 
 
 def add_feature_phones(app: web.Application, db: Database, configured: UssdSettings, url: str) -> None:
@@ -165,45 +79,63 @@ def add_feature_phones(app: web.Application, db: Database, configured: UssdSetti
     add_sandbox_gateway(app, lambda: holder["operator"])
 
 
-async def start_sandbox(settings: BotSettings, db: Database, host: str, port: int):
-    await enrol_reception(db)
-    await enrol_volunteers(db)
-    emulator = BotApiEmulator(SANDBOX_TOKEN, personas=personas_of(db))
+async def start_sandbox(settings: BotSettings, db: Database, host: str, port: int, *, demo: bool = True):
+    """Listening on `host:port` (a loopback address: `guard.loopback_host`), the bot polling it."""
+    if demo:  # staff for the desks and volunteers the page offers; never in a database of others
+        await enrol_reception(db)
+        await enrol_volunteers(db)
+    token = sandbox_token()
+    emulator = BotApiEmulator(token, personas=personas_of(db) if demo else no_personas())
     app = create_app(db, status_path="/status")
+    app.middlewares.append(own_origin_only)
     emulator.add_routes(app, page=True)
-    add_feature_phones(app, db, settings.ussd, f"http://{host}:{port}{USSD_PATH}")
+    base = f"http://{url_host(host)}:{port}"
+    add_feature_phones(app, db, settings.ussd, f"{base}{USSD_PATH}")
     # No access log: a line per long poll says nothing, and the URLs carry the (local) token.
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    local = replace(settings, token=SANDBOX_TOKEN, api_base_url=f"http://{host}:{port}/bot",
-                    webhook_url=None, webhook_secret=None)
+    local = replace(settings, token=token, api_base_url=f"{base}/bot", webhook_url=None, webhook_secret=None)
     application = build_application(local, db)
     await start_polling(application)
     return runner, application
 
 
-async def run_sandbox(settings: BotSettings, db: Database, host: str, port: int) -> None:
-    runner, application = await start_sandbox(settings, db, host, port)
-    t = translator(settings.core.locale)
-    print(t.text(N_("Sandbox ready: open http://{host}:{port}/ in a browser (Ctrl+C stops)."),
-                 host=host, port=port), flush=True)
-    print(t.text(N_("Demo residents to try (type the ID, then the birth date, then share the contact):")),
-          flush=True)
-    personas = await personas_of(db)()
-    for entry in (p for p in personas if p["role"] == "citizen"):
-        print(f"  • {entry['name']}: {entry['hint']}", flush=True)
-    keypads = t.text(N_("Feature phones (USSD), on the same page:"))
-    print(keypads, flush=True)
-    for entry in (p for p in personas if p["role"] == "feature_phone"):
-        print(f"  • {entry['name']}: {entry['hint']}", flush=True)
+async def print_demo_people(db: Database, t: Translator) -> None:
+    """Who to play, masked as the logs are: the page's list shows each one's details to type."""
+    residents = await db.read(demo_residents)
+    print(t.text(N_("Demo residents to try (synthetic people). Pick one on the page: its list shows "
+                    "the personal ID and birth date to type, then share the contact. Masked here, "
+                    "as in the logs:")), flush=True)
+    for resident in residents:
+        print(f"  • {resident.full_name}: {printed_resident(resident, t)}", flush=True)
+    print(t.text(N_("Feature phones (USSD), on the same page:")), flush=True)
+    for resident in filter(on_feature_phone, residents):
+        print(f"  • {resident.full_name}: {printed_feature_phone(resident, t)}", flush=True)
+    staff = [p for p in await personas_of(db)() if p["role"] in ("receptionist", "volunteer")]
     print(t.text(N_("Reception desks (open a citizen's check-in code there):")), flush=True)
-    for entry in (p for p in personas if p["role"] == "receptionist"):
+    for entry in (p for p in staff if p["role"] == "receptionist"):
         print(f"  • {entry['hint']}", flush=True)
     print(t.text(N_("Ward volunteers:")), flush=True)
-    for entry in (p for p in personas if p["role"] == "volunteer"):
+    for entry in (p for p in staff if p["role"] == "volunteer"):
         print(f"  • {entry['hint']}", flush=True)
+
+
+async def run_sandbox(settings: BotSettings, db: Database, host: str, port: int, *,
+                      allow_any_database: bool = False) -> None:
+    t = translator(settings.core.locale)
+    demo = await admit_database(db, allow_any_database)
+    runner, application = await start_sandbox(settings, db, host, port, demo=demo)
+    print(t.text(N_("Sandbox ready: open http://{host}:{port}/ in a browser (Ctrl+C stops)."),
+                 host=url_host(host), port=port), flush=True)
+    if demo:
+        await print_demo_people(db, t)
+    else:
+        log.warning("sandbox running on a database the demo seed did not make (--allow-any-database)")
+        print(t.text(N_("WARNING: this database was not made by the demo seed (--allow-any-database). "
+                        "The sandbox runs on data it did not create: the page lists no one, and what "
+                        "you do in it is written there.")), file=sys.stderr, flush=True)
     try:
         await until_stopped()
     finally:

@@ -37,7 +37,7 @@ from core import validation
 from core.db import Database
 from core.i18n import N_, now_utc, translator
 from core.identity import accounts, sessions
-from core.identity.keys import phone_key
+from core.identity.keys import phone_keys
 from core.identity.sessions import GatewaySession
 
 log = logging.getLogger(__name__)
@@ -132,13 +132,14 @@ class UssdGateway:
     # --- the session ----------------------------------------------------------------
 
     async def _answer(self, call: GatewayRequest) -> str:
-        external_id = phone_key(call.caller)
+        keys = phone_keys(call.caller)  # the current server key's first, then a previous key's
+        external_id = keys[0]
         now = now_utc()
         session = await self.db.read(sessions.find_session, CHANNEL, call.session_id)
         if session is None:
             if call.text:  # a session we never saw, or one long over and deleted
                 return self._timed_out(None)
-            account = await self.db.write(accounts.open_account, CHANNEL, external_id)
+            account = await self.db.write(accounts.open_keyed_account, CHANNEL, keys)
             await self.db.write(sessions.purge_sessions, now - self.ttl)
             session = await self.db.write(sessions.start_session, CHANNEL, call.session_id, account.id, now)
         if session.external_id != external_id:

@@ -62,7 +62,7 @@ def _paused(connection: Connection, account: Account, facility_code: str | None,
 
 
 def _look_up(connection: Connection, account: Account, staff: Staff | None, column: str,
-             digest: str | None) -> DeskLookup:
+             digest: tuple[str, ...] | None) -> DeskLookup:
     now = now_utc()
     reception = staff is not None and staff.role is StaffRole.RECEPTIONIST
     facility = staff.facility_code if reception and staff is not None else None

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import hashlib
-import hmac
 import logging
 import os
 import secrets
@@ -22,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Database
 from core.i18n import now_utc
-from core.identity.keys import secret_key
+from core.identity.keys import keyed_digest, keyed_digests
 from core.records.base import Base, BigIntPK, UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -47,7 +45,13 @@ class CheckinToken(Base):
 
 
 def _hash(kind: str, secret: str) -> str:
-    return hmac.new(secret_key(), f"{kind}:{secret}".encode(), hashlib.sha256).hexdigest()
+    return keyed_digest(f"{kind}:{secret}".encode())
+
+
+def _hashes(kind: str, secret: str) -> tuple[str, ...]:
+    """Under the current key and, during a key rotation, the previous one: a code shown just
+    before the rotation still opens the card for its ten minutes."""
+    return keyed_digests(f"{kind}:{secret}".encode())
 
 
 @dataclass(frozen=True)
@@ -97,11 +101,13 @@ async def issue(db: Database, citizen_id: int, channel: str) -> IssuedCheckin:
     return issued
 
 
-def resolve(connection: Connection, column: str, digest: str, now: dt.datetime) -> ResolvedCheckin:
-    """The token whose `token_hash` or `code_hash` is `digest` (core.checkin.desk counts the tries)."""
+def resolve(connection: Connection, column: str, digests: tuple[str, ...],
+            now: dt.datetime) -> ResolvedCheckin:
+    """The token whose `token_hash` or `code_hash` is one of `digests` (the secret under every
+    configured key, for a key rotation); core.checkin.desk counts the tries."""
     rows = connection.execute(select(_TOKENS.c.id, _TOKENS.c.citizen_id, _TOKENS.c.expires_at,
                                      _TOKENS.c.revoked_at)
-                              .where(_TOKENS.c[column] == digest).order_by(_TOKENS.c.id.desc())).all()
+                              .where(_TOKENS.c[column].in_(digests)).order_by(_TOKENS.c.id.desc())).all()
     if not rows:
         return ResolvedCheckin(CheckinState.UNKNOWN)
     # A code may repeat over time (10^8 of them): the live one wins, else the newest.
@@ -113,13 +119,13 @@ def resolve(connection: Connection, column: str, digest: str, now: dt.datetime) 
     return ResolvedCheckin(CheckinState.VALID, row.id, row.citizen_id)
 
 
-def token_digest(token: str) -> str | None:
-    """The stored form of a link's token; None for what cannot be one (never looked up)."""
+def token_digest(token: str) -> tuple[str, ...] | None:
+    """The stored forms of a link's token; None for what cannot be one (never looked up)."""
     token = token.strip()
-    return _hash("token", token) if 0 < len(token) <= 64 else None
+    return _hashes("token", token) if 0 < len(token) <= 64 else None
 
 
-def code_digest(typed: str) -> str | None:
-    """The stored form of a typed code: 8 digits, spaces and dashes ignored; None otherwise."""
+def code_digest(typed: str) -> tuple[str, ...] | None:
+    """The stored forms of a typed code: 8 digits, spaces and dashes ignored; None otherwise."""
     digits = "".join(ch for ch in typed if ch.isdigit())
-    return _hash("code", digits) if len(digits) == 8 else None
+    return _hashes("code", digits) if len(digits) == 8 else None

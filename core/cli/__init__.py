@@ -17,9 +17,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from core import validation
-from core.config import Settings
+from core.config import ConfigurationError, Settings
 from core.db import Database
 from core.i18n import N_, Translator, translator
+from core.identity.keys import allow_local_key, current_keys
+from core.marks import is_demo
 from core.migrate import current_revision, head_revision
 from core.privacy import configure_logging
 
@@ -57,7 +59,14 @@ class Context:
             await db.dispose()
             raise CommandError(self.t.text(N_(
                 "The database schema is not up to date. Run: python -m core migrate")))
+        if await is_demo(db):  # synthetic people only: the checkout's local key will do
+            allow_local_key()
         return db
+
+    def require_secret_key(self) -> None:
+        """For commands that key what they store (staff invites): refused, in one line, without
+        EHR_SECRET_KEY unless the database opened is the demo one."""
+        current_keys()
 
     def ward(self, text: str | None) -> str | None:
         """An optional `--ward CODE`, validated; a bad code is the operator's to fix (exit 2)."""
@@ -103,6 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(handler(args, context))
     except CommandError as error:
         context.error(str(error))
+        return 2
+    except ConfigurationError as error:
+        context.error(error.render(context.t))
         return 2
     except KeyboardInterrupt:
         return 130

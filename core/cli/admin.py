@@ -12,6 +12,7 @@ from pathlib import Path
 from core import validation
 from core.cli import Context
 from core.i18n import N_, today_hanoi
+from core.identity.keys import require_configured_key
 from core.migrate import current_revision, upgrade
 
 
@@ -34,6 +35,7 @@ async def serve(args: argparse.Namespace, context: Context) -> int:
 
     from core.web import create_app
 
+    require_configured_key()  # before anything listens: every worker must share the one key
     db = await context.open_database()
     runner = web.AppRunner(create_app(db))
     await runner.setup()

@@ -29,6 +29,7 @@ async def invite(args: argparse.Namespace, context: Context) -> int:
         raise CommandError(error.message.render(t)) from None
     db = await context.open_database()
     try:
+        context.require_secret_key()  # the invite code is stored as an HMAC under it
         if facility and not await service.facility_exists(db, facility):
             raise CommandError(t.text(N_("No facility has the code {code}."), code=facility))
         created = await service.invite(db, role, facility_code=facility, ward_code=ward,

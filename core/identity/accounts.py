@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +145,21 @@ def open_account(connection: Connection, channel: str, external_id: str) -> Acco
     account = find_account(connection, channel, external_id)
     assert account is not None
     return account
+
+
+def open_keyed_account(connection: Connection, channel: str, keys: Sequence[str]) -> Account:
+    """An account known by a keyed fingerprint (a USSD caller's number), created on first contact.
+
+    `keys` holds the fingerprint under the current server key first, then under the previous
+    one during a key rotation: an account found under the previous key takes the current one,
+    so its link and PIN survive the rotation.
+    """
+    current, *previous = keys
+    if previous and find_account(connection, channel, current) is None:
+        connection.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.channel == channel,
+                                                   _ACCOUNTS.c.external_id.in_(previous))
+                           .values(external_id=current, updated_at=now_utc()))
+    return open_account(connection, channel, current)
 
 
 def save_state(connection: Connection, account: Account, state: JourneyState) -> bool:

@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -108,8 +109,10 @@ _SINCE = bindparam("since")
 _FAILURES_BY_ACCOUNT = (select(func.count()).select_from(_ATTEMPTS)
                         .where(_ATTEMPTS.c.account_id == bindparam("account_id"), _ATTEMPTS.c.at >= _SINCE,
                                _IS_FAILURE))
+# An ID's fingerprint under every configured key: counts survive a key rotation (core.identity.keys).
 _FAILURES_BY_ID = (select(func.count()).select_from(_ATTEMPTS)
-                   .where(_ATTEMPTS.c.id_key == bindparam("id_key"), _ATTEMPTS.c.at >= _SINCE, _IS_FAILURE))
+                   .where(_ATTEMPTS.c.id_key.in_(bindparam("id_keys", expanding=True)),
+                          _ATTEMPTS.c.at >= _SINCE, _IS_FAILURE))
 # Both counts in one statement, built once: this account's failures, and this ID's from anywhere.
 _BOTH = select(_FAILURES_BY_ACCOUNT.scalar_subquery().label("by_account"),
                _FAILURES_BY_ID.scalar_subquery().label("by_id"))
@@ -137,23 +140,24 @@ def account_key(account_id: int) -> str:
     return f"account:{account_id}"
 
 
-def id_lock_key(id_key: str) -> str:
-    return f"id:{id_key}"
+def id_lock_key(id_keys: Sequence[str]) -> str:
+    """The lock of an ID: its fingerprint under the current key (everyone writes with that one)."""
+    return f"id:{id_keys[0]}"
 
 
-def failures(connection: Connection, account_id: int, id_key: str | None,
+def failures(connection: Connection, account_id: int, id_keys: Sequence[str] | None,
              now: dt.datetime) -> tuple[int, int]:
-    """Failures in the last 24 hours of this account, and of this ID from any account."""
-    # An absent ID key matches no row (NULL = NULL is not true), so only the account counts.
-    row = connection.execute(_BOTH, {"account_id": account_id, "id_key": id_key,
+    """Failures in the last 24 hours of this account, and of this ID (its fingerprints under
+    every configured key) from any account; no ID, no ID count."""
+    row = connection.execute(_BOTH, {"account_id": account_id, "id_keys": list(id_keys or ()),
                                      "since": now - WINDOW}).one()
     return row.by_account, row.by_id
 
 
-def verification_locked(connection: Connection, account_id: int, id_key: str | None,
+def verification_locked(connection: Connection, account_id: int, id_keys: Sequence[str] | None,
                         now: dt.datetime | None = None) -> bool:
     """A new link is paused after five failures of this account, or of this ID from anywhere."""
-    return max(failures(connection, account_id, id_key, now or now_utc())) >= MAX_FAILURES
+    return max(failures(connection, account_id, id_keys, now or now_utc())) >= MAX_FAILURES
 
 
 def sign_in_locked(connection: Connection, account_id: int, now: dt.datetime | None = None) -> bool:
@@ -163,12 +167,14 @@ def sign_in_locked(connection: Connection, account_id: int, now: dt.datetime | N
 
 
 def note(connection: Connection, account: Account, outcome: Outcome, now: dt.datetime, *,
-         id_key: str | None = None, citizen_id: int | None = None,
+         id_keys: Sequence[str] | None = None, citizen_id: int | None = None,
          facility_code: str | None = None) -> None:
     """Records one attempt; the failure that pauses an ID records a lockout and tells the citizen.
 
     Callers hold `serialise` for the account and the ID, so exactly one failure reaches the limit.
+    `id_keys`: the ID's fingerprints, current key first (the one written).
     """
+    id_key = id_keys[0] if id_keys else None
     connection.execute(insert(_ATTEMPTS).values(at=now, channel=account.channel, account_id=account.id,
                                                 id_key=id_key, outcome=outcome,
                                                 facility_code=facility_code))
@@ -177,7 +183,7 @@ def note(connection: Connection, account: Account, outcome: Outcome, now: dt.dat
              id_key[:8] if id_key else "-")
     if not outcome.is_failure or id_key is None:
         return
-    by_id = failures(connection, account.id, id_key, now)[1]
+    by_id = failures(connection, account.id, id_keys, now)[1]
     if by_id != MAX_FAILURES:
         return
     connection.execute(insert(_LOCKOUTS).values(at=now, id_key=id_key, citizen_id=citizen_id,

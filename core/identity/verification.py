@@ -19,7 +19,7 @@ from core.db import Database
 from core.i18n import now_utc
 from core.identity import accounts, attempts
 from core.identity.attempts import MAX_FAILURES, Outcome
-from core.identity.keys import personal_id_key
+from core.identity.keys import personal_id_keys
 from core.records.citizen import Citizen
 from core.records.values import CitizenStatus
 
@@ -32,40 +32,44 @@ class Claim:
     Kept in the conversation state between steps instead of the ID itself.
     """
 
-    id_key: str
+    id_keys: tuple[str, ...]  # the ID's fingerprint under every configured key, current first
     candidate: int | None
 
+    @property
+    def id_key(self) -> str:
+        return self.id_keys[0]
+
     def to_data(self) -> dict[str, object]:
-        return {"id_key": self.id_key, "candidate": self.candidate}
+        return {"id_keys": list(self.id_keys), "candidate": self.candidate}
 
     @classmethod
     def from_data(cls, data: dict[str, object]) -> Claim | None:
-        key = data.get("id_key")
+        keys = data.get("id_keys")
         candidate = data.get("candidate")
-        if not isinstance(key, str):
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
             return None
-        return cls(key, candidate if isinstance(candidate, int) else None)
+        return cls(tuple(keys), candidate if isinstance(candidate, int) else None)
 
 
 _CITIZENS = Citizen.__table__
 
 
-def is_locked(connection: Connection, account_id: int, id_key: str | None = None,
+def is_locked(connection: Connection, account_id: int, id_keys: tuple[str, ...] | None = None,
               now: dt.datetime | None = None) -> bool:
-    return attempts.verification_locked(connection, account_id, id_key, now)
+    return attempts.verification_locked(connection, account_id, id_keys, now)
 
 
 def _guarded(connection: Connection, account: accounts.Account, claim: Claim, now: dt.datetime) -> bool:
     """Serialises this account's and this ID's tries, then says whether they are paused."""
-    attempts.serialise(connection, attempts.account_key(account.id), attempts.id_lock_key(claim.id_key))
-    return attempts.verification_locked(connection, account.id, claim.id_key, now)
+    attempts.serialise(connection, attempts.account_key(account.id), attempts.id_lock_key(claim.id_keys))
+    return attempts.verification_locked(connection, account.id, claim.id_keys, now)
 
 
 def record_attempt(connection: Connection, account: accounts.Account, claim: Claim, outcome: Outcome,
                    now: dt.datetime) -> Outcome:
     """Notes the outcome; a failure that reaches the limit is answered as LOCKED."""
-    attempts.note(connection, account, outcome, now, id_key=claim.id_key, citizen_id=claim.candidate)
-    if outcome.is_failure and attempts.verification_locked(connection, account.id, claim.id_key, now):
+    attempts.note(connection, account, outcome, now, id_keys=claim.id_keys, citizen_id=claim.candidate)
+    if outcome.is_failure and attempts.verification_locked(connection, account.id, claim.id_keys, now):
         return Outcome.LOCKED
     return outcome
 
@@ -73,7 +77,7 @@ def record_attempt(connection: Connection, account: accounts.Account, claim: Cla
 def _claim(connection: Connection, personal_id: str) -> Claim:
     candidate = connection.execute(
         select(_CITIZENS.c.id).where(_CITIZENS.c.personal_id == personal_id)).scalar_one_or_none()
-    return Claim(personal_id_key(personal_id), candidate)
+    return Claim(personal_id_keys(personal_id), candidate)
 
 
 def _check_birth_date(connection: Connection, account: accounts.Account, claim: Claim,
@@ -131,7 +135,7 @@ def _confirm_phone(connection: Connection, account: accounts.Account, claim: Cla
 
 def _claim_checked(connection: Connection, account_id: int, personal_id: str) -> tuple[Claim, bool]:
     claim = _claim(connection, personal_id)
-    return claim, is_locked(connection, account_id, claim.id_key)
+    return claim, is_locked(connection, account_id, claim.id_keys)
 
 
 async def lookup(db: Database, personal_id: str) -> Claim:
@@ -144,7 +148,7 @@ async def claim_identity(db: Database, account: accounts.Account, personal_id: s
 
 
 async def locked(db: Database, account: accounts.Account, claim: Claim | None = None) -> bool:
-    return await db.read(is_locked, account.id, claim.id_key if claim else None)
+    return await db.read(is_locked, account.id, claim.id_keys if claim else None)
 
 
 async def check_birth_date(db: Database, account: accounts.Account, claim: Claim,

@@ -25,7 +25,7 @@ from core.db import Database
 from core.i18n import now_utc, today_hanoi
 from core.identity import accounts, attempts
 from core.identity.attempts import Outcome
-from core.identity.keys import personal_id_key
+from core.identity.keys import personal_id_keys
 from core.records.citizen import Citizen
 from core.records.completeness import counted, gaps
 from core.records.corrections import PendingValue, RequestStatus
@@ -68,14 +68,14 @@ class LookupResult:
 def _lookup(connection: Connection, account: accounts.Account, ward: str, personal_id: str,
             born: dt.date) -> LookupResult:
     now = now_utc()
-    id_key = personal_id_key(personal_id)
-    attempts.serialise(connection, attempts.account_key(account.id), attempts.id_lock_key(id_key))
+    id_keys = personal_id_keys(personal_id)
+    attempts.serialise(connection, attempts.account_key(account.id), attempts.id_lock_key(id_keys))
     if attempts.recent(connection, account.id, Outcome.VOLUNTEER_LOOKUP,
                        now - dt.timedelta(hours=1)) >= lookups_per_hour():
         return LookupResult(Lookup.TOO_MANY)
-    if attempts.verification_locked(connection, account.id, id_key, now):
+    if attempts.verification_locked(connection, account.id, id_keys, now):
         return LookupResult(Lookup.LOCKED)
-    attempts.note(connection, account, Outcome.VOLUNTEER_LOOKUP, now, id_key=id_key)
+    attempts.note(connection, account, Outcome.VOLUNTEER_LOOKUP, now, id_keys=id_keys)
     row = connection.execute(select(_CITIZENS.c.id, _CITIZENS.c.full_name, _CITIZENS.c.birth_date,
                                     _CITIZENS.c.ward_code, _CITIZENS.c.status)
                              .where(_CITIZENS.c.personal_id == personal_id)).one_or_none()
@@ -84,9 +84,9 @@ def _lookup(connection: Connection, account: accounts.Account, ward: str, person
     if (row is None or not row.birth_date.matches(born) or row.ward_code != ward
             or row.status != CitizenStatus.ACTIVE):
         # One answer for "no such person", "wrong birth date" and "not in your ward".
-        attempts.note(connection, account, Outcome.MISMATCH, now, id_key=id_key,
+        attempts.note(connection, account, Outcome.MISMATCH, now, id_keys=id_keys,
                       citizen_id=row.id if row is not None else None)
-        locked = attempts.verification_locked(connection, account.id, id_key, now)
+        locked = attempts.verification_locked(connection, account.id, id_keys, now)
         return LookupResult(Lookup.LOCKED if locked else Lookup.NOT_FOUND)
     return LookupResult(Lookup.FOUND, row.id, short_name(row.full_name))
 

@@ -11,10 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from core.db import Database
 from core.i18n import TIMEZONE, now_utc
+from core.marks import DEMO_SEED, set_mark
 from core.records.citizen import Citizen
 from core.records.history import Allergy, Disability, FamilyHistory, RiskFactor, Surgery
 from core.records.imports.facilities import write_facilities, write_facilities_csv
@@ -52,9 +53,17 @@ async def database_is_empty(db: Database) -> bool:
         return not await session.scalar(select(func.count()).select_from(Citizen))
 
 
+def _mark_demo_if_empty(connection: Connection, label: str) -> None:
+    # Filled from empty, the database holds synthetic people only: the sandbox may run on it.
+    # Synthetic people added to a database that already held residents make no demo of it.
+    if not connection.execute(select(func.count()).select_from(Citizen.__table__)).scalar_one():
+        set_mark(connection, DEMO_SEED, label)
+
+
 async def seed_database(db: Database, city: SyntheticCity) -> SeedSummary:
     """Writes the city as the registers, the immunization registry and clinics would."""
     label = f"synthetic Hanoi, seed {city.seed}, {len(city.residents)} people"
+    await db.write(_mark_demo_if_empty, label)
     run_id, provenance = await start_run(db, ImportKind.SEED, label, None, (
         Source.POPULATION_DB, Source.SOCIAL_INSURANCE, Source.IMMUNIZATION_REGISTRY,
         Source.HEALTH_STATION))

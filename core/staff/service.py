@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -13,7 +11,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from core.db import Database
 from core.i18n import now_utc
-from core.identity.keys import secret_key
+from core.identity.keys import keyed_digest, keyed_digests
 from core.records.facility import Facility
 from core.staff.model import StaffInvite, StaffMember, StaffRole
 
@@ -25,7 +23,12 @@ _FACILITIES = Facility.__table__
 
 
 def _code_hash(code: str) -> str:
-    return hmac.new(secret_key(), f"staff:{code}".encode(), hashlib.sha256).hexdigest()
+    return keyed_digest(f"staff:{code}".encode())
+
+
+def _code_hashes(code: str) -> tuple[str, ...]:
+    """Every configured key's hash: an invite printed before a key rotation still binds (72 hours)."""
+    return keyed_digests(f"staff:{code}".encode())
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ async def invite(db: Database, role: StaffRole, *, facility_code: str | None = N
 
 
 def _accept(connection: Connection, code: str, account_id: int, now: dt.datetime) -> Staff | None:
-    row = connection.execute(select(_INVITES).where(_INVITES.c.code_hash == _code_hash(code))
+    row = connection.execute(select(_INVITES).where(_INVITES.c.code_hash.in_(_code_hashes(code)))
                              .with_for_update()).one_or_none()
     if row is None or row.used_at is not None or row.revoked_at is not None or row.expires_at <= now:
         return None

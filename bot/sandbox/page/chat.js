@@ -98,8 +98,12 @@ async function loadPersonas() {
   if (again) choose(again);
 }
 
+// Above Telegram's 52 significant bits, so no real account's id (bot/sandbox/personas.py), and
+// below 2**53, where JavaScript numbers are still exact.
+const GUEST_BASE = 2 ** 52 + 4 * 2 ** 48;
+
 function newPerson() {
-  const userId = 800000000 + Math.floor(Math.random() * 99999999);
+  const userId = GUEST_BASE + Math.floor(Math.random() * 99999999);
   choose({user_id: userId, first_name: "Khách", last_name: "", language_code: "vi",
           phone_number: null, role: "new", hint: ""});
 }
