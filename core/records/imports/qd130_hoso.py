@@ -1,17 +1,10 @@
-"""Reading and writing QĐ 130/QĐ-BYT checkout files (the clinics' XML).
+"""One HOSO of a QĐ 130/QĐ-BYT checkout file: the visit it carries, or why it cannot be read.
 
-A file is an envelope `GIAMDINHHS` holding one `HOSO` per visit; each HOSO holds
-tables (`FILEHOSO`) whose content is base64 of an inner XML document. We read
-XML1 (the visit), XML2 (drugs) and XML4 (test results) and ignore the others.
-
-Clinic software varies: empty elements, missing tables, BOM, CDATA, Windows line
-ends, NFD text, any element order. Everything is looked up by element name and
-normalised to NFC; a bad optional value is dropped with a warning, a HOSO that
-cannot be read is reported whole (and the other HOSOs of the file go on), and
-only a file that is not a QĐ 130 envelope at all raises `FileUnreadable`.
-
-Writing lives in `qd130_writer`; `encode_qd130` and `write_qd130_file` are
-offered here too, beside their inverse `decode_qd130`.
+A HOSO holds tables (`FILEHOSO`) whose content is base64 of an inner XML document.
+We read XML1 (the visit), XML2 (drugs) and XML4 (test results) and ignore the others.
+Everything is looked up by element name and normalised to NFC; a bad optional value
+is dropped with a warning, and a HOSO that cannot be read is reported whole (the
+other HOSOs of the file go on). The envelope around the HOSOs is `qd130_format`'s.
 """
 
 from __future__ import annotations
@@ -23,13 +16,10 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
-from xml.etree.ElementTree import XML, Element
-
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
+from xml.etree.ElementTree import Element
 
 from core import validation as v
-from core.i18n import N_, Message
+from core.i18n import N_, Message, now_utc
 from core.records.imports.qd130_values import (
     birth_date,
     bounded,
@@ -37,33 +27,33 @@ from core.records.imports.qd130_values import (
     first_card,
     first_day,
     icd10_code,
+    in_the_future,
     moment,
     optional_element,
     quantity,
     secondary_codes,
     sex_code,
     short_code,
-    whole_number,
 )
-from core.records.imports.qd130_writer import (
-    ROOT,
-    XML1,
-    XML2,
-    XML4,
-    element_bytes,
-    encode_qd130,
-    hoso_element,
-    write_qd130_file,
+from core.records.imports.qd130_writer import XML1, XML2, XML4, element_bytes, hoso_element
+from core.records.imports.qd130_xml import (
+    PARSER_ERRORS,
+    DocumentRefused,
+    Refusal,
+    check_encoding,
+    descendants,
+    fields,
+    parse_document,
+    prolog_of,
+    refused,
 )
-from core.records.imports.report import FileUnreadable
+from core.records.imports.qd130_xml import name as tag_name
 from core.records.submission import PrescriptionLine, TestLine, VisitSubmission
 from core.records.visit import Prescription, TestResult, Visit
-from core.text import clean, nfc
+from core.text import clean
 
 T = TypeVar("T")
 
-
-# --- What a file holds --------------------------------------------------------
 
 @dataclass
 class HosoRecord:
@@ -95,130 +85,10 @@ class HosoRecord:
         return f"{where}, MA_LK {self.visit_key}" if self.visit_key else where
 
 
-@dataclass
-class Qd130File:
-    facility_code: str | None  # THONGTINDONVI/MACSKCB
-    created_on: dt.date | None  # THONGTINHOSO/NGAYLAP
-    declared_count: int | None  # SOLUONGHOSO
-    hosos: list[Element]
-    warnings: list[Message] = field(default_factory=list)
-
-    def records(self) -> Iterator[HosoRecord]:
-        """Each HOSO decoded in turn (decoding is lazy: a file may hold thousands)."""
-        for index, element in enumerate(self.hosos, start=1):
-            yield read_hoso(element, index, self.facility_code)
-
-    def submissions(self) -> list[VisitSubmission]:
-        return [r.submission for r in self.records() if r.submission is not None]
-
-
 class HosoUnreadable(Exception):
     def __init__(self, message: Message) -> None:
         super().__init__(message.msgid)
         self.message = message
-
-
-# --- Element access by name ---------------------------------------------------
-
-# Tag -> name as compared; a plain dict is the cheapest lookup per element. Bounded,
-# since tag names come from untrusted files.
-_NAMES: dict[object, str] = {}
-_NAMES_KEPT = 512
-
-
-def _name(element: Element) -> str:
-    return _name_of(element.tag)
-
-
-def _name_of(tag: object) -> str:
-    name = _NAMES.get(tag)
-    if name is None:
-        # Names are compared without namespace and case: some exporters add both.
-        name = tag.rsplit("}", 1)[-1].upper() if isinstance(tag, str) else ""
-        if len(_NAMES) < _NAMES_KEPT:
-            _NAMES[tag] = name
-    return name
-
-
-def _descendants(element: Element, name: str) -> list[Element]:
-    tags = {e.tag for e in element.iter()}
-    if name in tags and not any(_name_of(t) == name for t in tags if t != name):
-        # Spelled exactly `name` and in no other way: the C search finds them.
-        return [e for e in element.iter(name) if e is not element]
-    return [e for e in element.iter() if e is not element and _name(e) == name]
-
-
-def _fields(element: Element) -> dict[str, str]:
-    """Direct children as `{NAME: text}`, NFC and trimmed; the first of a repeated name wins."""
-    values: dict[str, str] = {}
-    names = _NAMES
-    for child in element:
-        name = names.get(child.tag) or _name(child)
-        if name in values:
-            continue
-        # What `clean` does, faster: ASCII is NFC already, and str.split() and the
-        # regex `\s` agree on what white space is.
-        text = child.text if len(child) == 0 else "".join(child.itertext())
-        if text:
-            values[name] = " ".join((text if text.isascii() else nfc(text)).split())
-        else:
-            values[name] = ""
-    return values
-
-
-def _parse_xml(data: bytes) -> Element:
-    """Untrusted XML: entity tricks and external references are refused.
-
-    Both need a DOCTYPE. A document without one (every real QĐ 130 file) goes to
-    the C parser; any other to defusedxml, whose pure-Python parser is ~5 times
-    slower. Expat reads `<!DOCTYPE` as these ASCII bytes in every encoding it
-    accepts except UTF-16, whose markup always holds NUL bytes.
-    """
-    if b"\x00" in data or b"<!DOCTYPE" in data.upper():
-        return SafeET.fromstring(data)
-    return XML(data)
-
-
-# --- The envelope -------------------------------------------------------------
-
-def decode_qd130(data: bytes) -> Qd130File:
-    """Reads a file's envelope (its HOSOs decode lazily, see `Qd130File.records`);
-    raises `FileUnreadable` when the file is not a QĐ 130 file at all."""
-    try:
-        root = _parse_xml(data)
-    except SafeET.ParseError as error:
-        line, column = error.position
-        raise FileUnreadable(Message(N_(
-            "The file is not well-formed XML (line {line}, column {column}); "
-            "it is not a QĐ 130 file or it was cut short."),
-            {"line": line, "column": column})) from None
-    except DefusedXmlException:
-        raise FileUnreadable(Message(N_(
-            "The file declares XML entities or external references, which QĐ 130 files "
-            "never contain; it was not read."))) from None
-    except ValueError:  # expat: "multi-byte encodings are not supported"
-        raise FileUnreadable(Message(N_(
-            "The file declares a text encoding the reader does not support; "
-            "QĐ 130 files are UTF-8."))) from None
-    if _name(root) != ROOT:
-        raise FileUnreadable(Message(N_(
-            "The file is XML but not a QĐ 130 checkout file: its root element is not GIAMDINHHS.")))
-    warnings: list[Message] = []
-    unit = next(iter(_descendants(root, "THONGTINDONVI")), None)
-    facility = optional_element(_fields(unit).get("MACSKCB", "") if unit is not None else "",
-                                "MACSKCB", v.facility_code, warnings)
-    info = next(iter(_descendants(root, "THONGTINHOSO")), None)
-    info_fields = _fields(info) if info is not None else {}
-    created = optional_element(info_fields.get("NGAYLAP", ""), "NGAYLAP",
-                               lambda t: moment(t).date(), warnings)
-    declared = optional_element(info_fields.get("SOLUONGHOSO", ""), "SOLUONGHOSO", whole_number,
-                                warnings)
-    hosos = _descendants(root, "HOSO")
-    if declared is not None and declared != len(hosos):
-        # QĐ 130 envelope: SOLUONGHOSO counts the HOSO elements; a mismatch hints at a cut file.
-        warnings.append(Message(N_("The file says it holds {declared} records but holds {found}."),
-                                {"declared": declared, "found": len(hosos)}))
-    return Qd130File(facility, created, declared, hosos, warnings)
 
 
 # --- One HOSO -----------------------------------------------------------------
@@ -226,8 +96,8 @@ def decode_qd130(data: bytes) -> Qd130File:
 def _tables(hoso: Element) -> dict[str, list[str]]:
     """`{LOAIHOSO: [NOIDUNGFILE, ...]}` of one HOSO."""
     tables: dict[str, list[str]] = {}
-    for item in _descendants(hoso, "FILEHOSO"):
-        values = {_name(c): "".join(c.itertext()) for c in item}
+    for item in descendants(hoso, "FILEHOSO"):
+        values = {tag_name(c): "".join(c.itertext()) for c in item}
         kind = clean(values.get("LOAIHOSO", "")).upper().replace(" ", "")
         tables.setdefault(kind, []).append(values.get("NOIDUNGFILE", ""))
     return tables
@@ -249,24 +119,39 @@ def _inner(table: str, content: str) -> Element:
     if not data.strip():
         raise HosoUnreadable(Message(N_("The {table} table is empty."), {"table": table}))
     try:
-        return _parse_xml(data)
-    except SafeET.ParseError as error:
-        line, column = error.position
-        raise HosoUnreadable(Message(N_(
+        prolog = prolog_of(data)
+        check_encoding(data, prolog)  # nothing is guessed: a contradiction is reported
+        return parse_document(data, prolog)
+    except (DocumentRefused, *PARSER_ERRORS) as error:
+        raise HosoUnreadable(_table_refused(table, refused(error))) from None
+
+
+def _table_refused(table: str, error: DocumentRefused) -> Message:
+    if error.refusal is Refusal.NOT_WELL_FORMED:
+        return Message(N_(
             "The {table} table is not well-formed XML (line {line}, column {column})."),
-            {"table": table, "line": line, "column": column})) from None
-    except DefusedXmlException:
-        raise HosoUnreadable(Message(N_(
+            {"table": table, "line": error.line, "column": error.column})
+    if error.refusal is Refusal.ENTITIES:
+        return Message(N_(
             "The {table} table declares XML entities or external references; it was not read."),
-            {"table": table})) from None
-    except ValueError:  # expat: "multi-byte encodings are not supported"
-        raise HosoUnreadable(Message(N_(
-            "The {table} table declares a text encoding the reader does not support."),
-            {"table": table})) from None
+            {"table": table})
+    if error.refusal is Refusal.DECLARED_BUT_UTF8:
+        return Message(N_(
+            "The {table} table declares {declared} but its bytes are UTF-8; it was not read, "
+            "so that no name is misread."), {"table": table, "declared": error.declared})
+    if error.refusal is Refusal.UTF8_BUT_NOT:
+        return Message(N_(
+            "The {table} table is UTF-8 by its declaration (or by default) but its bytes are "
+            "not UTF-8; it was not read."), {"table": table})
+    return Message(N_("The {table} table declares a text encoding the reader does not support."),
+                   {"table": table})
 
 
-def read_hoso(hoso: Element, index: int, envelope_facility: str | None) -> HosoRecord:
-    """Decodes one HOSO; a HOSO that cannot be read comes back with `problem` set."""
+def read_hoso(hoso: Element, index: int, envelope_facility: str | None,
+              now: dt.datetime | None = None) -> HosoRecord:
+    """Decodes one HOSO; a HOSO that cannot be read comes back with `problem` set.
+    `now` is the clock that times in the future are judged by."""
+    now = now or now_utc()
     record = HosoRecord(index, hoso, facility_code=envelope_facility)
     try:
         tables = _tables(hoso)
@@ -275,12 +160,13 @@ def read_hoso(hoso: Element, index: int, envelope_facility: str | None) -> HosoR
             raise HosoUnreadable(Message(N_("The record has no XML1 table (the visit summary).")))
         if len(xml1) > 1:
             raise HosoUnreadable(Message(N_("The record has more than one XML1 table.")))
-        visit = _visit(_inner(XML1, xml1[0]), record, envelope_facility)
+        visit = _visit(_inner(XML1, xml1[0]), record, envelope_facility, now)
         for content in tables.get(XML2, []):
             visit.prescriptions.extend(_drugs(_inner(XML2, content), visit.visit_key,
-                                              record.warnings))
+                                              record.warnings, now))
         for content in tables.get(XML4, []):
-            visit.tests.extend(_tests(_inner(XML4, content), visit.visit_key, record.warnings))
+            visit.tests.extend(_tests(_inner(XML4, content), visit.visit_key, record.warnings,
+                                      now))
     except HosoUnreadable as error:
         record.problem = error.message
         return record
@@ -288,13 +174,21 @@ def read_hoso(hoso: Element, index: int, envelope_facility: str | None) -> HosoR
     return record
 
 
-def _visit(document: Element, record: HosoRecord, envelope_facility: str | None) -> VisitSubmission:
+# QĐ 130 as amended by QĐ 4750, XML1 MA_LOAI_KCB: outpatient treatment (02), long-term
+# outpatient treatment with examination and medicine (05), medicine by appointment (07)
+# and long-term outpatient treatment with services or medicine (08), for which NGAY_RA is
+# the last day the medicine covers, not the time the patient left.
+MEDICINE_UNTIL_NGAY_RA = frozenset({"02", "05", "07", "08"})
+
+
+def _visit(document: Element, record: HosoRecord, envelope_facility: str | None,
+           now: dt.datetime) -> VisitSubmission:
     """XML1 `TONG_HOP`: the visit and the patient's identifiers."""
-    summary = document if _name(document) == "TONG_HOP" else next(
-        iter(_descendants(document, "TONG_HOP")), None)
+    summary = document if tag_name(document) == "TONG_HOP" else next(
+        iter(descendants(document, "TONG_HOP")), None)
     if summary is None:
         raise HosoUnreadable(Message(N_("The XML1 table has no TONG_HOP element.")))
-    f = _fields(summary)
+    f = fields(summary)
     key = f.get("MA_LK", "")
     if not key:
         raise HosoUnreadable(Message(N_("The XML1 table has no MA_LK (the visit key).")))
@@ -303,8 +197,8 @@ def _visit(document: Element, record: HosoRecord, envelope_facility: str | None)
                                      {"n": column_length(Visit, "visit_key")}))
     record.visit_key = key
 
-    def optional(name: str, validator: Callable[[str], T]) -> T | None:
-        return optional_element(f.get(name, ""), name, validator, record.warnings)
+    def optional(element: str, validator: Callable[[str], T]) -> T | None:
+        return optional_element(f.get(element, ""), element, validator, record.warnings)
 
     facility = optional("MA_CSKCB", v.facility_code) or envelope_facility
     if facility is None:
@@ -318,9 +212,21 @@ def _visit(document: Element, record: HosoRecord, envelope_facility: str | None)
     except ValueError:
         raise HosoUnreadable(Message(N_(
             "NGAY_VAO (the arrival time) is not a date in the form yyyymmddHHMM."))) from None
+    # QĐ 130, XML1 NGAY_VAO: when the visit began. One that begins in the future did not
+    # happen (a wrong year, day and month swapped): the HOSO waits in quarantine.
+    if in_the_future(admitted, now):
+        raise HosoUnreadable(Message(N_("NGAY_VAO (the arrival time) is in the future.")))
+    kind = optional("MA_LOAI_KCB", short_code(2))
     discharged = optional("NGAY_RA", moment)
     if discharged is not None and discharged < admitted:
         record.warnings.append(Message(N_("NGAY_RA is before NGAY_VAO and was left out.")))
+        discharged = None
+    # QĐ 130, XML1 NGAY_RA: in the future only as the last medicine day (see above).
+    if discharged is not None and in_the_future(discharged, now) \
+            and kind not in MEDICINE_UNTIL_NGAY_RA:
+        record.warnings.append(Message(N_(
+            "NGAY_RA is in the future, which only outpatient treatment (MA_LOAI_KCB 02, 05, 07 "
+            "or 08) allows; it was left out.")))
         discharged = None
     return VisitSubmission(
         facility_code=facility,
@@ -337,7 +243,7 @@ def _visit(document: Element, record: HosoRecord, envelope_facility: str | None)
         phone=optional("DIEN_THOAI", v.phone),
         address=f.get("DIA_CHI") or None,
         ward_code=optional("MAXA_CU_TRU", v.ward_code),
-        kind_code=optional("MA_LOAI_KCB", short_code(2)),
+        kind_code=kind,
         discharged_at=discharged,
         reason=f.get("LY_DO_VV") or None,
         # QĐ 130, XML1: the discharge diagnosis when there is one, else the one on arrival.
@@ -345,15 +251,16 @@ def _visit(document: Element, record: HosoRecord, envelope_facility: str | None)
         primary_icd10=optional("MA_BENH_CHINH", icd10_code),
         secondary_icd10=secondary_codes(f.get("MA_BENH_KT", ""), record.warnings),
         treatment_result=optional("KET_QUA_DTRI", short_code(1)),
+        # QĐ 130, XML1 NGAY_TAI_KHAM: an appointment; the future is where it belongs.
         follow_up_on=optional("NGAY_TAI_KHAM", first_day),
     )
 
 
-def _lines(document: Element, name: str, visit_key: str, table: str,
+def _lines(document: Element, line_name: str, visit_key: str, table: str,
            warnings: list[Message]) -> Iterator[dict[str, str]]:
     """The lines of a detail table that belong to this visit (MA_LK ties them to XML1)."""
-    for number, line in enumerate(_descendants(document, name), start=1):
-        f = _fields(line)
+    for number, line in enumerate(descendants(document, line_name), start=1):
+        f = fields(line)
         if f.get("MA_LK") and f["MA_LK"] != visit_key:
             warnings.append(Message(N_(
                 "Line {n} of the {table} table belongs to another visit (MA_LK) and was left out."),
@@ -362,12 +269,24 @@ def _lines(document: Element, name: str, visit_key: str, table: str,
         yield f
 
 
-def _drugs(document: Element, visit_key: str, warnings: list[Message]) -> list[PrescriptionLine]:
+def _past(text: str, element: str, warnings: list[Message], now: dt.datetime) -> dt.datetime | None:
+    """A time that has happened (an order, a result); one in the future is left out."""
+    value = optional_element(text, element, moment, warnings)
+    if value is not None and in_the_future(value, now):
+        warnings.append(Message(N_("{element} is in the future and was left out."),
+                                {"element": element}))
+        return None
+    return value
+
+
+def _drugs(document: Element, visit_key: str, warnings: list[Message],
+           now: dt.datetime) -> list[PrescriptionLine]:
     """XML2 `CHI_TIET_THUOC` lines."""
     lines = []
     for f in _lines(document, "CHI_TIET_THUOC", visit_key, XML2, warnings):
-        def text(name: str, column: str, f: dict[str, str] = f) -> str | None:
-            return bounded(f.get(name, ""), name, column_length(Prescription, column), warnings)
+        def text(element: str, column: str, f: dict[str, str] = f) -> str | None:
+            return bounded(f.get(element, ""), element, column_length(Prescription, column),
+                           warnings)
 
         drug = text("TEN_THUOC", "drug")
         if drug is None:
@@ -381,40 +300,37 @@ def _drugs(document: Element, visit_key: str, warnings: list[Message]) -> list[P
             instructions=f.get("CACH_DUNG") or None,
             quantity=optional_element(f.get("SO_LUONG", ""), "SO_LUONG", quantity, warnings),
             unit=text("DON_VI_TINH", "unit"),
-            ordered_at=optional_element(f.get("NGAY_YL", ""), "NGAY_YL", moment, warnings),
+            # QĐ 130, XML2 NGAY_YL: when the drug was ordered, which cannot be ahead.
+            ordered_at=_past(f.get("NGAY_YL", ""), "NGAY_YL", warnings, now),
         ))
     return lines
 
 
-def _tests(document: Element, visit_key: str, warnings: list[Message]) -> list[TestLine]:
+def _tests(document: Element, visit_key: str, warnings: list[Message],
+           now: dt.datetime) -> list[TestLine]:
     """XML4 `CHI_TIET_CLS` lines."""
     lines = []
     for f in _lines(document, "CHI_TIET_CLS", visit_key, XML4, warnings):
-        def text(name: str, column: str, f: dict[str, str] = f) -> str | None:
-            return bounded(f.get(name, ""), name, column_length(TestResult, column), warnings)
+        def text(element: str, column: str, f: dict[str, str] = f) -> str | None:
+            return bounded(f.get(element, ""), element, column_length(TestResult, column),
+                           warnings)
 
-        name = text("TEN_CHI_SO", "name")
-        if name is None:
+        test_name = text("TEN_CHI_SO", "name")
+        if test_name is None:
             warnings.append(Message(N_("A line of the XML4 table has no TEN_CHI_SO and was left out.")))
             continue
         lines.append(TestLine(
-            name=name,
+            name=test_name,
             service_code=text("MA_DICH_VU", "service_code"),
             indicator_code=text("MA_CHI_SO", "indicator_code"),
             value=text("GIA_TRI", "value"),
             unit=text("DON_VI_DO", "unit"),
             description=f.get("MO_TA") or None,
             conclusion=f.get("KET_LUAN") or None,
-            resulted_at=optional_element(f.get("NGAY_KQ", ""), "NGAY_KQ", moment, warnings),
+            # QĐ 130, XML4 NGAY_KQ: when the result came, which cannot be ahead.
+            resulted_at=_past(f.get("NGAY_KQ", ""), "NGAY_KQ", warnings, now),
         ))
     return lines
 
 
-__all__ = [
-    "HosoRecord",
-    "Qd130File",
-    "decode_qd130",
-    "encode_qd130",
-    "read_hoso",
-    "write_qd130_file",
-]
+__all__ = ["MEDICINE_UNTIL_NGAY_RA", "HosoRecord", "HosoUnreadable", "read_hoso"]
