@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import enum
 import pyexpat
+from functools import lru_cache
 from xml.etree.ElementTree import XML, Element, TreeBuilder, XMLPullParser
 
 import defusedxml.ElementTree as SafeET
@@ -193,41 +194,46 @@ def parse_document(data: bytes, prolog: Prolog | None = None) -> Element:
 
 # --- Encodings --------------------------------------------------------------------
 
+@lru_cache(maxsize=64)  # a handful of names, asked for on every inner table
+def _family(declared: str | None) -> str | None:
+    if declared is None:
+        return None
+    try:
+        codec = codecs.lookup(declared).name
+    except LookupError:
+        return "unknown"
+    if codec in ("utf-8", "utf-8-sig"):
+        return "utf-8"
+    if codec.startswith(("utf-16", "utf-32")):
+        return "wide"
+    return "one-byte"
+
+
+def _mode(prolog: Prolog) -> str | None:
+    """"utf-8" or "one-byte": the bytes are checked; None: UTF-16/32, or an encoding expat
+    itself will refuse. No declaration means UTF-8 unless a byte order mark says UTF-16/32."""
+    family = _family(prolog.declared)
+    if family is None:
+        head = prolog.head
+        wide = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head
+        return None if wide else "utf-8"
+    return family if family in ("utf-8", "one-byte") else None
+
+
 class EncodingCheck:
     """Whether the bytes, fed in turn, agree with the encoding the document declares.
 
-    The XML default (no declaration, no byte order mark) is UTF-8. Bytes that are valid
-    UTF-8 and not plain ASCII under a one-byte encoding's declaration are UTF-8 (text in
-    windows-1252 or windows-1258 is almost never also valid UTF-8). UTF-16 and UTF-32
-    are left to expat, which checks them against their byte order.
+    Bytes that are valid UTF-8 and not plain ASCII under a one-byte encoding's declaration
+    are UTF-8 (text in windows-1252 or windows-1258 is almost never also valid UTF-8).
+    UTF-16 and UTF-32 are left to expat, which checks them against their byte order.
     """
 
     def __init__(self, prolog: Prolog) -> None:
         self.declared = prolog.declared
-        head = prolog.head
-        family = self._family(self.declared)
-        # "utf-8" or "one-byte": checked; None: UTF-16/32 or an encoding expat will refuse.
-        self.mode: str | None = family if family in ("utf-8", "one-byte") else None
-        if family is None:  # no declaration: UTF-8, unless a byte order mark says UTF-16/32
-            wide = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head
-            self.mode = None if wide else "utf-8"
+        self.mode = _mode(prolog)
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
         self.still_utf8 = True
         self.non_ascii = False
-
-    @staticmethod
-    def _family(declared: str | None) -> str | None:
-        if declared is None:
-            return None
-        try:
-            codec = codecs.lookup(declared).name
-        except LookupError:
-            return "unknown"
-        if codec in ("utf-8", "utf-8-sig"):
-            return "utf-8"
-        if codec.startswith(("utf-16", "utf-32")):
-            return "wide"
-        return "one-byte"
 
     def feed(self, data: bytes, final: bool = False) -> None:
         if self.mode is None or not self.still_utf8:
@@ -238,7 +244,7 @@ class EncodingCheck:
         except UnicodeDecodeError:
             self.still_utf8 = False
             if self.mode == "utf-8":
-                raise DocumentRefused(Refusal.UTF8_BUT_NOT, declared="UTF-8") from None
+                raise DocumentRefused(Refusal.UTF8_BUT_NOT) from None
             return
         if final:
             self.contradicted()
@@ -251,8 +257,19 @@ class EncodingCheck:
 
 
 def check_encoding(data: bytes, prolog: Prolog) -> None:
-    """A whole small document's declared encoding against its bytes; raises `DocumentRefused`."""
-    EncodingCheck(prolog).feed(data, final=True)
+    """A whole small document's declared encoding against its bytes (as `EncodingCheck`, in
+    one go); raises `DocumentRefused`."""
+    mode = _mode(prolog)
+    if mode is None:
+        return
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        if mode == "utf-8":
+            raise DocumentRefused(Refusal.UTF8_BUT_NOT) from None
+        return
+    if mode == "one-byte" and not data.isascii():
+        raise DocumentRefused(Refusal.DECLARED_BUT_UTF8, declared=(prolog.declared or "")[:40])
 
 
 __all__ = [
