@@ -9,7 +9,10 @@ a child process of its own and reports its own peak RSS (`ru_maxrss`):
 
 - baseline: a child that imports the modules and opens the database, nothing more;
 - survey: the first streamed pass alone (checks, counts, SHA-256);
-- import: `import_qd130_file` on a fresh copy of the roster database (both passes);
+- reader alone: both passes with every HOSO decoded, and no database;
+- import: `import_qd130_file` on a fresh copy of the roster database (both passes),
+  with its resident memory at the end split into anonymous and file-backed (SQLite
+  maps the database file into memory, and those pages count in RSS);
 - one tree: the same file read into memory and parsed as one ElementTree, as the
   reader did before it streamed (the same modules loaded, no database).
 
@@ -148,6 +151,24 @@ def phase_survey(path: str) -> dict[str, object]:
             "peak_mib": peak_mib()}
 
 
+def phase_decode(path: str) -> dict[str, object]:
+    """Both passes and every HOSO decoded (`read_hoso`), no database: the reader alone."""
+    from core.records.imports.qd130_format import Qd130Limits, read_qd130_file
+
+    started = time.perf_counter()
+    envelope = read_qd130_file(Path(path), Qd130Limits(**LIMITS))
+    visits = sum(1 for r in envelope.records() if r.submission is not None)
+    return {"visits": visits, "seconds": time.perf_counter() - started, "peak_mib": peak_mib()}
+
+
+def _resident_mib() -> dict[str, float]:
+    """This process's resident memory now, by kind: anonymous (the heap, SQLite's page cache)
+    and file-backed (SQLite's memory map of the database, the program's own files)."""
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return {key: int(status[key].split()[0]) / 1024 for key in ("RssAnon", "RssFile")
+            if key in status}
+
+
 def phase_import(work: str, path: str) -> dict[str, object]:
     from core.db import Database
     from core.records.imports.qd130 import import_qd130_file
@@ -165,10 +186,12 @@ def phase_import(work: str, path: str) -> dict[str, object]:
         started = time.perf_counter()
         report = await import_qd130_file(db, Path(path), Qd130Limits(**LIMITS))
         seconds = time.perf_counter() - started
+        resident = _resident_mib()  # before the database's memory map is let go
         await db.dispose()
         return {"read": report.read, "created": report.created, "rejected": report.rejected,
                 "quarantined": report.quarantined, "seconds": seconds,
-                "visits_per_s": report.read / seconds}
+                "visits_per_s": report.read / seconds, "resident_at_end": resident,
+                "database_mb": database.stat().st_size / 1e6}
 
     result = asyncio.run(run())
     result["peak_mib"] = peak_mib()
@@ -190,7 +213,8 @@ def phase_tree(path: str) -> dict[str, object]:
 
 
 PHASES = {"roster": phase_roster, "write": phase_write, "baseline": phase_baseline,
-          "survey": phase_survey, "import": phase_import, "tree": phase_tree}
+          "survey": phase_survey, "decode": phase_decode, "import": phase_import,
+          "tree": phase_tree}
 
 
 def run_phase(name: str, *args: object) -> dict[str, object]:
@@ -226,20 +250,27 @@ def main() -> None:
         base = run_phase("baseline", work)
         print(f"Roster: {roster['residents']:,} residents in a temporary SQLite database")
         print(f"Baseline (modules imported, database opened): peak {base['peak_mib']:.0f} MiB\n")
-        print(f"{'file':>8} {'HOSOs':>8} | {'import':>22} | {'survey alone':>20} | "
-              f"{'one tree (before)':>20}")
         for megabytes in (int(s) for s in args.sizes.split(",")):
             file = run_phase("write", work, megabytes, args.residents, args.seed)
             survey = run_phase("survey", file["path"])
+            decode = run_phase("decode", file["path"])
             done = run_phase("import", work, file["path"])
             tree = run_phase("tree", file["path"])
-            print(f"{file['bytes'] / 1e6:>6.0f}MB {file['hosos']:>8,} | "
-                  f"peak {done['peak_mib']:>4.0f} MiB, {done['visits_per_s']:>5,.0f}/s | "
-                  f"peak {survey['peak_mib']:>4.0f} MiB, {survey['seconds']:>4.1f} s | "
-                  f"peak {tree['peak_mib']:>5.0f} MiB, {tree['seconds']:>4.1f} s")
-            print(f"{'':>17}   read {done['read']:,}, created {done['created']:,}, "
-                  f"quarantined {done['quarantined']}, rejected {done['rejected']}, "
-                  f"{done['seconds']:.1f} s")
+            resident = done["resident_at_end"]
+            print(f"File of {file['bytes'] / 1e6:,.0f} MB, {file['hosos']:,} HOSOs:")
+            print(f"  import             : peak {done['peak_mib']:>5.0f} MiB, "
+                  f"{done['visits_per_s']:,.0f} visits/s ({done['seconds']:.1f} s; read "
+                  f"{done['read']:,}, created {done['created']:,}, quarantined "
+                  f"{done['quarantined']}, rejected {done['rejected']})")
+            print(f"    at its end       : {resident.get('RssAnon', 0):.0f} MiB anonymous, "
+                  f"{resident.get('RssFile', 0):.0f} MiB file-backed; database "
+                  f"{done['database_mb']:,.0f} MB (SQLite: 64 MiB page cache, 256 MiB map)")
+            print(f"  reader alone       : peak {decode['peak_mib']:>5.0f} MiB, "
+                  f"{decode['seconds']:.1f} s (both passes, every HOSO decoded, no database)")
+            print(f"  survey alone       : peak {survey['peak_mib']:>5.0f} MiB, "
+                  f"{survey['seconds']:.1f} s (the first pass)")
+            print(f"  one tree (before)  : peak {tree['peak_mib']:>5.0f} MiB, "
+                  f"{tree['seconds']:.1f} s (bytes read whole, parsed as one tree)\n")
             Path(file["path"]).unlink()
     finally:
         shutil.rmtree(work, ignore_errors=True)

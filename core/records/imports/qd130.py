@@ -1,5 +1,8 @@
 """`import-xml`: clinics' QĐ 130/QĐ-BYT checkout files into the record.
 
+Each file is first surveyed whole by `qd130_format` (checked, counted, hashed), then read
+again HOSO by HOSO: a file that cannot be read has nothing of it written, and memory does
+not grow with the file.
 What one visit does to the record is in `qd130_apply`. Here, files are read in
 turn and their HOSOs written in chunks of up to `CHUNK`, one transaction each;
 a chunk holds whole pieces of files (a large file is cut every `CHUNK` HOSOs)
