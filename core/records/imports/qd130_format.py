@@ -196,6 +196,8 @@ class EnvelopeStream:
             depth = len(opened)
             if self._hoso_at is not None:
                 if depth == self._hoso_at:  # the HOSO itself: handed out, kept nowhere here
+                    # Detached, not cleared: its record keeps it as the quarantine's payload
+                    # until its chunk is written, and it goes with the record.
                     self._hoso_at = None
                     opened[-1].remove(element)
                     yield element
