@@ -131,7 +131,7 @@ class Prolog:
 
     def __init__(self) -> None:
         self.declared: str | None = None  # the XML declaration's encoding, as written
-        self.doctype = False
+        self.doctype = False  # a DOCTYPE was seen, or could not be ruled out
         self.done = False
         self.head = b""  # the first bytes, for a byte order mark
         self._fed = 0
@@ -173,7 +173,8 @@ class Prolog:
         return self.done
 
     def pull_parser(self) -> XMLPullParser:
-        """An incremental parser for the document, chosen by its prolog."""
+        """An incremental parser for the document, chosen by its prolog. (`_parser` is how
+        CPython's own and defusedxml's `iterparse` give XMLPullParser another parser.)"""
         if self.doctype:
             return XMLPullParser(("start", "end"), _parser=DefusedXMLParser(target=TreeBuilder()))
         return XMLPullParser(("start", "end"))
