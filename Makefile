@@ -42,6 +42,7 @@ bench: install
 	$(PY) bench/bot_bench.py
 	$(PY) bench/checkin_bench.py
 	$(PY) bench/ussd_bench.py
+	$(PY) bench/qd130_memory_bench.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* $(CATALOGUES)

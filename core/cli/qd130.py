@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
-from core.cli import Context
+from core.cli import CommandError, Context
 from core.cli.imports import run_imports
 from core.i18n import N_, TIMEZONE
 from core.records.imports.qd130 import import_qd130_each
+from core.records.imports.qd130_format import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_RECORDS, Qd130Limits
 from core.records.imports.quarantine import QUARANTINE_LABELS, list_quarantined, message_from_json
 
 
 async def import_xml(args: argparse.Namespace, context: Context) -> int:
+    try:
+        limits = Qd130Limits.from_env(max_file_mb=args.max_file_mb, max_records=args.max_records)
+    except ValueError as error:
+        raise CommandError(context.t.text(N_(
+            "{setting} must be a whole number greater than zero."), setting=str(error))) from None
     # All the files at once: many small files share each transaction.
-    return await run_imports(import_qd130_each, args.files, context)
+    return await run_imports(partial(import_qd130_each, limits=limits), args.files, context)
 
 
 async def quarantine(args: argparse.Namespace, context: Context) -> int:
@@ -50,6 +57,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "import-xml", help="import clinics' QĐ 130/QĐ-BYT checkout files (XML)")
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    parser.add_argument(
+        "--max-file-mb", type=int, metavar="MB",
+        help=f"refuse a file larger than this (default EHR_QD130_MAX_FILE_MB, else "
+             f"{DEFAULT_MAX_FILE_MB})")
+    parser.add_argument(
+        "--max-records", type=int, metavar="N",
+        help=f"import at most this many HOSOs of a file (default EHR_QD130_MAX_RECORDS, else "
+             f"{DEFAULT_MAX_RECORDS:,})")
     parser.set_defaults(handler=import_xml)
 
     parser = commands.add_parser(

@@ -1,5 +1,8 @@
 """`import-xml`: clinics' QĐ 130/QĐ-BYT checkout files into the record.
 
+Each file is first surveyed whole by `qd130_format` (checked, counted, hashed), then read
+again HOSO by HOSO: a file that cannot be read has nothing of it written, and memory does
+not grow with the file.
 What one visit does to the record is in `qd130_apply`. Here, files are read in
 turn and their HOSOs written in chunks of up to `CHUNK`, one transaction each;
 a chunk holds whole pieces of files (a large file is cut every `CHUNK` HOSOs)
@@ -11,7 +14,6 @@ waits for the parser to let go of it.)
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import aclosing
@@ -22,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from core.db import Database
 from core.i18n import N_, Message, now_utc
 from core.records.imports.qd130_apply import apply_pieces, content_hash
-from core.records.imports.qd130_format import HosoRecord, decode_qd130
+from core.records.imports.qd130_format import HosoRecord, Qd130File, Qd130Limits, read_qd130_file
 from core.records.imports.qd130_runs import Intake, Piece, finish_runs, open_runs
 from core.records.imports.report import FileUnreadable, ImportReport
 from core.records.imports.runs import log_finished_run
@@ -115,12 +117,12 @@ def _pieces(intake: Intake, records: Iterable[HosoRecord]) -> Iterator[Piece]:
 
 # --- Files --------------------------------------------------------------------
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise FileUnreadable(Message(N_("The file cannot be read: {error}"),
-                                     {"error": error.strerror or str(error)})) from None
+def _records(envelope: Qd130File, intake: Intake) -> Iterator[HosoRecord]:
+    """The file's records; if the second reading fails part way, the report says so before
+    the file's last piece (and its run's counts) is written."""
+    yield from envelope.records()
+    if envelope.interrupted is not None:
+        intake.report.reject(None, envelope.interrupted)
 
 
 def _log_file(intake: Intake) -> None:
@@ -134,7 +136,7 @@ def _log_file(intake: Intake) -> None:
 
 
 async def _import(db: Database, paths: Iterable[Path], stop_at_unreadable: bool,
-                  ) -> AsyncIterator[tuple[Path, ImportReport | FileUnreadable]]:
+                  limits: Qd130Limits | None) -> AsyncIterator[tuple[Path, ImportReport | FileUnreadable]]:
     """Each file's report, or why it cannot be read, in the order given, once written."""
     chunks = _Chunks(db)
     waiting: list[tuple[Path, Intake | FileUnreadable]] = []  # in order, not yet handed out
@@ -149,20 +151,20 @@ async def _import(db: Database, paths: Iterable[Path], stop_at_unreadable: bool,
             else:
                 yield path, outcome
 
+    limits = limits or Qd130Limits.from_env()
     for path in paths:
         try:
-            data = _read(path)
-            envelope = decode_qd130(data)
+            envelope = read_qd130_file(path, limits)  # the whole file checked: nothing written
         except FileUnreadable as error:
             waiting.append((path, error))
             if stop_at_unreadable:  # nothing after it is imported
                 break
             continue
-        intake = Intake(path.name, ImportReport(path.name), hashlib.sha256(data).hexdigest())
+        intake = Intake(path.name, ImportReport(path.name), envelope.sha256)
         for warning in envelope.warnings:
             intake.report.warn(None, warning)
         waiting.append((path, intake))
-        for piece in _pieces(intake, envelope.records()):
+        for piece in _pieces(intake, _records(envelope, intake)):
             await chunks.put(piece)
         for outcome in ready():
             yield outcome
@@ -173,18 +175,20 @@ async def _import(db: Database, paths: Iterable[Path], stop_at_unreadable: bool,
 
 # --- Entry points -------------------------------------------------------------
 
-def import_qd130_each(db: Database, paths: Iterable[Path],
+def import_qd130_each(db: Database, paths: Iterable[Path], limits: Qd130Limits | None = None,
                       ) -> AsyncIterator[tuple[Path, ImportReport | FileUnreadable]]:
     """Imports several files; yields each one's report, or why it cannot be read (and then
-    nothing of it was recorded), in the order given. The files are written in shared chunks."""
-    return _import(db, paths, stop_at_unreadable=False)
+    nothing of it was recorded), in the order given. The files are written in shared chunks.
+    `limits` default to the environment's (`Qd130Limits.from_env`)."""
+    return _import(db, paths, stop_at_unreadable=False, limits=limits)
 
 
-async def _import_all(db: Database, paths: list[Path]) -> list[ImportReport]:
+async def _import_all(db: Database, paths: list[Path],
+                      limits: Qd130Limits | None) -> list[ImportReport]:
     """The files' reports; a file that cannot be read raises `FileUnreadable` once the files
     before it are imported, and nothing after it is."""
     reports = []
-    async with aclosing(_import(db, paths, stop_at_unreadable=True)) as outcomes:
+    async with aclosing(_import(db, paths, stop_at_unreadable=True, limits=limits)) as outcomes:
         async for _, outcome in outcomes:
             if isinstance(outcome, FileUnreadable):
                 raise outcome
@@ -192,17 +196,19 @@ async def _import_all(db: Database, paths: list[Path]) -> list[ImportReport]:
     return reports
 
 
-async def import_qd130_file(db: Database, path: Path) -> ImportReport:
+async def import_qd130_file(db: Database, path: Path,
+                            limits: Qd130Limits | None = None) -> ImportReport:
     """Imports one checkout file; raises `FileUnreadable` when it is not a QĐ 130 file."""
-    [report] = await _import_all(db, [path])
+    [report] = await _import_all(db, [path], limits)
     return report
 
 
-async def import_qd130_files(db: Database, paths: Iterable[Path]) -> ImportReport:
+async def import_qd130_files(db: Database, paths: Iterable[Path],
+                             limits: Qd130Limits | None = None) -> ImportReport:
     """Imports several files, one run each; the report adds them up."""
     paths = list(paths)
     total = ImportReport(paths[0].name if len(paths) == 1 else f"{len(paths)} files")
-    for report in await _import_all(db, paths):
+    for report in await _import_all(db, paths, limits):
         total.add(report)
     return total
 

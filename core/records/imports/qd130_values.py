@@ -58,6 +58,16 @@ def moment(text: str) -> dt.datetime:
     return result
 
 
+# A time further ahead of our clock than this is not clock skew: clinics' systems keep
+# their own clocks and may write a local time as if it were another zone (hours off); a
+# day covers both, and still catches a wrong year or a day and month swapped.
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+
+
+def in_the_future(value: dt.datetime, now: dt.datetime) -> bool:
+    return value > now + FUTURE_TOLERANCE
+
+
 def first_day(text: str) -> dt.date:
     # QĐ 130, XML1 NGAY_TAI_KHAM: several appointments are separated by `;`; the first is kept.
     for part in text.split(";"):
@@ -176,6 +186,7 @@ __all__ = [
     "first_card",
     "first_day",
     "icd10_code",
+    "in_the_future",
     "moment",
     "optional_element",
     "quantity",
