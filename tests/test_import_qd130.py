@@ -39,6 +39,7 @@ from core.records.values import BloodGroup, PartialDate, Sex
 from core.records.visit import Prescription, TestResult, Visit, VisitKind
 from core.reference.ethnicities import ethnicities
 from core.reference.wards import hanoi_wards
+from core.text import clean
 
 FACILITY = "01001"
 AN = "001090001234"  # Nguyễn Văn An, born 1990, male: on the roster with blood group A+
@@ -552,8 +553,8 @@ def test_operator_imports_xml_and_reviews_the_quarantine(tmp_path: Path) -> None
 # --- The format round trip ------------------------------------------------------------
 
 _XML_SAFE = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Cn"))
-_text = st.text(_XML_SAFE, min_size=1, max_size=40).map(
-    lambda s: " ".join(unicodedata.normalize("NFC", s).split())).filter(bool)
+# Text as the record stores it (core.text.clean: no invisible characters, NFC, spaces folded).
+_text = st.text(_XML_SAFE, min_size=1, max_size=40).map(clean).filter(bool)
 _maybe_text = st.none() | _text
 _moments = st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2025, 12, 31)).map(
     lambda d: d.replace(second=0, microsecond=0, tzinfo=TIMEZONE))

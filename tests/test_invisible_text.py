@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from core import validation as v
 from core.db import Database
 from core.i18n import translator
+from core.records.imports.qd130_format import decode_qd130
 from core.records.imports.roster import import_roster
 from core.records.values import PartialDate
+from tests.test_import_qd130 import _b64, _envelope, _hoso, _tong_hop
 from tests.test_import_reports import row
 from tests.test_import_roster import citizen, roster
 
@@ -108,3 +110,15 @@ async def test_a_roster_name_with_a_bidi_override_is_rejected_with_its_line(
     assert report.render(translator("en"))[1] == (
         "  roster.csv, line 2: rejected: The full name contains characters that change the "
         "direction of the text.")
+
+
+@pytest.mark.parametrize("hidden", ZERO_WIDTH + BIDI)
+def test_a_clinic_file_with_invisible_characters_is_stored_without_them(hidden: str) -> None:
+
+    xml1 = _tong_hop(MA_LK="LK-1", NGAY_VAO="202503050830", MA_CSKCB="01001",
+                     HO_TEN=f"Nguyễn{hidden} Văn An", DIA_CHI=f"Số 12{hidden} Hàng Bạc",
+                     CHAN_DOAN_RV=f"{hidden}Viêm họng cấp")
+    [record] = decode_qd130(_envelope(_hoso(("XML1", _b64(xml1))))).records()
+    visit = record.submission
+    assert (visit.full_name, visit.address, visit.diagnosis) == ("Nguyễn Văn An", "Số 12 Hàng Bạc",
+                                                                 "Viêm họng cấp")

@@ -31,10 +31,8 @@ def optional_element(text: str, element: str, validator: Callable[[str], T],
     try:
         return validator(text)
     except (v.InvalidValue, ValueError, OverflowError) as error:
-        # A validator's own message may quote the value (an ethnicity, a ward): reports
-        # must not carry personal data, so only parameter-free reasons are repeated.
-        reason = error.message if isinstance(error, v.InvalidValue) and not error.message.params \
-            else _REASONLESS
+        # Reports must not carry personal data: the validator's reason without the value.
+        reason = error.report_message if isinstance(error, v.InvalidValue) else _REASONLESS
         warnings.append(Message(N_("{element} left out: {reason}"),
                                 {"element": element, "reason": reason}))
         return None
