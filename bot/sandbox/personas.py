@@ -76,7 +76,7 @@ def on_feature_phone(resident: DemoResident) -> bool:
     return bool(resident.phone) and resident.kind in ("older", "with_gaps")
 
 
-def printed_resident(resident: DemoResident, t: Translator) -> str:
+def masked_resident(resident: DemoResident, t: Translator) -> str:
     """A resident as the console shows them: masked as in the logs; the page shows the rest."""
     if resident.phone:
         return t.text(N_("personal ID {personal_id}"), personal_id=mask_personal_id(resident.personal_id))
@@ -84,7 +84,7 @@ def printed_resident(resident: DemoResident, t: Translator) -> str:
                   personal_id=mask_personal_id(resident.personal_id))
 
 
-def printed_feature_phone(resident: DemoResident, t: Translator) -> str:
+def masked_feature_phone(resident: DemoResident, t: Translator) -> str:
     return t.text(N_("phone {phone}, dial {code}"), phone=mask_phone(phone_national(resident.phone)),
                   code=SERVICE_CODE)
 

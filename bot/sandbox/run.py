@@ -26,8 +26,8 @@ from bot.sandbox.personas import (
     no_personas,
     on_feature_phone,
     personas_of,
-    printed_feature_phone,
-    printed_resident,
+    masked_feature_phone,
+    masked_resident,
 )
 from bot.sandbox.ussd_operator import UssdOperator, add_sandbox_gateway
 from bot.ussd.gateway import USSD_PATH, add_ussd_route
@@ -109,10 +109,10 @@ async def print_demo_people(db: Database, t: Translator) -> None:
                     "the personal ID and birth date to type, then share the contact. Masked here, "
                     "as in the logs:")), flush=True)
     for resident in residents:
-        print(f"  • {resident.full_name}: {printed_resident(resident, t)}", flush=True)
+        print(f"  • {resident.full_name}: {masked_resident(resident, t)}", flush=True)
     print(t.text(N_("Feature phones (USSD), on the same page:")), flush=True)
     for resident in filter(on_feature_phone, residents):
-        print(f"  • {resident.full_name}: {printed_feature_phone(resident, t)}", flush=True)
+        print(f"  • {resident.full_name}: {masked_feature_phone(resident, t)}", flush=True)
     staff = [p for p in await personas_of(db)() if p["role"] in ("receptionist", "volunteer")]
     print(t.text(N_("Reception desks (open a citizen's check-in code there):")), flush=True)
     for entry in (p for p in staff if p["role"] == "receptionist"):
