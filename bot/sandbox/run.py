@@ -23,11 +23,11 @@ from bot.sandbox.guard import own_origin_only, url_host
 from bot.sandbox.personas import (
     enrol_reception,
     enrol_volunteers,
+    masked_feature_phone,
+    masked_resident,
     no_personas,
     on_feature_phone,
     personas_of,
-    masked_feature_phone,
-    masked_resident,
 )
 from bot.sandbox.ussd_operator import UssdOperator, add_sandbox_gateway
 from bot.ussd.gateway import USSD_PATH, add_ussd_route
