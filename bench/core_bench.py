@@ -258,8 +258,9 @@ PHASES = {"generate": phase_generate, "baseline": phase_baseline, "import": phas
           "visits": phase_visits, "book": phase_book}
 
 
-def run_phase(name: str, *args: object) -> dict[str, object]:
-    command = [sys.executable, __file__, "--phase", name, *map(str, args)]
+def run_phase(name: str, *args: object, script: str = __file__) -> dict[str, object]:
+    """One phase of a bench script in a child process of its own, so its peak memory is its own."""
+    command = [sys.executable, script, "--phase", name, *map(str, args)]
     finished = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if finished.returncode != 0:
         sys.stderr.write(finished.stdout + finished.stderr)

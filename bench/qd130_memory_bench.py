@@ -26,10 +26,8 @@ import asyncio
 import json
 import os
 import random
-import resource
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,11 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core_bench import machine  # noqa: E402 - the same machine line as the other benches
-
-
-def peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+import core_bench  # noqa: E402 - the same machine line and phases as the other benches
+from core_bench import machine, peak_mib  # noqa: E402
 
 
 def _database_url(path: Path) -> str:
@@ -218,12 +213,7 @@ PHASES = {"roster": phase_roster, "write": phase_write, "baseline": phase_baseli
 
 
 def run_phase(name: str, *args: object) -> dict[str, object]:
-    command = [sys.executable, __file__, "--phase", name, *map(str, args)]
-    finished = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
-    if finished.returncode != 0:
-        sys.stderr.write(finished.stdout + finished.stderr)
-        raise SystemExit(f"phase {name} failed")
-    return json.loads(finished.stdout.strip().splitlines()[-1])
+    return core_bench.run_phase(name, *args, script=__file__)
 
 
 def main() -> None:

@@ -50,6 +50,17 @@ async def look_up(helper: TelegramUser, personal_id: str, birth: str) -> BotMess
                               or "tạm dừng" in m.text or "tra cứu nhiều" in m.text)
 
 
+async def enter_ethnicity_and_stop(helper: TelegramUser, typed: str, choice: str) -> None:
+    """The volunteer, asked the resident's ethnicity, finds it by typing, chooses it and stops."""
+    await helper.until(lambda m: "Dân tộc" in m.text and "Cho " in m.text)
+    await helper.send(typed)
+    await helper.until(lambda m: choice in m.labels)
+    await helper.press(choice)
+    await helper.until(lambda m: "O Rh+" in m.labels)
+    await helper.press("✖ Dừng tại đây")
+    await helper.until(lambda m: "Đã xong" in m.text)
+
+
 async def test_entries_reach_the_resident_as_a_prompt_and_land_only_after_confirming(
         any_world: TelegramWorld) -> None:
     world = any_world
@@ -110,13 +121,7 @@ async def test_a_volunteer_never_receives_clinical_data(world: TelegramWorld) ->
     await helper.send("/worklist")
     await helper.until(lambda m: "Người dân cần hỗ trợ" in m.text)
     await look_up(helper, resident.personal_id, resident.birth_date.display())
-    await helper.until(lambda m: "Dân tộc" in m.text and "Cho " in m.text)
-    await helper.send("kinh")
-    await helper.until(lambda m: "Kinh" in m.labels)
-    await helper.press("Kinh")
-    await helper.until(lambda m: "O Rh+" in m.labels)
-    await helper.press("✖ Dừng tại đây")
-    await helper.until(lambda m: "Đã xong" in m.text)
+    await enter_ethnicity_and_stop(helper, "kinh", "Kinh")
     received = "\n".join(m.text for m in helper.transcript)
     leaked = sorted(value for value in clinical if value in received)
     assert leaked == []
@@ -158,13 +163,7 @@ async def test_the_health_station_confirms_for_a_resident_without_the_bot(world:
     resident, ward = await resident_with_gaps(world)
     helper = await volunteer(world, ward)
     await look_up(helper, resident.personal_id, resident.birth_date.display())
-    await helper.until(lambda m: "Dân tộc" in m.text and "Cho " in m.text)
-    await helper.send("tay")
-    await helper.until(lambda m: "Tày" in m.labels)
-    await helper.press("Tày")
-    await helper.until(lambda m: "O Rh+" in m.labels)
-    await helper.press("✖ Dừng tại đây")
-    await helper.until(lambda m: "Đã xong" in m.text)
+    await enter_ethnicity_and_stop(helper, "tay", "Tày")
 
     def station(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "core", "pending", *args], cwd=PROJECT_ROOT,
@@ -187,13 +186,7 @@ async def test_yes_confirms_exactly_the_entries_the_resident_was_shown_never_one
     await verify(citizen, resident)
     helper = await volunteer(world, ward)
     await look_up(helper, resident.personal_id, resident.birth_date.display())
-    await helper.until(lambda m: "Cho " in m.text and "Dân tộc" in m.text)
-    await helper.send("kinh")
-    await helper.until(lambda m: "Kinh" in m.labels)
-    await helper.press("Kinh")
-    await helper.until(lambda m: "O Rh+" in m.labels)
-    await helper.press("✖ Dừng tại đây")
-    await helper.until(lambda m: "Đã xong" in m.text)
+    await enter_ethnicity_and_stop(helper, "kinh", "Kinh")
     first = await citizen.until(lambda m: "Tình nguyện viên đã cùng bạn" in m.text)
     assert "Kinh" in first.text and "Nhóm máu" not in first.text
 
