@@ -14,6 +14,7 @@ from core.cli import Context
 from core.i18n import N_, today_hanoi
 from core.identity.keys import require_configured_key
 from core.migrate import current_revision, upgrade
+from core.privacy import mask_personal_id
 
 
 async def migrate(args: argparse.Namespace, context: Context) -> int:
@@ -77,9 +78,10 @@ async def seed(args: argparse.Namespace, context: Context) -> int:
                        seed=args.seed, date=t.date(as_of), residents=t.number(summary.residents),
                        facilities=t.number(summary.facilities), doses=t.number(summary.immunizations),
                        visits=t.number(summary.visits)))
-    # Synthetic people only: a newcomer needs an ID to try (`book`, later the bots).
-    context.say(t.text(N_("Try a health book: {python} -m core book {id}"),
-                       python=_python(), id=demo_residents(city)[0]))
+    # Printed output never holds a full ID, synthetic or not: the sandbox page lists them.
+    context.say(t.text(N_("Try a health book: {python} -m core book ID, with the full personal ID of "
+                          "a demo resident such as {id} (listed on the sandbox page, make run)."),
+                       python=_python(), id=mask_personal_id(demo_residents(city)[0])))
     return 0
 
 
