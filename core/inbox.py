@@ -106,7 +106,11 @@ _UPDATES = ChannelUpdate.__table__
 
 def store(connection: Connection, channel: str, update_id: int, lane: str | None, payload: dict[str, Any],
           backlog_limit: int) -> Stored:
-    """Keeps a pushed update unless it is already here or the backlog is full."""
+    """Keeps a pushed update unless it is already here or the backlog is full.
+
+    The limit is a soft bound: on PostgreSQL deliveries stored at the same moment each see
+    the count before the others, so it may be passed by the channel's parallel deliveries.
+    """
     seen = select(_UPDATES.c.id).where(_UPDATES.c.channel == channel, _UPDATES.c.update_id == update_id)
     if connection.execute(seen).first() is not None:
         return Stored.AGAIN
@@ -129,7 +133,8 @@ def backlog(connection: Connection, channel: str, up_to: int | None = None) -> i
     return connection.execute(select(func.count()).select_from(undone.subquery())).scalar_one()
 
 
-def claim(connection: Connection, channel: str, worker: str, limit: int) -> list[ClaimedUpdate]:
+def claim(connection: Connection, channel: str, worker: str, limit: int,
+          hold: dt.timedelta = CLAIM_FOR) -> list[ClaimedUpdate]:
     """Takes up to `limit` updates, each the oldest unfinished one of its lane, in arrival order.
 
     An update whose lane has an older unfinished one is not claimable, whoever holds that
@@ -152,23 +157,24 @@ def claim(connection: Connection, channel: str, worker: str, limit: int) -> list
     if poisoned:
         connection.execute(update(_UPDATES).where(_UPDATES.c.id.in_(poisoned))
                            .values(done_at=now, payload=None, claimed_until=None, last_error="gave up"))
+        return claim(connection, channel, worker, limit, hold)  # their lanes' next updates are free now
     ids = [row.id for row in chosen if row.tries < MAX_TRIES]
     if not ids:
         return []
     connection.execute(update(_UPDATES).where(_UPDATES.c.id.in_(ids))
-                       .values(claimed_until=now + CLAIM_FOR, claimed_by=worker, tries=_UPDATES.c.tries + 1))
+                       .values(claimed_until=now + hold, claimed_by=worker, tries=_UPDATES.c.tries + 1))
     rows = connection.execute(select(_UPDATES.c.id, _UPDATES.c.update_id, _UPDATES.c.lane, _UPDATES.c.payload,
                                      _UPDATES.c.tries)
                               .where(_UPDATES.c.id.in_(ids)).order_by(_UPDATES.c.id))
     return [ClaimedUpdate(r.id, r.update_id, r.lane, json.loads(r.payload), r.tries) for r in rows]
 
 
-def renew(connection: Connection, ids: list[int], worker: str) -> None:
+def renew(connection: Connection, ids: list[int], worker: str, hold: dt.timedelta = CLAIM_FOR) -> None:
     """A live worker keeps its claims (handling may wait on rate limits longer than CLAIM_FOR)."""
     if ids:
         connection.execute(update(_UPDATES).where(_UPDATES.c.id.in_(ids), _UPDATES.c.claimed_by == worker,
                                                   _UPDATES.c.done_at.is_(None))
-                           .values(claimed_until=now_utc() + CLAIM_FOR))
+                           .values(claimed_until=now_utc() + hold))
 
 
 def finish(connection: Connection, update_row_id: int, error: str | None = None) -> None:

@@ -100,8 +100,10 @@ class TelegramInbox:
                 await self._claim()
             except Exception:  # the loop outlives a database hiccup; Telegram's copies wait with us
                 log.exception("taking stored Telegram updates failed; trying again")
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation (gh-86296).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_EVERY)
+                async with asyncio.timeout(POLL_EVERY):
+                    await self._wake.wait()
 
     async def _claim(self) -> None:
         free = self.concurrency - len(self._handling)
@@ -120,7 +122,7 @@ class TelegramInbox:
         except asyncio.CancelledError:
             self._handling.pop(claimed.id, None)
             raise
-        except Exception as failure:  # noqa: BLE001 - kept by type; the next update of the chat goes on
+        except Exception as failure:  # kept by its type; the chat's next update goes on
             error = type(failure).__name__
             log.exception("Telegram update %s could not be handled", claimed.update_id)
         try:
