@@ -45,7 +45,7 @@ async def receive_update(request: web.Request) -> web.Response:
         return web.Response(status=400, text="not an update")
     try:
         stored = await request.app[INBOX].receive(data)
-    except (KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):  # not the shape of an update
         return web.Response(status=400, text="not an update")
     except Exception:  # the database is away: not acknowledged, so Telegram keeps it and retries
         log.exception("Telegram update %s could not be stored; asking for a retry", data["update_id"])
