@@ -60,6 +60,8 @@ class BotSettings:
     # Updates handled at once (each chat still in order), and HTTP connections to Telegram.
     concurrency: int = 16
     ussd: UssdSettings = field(default_factory=UssdSettings)
+    # Webhook mode: updates stored and not yet handled past which Telegram is asked to retry later.
+    webhook_backlog: int = 10_000
 
     @property
     def file_base_url(self) -> str:
@@ -79,4 +81,5 @@ class BotSettings:
             max_messages_per_second=int(env.get("TELEGRAM_MAX_MESSAGES_PER_SECOND") or 30),
             concurrency=int(env.get("TELEGRAM_CONCURRENCY") or 16),
             ussd=UssdSettings.from_env(env),
+            webhook_backlog=int(env.get("TELEGRAM_WEBHOOK_BACKLOG") or 10_000),
         )

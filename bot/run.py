@@ -12,12 +12,14 @@ from telegram.ext import Application
 
 from bot.config import BotSettings
 from bot.handlers.application import OUTBOX, build_application, register_commands
+from bot.handlers.inbox import TelegramInbox
 from bot.ussd.gateway import USSD_PATH, add_ussd_route
 from bot.webhook import WEBHOOK_PATH, add_webhook_route
 from core.db import Database
 from core.web import create_app
 
 log = logging.getLogger(__name__)
+INBOX = "inbox"  # webhook mode's durable inbox and its worker (bot/handlers/inbox.py)
 
 
 async def until_stopped() -> None:
@@ -65,13 +67,16 @@ async def start_webhook(settings: BotSettings, db: Database, host: str,
         raise SystemExit("webhook mode needs TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET")
     application = build_application(settings, db, polling=False)
     app = create_app(db)
-    add_webhook_route(app, application, settings.webhook_secret)
+    inbox = application.bot_data[INBOX] = TelegramInbox(
+        db, application, concurrency=settings.concurrency, backlog_limit=settings.webhook_backlog)
+    add_webhook_route(app, application, settings.webhook_secret, inbox)
     if settings.ussd.configured:  # the same service answers an operator's USSD gateway
         add_ussd_route(app, db, settings.ussd)
         log.info("USSD gateway route %s open", USSD_PATH)
     await application.initialize()
     await register_commands(application)
     await application.start()
+    inbox.start()  # updates stored before a restart are handled first
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -87,6 +92,9 @@ async def start_webhook(settings: BotSettings, db: Database, host: str,
 
 
 async def stop_webhook(runner: web.AppRunner, application: Application) -> None:
+    for site in list(runner.sites):  # nothing more is taken in; what is stored waits in the database
+        await site.stop()
+    await application.bot_data[INBOX].stop()  # what is being handled finishes
     await application.bot_data[OUTBOX].stop()
     await runner.cleanup()
     await application.stop()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,6 +14,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from core.privacy import mask_personal_id
+from core.seed import demo_residents, generate_city
 
 
 def cli(database: Path, *args: str, lang: str = "en") -> subprocess.CompletedProcess[str]:
@@ -27,7 +32,12 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     result = cli(database, "seed", "--people", "120", "--seed", "3", "--as-of", "01/11/2026")
     assert result.returncode == 0, result.stderr
     assert "120 residents" in result.stdout
-    demo = result.stdout.strip().rsplit(" ", 1)[-1]
+    # The hint names a demo resident masked, as every printed output does; the full ID is the
+    # one the seed picks for the sandbox page.
+    assert not re.search(r"[0-9]{12}", result.stdout)
+    city = generate_city(120, 3, dt.date(2026, 11, 1))
+    demo = demo_residents(city)[0]
+    assert mask_personal_id(demo) in result.stdout
     return database, demo
 
 

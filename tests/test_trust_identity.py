@@ -239,3 +239,20 @@ async def test_a_failure_below_the_limit_pauses_nothing(db: Database) -> None:
     async with db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(IdentityLockout)) == 0
 
+
+
+# --- A book that moves to another account says so --------------------------------------------
+
+
+async def test_the_account_a_book_moves_away_from_is_told_at_once(any_world: TelegramWorld) -> None:
+    world = any_world
+    resident = world.resident("with_visits")
+    first, second = world.phone(first_name="Lan"), world.phone(first_name="Khách")
+    await verify(first, resident)
+    await verify(second, resident)  # the same details, on another Telegram account
+    told = await first.until(lambda m: "liên kết với một tài khoản khác" in m.text, timeout=15)
+    assert "trạm y tế" in told.text and "🔐 Xác thực danh tính" in told.labels
+    assert not any("liên kết với một tài khoản khác" in m.text for m in second.transcript)
+    await first.send("/book")  # and the earlier account no longer opens it
+    await first.until(lambda m: "CCCD" in m.text or "xác thực" in m.text.lower())
+    assert not any("👤 Thông tin chung" in m.labels for m in first.transcript[-3:])

@@ -1,7 +1,9 @@
 """Sends the citizens' notices that were decided elsewhere (the operator's command line).
 
-Polls the outbox (`core.notices`) every few seconds; a notice is marked sent once
-Telegram took it, or when the citizen has no linked account to send it to.
+Every few seconds each bot process claims a few due notices from the outbox
+(`core.notices`), sends each and marks it sent at once; a failed notice is tried
+again later, with growing waits, and given up after the last try (see
+`RetryPolicy`). Claims in the database keep two processes from sending one notice.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 
+from sqlalchemy import Connection, select
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
 
 from bot.flows.notices import notice_reply
 from bot.handlers.render import outgoing
@@ -21,15 +26,44 @@ from core import notices
 from core.db import Database
 from core.i18n import translator
 from core.identity import accounts
+from core.identity.accounts import ChannelAccount
 
 log = logging.getLogger(__name__)
+_ACCOUNTS = ChannelAccount.__table__
+
+
+def worker_name() -> str:
+    """Who holds a claim: host, process and a random part (a restarted process is someone else)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def recipients(connection: Connection, notice: notices.DueNotice) -> list[tuple[str, str | None]]:
+    """The Telegram chats (external id, language) a notice goes to; none means done unsent."""
+    if notice.account_id is None:
+        return accounts.linked_accounts(connection, CHANNEL, notice.citizen_id)
+    row = connection.execute(select(_ACCOUNTS.c.channel, _ACCOUNTS.c.external_id, _ACCOUNTS.c.locale)
+                             .where(_ACCOUNTS.c.id == notice.account_id)).one_or_none()
+    # USSD has no push messages: a notice for a feature-phone account cannot reach it and is
+    # done without a send (the caller reads what happened in the bot's menus).
+    if row is None or row.channel != CHANNEL:
+        return []
+    return [(row.external_id, row.locale)]
+
+
+class UnknownNoticeKind(LookupError):
+    pass
 
 
 class Outbox:
-    def __init__(self, db: Database, every: float = 2.0) -> None:
+    def __init__(self, db: Database, every: float = 2.0, *, batch: int = 20,
+                 policy: notices.RetryPolicy | None = None) -> None:
         self.db = db
         self.every = every
+        self.batch = batch
+        self.policy = policy or notices.RetryPolicy()
+        self.name = worker_name()
         self._task: asyncio.Task[None] | None = None
+        self._holding: list[int] = []  # claimed by this process, not yet sent or failed
 
     def start(self, bot: Bot) -> None:
         if self._task is None:
@@ -41,31 +75,43 @@ class Outbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._holding:  # handed back, so another process sends them now rather than after the claim
+            held, self._holding = self._holding, []
+            with contextlib.suppress(Exception):
+                await self.db.write(notices.release, held, self.name)
 
     async def _run(self, bot: Bot) -> None:
         while True:
             try:
-                await self.send_due(bot)
+                sent = await self.send_due(bot)
             except Exception:  # the loop must outlive one bad round (a database hiccup)
                 log.exception("sending citizens' notices failed; trying again")
-            await asyncio.sleep(self.every)
+                sent = 0
+            if sent < self.batch:  # a full batch: more may be waiting, go on at once
+                await asyncio.sleep(self.every)
 
     async def send_due(self, bot: Bot) -> int:
-        done: list[int] = []
-        for notice in await self.db.read(notices.due):
+        """One round: claims up to `batch` due notices and sends them; the number claimed."""
+        claimed = await self.db.write(notices.claim, self.name, self.batch, self.policy)
+        self._holding = [notice.id for notice in claimed]
+        for notice in claimed:
             try:
-                for external_id, locale in await self.db.read(accounts.linked_accounts, CHANNEL,
-                                                              notice.citizen_id):
-                    reply = notice_reply(notice.kind, notice.params, translator(locale))
-                    if reply is None:
-                        continue
-                    for message in outgoing(reply):
-                        await bot.send_message(int(external_id), message.html, parse_mode=ParseMode.HTML,
-                                               reply_markup=message.markup)
-            except TelegramError as error:
-                log.warning("notice %s not delivered yet (%s)", notice.id, type(error).__name__)
-                continue
-            done.append(notice.id)
-        if done:
-            await self.db.write(notices.mark_sent, done)
-        return len(done)
+                await self._send(bot, notice)
+            except Exception as error:  # Forbidden, chat not found, a bug: this notice waits, the rest go
+                dead = await self.db.write(notices.record_failure, notice, self.name, type(error).__name__,
+                                           self.policy)
+                log.warning("notice %s not delivered (%s, try %s of %s)%s", notice.id, type(error).__name__,
+                            notice.tries + 1, self.policy.tries, "; given up" if dead else "")
+            else:
+                await self.db.write(notices.mark_sent, [notice.id])
+            self._holding.remove(notice.id)
+        return len(claimed)
+
+    async def _send(self, bot: Bot, notice: notices.DueNotice) -> None:
+        for external_id, locale in await self.db.read(recipients, notice):
+            reply = notice_reply(notice.kind, notice.params, translator(locale))
+            if reply is None:  # a kind from a newer version (a rolling deploy): it sends it, not us
+                raise UnknownNoticeKind(notice.kind)
+            for message in outgoing(reply):
+                await bot.send_message(int(external_id), message.html, parse_mode=ParseMode.HTML,
+                                       reply_markup=message.markup)

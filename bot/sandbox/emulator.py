@@ -78,6 +78,13 @@ class BotApiEmulator:
         """The next `times` calls of `method` answer 429 "Too Many Requests: retry after N"."""
         self._flood[method.lower()] = [times, retry_after]
 
+    def lose_webhook_answers(self, times: int) -> None:
+        """The bot's next `times` webhook answers are lost on the way back: the update comes again."""
+        webhook = self.sandbox.updates.webhook
+        if webhook is None:
+            raise RuntimeError("no webhook is set")
+        webhook.answers_to_lose = times
+
     async def close(self) -> None:
         await self.sandbox.updates.close()
         if self._session is not None:

@@ -45,6 +45,7 @@ class Webhook:
         self._stopped = False
         self.last_error_date: int | None = None
         self.last_error_message: str | None = None
+        self.answers_to_lose = 0  # tests: the bot's next 2xx answers never reach "Telegram"
 
     @property
     def pending_count(self) -> int:
@@ -80,9 +81,13 @@ class Webhook:
                 async with self._slots, self._session().post(
                     self.url, json=update, headers=headers, timeout=DELIVERY_TIMEOUT
                 ) as response:
-                    if 200 <= response.status < 300:
+                    if 200 <= response.status < 300 and self.answers_to_lose == 0:
                         return True
-                    error = f"Wrong response from the webhook: {response.status} {response.reason}"
+                    if 200 <= response.status < 300:  # the bot took it, but Telegram never heard so
+                        self.answers_to_lose -= 1
+                        error = "Read timeout expired"
+                    else:
+                        error = f"Wrong response from the webhook: {response.status} {response.reason}"
             except TimeoutError:
                 error = "Read timeout expired"
             except ClientError as failure:

@@ -6,6 +6,7 @@ from core.consent.records import AccessEvent, ConsentChange
 from core.identity.accounts import ChannelAccount
 from core.identity.attempts import IdentityLockout, VerificationAttempt
 from core.identity.sessions import ChannelSession
+from core.inbox import ChannelUpdate
 from core.marks import DatabaseMark
 from core.notices import CitizenNotice
 from core.records.base import Base
@@ -27,6 +28,7 @@ __all__ = [
     "ChainHead",
     "ChannelAccount",
     "ChannelSession",
+    "ChannelUpdate",
     "CheckinToken",
     "Citizen",
     "CitizenNotice",
