@@ -201,7 +201,9 @@ def full_name(text: str) -> str:
     value = clean(text)
     if not value:
         raise _fail(N_("The full name is missing."))
-    if len(value) > 100 or not _NAME.fullmatch(value):
+    if len(value) > 100:
+        raise _fail(N_("A full name has at most 100 characters."))
+    if not _NAME.fullmatch(value):
         raise _fail(N_("A full name has only letters and spaces."))
     return value
 

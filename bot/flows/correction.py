@@ -12,7 +12,7 @@ from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
 from core import validation
 from core.identity.accounts import JourneyState
-from core.records.correcting import CORRECTABLE, file_request, proposed_text
+from core.records.correcting import CORRECTABLE, REASON_LENGTH, file_request, proposed_text
 
 
 def _back(turn: Turn) -> Option:
@@ -65,7 +65,10 @@ class CorrectionFlow:
             text = turn._("Why is it wrong? For example: a spelling mistake on the card.")
             return Step((Reply(text, options=rows(_back(turn))),), JourneyState("correct", "reason", data))
         if turn.state.step == "reason":
-            reason = validation.free_text(turn.input.text, 500)
+            try:
+                reason = validation.free_text(turn.input.text, REASON_LENGTH)
+            except validation.InvalidValue as error:  # too long: said so, and asked again
+                return Step((Reply(error.message.render(turn.t), options=rows(_back(turn))),), turn.state)
             if not reason:
                 return Step((Reply(turn._("Please write a short reason."), options=rows(_back(turn))),),
                             turn.state)
