@@ -12,6 +12,8 @@ from sqlalchemy import select, update
 
 from bot.sandbox.client import BotMessage, TelegramUser
 from core.config import PROJECT_ROOT
+from core.identity import accounts
+from core.records.assisted import pending_values, propose
 from core.records.citizen import Citizen
 from core.records.display_rules import Audience, BookGroup
 from core.records.healthbook import build_health_book
@@ -191,9 +193,8 @@ async def test_yes_confirms_exactly_the_entries_the_resident_was_shown_never_one
     assert "Kinh" in first.text and "Nhóm máu" not in first.text
 
     # Before the resident answers, the volunteer adds a blood group the resident never saw.
-    await look_up(helper, resident.personal_id, resident.birth_date.display())
-    await helper.until(lambda m: "Cho " in m.text and "Dân tộc" in m.text)
-    await helper.press("⏭ Bỏ qua mục này")
+    found = await look_up(helper, resident.personal_id, resident.birth_date.display())
+    assert "Dân tộc" not in found.text  # already waiting for the resident: not asked again
     await helper.until(lambda m: "O Rh+" in m.labels)
     await helper.press("O Rh+")
     await helper.until(lambda m: "O Rh+" in m.text and "Đã ghi nhận" in m.text)
@@ -216,3 +217,35 @@ async def test_yes_confirms_exactly_the_entries_the_resident_was_shown_never_one
     async with world.db.sessions() as session:
         saved = await session.get(Citizen, resident.citizen_id)
     assert (saved.ethnicity_code, saved.blood_group.code()) == ("01", "O+")
+
+
+async def test_entries_made_before_the_resident_uses_the_bot_are_offered_when_they_link(
+        world: TelegramWorld) -> None:
+    resident, ward = await resident_with_gaps(world)
+    helper = await volunteer(world, ward)
+    await look_up(helper, resident.personal_id, resident.birth_date.display())
+    await enter_ethnicity_and_stop(helper, "muong", "Mường")
+
+    citizen = world.phone()
+    await verify(citizen, resident)  # the resident first opens the bot only now
+    prompt = next(m for m in citizen.transcript if "Tình nguyện viên đã cùng bạn" in m.text)
+    assert "Mường" in prompt.text
+    await citizen.press("✅ Đúng, lưu lại", message=prompt)
+    await citizen.until(lambda m: "Đã lưu" in m.text)
+    async with world.db.sessions() as session:
+        saved = await session.get(Citizen, resident.citizen_id)
+    assert saved.ethnicity_code == "06"  # Mường
+    await citizen.send("/update")  # and it is not asked again
+    asked = await citizen.until(lambda m: "thiếu" in m.text or "đầy đủ" in m.text)
+    assert "Dân tộc" not in asked.text
+
+
+async def test_a_newer_entry_for_the_same_detail_replaces_the_one_waiting(world: TelegramWorld) -> None:
+    resident, _ward = await resident_with_gaps(world)
+    staff = await staff_service.invite(world.db, StaffRole.VOLUNTEER, ward_code="00070", name="Minh")
+    account = await world.db.write(accounts.open_account, "telegram", "helper-x")
+    member = await staff_service.accept(world.db, staff.code, account.id)
+    await propose(world.db, member, resident.citizen_id, {"ethnicity_code": "01"})
+    await propose(world.db, member, resident.citizen_id, {"ethnicity_code": "06"})
+    waiting = await pending_values(world.db, citizen_id=resident.citizen_id)
+    assert [(p.field, p.value) for p in waiting] == [("ethnicity_code", "06")]

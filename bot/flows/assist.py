@@ -13,7 +13,7 @@ from bot.flows.turn import StaleOption, Turn
 from bot.flows.update import UpdateFlow
 from core import validation
 from core.identity.accounts import JourneyState
-from core.records.assisted import Lookup, find_resident, worklist
+from core.records.assisted import Lookup, find_resident, waiting_fields, worklist
 from core.records.completeness import RULES_BY_FIELD
 from core.records.self_declared import missing_details
 from core.reference.wards import ward_by_code
@@ -34,6 +34,14 @@ def _not_volunteer(turn: Turn) -> Step:
 
 def _stop(turn: Turn) -> Option:
     return Option(turn._("✖ Stop"), "assist:stop")
+
+
+def _labels(turn: Turn, fields: list[str] | set[str]) -> str:
+    """The details' names: a list in its own order (the order they are asked), a set in the rules'."""
+    named = [f for f in fields if f in RULES_BY_FIELD]
+    if isinstance(fields, set):
+        named.sort(key=list(RULES_BY_FIELD).index)
+    return ", ".join(turn.t.gettext(RULES_BY_FIELD[f].label) for f in named)
 
 
 class AssistFlow:
@@ -81,11 +89,15 @@ class AssistFlow:
         if found.state is Lookup.NOT_FOUND or found.citizen_id is None:
             text = turn._("No resident of your ward has this ID and date of birth. Please check them.")
             return Step((Reply(text, options=rows(Option(turn._("🔎 Try again"), "assist"))),))
-        missing = [gap.field for gap in await missing_details(turn.db, found.citizen_id)]
+        waiting = await waiting_fields(turn.db, found.citizen_id)
+        missing = [gap.field for gap in await missing_details(turn.db, found.citizen_id)
+                   if gap.field not in waiting]
         if not missing:
-            return Step((Reply(turn._("{name}'s details are complete. Thank you!", name=found.name),
-                               options=rows(Option(turn._("🔎 Help another resident"), "assist"))),))
-        names = ", ".join(turn.t.gettext(RULES_BY_FIELD[f].label) for f in missing)
+            text = turn._("{name}'s details are complete. Thank you!", name=found.name) if not waiting else \
+                turn._("What is missing for {name} already waits for their confirmation: {fields}.",
+                       name=found.name, fields=_labels(turn, waiting))
+            return Step((Reply(text, options=rows(Option(turn._("🔎 Help another resident"), "assist"))),))
+        names = _labels(turn, missing)
         intro = Reply(turn._("Found {name}. Missing: {fields}. Fill them in together; the resident "
                              "confirms before anything is saved.", name=found.name, fields=names))
         return await UpdateFlow().begin(turn, missing, {"assist": found.citizen_id, "name": found.name},

@@ -46,6 +46,12 @@ def confirm_prompt(waiting: list[Pending], before: str | None = None) -> Callabl
     return write
 
 
+async def waiting_prompt(turn: Turn, citizen_id: int, before: str | None = None) -> Reply | None:
+    """What a volunteer entered for this resident and still waits for their yes, if anything."""
+    waiting = await pending_values(turn.db, citizen_id=citizen_id)
+    return confirm_prompt(waiting, before)(turn.t) if waiting else None
+
+
 class PendingFlow:
     name = "pending"
 

@@ -10,6 +10,7 @@ wrong verification details.
 from __future__ import annotations
 
 from bot.flows.menu import menu_reply
+from bot.flows.pending import waiting_prompt
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
 from bot.flows.verify import ask_new_pin, verify_again
@@ -98,4 +99,6 @@ class PinFlow:
             text = turn._("These details do not match our records. Please check them and try again.")
             return Step((Reply(text),))
         done = turn._("Your PIN is set. Your health book is ready.")
-        return Step((menu_reply(turn, done, linked=True),), JourneyState(), signed_in=True)
+        assert claim.candidate is not None
+        waiting = await waiting_prompt(turn, claim.candidate, done)  # a volunteer's entries, if any
+        return Step((waiting or menu_reply(turn, done, linked=True),), JourneyState(), signed_in=True)

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.flows.menu import menu_reply
-from bot.flows.pending import confirm_prompt
+from bot.flows.pending import confirm_prompt, waiting_prompt
 from bot.flows.replies import Notice, Option, Reply, Step
 from bot.flows.turn import StaleOption, Turn
 from core import validation
 from core.i18n import N_, Message
 from core.identity.accounts import JourneyState
-from core.records.assisted import pending_values, propose
+from core.records.assisted import pending_values, propose, waiting_fields
 from core.records.completeness import RULES_BY_FIELD
 from core.records.provenance import Decision
 from core.records.self_declared import DECLARABLE, EMERGENCY_CONTACT, declare, missing_details
@@ -76,6 +76,11 @@ class UpdateFlow:
         if not turn.account.linked:
             return Step((menu_reply(turn, turn._("Please verify your identity first, then you can "
                                                  "fill in your details.")),))
+        assert turn.account.citizen_id is not None
+        waiting = await waiting_prompt(turn, turn.account.citizen_id,
+                                       turn._("First, what a volunteer entered with you:"))
+        if waiting is not None:  # one thing at a time: their yes or no first, then what is missing
+            return Step((waiting,))
         missing = await self._missing(turn)
         if not missing:
             return Step((menu_reply(turn, turn._("Your details are complete. Thank you!")),))
@@ -93,6 +98,9 @@ class UpdateFlow:
         target = self._target(turn)
         assert target is not None
         found = [gap.field for gap in await missing_details(turn.db, target)]
+        if self._carry(turn).get("assist"):  # what already waits for the resident's yes is not asked again
+            waiting = await waiting_fields(turn.db, target)
+            found = [f for f in found if f not in waiting]
         if turn.channel.keypad:  # typing an address on a keypad is no help: only what is chosen
             found = [f for f in found if f in CHOSEN_FROM_LISTS]
         return [f for f in found if f not in (skipped or [])]

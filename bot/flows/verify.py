@@ -7,6 +7,7 @@ giving anything. Refusals read the same whether or not the ID exists.
 from __future__ import annotations
 
 from bot.flows.menu import menu_reply
+from bot.flows.pending import waiting_prompt
 from bot.flows.replies import InputKind, Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
 from core import validation
@@ -189,5 +190,10 @@ class VerifyFlow:
         if await verification.status_of(turn.db, claim) == CitizenStatus.MOVED_AWAY:
             replies.append(Reply(turn._("Your record says you have moved away from Hanoi. It is "
                                         "no longer updated here.")))
+        assert claim.candidate is not None
+        # Details a volunteer entered before this person used the bot wait for their yes: ask now.
+        waiting = await waiting_prompt(turn, claim.candidate)
+        if waiting is not None:
+            replies.append(waiting)
         replies.append(menu_reply(turn, linked=True))
         return Step(tuple(replies))

@@ -108,6 +108,12 @@ def _propose(connection: Connection, staff: Staff, citizen_id: int, values: dict
     now = now_utc()
     ids = []
     for field, value in values.items():
+        # A newer entry for the same detail replaces the one waiting: the resident is asked once,
+        # about the latest, and never confirms two values of one detail with one tap.
+        connection.execute(update(_PENDING).where(
+            _PENDING.c.citizen_id == citizen_id, _PENDING.c.field == field,
+            _PENDING.c.status == RequestStatus.PENDING).values(
+            status=RequestStatus.REJECTED, decided_at=now, decided_by="replaced"))
         ids.append(connection.execute(insert(_PENDING).values(
             citizen_id=citizen_id, field=field, value=serialize(value), staff_id=staff.id,
             ward_code=staff.ward_code, status=RequestStatus.PENDING, created_at=now)
@@ -139,6 +145,11 @@ def _pending(connection: Connection, citizen_id: int | None, ward: str | None) -
         query = query.where(_PENDING.c.ward_code == ward)
     return [Pending(r.id, r.citizen_id, r.field, r.value, r.ward_code, r.created_at)
             for r in connection.execute(query)]
+
+
+async def waiting_fields(db: Database, citizen_id: int) -> set[str]:
+    """The details with an entry waiting for this resident's yes: not asked again meanwhile."""
+    return {p.field for p in await pending_values(db, citizen_id=citizen_id)}
 
 
 async def pending_values(db: Database, *, citizen_id: int | None = None,
