@@ -33,6 +33,10 @@ def has_mark(connection: Connection, name: str) -> bool:
     return connection.execute(select(_MARKS.c.name).where(_MARKS.c.name == name)).first() is not None
 
 
+def mark_value(connection: Connection, name: str) -> str | None:
+    return connection.execute(select(_MARKS.c.value).where(_MARKS.c.name == name)).scalar_one_or_none()
+
+
 def set_mark(connection: Connection, name: str, value: str | None = None) -> None:
     """Marks the database (once: a mark already there keeps its first value and date)."""
     if not has_mark(connection, name):

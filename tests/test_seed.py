@@ -143,3 +143,20 @@ async def test_exported_files_import_back_to_the_same_health_books(
     await seeded_db.dispose()
     assert len(imported) == len(seeded) == 150
     assert imported == seeded
+
+
+async def test_the_sandboxs_demo_people_stay_the_same_when_one_completes_their_details(db: Database) -> None:
+    from sqlalchemy import update
+
+    from core.records.values import BloodGroup
+    from core.seed.demo import demo_residents
+
+    await seed_database(db, generate_city(150, 7, dt.date(2026, 11, 1)))
+    before = await db.read(demo_residents)
+    with_gaps = next(r for r in before if r.kind == "with_gaps")
+    async with db.transaction() as session:  # a volunteer and the resident fill everything in
+        await session.execute(update(Citizen).where(Citizen.id == with_gaps.citizen_id).values(
+            ethnicity_code="01", blood_group=BloodGroup("O", "+"), occupation="Giáo viên"))
+    after = await db.read(demo_residents)
+    assert [(r.citizen_id, r.kind) for r in after] == [(r.citizen_id, r.kind) for r in before]
+    assert {r.kind for r in before} == {"with_visits", "older", "with_gaps", "no_phone"}

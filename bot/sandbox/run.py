@@ -36,7 +36,7 @@ from core.db import Database
 from core.i18n import N_, Translator, translator
 from core.identity.keys import allow_local_key, current_keys
 from core.marks import is_demo
-from core.seed.demo import demo_residents
+from core.seed.demo import demo_residents, remember_demo_residents
 from core.web import create_app
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ def add_feature_phones(app: web.Application, db: Database, configured: UssdSetti
 async def start_sandbox(settings: BotSettings, db: Database, host: str, port: int, *, demo: bool = True):
     """Listening on `host:port` (a loopback address: `guard.loopback_host`), the bot polling it."""
     if demo:  # staff for the desks and volunteers the page offers; never in a database of others
+        await db.write(remember_demo_residents)  # a demo seeded before the choice was kept
         await enrol_reception(db)
         await enrol_volunteers(db)
     token = sandbox_token()

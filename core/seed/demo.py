@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, exists, select
 
 from core.i18n import today_hanoi
+from core.marks import mark_value, set_mark
 from core.records.citizen import Citizen
 from core.records.insurance import InsuranceCard
 from core.records.values import CitizenStatus, PartialDate
@@ -24,7 +25,34 @@ class DemoResident:
     ward_code: str | None = None
 
 
-def demo_residents(connection: Connection, *, scan: int = 400) -> list[DemoResident]:
+# The residents chosen once, kept in the database: filling a demo resident's gaps, or verifying
+# one, must not swap the personas (and the volunteer's ward) under a newcomer's feet.
+PERSONAS = "demo_personas"
+
+
+def demo_residents(connection: Connection) -> list[DemoResident]:
+    """The demo residents: those remembered for this database, else chosen now."""
+    stored = mark_value(connection, PERSONAS)
+    if not stored:
+        return _choose(connection)
+    chosen = [(kind, int(citizen_id)) for kind, citizen_id in
+              (item.split(":") for item in stored.split(","))]
+    c = Citizen.__table__
+    rows = {r.id: r for r in connection.execute(
+        select(c.c.id, c.c.full_name, c.c.personal_id, c.c.birth_date, c.c.phone, c.c.ward_code)
+        .where(c.c.id.in_([citizen_id for _, citizen_id in chosen])))}
+    return [DemoResident(row.id, row.full_name, row.personal_id, row.birth_date, row.phone, kind,
+                         row.ward_code) for kind, citizen_id in chosen if (row := rows.get(citizen_id))]
+
+
+def remember_demo_residents(connection: Connection) -> None:
+    """Chooses the demo residents once and keeps the choice (the seed, or a sandbox's first start)."""
+    if mark_value(connection, PERSONAS) is None:
+        picks = _choose(connection)
+        set_mark(connection, PERSONAS, ",".join(f"{p.kind}:{p.citizen_id}" for p in picks))
+
+
+def _choose(connection: Connection, *, scan: int = 400) -> list[DemoResident]:
     """An adult with visits and a card, an older resident, one with details missing, one with no phone.
 
     Looks at the first `scan` residents only: enough in a seeded city, cheap in a large one.

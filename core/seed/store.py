@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from core.db import Database
 from core.i18n import TIMEZONE, now_utc
-from core.marks import DEMO_SEED, set_mark
+from core.marks import DEMO_SEED, is_demo, set_mark
 from core.records.citizen import Citizen
 from core.records.history import Allergy, Disability, FamilyHistory, RiskFactor, Surgery
 from core.records.imports.facilities import write_facilities, write_facilities_csv
@@ -29,6 +29,7 @@ from core.records.operations import ImportKind
 from core.records.provenance import Source
 from core.records.submission import VisitSubmission
 from core.seed import SyntheticCity
+from core.seed.demo import remember_demo_residents
 
 HISTORY_TABLES = {
     "allergies": Allergy.__table__,
@@ -76,6 +77,8 @@ async def seed_database(db: Database, city: SyntheticCity) -> SeedSummary:
     await apply_submissions(db, city.visits, label, report, run_id)
     await _write_history(db, city, provenance[Source.HEALTH_STATION])
     await finish_run(db, run_id, report)
+    if await is_demo(db):
+        await db.write(remember_demo_residents)
     return SeedSummary(len(city.residents), len(city.town.facilities), len(city.doses),
                        len(city.visits), len(city.history))
 
