@@ -12,6 +12,7 @@ ID or a mobile number, whatever was typed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import re
@@ -52,6 +53,20 @@ class Recorder(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+    @classmethod
+    @contextlib.contextmanager
+    def recording(cls) -> Iterator[Recorder]:
+        """Every record of the root logger, at every level, while the block runs."""
+        recorder, root = cls(), logging.getLogger()
+        level = root.level
+        root.addHandler(recorder)
+        root.setLevel(logging.DEBUG)
+        try:
+            yield recorder
+        finally:
+            root.removeHandler(recorder)
+            root.setLevel(level)
 
     def texts(self) -> Iterator[tuple[logging.LogRecord, str]]:
         formatter = logging.Formatter()
@@ -220,16 +235,8 @@ def _drive(city: City, who: str, moves: list[Move]) -> None:
 def test_any_input_from_anyone_is_answered_and_leaves_no_id_phone_or_failure_in_the_logs(
         city: City, who: str, data: st.DataObject) -> None:
     moves = data.draw(_moves(city))
-    recorder = Recorder()
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(recorder)
-    root.setLevel(logging.DEBUG)
-    try:
+    with Recorder.recording() as recorder:
         _drive(city, who, moves)
-    finally:
-        root.removeHandler(recorder)
-        root.setLevel(level)
     for record, text in recorder.texts():
         assert record.levelno < logging.ERROR, f"{record.name}: {text}"
         assert not ID_OR_PHONE.search(text), f"{record.name}: {text}"
@@ -317,22 +324,16 @@ def questions(city: City) -> list[Question]:
 def _answer(city: City, question: Question, typed: str) -> Recorder:
     """Puts the journey back at its question, types the text, and records every log line."""
     conversation, channel, external, caller = _speaker(city, question.who)
-    recorder = Recorder()
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(recorder)
-    root.setLevel(logging.DEBUG)
-    try:
-        async def ask() -> None:
-            if question.who.endswith("citizen"):
-                await city.linked(channel, external)
-            await _set_state(city, channel, external, question.state)
-            answer = await conversation.handle(external, replace(Input.of_text(typed), caller=caller))
-            assert answer.replies
+
+    async def ask() -> None:
+        if question.who.endswith("citizen"):
+            await city.linked(channel, external)
+        await _set_state(city, channel, external, question.state)
+        answer = await conversation.handle(external, replace(Input.of_text(typed), caller=caller))
+        assert answer.replies
+
+    with Recorder.recording() as recorder:
         city.run(ask())
-    finally:
-        root.removeHandler(recorder)
-        root.setLevel(level)
     return recorder
 
 

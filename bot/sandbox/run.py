@@ -111,7 +111,8 @@ async def print_demo_people(db: Database, t: Translator) -> None:
                     "as in the logs:")), flush=True)
     for resident in residents:
         print(f"  • {resident.full_name}: {masked_resident(resident, t)}", flush=True)
-    print(t.text(N_("Feature phones (USSD), on the same page:")), flush=True)
+    heading = t.text(N_("Feature phones (USSD), on the same page:"))
+    print(heading, flush=True)
     for resident in filter(on_feature_phone, residents):
         print(f"  • {resident.full_name}: {masked_feature_phone(resident, t)}", flush=True)
     staff = [p for p in await personas_of(db)() if p["role"] in ("receptionist", "volunteer")]
