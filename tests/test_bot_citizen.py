@@ -63,9 +63,9 @@ async def test_citizen_verifies_and_reads_every_section_of_the_book(any_world: T
     await user.press("⬅ Các mục của sổ sức khỏe")
     await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in m.labels)
     await user.press("🏥 Lịch sử khám chữa bệnh")
-    visits = await user.until(lambda m: any(data.startswith("book:v:") for row in m.buttons
+    visits = await user.until(lambda m: any(data.startswith("book.v:") for row in m.buttons
                                             for _l, data in row))
-    first_visit = next(label for row in visits.buttons for label, data in row if data.startswith("book:v:"))
+    first_visit = next(label for row in visits.buttons for label, data in row if data.startswith("book.v:"))
     await user.press(first_visit)
     detail = await user.until(lambda m: "Chẩn đoán" in m.text)
     assert first_visit in detail.text  # the visit's date and place head its details
@@ -80,12 +80,12 @@ async def test_visits_are_paged_five_at_a_time_newest_first(world: TelegramWorld
     await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in m.labels)
     await user.press("🏥 Lịch sử khám chữa bệnh")
     page = await user.until(lambda m: "Cũ hơn ▶" in m.labels)
-    seen = [label for row in page.buttons for label, data in row if data.startswith("book:v:")]
+    seen = [label for row in page.buttons for label, data in row if data.startswith("book.v:")]
     assert len(seen) == 5
     while "Cũ hơn ▶" in page.labels:
         await user.press("Cũ hơn ▶")
         page = await user.until(lambda m: m.edited or "◀ Mới hơn" in m.labels)
-        seen += [label for row in page.buttons for label, data in row if data.startswith("book:v:")]
+        seen += [label for row in page.buttons for label, data in row if data.startswith("book.v:")]
     assert len(seen) == count
     dates = [label.split(" · ")[0] for label in seen]
     as_days = [tuple(reversed(d.split("/"))) for d in dates]
@@ -206,11 +206,12 @@ async def test_verification_continues_after_the_bot_restarts(world: TelegramWorl
 async def test_an_old_button_after_a_restart_gets_a_helpful_answer(world: TelegramWorld) -> None:
     user = world.phone()
     await user.send("/start")
-    prompt = await user.until(lambda m: any(d == "verify:stop" for row in m.buttons for _l, d in row))
+    prompt = await user.until(lambda m: any(d.split("~")[0] == "verify.x"
+                                            for row in m.buttons for _l, d in row))
     await user.send("/cancel")
     await user.until(lambda m: "Bạn muốn làm gì" in m.text)
     await world.restart_bot()
-    await user.press("verify:stop", message=prompt)
+    await user.press("verify.x", message=prompt)
     answer = await user.until(lambda m: "không còn dùng được" in m.text)
     assert "🔐 Xác thực danh tính" in answer.labels
     assert any("không còn dùng được" in (a.get("text") or "") for a in user.callback_answers)
@@ -234,8 +235,8 @@ async def test_language_switch_is_remembered_across_restarts(world: TelegramWorl
     assert "🔐 Verify my identity" in answer.labels
     await world.restart_bot()
     await user.send("/help")
-    helped = await user.until(lambda m: "/book" in m.text)
-    assert "read your health book" in helped.text
+    helped = await user.until(lambda m: "/verify" in m.text)
+    assert "/verify: Verify my identity" in helped.text and "Decree 13/2023" in helped.text
     await user.send("/lang")
     await user.until(lambda m: "Tiếng Việt" in m.labels)
     await user.press("Tiếng Việt")
@@ -247,8 +248,8 @@ async def test_logout_unlinks_and_the_book_is_no_longer_shown(world: TelegramWor
     user = world.phone()
     await verify(user, resident)
     await user.send("/logout")
-    await user.until(lambda m: any(d == "logout:yes" for row in m.buttons for _l, d in row))
-    await user.press("logout:yes")
+    await user.until(lambda m: any(d.split("~")[0] == "logout.y" for row in m.buttons for _l, d in row))
+    await user.press("logout.y")
     await user.until(lambda m: "đăng xuất" in m.text.lower())
     assert await linked_citizen(world, user) is None
     await user.send("/book")
@@ -314,7 +315,7 @@ async def test_quick_taps_are_answered_in_the_order_they_were_made(world: Telegr
     answers = await user.replies(6)  # help, lang, cancel (two messages), help, lang
     kinds = []
     for message in answers:
-        if "/book" in message.text:
+        if "/xacthuc" in message.text:  # help, in Vietnamese: the commands' Vietnamese names
             kinds.append("help")
         elif "English" in message.labels:
             kinds.append("lang")

@@ -41,7 +41,7 @@ async def test_flood_control_is_waited_out_and_the_reply_still_arrives(world: Te
     world.emulator.flood_control("sendMessage", 2, retry_after=1)
     user = world.phone()
     await user.send("/help")
-    answer = await user.until(lambda m: "/book" in m.text, timeout=15)
+    answer = await user.until(lambda m: "/xacthuc" in m.text, timeout=15)
     assert "Trợ giúp" in answer.text
 
 
@@ -53,10 +53,12 @@ async def test_commands_are_registered_in_vietnamese_and_english(world: Telegram
             break
         await asyncio.sleep(0.05)
     english = await bot.get_my_commands(language_code="en")
-    assert [c.command for c in vietnamese] == ["start", "book", "update", "correct", "qr", "consent",
-                                              "access", "lang", "help", "cancel", "logout"]
-    assert [c.command for c in english] == [c.command for c in vietnamese]
-    assert dict((c.command, c.description) for c in vietnamese)["book"] == "Sổ sức khỏe của tôi"
+    # Vietnamese apps list the Vietnamese names (/so); both names work whatever the app's language.
+    assert [c.command for c in vietnamese] == ["start", "so", "capnhat", "dieuchinh", "maqr", "dongy",
+                                              "truycap", "ngonngu", "trogiup", "huy", "dangxuat"]
+    assert [c.command for c in english] == ["start", "book", "update", "correct", "qr", "consent",
+                                           "access", "lang", "help", "cancel", "logout"]
+    assert dict((c.command, c.description) for c in vietnamese)["so"] == "Sổ sức khỏe của tôi"
     assert dict((c.command, c.description) for c in english)["book"] == "My health book"
 
 
@@ -70,7 +72,7 @@ async def test_webhook_mode_serves_people_and_refuses_a_wrong_secret(world: Tele
         try:
             user = world.phone()
             await user.send("/help")
-            await user.until(lambda m: "/book" in m.text)
+            await user.until(lambda m: "/xacthuc" in m.text)
             refused = await probe.post(f"http://127.0.0.1:18743{WEBHOOK_PATH}", json={"update_id": 1},
                                        headers={SECRET_HEADER: "wrong"})
             assert refused.status == 403
@@ -126,8 +128,8 @@ async def test_logs_of_a_whole_journey_hold_no_id_phone_or_health_data(
         await user.press("⬅ Các mục của sổ sức khỏe")
     await user.until(lambda m: "🏥 Lịch sử khám chữa bệnh" in m.labels)
     await user.press("🏥 Lịch sử khám chữa bệnh")
-    visits = await user.until(lambda m: any(d.startswith("book:v:") for row in m.buttons for _l, d in row))
-    await user.press(next(d for row in visits.buttons for _l, d in row if d.startswith("book:v:")))
+    visits = await user.until(lambda m: any(d.startswith("book.v:") for row in m.buttons for _l, d in row))
+    await user.press(next(d for row in visits.buttons for _l, d in row if d.startswith("book.v:")))
     visit = await user.until(lambda m: "Chẩn đoán" in m.text)
     diagnosis = next(line.split(": ", 1)[1] for line in visit.text.splitlines()
                      if line.startswith("Chẩn đoán"))

@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
-from bot.flows.engine import COMMANDS, DEEP_LINKS, FLOWS, Answer, Conversation
+from bot.flows import actions, registry
+from bot.flows.engine import Answer, Conversation
 from bot.flows.replies import Input
 from bot.ussd.gateway import CHANNEL_INFO as KEYPAD
 from core.db import Database
@@ -40,6 +41,8 @@ from core.seed.demo import DemoResident, demo_residents
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
 
+COMMANDS = sorted(c for j in registry.journeys() for c in j.commands)
+DEEP_LINKS = sorted(j.deep_link for j in registry.journeys() if j.deep_link)
 ID_OR_PHONE = re.compile(r"(?<![0-9])(?:[0-9]{12}|(?:\+?84|0)[35789][0-9]{8})(?![0-9])")
 _ids = itertools.count(1)
 
@@ -140,15 +143,16 @@ _typed = st.one_of(
     _digits,
     st.text(max_size=500),  # odd, any script, control and format characters included
     st.text(min_size=500, max_size=4096),  # up to what Telegram lets a person send
-    st.builds(lambda c, p: f"/{c} {p}", st.sampled_from([*COMMANDS, "start", "cancel", "nonsense"]),
+    st.builds(lambda c, p: f"/{c} {p}", st.sampled_from([*COMMANDS, "start", "nonsense"]),
               st.one_of(_words, _digits)),
-    st.builds(lambda prefix, p: f"/start {prefix}{p}", st.sampled_from(list(DEEP_LINKS)), _words),
+    st.builds(lambda prefix, p: f"/start {prefix}{p}", st.sampled_from(DEEP_LINKS), _words),
 )
 _arg = st.one_of(st.from_regex(r"[a-z_]{0,12}", fullmatch=True),
                  st.from_regex(r"[0-9]{0,13}", fullmatch=True), st.text(max_size=8))
-_option = st.builds(lambda flow, args: ":".join([flow, *args])[:64] or flow,
-                    st.sampled_from([*FLOWS, "gone", ""]), st.lists(_arg, max_size=4)).filter(
-    lambda action: 1 <= len(action.encode()) <= 64)
+# Button data of every declared kind, with random fields and keys, and plain rubbish.
+_option = st.builds(lambda kind, args, key: (":".join([f"{kind[0]}.{kind[1]}", *args]) + f"~{key}")[:64],
+                    st.sampled_from([*actions.known(), ("gone", "x"), ("", "")]), st.lists(_arg, max_size=4),
+                    st.text(max_size=8)).filter(lambda data: 1 <= len(data.encode()) <= 64)
 _phone = st.one_of(st.from_regex(r"\+?84[35789][0-9]{8}", fullmatch=True), _digits)
 # What people type most: IDs, birth dates and phone numbers, theirs or anyone's.
 _identifiers = st.one_of(st.from_regex(r"0(01|79)[0-5][0-9]{8}", fullmatch=True),
@@ -211,8 +215,8 @@ def _drive(city: City, who: str, moves: list[Move]) -> None:
                 given = replace(_resolve(move, offered), caller=number)
                 answer = await city.keypad.handle(external, given, signed_in=signed_in)
                 signed_in = signed_in or answer.signed_in
-                offered = _offered(answer)
-                assert answer.replies, given
+                offered = _offered(answer) or offered  # a tap already handled: the screen stays
+                assert answer.replies or answer.notice, given
             return
         if who == "citizen":
             external = f"citizen-{city.citizen.citizen_id}"
@@ -297,8 +301,9 @@ async def _explore(city: City, who: str, depth: int = 6) -> list[Question]:
                 now = (await city.db.read(accounts.find_account, channel, external)).state
                 actions = tuple(_offered(answer))
                 if now.flow is None:
-                    if actions and actions not in menus:
-                        menus.add(actions)
+                    shown = tuple(data.split("~")[0] for data in actions)  # the buttons, not their keys
+                    if actions and shown not in menus:
+                        menus.add(shown)
                         following.append((now, [Input.of_option(a) for a in actions]))
                     continue
                 if (now.flow, now.step) in found:

@@ -79,7 +79,7 @@ def last_webhook_error(world: TelegramWorld) -> str | None:
 def helps(world: TelegramWorld, user: TelegramUser) -> int:
     chat = world.emulator.chat(user.user_id)
     return sum(1 for m in chat.messages.values() if m.message["from"].get("is_bot")
-               and "/book" in m.message.get("text", ""))
+               and "/xacthuc" in m.message.get("text", ""))
 
 
 async def test_telegram_is_answered_only_once_the_update_is_stored_so_a_database_outage_loses_nothing(
@@ -100,7 +100,7 @@ async def test_telegram_is_answered_only_once_the_update_is_stored_so_a_database
             async with world.db.engine.begin() as connection:
                 await connection.execute(text("ALTER TABLE channel_updates_away RENAME TO channel_updates"))
         # Telegram sends it again; now it is stored and answered.
-        await user.until(lambda m: "/book" in m.text, timeout=30)
+        await user.until(lambda m: "/xacthuc" in m.text, timeout=30)
     assert helps(world, user) == 1
 
 
@@ -118,7 +118,7 @@ async def test_an_update_stored_before_a_restart_is_answered_after_it(any_world:
         with pytest.raises(AssertionError):
             await user.until(lambda m: True, timeout=1)  # acknowledged, not yet answered
     async with webhook_process(world):  # the process starts again
-        await user.until(lambda m: "/book" in m.text)
+        await user.until(lambda m: "/xacthuc" in m.text)
     assert helps(world, user) == 1
 
 
@@ -129,7 +129,7 @@ async def test_an_update_telegram_delivers_twice_is_answered_once(any_world: Tel
     async with webhook_process(world):
         world.emulator.lose_webhook_answers(2)  # our 200 never reaches Telegram, twice
         sent = await user.send("/help")
-        await user.until(lambda m: "/book" in m.text)
+        await user.until(lambda m: "/xacthuc" in m.text)
 
         async def delivered_thrice() -> bool:  # the first delivery and two repeats, all acknowledged
             webhook = world.emulator.sandbox.updates.webhook
@@ -181,7 +181,7 @@ async def test_one_chats_quick_messages_are_answered_in_order_by_two_workers(
     finally:
         await second.stop()
         await other.shutdown()
-    kinds = ["/help" if "/book" in m.text else "/lang" if "Tiếng Việt" in m.labels else m.text
+    kinds = ["/help" if "/xacthuc" in m.text else "/lang" if "Tiếng Việt" in m.labels else m.text
              for m in answers]
     assert kinds == commands
 
@@ -212,7 +212,7 @@ async def test_an_overfull_backlog_is_answered_with_a_retry_status(
             assert answer.status == 503 and answer.headers["Retry-After"].isdigit()
         worker.start()  # handling catches up; Telegram's next try is taken
         for user in (first, second, third):
-            await user.until(lambda m: "/book" in m.text, timeout=30)
+            await user.until(lambda m: "/xacthuc" in m.text, timeout=30)
 
 
 async def test_only_the_oldest_unfinished_update_of_a_chat_can_be_claimed(db: Database) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from bot.flows.menu import menu_reply
+from bot.flows.actions import Open
+from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import Turn
 from core.consent.access import latest_access
 from core.consent.grants import group_names
+from core.i18n import N_
 from core.reference.wards import ward_by_code
 from core.staff.model import StaffRole
 
@@ -14,13 +16,9 @@ SHOWN = 20
 
 
 class AccessFlow:
-    name = "access"
-
     async def start(self, turn: Turn, payload: str = "") -> Step:
-        if not turn.account.linked:
-            return Step((menu_reply(turn, turn._("Please verify your identity first.")),))
-        assert turn.account.citizen_id is not None
-        events = await latest_access(turn.db, turn.account.citizen_id, SHOWN)
+        assert turn.subject is not None
+        events = await latest_access(turn.db, turn.subject, SHOWN)
         t = turn.t
         if not events:
             text = turn._("Nobody else has viewed your health book.")
@@ -34,7 +32,11 @@ class AccessFlow:
                                     place=place, groups=group_names(event.groups, t).lower()))
             text = "\n".join(lines)
         return Step((Reply(text, title=turn._("Who viewed my record"),
-                           options=rows(Option(turn._("🏠 Main menu"), "menu"))),))
+                           options=rows(Option(turn._("🏠 Main menu"), Open("menu")))),))
 
-    async def on_option(self, turn: Turn, args: list[str]) -> Step:
+    async def on_action(self, turn: Turn, action: object) -> Step:
         return await self.start(turn)
+
+
+JOURNEY = Journey("access", AccessFlow(), Requires.CITIZEN, Subject.OWN, commands=("access", "truycap"),
+                  describe=N_("Who viewed my record"), menu=N_("👁 Who viewed my record"), order=60)

@@ -1,8 +1,8 @@
 """`/book`: the health book, section by section, as the display rules lay it out.
 
 Visits are listed newest first, five to a page; choosing one shows its
-diagnosis, prescriptions, test results and re-examination date. A keypad
-channel (USSD) gets the short book: a few rows of each section, the newest
+diagnosis, prescriptions, test results and re-examination date. A channel with
+small screens gets the short book: a few rows of each section, the newest
 entries only, from the same assembled book.
 """
 
@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.flows.actions import Action, Open, action
 from bot.flows.book_text import brief_text, section_text, visit_text
-from bot.flows.menu import menu_reply
+from bot.flows.paging import Page
+from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
+from core.consent.access import read_own_book
 from core.i18n import N_
-from core.records.display_rules import CATALOGUE, Audience, BookGroup
-from core.records.healthbook import BookList, build_health_book
+from core.records.display_rules import CATALOGUE, BookGroup
+from core.records.healthbook import BookList
 
 VISITS_PER_PAGE = 5
 _ICONS = {BookGroup.GENERAL: "👤", BookGroup.INSURANCE: "💳", BookGroup.HISTORY: "🩺",
@@ -36,7 +39,7 @@ class BriefSection:
     entry_rows: tuple[str, ...] = ()
 
 
-# The short book on a feature phone: general, insurance, allergies and blood group, the
+# The short book on a small screen: general, insurance, allergies and blood group, the
 # last three visits and the last immunizations (display-rule keys, QĐ 4026 order).
 BRIEF = (
     BriefSection("general", N_("General information"), BookGroup.GENERAL,
@@ -56,55 +59,67 @@ BRIEF = (
 BRIEF_BY_KEY = {brief.key: brief for brief in BRIEF}
 
 
+@action("book", "s")
+@dataclass(frozen=True)
+class ShowSection(Action):
+    group: BookGroup
+
+
+@action("book", "b")
+@dataclass(frozen=True)
+class ShowBrief(Action):
+    key: str
+
+
+@action("book", "p")
+@dataclass(frozen=True)
+class ShowVisits(Action):
+    page: int
+
+
+@action("book", "v")
+@dataclass(frozen=True)
+class ShowVisit(Action):
+    ref: int
+
+
 def _back(turn: Turn) -> Option:
-    return Option(turn._("⬅ Health book sections"), "book")
+    return Option(turn._("⬅ Health book sections"), Open("book"))
 
 
 def _to_menu(turn: Turn) -> Option:
-    return Option(turn._("🏠 Main menu"), "menu")
+    return Option(turn._("🏠 Main menu"), Open("menu"))
 
 
 class BookFlow:
-    name = "book"
-
     async def start(self, turn: Turn, payload: str = "") -> Step:
-        if not turn.account.linked:
-            return Step((menu_reply(turn, turn._("Please verify your identity first, then you can "
-                                                 "read your health book.")),))
-        if turn.channel.keypad:
-            sections = [Option(turn.t.gettext(brief.title), f"book:b:{brief.key}") for brief in BRIEF]
+        short = turn.channel.small_screen
+        if short:
+            sections = [Option(turn.t.gettext(brief.title), ShowBrief(brief.key)) for brief in BRIEF]
         else:
-            sections = [Option(f"{_ICONS[rule.group]} {turn.t.gettext(rule.title)}",
-                               f"book:s:{rule.group.value}") for rule in CATALOGUE]
-        # A keypad screen has no room for a title above the question.
+            sections = [Option(f"{_ICONS[rule.group]} {turn.t.gettext(rule.title)}", ShowSection(rule.group))
+                        for rule in CATALOGUE]
+        # A small screen has no room for a title above the question.
         reply = Reply(turn._("Choose a section of your health book."),
-                      title=None if turn.channel.keypad else turn._("Your health book"),
+                      title=None if short else turn._("Your health book"),
                       options=rows(*sections, _to_menu(turn)))
         return Step((reply,))
 
-    async def on_option(self, turn: Turn, args: list[str]) -> Step:
-        if not turn.account.linked or not args:
-            return await self.start(turn)
-        kind, *rest = args
-        try:
-            if kind == "s" and rest:
-                group = BookGroup(rest[0])
-                return await (self._visits(turn, 0) if group is BookGroup.VISITS
-                              else self._section(turn, group))
-            if kind == "b" and rest and rest[0] in BRIEF_BY_KEY:
-                return await self._brief(turn, BRIEF_BY_KEY[rest[0]])
-            if kind == "p" and rest:
-                return await self._visits(turn, int(rest[0]))
-            if kind == "v" and rest:
-                return await self._visit(turn, int(rest[0]))
-        except ValueError:
-            raise StaleOption from None
+    async def on_action(self, turn: Turn, chosen: Action) -> Step:
+        if isinstance(chosen, ShowSection):
+            return await (self._visits(turn, 0) if chosen.group is BookGroup.VISITS
+                          else self._section(turn, chosen.group))
+        if isinstance(chosen, ShowBrief) and chosen.key in BRIEF_BY_KEY:
+            return await self._brief(turn, BRIEF_BY_KEY[chosen.key])
+        if isinstance(chosen, ShowVisits):
+            return await self._visits(turn, chosen.page)
+        if isinstance(chosen, ShowVisit):
+            return await self._visit(turn, chosen.ref)
         raise StaleOption
 
     async def _book(self, turn: Turn, group: BookGroup):
-        assert turn.account.citizen_id is not None
-        book = await build_health_book(turn.db, turn.account.citizen_id, Audience.CITIZEN,
-                                       locale=turn.t.locale, only={group})
+        assert turn.subject is not None
+        book = await read_own_book(turn.db, turn.subject, locale=turn.t.locale, only={group})
         return book.section(group) if book is not None else None
 
     async def _section(self, turn: Turn, group: BookGroup) -> Step:
@@ -130,25 +145,16 @@ class BookFlow:
         visits = self._visit_list(section) if section is not None else None
         if section is None or visits is None:
             raise StaleOption
-        total = len(visits.entries)
-        if total == 0:
+        if not visits.entries:
             return Step((Reply(visits.empty_text, title=section.title,
                                options=rows(_back(turn), _to_menu(turn))),))
-        pages = (total + VISITS_PER_PAGE - 1) // VISITS_PER_PAGE
-        page = min(max(page, 0), pages - 1)  # an old page button after visits were removed
-        first = page * VISITS_PER_PAGE
-        shown = visits.entries[first:first + VISITS_PER_PAGE]
-        options = [(Option(entry.title, f"book:v:{entry.ref}"),) for entry in shown]
-        navigation = []
-        if page > 0:
-            navigation.append(Option(turn._("◀ Newer"), f"book:p:{page - 1}"))
-        if page < pages - 1:
-            navigation.append(Option(turn._("Older ▶"), f"book:p:{page + 1}"))
-        if navigation:
-            options.append(tuple(navigation))
+        shown = Page.of(visits.entries, page, VISITS_PER_PAGE)
+        options = [(Option(entry.title, ShowVisit(entry.ref)),) for entry in shown.items]
+        options += shown.navigation(turn, ShowVisits, newer_older=True)
         options.extend([(_back(turn),), (_to_menu(turn),)])
         text = turn._("Visits {first}–{last} of {total}, newest first. Choose one to see its "
-                      "details.", first=first + 1, last=first + len(shown), total=total)
+                      "details.", first=shown.first + 1, last=shown.first + len(shown.items),
+                      total=shown.total)
         return Step((Reply(text, title=section.title, options=tuple(options)),))
 
     async def _visit(self, turn: Turn, ref: int) -> Step:
@@ -161,5 +167,9 @@ class BookFlow:
             return Step((Reply(text, options=rows(_back(turn), _to_menu(turn))),))
         entry = entries[index]
         page = index // VISITS_PER_PAGE
-        options = rows(Option(turn._("⬅ Back to visits"), f"book:p:{page}"), _back(turn), _to_menu(turn))
+        options = rows(Option(turn._("⬅ Back to visits"), ShowVisits(page)), _back(turn), _to_menu(turn))
         return Step((Reply(visit_text(entry, turn.t), title=entry.title, options=options),))
+
+
+JOURNEY = Journey("book", BookFlow(), Requires.CITIZEN, Subject.OWN, commands=("book", "so"),
+                  describe=N_("My health book"), menu=N_("📖 My health book"), order=10)

@@ -7,8 +7,10 @@ book); the citizen is told at once who looked.
 
 from __future__ import annotations
 
+from bot.flows.actions import Open
 from bot.flows.book_text import section_text
 from bot.flows.menu import menu_reply
+from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Notice, Option, Reply, Step, rows
 from bot.flows.turn import Turn
 from core.checkin import desk, tokens
@@ -18,8 +20,6 @@ from core.consent.grants import consent_of, group_names
 from core.consent.policy import Reader, any_clinic_sees
 from core.i18n import N_, Translator, today_hanoi
 from core.identity.accounts import JourneyState
-from core.staff.model import StaffRole
-from core.staff.service import Staff, active_staff
 
 ASK_CODE = JourneyState("checkin", "code")
 
@@ -31,57 +31,48 @@ def viewed_notice(access: AccessRecord):
         return Reply(t.text(N_("Reception of {facility} viewed your health book ({groups}) at {time}."),
                             facility=place, groups=group_names(access.groups, t).lower(),
                             time=t.datetime(access.at)),
-                     options=rows(Option(t.gettext("👁 Who viewed my record"), "access")))
+                     options=rows(Option(t.gettext(N_("👁 Who viewed my record")), Open("access"))))
     return write
 
 
 def _again(turn: Turn) -> tuple[tuple[Option, ...], ...]:
-    return rows(Option(turn._("⌨ Type a code"), "checkin"))
+    return rows(Option(turn._("⌨ Type a code"), Open("checkin")))
 
 
 class CheckinFlow:
-    name = "checkin"
-
     async def start(self, turn: Turn, payload: str = "") -> Step:
         if turn.input.command == "start":  # a scanned QR code: /start ci_<token>
-            staff = await active_staff(turn.db, turn.account.id)
-            return await self._open(turn, await desk.open_link(turn.db, turn.account, staff, payload),
-                                    via="qr", staff=staff)
+            found = await desk.open_link(turn.db, turn.account, turn.staff, payload)
+            return await self._open(turn, found, via="qr")
         if payload.strip():  # /checkin 4821 3907
             return await self._typed_code(turn, payload)
-        if not await self._receptionist(turn):
-            return self._not_staff(turn)
         return Step((Reply(turn._("Type the 8-digit code the person reads out, for example 4821 3907.")),),
                     ASK_CODE)
 
     async def on_input(self, turn: Turn) -> Step:
         return await self._typed_code(turn, turn.input.text)
 
-    async def _typed_code(self, turn: Turn, typed: str) -> Step:
-        staff = await active_staff(turn.db, turn.account.id)
-        if tokens.code_digest(typed) is None and staff is not None:  # a slip of the keyboard, not a guess
-            return Step((Reply(turn._("A check-in code has 8 digits, for example 4821 3907. Please type it "
-                                      "again."), options=_again(turn)),), ASK_CODE)
-        found = await desk.open_code(turn.db, turn.account, staff, typed)
-        return await self._open(turn, found, via="code", staff=staff)
-
-    async def on_option(self, turn: Turn, args: list[str]) -> Step:
+    async def on_action(self, turn: Turn, action: object) -> Step:
         return await self.start(turn)
 
-    async def _receptionist(self, turn: Turn):
-        staff = await active_staff(turn.db, turn.account.id)
-        return staff if staff is not None and staff.role is StaffRole.RECEPTIONIST else None
+    async def _typed_code(self, turn: Turn, typed: str) -> Step:
+        if tokens.code_digest(typed) is None:  # a slip of the keyboard, not a guess: not counted
+            return Step((Reply(turn._("A check-in code has 8 digits, for example 4821 3907. Please type it "
+                                      "again."), options=_again(turn)),), ASK_CODE)
+        found = await desk.open_code(turn.db, turn.account, turn.staff, typed)
+        return await self._open(turn, found, via="code")
 
     def _not_staff(self, turn: Turn) -> Step:
         text = turn._("This is a clinic check-in code. Only registered reception staff can open it.")
         return Step((menu_reply(turn, text),))
 
-    async def _open(self, turn: Turn, found: DeskLookup, *, via: str, staff: Staff | None) -> Step:
+    async def _open(self, turn: Turn, found: DeskLookup, *, via: str) -> Step:
         if found.state is DeskState.OWN:
             return await self._own_code(turn)
         if found.state is DeskState.PAUSED:
             return Step((Reply(turn._("Too many codes that opened nothing. Please wait 10 minutes, then try "
                                       "again.")),))
+        staff = turn.staff
         if found.state is DeskState.NOT_RECEPTION or staff is None:
             return self._not_staff(turn)
         # Unknown, expired or replaced: one answer, so a code reveals nothing to anyone but its owner.
@@ -115,3 +106,11 @@ class CheckinFlow:
         text = turn._("This is your own check-in code. Show it at the reception desk; the clinic will "
                       "see: {groups}.", groups=sees)
         return Step((menu_reply(turn, text),))
+
+
+# Typed codes are reception's work; a scanned link is open to anyone (the desk core decides and
+# counts: its owner is told what the clinic will see, anyone else is refused).
+JOURNEY = Journey("checkin", CheckinFlow(), Requires.RECEPTIONIST, Subject.NONE,
+                  commands=("checkin", "tiepdon"), describe=N_("Open a person's check-in code"),
+                  menu=N_("⌨ Type a code"), order=12, deep_link="ci_", deep_link_requires=Requires.ANYONE,
+                  small_screens=False, listed=False)

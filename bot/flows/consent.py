@@ -7,15 +7,17 @@ time; each choice is recorded (core.consent.grants) and takes effect at once.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from bot.flows.menu import menu_reply
+from bot.flows.actions import Action, Open, action
+from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
 from core import validation
 from core.consent import grants
 from core.consent.grants import CONSENT_LABELS, CitizenConsent, group_names
 from core.consent.policy import ALWAYS_VISIBLE, CONSENTABLE
-from core.i18n import today_hanoi
+from core.i18n import N_, today_hanoi
 from core.identity.accounts import JourneyState
 from core.records.display_rules import Audience, BookGroup
 from core.staff.service import facility_exists
@@ -24,29 +26,72 @@ ORDER = (BookGroup.HISTORY, BookGroup.IMMUNIZATIONS, BookGroup.VISITS)
 DURATIONS = (1, 7, 30, 90)  # days a facility grant lasts, counted from today
 
 
+@action("consent", "t", once=True)
+@dataclass(frozen=True)
+class Toggle(Action):
+    """Allow or stop one group for any clinic (a repeat of the same button is not a second flip)."""
+
+    group: BookGroup
+
+
+@action("consent", "f")
+@dataclass(frozen=True)
+class AskFacility(Action):
+    pass
+
+
+@action("consent", "g")
+@dataclass(frozen=True)
+class FacilityGroups(Action):
+    """The groups chosen so far for one facility, before the duration."""
+
+    facility: str
+    groups: frozenset[BookGroup]
+
+
+@action("consent", "d", once=True)
+@dataclass(frozen=True)
+class Grant(Action):
+    facility: str
+    groups: frozenset[BookGroup]
+    days: int
+
+
+@action("consent", "w", once=True)
+@dataclass(frozen=True)
+class Withdraw(Action):
+    facility: str
+
+
+@action("consent", "h")
+@dataclass(frozen=True)
+class History(Action):
+    pass
+
+
 def _mark(on: bool) -> str:
     return "✅" if on else "⬜"
 
 
-class ConsentFlow:
-    name = "consent"
+def _back(turn: Turn) -> tuple[tuple[Option, ...], ...]:
+    return rows(Option(turn._("⬅ Back"), Open("consent")))
 
+
+class ConsentFlow:
     async def start(self, turn: Turn, payload: str = "") -> Step:
-        if not turn.account.linked:
-            return Step((menu_reply(turn, turn._("Please verify your identity first, then you can "
-                                                 "choose what clinics may see.")),))
         return Step((self._overview(turn, await grants.consent_of(turn.db, self._citizen(turn))),))
 
-    def _citizen(self, turn: Turn) -> int:
-        assert turn.account.citizen_id is not None
-        return turn.account.citizen_id
+    @staticmethod
+    def _citizen(turn: Turn) -> int:
+        assert turn.subject is not None
+        return turn.subject
 
     def _overview(self, turn: Turn, consent: CitizenConsent, before: str | None = None) -> Reply:
         t = turn.t
         lines = [turn._("Any clinic where you check in always sees: {groups}.",
                         groups=group_names(ALWAYS_VISIBLE[Audience.CLINIC], t)),
-                 turn._("Choose a number to allow or stop more:") if turn.channel.keypad
-                 else turn._("Tap to allow or stop more:")]
+                 turn._("Tap to allow or stop more:") if turn.channel.buttons
+                 else turn._("Choose a number to allow or stop more:")]
         if before:
             lines.insert(0, before + "\n")
         today = today_hanoi()
@@ -56,89 +101,79 @@ class ConsentFlow:
                 lines.append(turn._("{facility} also sees until {date}: {groups}.",
                                     facility=grant.facility_name or grant.facility_code, date=until,
                                     groups=group_names(grant.groups, t)))
-        options = [(Option(f"{_mark(g in consent.any_clinic)} {t.gettext(CONSENT_LABELS[g])}",
-                           f"consent:t:{g.value}"),) for g in ORDER]
-        options += [(Option(turn._("➕ More for one clinic"), "consent:f"),)]
+        options = [(Option(f"{_mark(g in consent.any_clinic)} {t.gettext(CONSENT_LABELS[g])}", Toggle(g)),)
+                   for g in ORDER]
+        options += [(Option(turn._("➕ More for one clinic"), AskFacility()),)]
         options += [(Option(turn._("✖ Withdraw: {facility}",
                                    facility=grant.facility_name or grant.facility_code),
-                            f"consent:w:{grant.facility_code}"),)
+                            Withdraw(grant.facility_code)),)
                     for grant in consent.facilities if grant.in_force(today)]
-        options += [(Option(turn._("📜 History of my choices"), "consent:h"),),
-                    (Option(turn._("🏠 Main menu"), "menu"),)]
+        options += [(Option(turn._("📜 History of my choices"), History()),),
+                    (Option(turn._("🏠 Main menu"), Open("menu")),)]
         return Reply("\n".join(lines), title=turn._("What clinics may see"), options=tuple(options))
 
-    async def on_option(self, turn: Turn, args: list[str]) -> Step:
-        if not turn.account.linked or not args:
-            return await self.start(turn)
-        kind, *rest = args
+    async def on_action(self, turn: Turn, chosen: Action) -> Step:
         citizen = self._citizen(turn)
-        if kind == "t" and rest:  # toggle a group for any clinic
-            group = self._group(rest[0])
+        if isinstance(chosen, Toggle):  # a group for any clinic
+            group = self._consentable(chosen.group)
             current = (await grants.consent_of(turn.db, citizen)).any_clinic
-            chosen = current - {group} if group in current else current | {group}
-            consent = await grants.set_any_clinic(turn.db, citizen, chosen, turn.channel.name)
-            notice = turn._("Allowed.") if group in chosen else turn._("Stopped.")
+            picked = current - {group} if group in current else current | {group}
+            consent = await grants.set_any_clinic(turn.db, citizen, picked, turn.channel.name)
+            notice = turn._("Allowed.") if group in picked else turn._("Stopped.")
             return Step((self._overview(turn, consent),), notice=notice)
-        if kind == "f":
+        if isinstance(chosen, AskFacility):
             text = turn._("Type the 5-digit code of the clinic (on its papers or ask the reception desk).")
-            return Step((Reply(text, options=rows(Option(turn._("⬅ Back"), "consent"))),),
-                        JourneyState("consent", "facility"))
-        if kind == "g" and len(rest) == 2:  # facility grant: toggle a group before choosing the duration
-            return self._facility_groups(turn, rest[0], self._groups(rest[1]))
-        if kind == "d" and len(rest) == 3:
-            facility, chosen, days = rest[0], self._groups(rest[1]), int(rest[2])
-            if days not in DURATIONS or not chosen:
+            return Step((Reply(text, options=_back(turn)),), JourneyState("consent", "facility"))
+        if isinstance(chosen, FacilityGroups):
+            return self._facility_groups(turn, chosen.facility, self._all_consentable(chosen.groups))
+        if isinstance(chosen, Grant):
+            groups = self._all_consentable(chosen.groups)
+            if chosen.days not in DURATIONS or not groups:
                 raise StaleOption
-            until = today_hanoi() + dt.timedelta(days=days - 1)
-            consent = await grants.set_facility_grant(turn.db, citizen, facility, chosen, until,
+            until = today_hanoi() + dt.timedelta(days=chosen.days - 1)
+            consent = await grants.set_facility_grant(turn.db, citizen, chosen.facility, groups, until,
                                                       turn.channel.name)
             return Step((self._overview(turn, consent, turn._("Saved.")),), notice=turn._("Saved."))
-        if kind == "w" and rest:
-            consent = await grants.set_facility_grant(turn.db, citizen, rest[0], frozenset(), None,
+        if isinstance(chosen, Withdraw):
+            consent = await grants.set_facility_grant(turn.db, citizen, chosen.facility, frozenset(), None,
                                                       turn.channel.name)
             return Step((self._overview(turn, consent, turn._("Withdrawn. It takes effect now.")),),
                         notice=turn._("Withdrawn."))
-        if kind == "h":
+        if isinstance(chosen, History):
             return await self._history(turn, citizen)
         raise StaleOption
 
-    def _group(self, value: str) -> BookGroup:
-        try:
-            group = BookGroup(value)
-        except ValueError:
-            raise StaleOption from None
+    @staticmethod
+    def _consentable(group: BookGroup) -> BookGroup:
         if group not in CONSENTABLE:
             raise StaleOption
         return group
 
-    def _groups(self, text: str) -> frozenset[BookGroup]:
-        return frozenset(self._group(v) for v in text.split(".") if v)
+    def _all_consentable(self, groups: frozenset[BookGroup]) -> frozenset[BookGroup]:
+        return frozenset(self._consentable(g) for g in groups)
 
     async def on_input(self, turn: Turn) -> Step:  # the facility code, typed
         try:
             code = validation.facility_code(turn.input.text)
         except validation.InvalidValue as error:
-            return Step((Reply(error.message.render(turn.t),
-                               options=rows(Option(turn._("⬅ Back"), "consent"))),), turn.state)
+            return Step((Reply(error.message.render(turn.t), options=_back(turn)),), turn.state)
         if not await facility_exists(turn.db, code):
             return Step((Reply(turn._("No clinic has the code {code}. Please check it.", code=code),
-                               options=rows(Option(turn._("⬅ Back"), "consent"))),), turn.state)
+                               options=_back(turn)),), turn.state)
         return self._facility_groups(turn, code, frozenset())
 
     def _facility_groups(self, turn: Turn, code: str, chosen: frozenset[BookGroup]) -> Step:
         t = turn.t
-        key = ".".join(g.value for g in ORDER if g in chosen)
         options = []
         for group in ORDER:
             toggled = chosen - {group} if group in chosen else chosen | {group}
-            toggled_key = ".".join(g.value for g in ORDER if g in toggled)
             options.append((Option(f"{_mark(group in chosen)} {t.gettext(CONSENT_LABELS[group])}",
-                                   f"consent:g:{code}:{toggled_key}"),))
+                                   FacilityGroups(code, frozenset(toggled))),))
         if chosen:
             options.append(tuple(
                 Option(turn._("{days} days", days=days) if days > 1 else turn._("Today only"),
-                       f"consent:d:{code}:{key}:{days}") for days in DURATIONS))
-        options.append((Option(turn._("⬅ Back"), "consent"),))
+                       Grant(code, chosen, days)) for days in DURATIONS))
+        options.append(_back(turn)[0])
         text = turn._("Clinic {code}: choose what it may also see, then for how long.", code=code)
         return Step((Reply(text, options=tuple(options)),))
 
@@ -156,5 +191,8 @@ class ConsentFlow:
                 lines.append(turn._("{time}: {who} may see {groups}.", time=t.datetime(entry.at), who=who,
                                     groups=groups))
             text = "\n".join(lines)
-        return Step((Reply(text, title=turn._("History of my choices"),
-                           options=rows(Option(turn._("⬅ Back"), "consent"))),))
+        return Step((Reply(text, title=turn._("History of my choices"), options=_back(turn)),))
+
+
+JOURNEY = Journey("consent", ConsentFlow(), Requires.CITIZEN, Subject.OWN, commands=("consent", "dongy"),
+                  describe=N_("What clinics may see"), menu=N_("🔒 What clinics may see"), order=50)

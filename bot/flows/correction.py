@@ -7,46 +7,63 @@ person is told of the decision.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from bot.flows.actions import Action, action
 from bot.flows.menu import menu_reply
+from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
 from core import validation
+from core.i18n import N_
 from core.identity.accounts import JourneyState
 from core.records.correcting import CORRECTABLE, REASON_LENGTH, file_request, proposed_text
 
 
+@action("correct", "f")
+@dataclass(frozen=True)
+class ChooseDetail(Action):
+    field: str
+
+
+@action("correct", "s", once=True, answers_step=True)
+@dataclass(frozen=True)
+class Send(Action):
+    step: str = "confirm"
+
+
+@action("correct", "x")
+@dataclass(frozen=True)
+class Stop(Action):
+    pass
+
+
 def _back(turn: Turn) -> Option:
-    return Option(turn._("✖ Stop"), "correct:stop")
+    return Option(turn._("✖ Stop"), Stop())
 
 
 class CorrectionFlow:
-    name = "correct"
-
     async def start(self, turn: Turn, payload: str = "") -> Step:
-        if not turn.account.linked:
-            return Step((menu_reply(turn, turn._("Please verify your identity first.")),))
-        options = [Option(turn.t.gettext(item.label), f"correct:f:{field}")
+        options = [Option(turn.t.gettext(item.label), ChooseDetail(field))
                    for field, item in CORRECTABLE.items()]
         text = turn._("Official details come from the population and insurance registers; you cannot "
                       "change them here, but the health station of your ward can correct them. "
                       "Which detail is wrong?")
         return Step((Reply(text, title=turn._("Ask for a correction"), options=rows(*options, _back(turn))),))
 
-    async def on_option(self, turn: Turn, args: list[str]) -> Step:
-        if not turn.account.linked or not args:
-            return await self.start(turn)
-        if args[0] == "stop":
+    async def on_action(self, turn: Turn, chosen: Action) -> Step:
+        if isinstance(chosen, Stop):
             return Step((menu_reply(turn, turn._("Stopped. Nothing was sent.")),))
-        if args[0] == "f" and len(args) == 2 and args[1] in CORRECTABLE:
-            label = turn.t.gettext(CORRECTABLE[args[1]].label)
+        if isinstance(chosen, ChooseDetail) and chosen.field in CORRECTABLE:
+            label = turn.t.gettext(CORRECTABLE[chosen.field].label)
             text = turn._("Type the correct {field}.", field=label.lower())
             return Step((Reply(text, options=rows(_back(turn))),), JourneyState("correct", "value",
-                                                                                {"field": args[1]}))
-        if args[0] == "send" and turn.state.flow == self.name and turn.state.step == "confirm":
+                                                                                {"field": chosen.field}))
+        if isinstance(chosen, Send):
             data = turn.state.data
-            assert turn.account.citizen_id is not None
-            await file_request(turn.db, turn.account.citizen_id, data["field"], data["value"],
-                               data["reason"], channel=turn.channel.name)
+            assert turn.subject is not None
+            await file_request(turn.db, turn.subject, data["field"], data["value"], data["reason"],
+                               channel=turn.channel.name)
             text = turn._("Sent. The health station of your ward will check it; you will get a message "
                           "here when it is decided.")
             return Step((menu_reply(turn, text),), notice=turn._("Sent."))
@@ -76,6 +93,12 @@ class CorrectionFlow:
             label = turn.t.gettext(CORRECTABLE[field].label)
             text = turn._("Send this request to the health station?\n{field}: {value}\nReason: {reason}",
                           field=label, value=data["value"], reason=reason)
-            options = ((Option(turn._("✅ Send"), "correct:send"), _back(turn)),)
+            options = ((Option(turn._("✅ Send"), Send()), _back(turn)),)
             return Step((Reply(text, options=options),), JourneyState("correct", "confirm", data))
         return Step((Reply(turn._("Please use the buttons."), options=rows(_back(turn))),), turn.state)
+
+
+# A proposed value and a reason are typed: not offered where typing is hard.
+JOURNEY = Journey("correct", CorrectionFlow(), Requires.CITIZEN, Subject.OWN,
+                  commands=("correct", "dieuchinh"), describe=N_("Ask to correct an official detail"),
+                  menu=N_("📝 Ask to correct my details"), order=30, small_screens=False)

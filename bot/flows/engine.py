@@ -1,8 +1,13 @@
 """The conversation engine: routes each input to its journey and keeps the state.
 
-One call per input: load the account (its link, language and journey state),
-let the flow answer, store the next state. The engine knows no channel; the
-Telegram adapter and the USSD adapter both call `Conversation.handle`.
+One call per input: load the account (its link, language, journey state and staff role),
+decide who may act and on whose record, let the journey answer, store the next state. The
+engine knows no channel: every adapter calls `Conversation.handle`.
+
+What the engine decides, so journeys do not: which journey an input belongs to (the registry),
+whether the account meets the journey's `requires` (one refusal per requirement), the record
+it acts on (`turn.subject`), whether a button is stale or a second tap on one already handled,
+and what a PIN channel's session may reach before it signs in (bot.flows.pin).
 """
 
 from __future__ import annotations
@@ -11,56 +16,36 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, replace
-from typing import Protocol
 
-from bot.flows.access import AccessFlow
-from bot.flows.assist import AssistFlow, WorklistFlow
-from bot.flows.book import BookFlow
-from bot.flows.checkin import CheckinFlow
-from bot.flows.consent import ConsentFlow
-from bot.flows.correction import CorrectionFlow
-from bot.flows.help import HelpFlow
-from bot.flows.language import LanguageFlow
-from bot.flows.logout import LogoutFlow
-from bot.flows.menu import MenuFlow, menu_reply
-from bot.flows.pending import PendingFlow
-from bot.flows.pin import PinFlow
-from bot.flows.qr import QrFlow
-from bot.flows.replies import Input, InputKind, Notice, Reply, Step
-from bot.flows.staff import StaffFlow
+from bot.flows import actions, pin, registry
+from bot.flows.actions import Open, Stale, Tap
+from bot.flows.journeys import JOURNEYS_LOADED
+from bot.flows.menu import menu_reply, staff_home
+from bot.flows.registry import Journey, Requires, Subject, Who, who_is
+from bot.flows.replies import Input, InputKind, Notice, Reply, Step, encoded
 from bot.flows.turn import ChannelInfo, StaleOption, Turn
-from bot.flows.update import UpdateFlow
-from bot.flows.verify import VerifyFlow
 from core.db import Database
-from core.i18n import translator
-from core.identity import accounts
+from core.i18n import N_, translator
+from core.identity import accounts, subjects
 from core.identity.accounts import Account, JourneyState
 from core.staff.service import active_staff
 
 log = logging.getLogger(__name__)
+assert JOURNEYS_LOADED  # the journeys registered themselves on import
 
+# Two taps of one navigation button within this long are one tap (a state-changing button
+# is never applied twice, however late: `Action.once`).
+DOUBLE_TAP_SECONDS = 10.0
+TAPS_KEPT = 24
 
-class Flow(Protocol):
-    name: str
-
-    async def start(self, turn: Turn, payload: str = "") -> Step: ...
-
-    async def on_option(self, turn: Turn, args: list[str]) -> Step: ...
-
-
-FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
-    MenuFlow(), VerifyFlow(), BookFlow(), LanguageFlow(), HelpFlow(), LogoutFlow(), QrFlow(),
-    CheckinFlow(), StaffFlow(), ConsentFlow(), AccessFlow(), UpdateFlow(),
-    CorrectionFlow(), AssistFlow(), WorklistFlow(), PendingFlow(), PinFlow())}
-# Commands a person can type; /start and /cancel are the engine's own.
-COMMANDS: dict[str, str] = {"book": "book", "lang": "lang", "help": "help", "logout": "logout",
-                            "menu": "menu", "verify": "verify", "qr": "qr", "checkin": "checkin",
-                            "consent": "consent", "access": "access", "update": "update",
-                            "correct": "correct", "assist": "assist", "worklist": "worklist"}
-# Deep links: `/start <prefix><payload>` opens the flow that owns the prefix.
-DEEP_LINKS: dict[str, str] = {"ci_": "checkin", "staff_": "staff"}
-# Before a PIN channel's sign-in, a linked account reaches only these journeys.
-SIGN_IN_FLOWS = frozenset({"pin", "verify"})
+# One refusal per requirement, whatever the journey.
+REFUSALS = {
+    Requires.CITIZEN: N_("Please verify your identity first."),
+    Requires.NOT_LINKED: N_("You are already verified."),
+    Requires.RECEPTIONIST: N_("This is for registered reception staff."),
+    Requires.VOLUNTEER: N_("This is for registered ward volunteers."),
+    Requires.STATION: N_("This is for the staff of a ward health station."),
+}
 
 
 @dataclass(frozen=True)
@@ -102,9 +87,12 @@ class Conversation:
         account = await self.account(external_id)
         if fresh:
             account = replace(account, state=JourneyState())
-        turn = Turn(self.db, account, given, translator(account.locale), self.info)
+        staff = await active_staff(self.db, account.id)
+        turn = Turn(self.db, account, given, translator(account.locale), self.info, staff,
+                    who_is(account, staff))
+        tap: Tap | None = None
         try:
-            step = await self._dispatch(turn) if signed_in else await self._before_sign_in(turn)
+            step, tap = await self._dispatch(turn, signed_in)
         except Exception:
             # The person gets an answer and a reference; the details go to the log only.
             reference = secrets.token_hex(3).upper()
@@ -113,71 +101,121 @@ class Conversation:
                           "If it keeps happening, tell the health station this reference: {reference}.",
                           reference=reference)
             step = Step((Reply(text, close_keyboard=True),), JourneyState())
-        if step.state != account.state or fresh:
-            saved = await self.db.write(accounts.save_state, account, step.state)
+        taps = self._taps(account, tap)
+        if step.state != account.state or fresh or taps is not None:
+            saved = await self.db.write(accounts.save_state, account, step.state, taps)
             if not saved:
                 log.warning("conversation of account %s moved on elsewhere; state not stored", account.id)
         log.debug("input %s handled: flow %s -> %s/%s in %.1f ms", given.kind, account.state.flow,
                   step.state.flow, step.state.step, (time.perf_counter() - started) * 1000)
         deliveries = await self._deliveries(step.notify) if step.notify else ()
-        return Answer(step.replies, step.notice, step.locale or turn.t.locale, deliveries, step.signed_in)
+        return Answer(tuple(encoded(reply) for reply in step.replies), step.notice,
+                      step.locale or turn.t.locale, deliveries, step.signed_in)
 
-    async def _before_sign_in(self, turn: Turn) -> Step:
-        """A linked account whose session has not signed in yet: the PIN, or verifying again."""
-        if not turn.account.linked:
-            return await self._dispatch(turn)
+    # --- Routing ---------------------------------------------------------------------------------
+
+    async def _dispatch(self, turn: Turn, signed_in: bool) -> tuple[Step, Tap | None]:
         given = turn.input
-        journey = (given.option or "").split(":")[0] if given.kind is InputKind.OPTION else turn.state.flow
-        if given.kind is InputKind.COMMAND or journey not in SIGN_IN_FLOWS:
-            return await FLOWS["pin"].start(turn)
-        return await self._dispatch(turn)
-
-    async def _deliveries(self, notices: tuple[Notice, ...]) -> tuple[Delivery, ...]:
-        out = []
-        for notice in notices:
-            for external_id, locale in await self.db.read(accounts.linked_accounts, self.channel,
-                                                          notice.citizen_id):
-                out.append(Delivery(external_id, notice.write(translator(locale))))
-        return tuple(out)
-
-    async def _dispatch(self, turn: Turn) -> Step:
-        given = turn.input
-        if given.kind is InputKind.COMMAND:
-            return await self._command(turn, given.command or "", given.payload)
         if given.kind is InputKind.OPTION:
-            name, *args = (given.option or "").split(":")
-            flow = FLOWS.get(name)
-            if flow is None:
-                return self._stale(turn)
-            try:
-                return await flow.on_option(turn, args)
-            except StaleOption:
-                return self._stale(turn)
+            return await self._tap(turn, given.option or "", signed_in)
+        if given.kind is InputKind.COMMAND:
+            return await self._command(turn, given.command or "", given.payload, signed_in), None
         # Text or a contact: the journey in progress asked for it.
-        current = FLOWS.get(turn.state.flow or "")
-        on_input = getattr(current, "on_input", None)
-        if on_input is not None:
-            return await on_input(turn)
-        return self._not_understood(turn)
+        journey = registry.named(turn.state.flow or "")
+        on_input = getattr(journey.flow, "on_input", None) if journey else None
+        if journey is None or on_input is None:
+            return (await self._gate(turn, None, signed_in)) or self._not_understood(turn), None
+        return await self._run(turn, journey, signed_in, lambda t: on_input(t), starting=False), None
 
-    async def _command(self, turn: Turn, command: str, payload: str) -> Step:
+    async def _tap(self, turn: Turn, data: str, signed_in: bool) -> tuple[Step, Tap | None]:
+        try:
+            tap = actions.decode(data)
+        except Stale:
+            return (await self._gate(turn, None, signed_in)) or self._stale(turn), None
+        if self._repeated(turn.account, tap):  # a second tap: the first one's answer stands
+            return Step((), turn.state, notice=turn._("Already done.")), None
+        action = tap.action
+        if isinstance(action, Open):
+            journey = registry.named(action.name)
+            if journey is None:
+                return self._stale(turn), None
+            return await self._run(turn, journey, signed_in, lambda t: journey.flow.start(t),
+                                   starting=True), tap
+        journey = registry.named(action.journey)
+        if journey is None:
+            return self._stale(turn), None
+        if action.in_journey and turn.state.flow != journey.name:
+            return self._stale(turn), None  # its journey is over
+        if action.answers_step and turn.state.step != action.step:
+            return self._stale(turn), None  # it answers a question that is no longer asked
+        return await self._run(turn, journey, signed_in, lambda t: journey.flow.on_action(t, action),
+                               starting=False), tap
+
+    async def _command(self, turn: Turn, command: str, payload: str, signed_in: bool) -> Step:
         if command == "start":
-            for prefix, name in DEEP_LINKS.items():
-                if payload.startswith(prefix):
-                    return await FLOWS[name].start(turn, payload[len(prefix):])
-            if not turn.account.linked:  # a receptionist or volunteer: their own work, not verification
-                staff = await active_staff(turn.db, turn.account.id)
-                if staff is not None:
-                    return StaffFlow().home(turn, staff)
-            return await FLOWS["menu" if turn.account.linked else "verify"].start(turn, payload)
+            linked = registry.by_deep_link(payload)
+            if linked is not None:
+                journey, rest = linked
+                return await self._run(turn, journey, signed_in, lambda t: journey.flow.start(t, rest),
+                                       starting=True, requires=journey.deep_link_requires)
+            return (await self._gate(turn, None, signed_in)) or await self._home(turn)
         if command == "cancel":
+            gate = await self._gate(turn, None, signed_in)
+            if gate is not None:
+                return gate
             text = turn._("Stopped. Nothing was saved.") if turn.state.flow else \
                 turn._("There is nothing to stop.")
             return Step((Reply(text, close_keyboard=True), menu_reply(turn)))
-        name = COMMANDS.get(command)
-        if name is None:
-            return self._not_understood(turn)
-        return await FLOWS[name].start(turn, payload)
+        journey = registry.by_command(command)
+        if journey is None:
+            return (await self._gate(turn, None, signed_in)) or self._not_understood(turn)
+        return await self._run(turn, journey, signed_in, lambda t: journey.flow.start(t, payload),
+                               starting=True)
+
+    async def _run(self, turn: Turn, journey: Journey, signed_in: bool, call, *, starting: bool,
+                   requires: Requires | None = None) -> Step:
+        """The journey's answer, once the PIN rule, its requirement and its subject allow it."""
+        gate = await self._gate(turn, journey, signed_in)
+        if gate is not None:
+            return gate
+        needed = journey.requires if requires is None else requires
+        # "Not linked" guards only the start (a forgotten PIN walks verification again, linked).
+        if (starting or needed is not Requires.NOT_LINKED) and not needed.met_by(turn.who):
+            return self._refuse(turn, needed)
+        turn = replace(turn, subject=self._subject(turn, journey))
+        try:
+            return await call(turn)
+        except StaleOption:
+            return self._stale(turn)
+
+    @staticmethod
+    def _subject(turn: Turn, journey: Journey) -> int | None:
+        if journey.subject is Subject.OWN:
+            return subjects.own_record(turn.account)
+        if journey.subject is Subject.FOUND:  # the resident a journey looked up, kept in its state
+            found = turn.state.data.get("subject") if turn.state.flow == journey.name else None
+            return found if isinstance(found, int) else None
+        return None
+
+    async def _gate(self, turn: Turn, journey: Journey | None, signed_in: bool) -> Step | None:
+        return await pin.gate(turn, journey, signed_in)
+
+    # --- Answers the engine gives itself ---------------------------------------------------------
+
+    async def _home(self, turn: Turn) -> Step:
+        """`/start` with nothing after it: the menu, a staff member's own work, or verification."""
+        if Who.CITIZEN in turn.who:
+            return Step((menu_reply(turn),))
+        if turn.staff is not None:
+            return staff_home(turn, turn.staff)
+        verify = registry.named("verify")
+        assert verify is not None
+        return await verify.flow.start(turn)
+
+    def _refuse(self, turn: Turn, needed: Requires) -> Step:
+        if needed is Requires.CITIZEN and turn.staff is not None:  # a work account: its own work
+            return staff_home(turn, turn.staff)
+        return Step((menu_reply(turn, turn.t.gettext(REFUSALS[needed])),), JourneyState())
 
     def _stale(self, turn: Turn) -> Step:
         text = turn._("That button is from an earlier message and no longer applies. "
@@ -187,3 +225,29 @@ class Conversation:
     def _not_understood(self, turn: Turn) -> Step:
         text = turn._("Sorry, I did not understand that. Please choose from the menu.")
         return Step((menu_reply(turn, text),), turn.state)
+
+    # --- Taps and notices ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _repeated(account: Account, tap: Tap) -> bool:
+        when = account.taps.get(tap.key)
+        return when is not None and (tap.action.once or time.time() - when < DOUBLE_TAP_SECONDS)
+
+    @staticmethod
+    def _taps(account: Account, tap: Tap | None) -> dict[str, float] | None:
+        """The buttons lately pressed, with this one; None when nothing changes."""
+        if tap is None:
+            return None
+        kept = sorted({**account.taps, tap.key: time.time()}.items(), key=lambda item: item[1])
+        return dict(kept[-TAPS_KEPT:])
+
+    async def _deliveries(self, notices: tuple[Notice, ...]) -> tuple[Delivery, ...]:
+        out = []
+        for notice in notices:
+            for external_id, locale in await self.db.read(accounts.linked_accounts, self.channel,
+                                                          notice.citizen_id):
+                out.append(Delivery(external_id, encoded(notice.write(translator(locale)))))
+        return tuple(out)
+
+
+__all__ = ["Answer", "Conversation", "Delivery"]

@@ -2,31 +2,43 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from bot.flows.actions import Action, action
 from bot.flows.menu import menu_reply
+from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step
-from bot.flows.turn import StaleOption, Turn
+from bot.flows.turn import Turn
+from core.i18n import N_
 from core.identity import verification
 
 
-class LogoutFlow:
-    name = "logout"
+@action("logout", "y", once=True)
+@dataclass(frozen=True)
+class Confirm(Action):
+    pass
 
+
+@action("logout", "n")
+@dataclass(frozen=True)
+class Stay(Action):
+    pass
+
+
+class LogoutFlow:
     async def start(self, turn: Turn, payload: str = "") -> Step:
-        if not turn.account.linked:
-            return Step((menu_reply(turn, turn._("This Telegram account is not linked to a health book.")),))
-        options = ((Option(turn._("Yes, log out"), "logout:yes"), Option(turn._("No, stay"), "logout:no")),)
+        options = ((Option(turn._("Yes, log out"), Confirm()), Option(turn._("No, stay"), Stay())),)
         text = turn._("Log out? Your health book stays as it is. To see it again you will verify again.")
         return Step((Reply(text, options=options),), turn.state)
 
-    async def on_option(self, turn: Turn, args: list[str]) -> Step:
-        if not args:
-            return await self.start(turn)
-        if args[0] == "no":
+    async def on_action(self, turn: Turn, chosen: Action) -> Step:
+        if isinstance(chosen, Stay):
             return Step((menu_reply(turn, turn._("You are still logged in.")),), turn.state)
-        if args[0] != "yes":
-            raise StaleOption
-        if not turn.account.linked:  # a second tap on the same button
-            return Step((menu_reply(turn, turn._("You are already logged out."), linked=False),))
         await verification.unlink(turn.db, turn.account)
         return Step((menu_reply(turn, turn._("You are logged out. This chat no longer shows your "
                                              "health book."), linked=False),))
+
+
+# A session on a small screen ends when the person hangs up, and a forgotten PIN starts over.
+JOURNEY = Journey("logout", LogoutFlow(), Requires.CITIZEN, Subject.OWN, commands=("logout", "dangxuat"),
+                  describe=N_("Unlink this account"), menu=N_("🚪 Log out"), order=95, small_screens=False)

@@ -1,50 +1,58 @@
-"""The main menu: what a person can do from here, as big buttons."""
+"""The main menu: what a person can do from here, as big buttons drawn from the registry."""
 
 from __future__ import annotations
 
+from bot.flows import registry
+from bot.flows.actions import Open
+from bot.flows.registry import Journey, Requires, Subject, Who
 from bot.flows.replies import Option, Reply, Step, rows
-from bot.flows.turn import ChannelInfo, Turn
-from core.i18n import Translator
+from bot.flows.turn import Turn
+from core.reference.wards import ward_by_code
+from core.staff.model import StaffRole
+from core.staff.service import Staff
 
 
-def menu_options(t: Translator, *, linked: bool,
-                 channel: ChannelInfo | None = None) -> tuple[tuple[Option, ...], ...]:
-    """The menu's big buttons, those the channel offers (USSD has no /logout or /correct)."""
-    options = _all_options(t, linked=linked)
-    return tuple(row for row in options if channel is None or channel.offers(row[0].action))
-
-
-def _all_options(t: Translator, *, linked: bool) -> tuple[tuple[Option, ...], ...]:
+def _who(turn: Turn, linked: bool | None) -> frozenset[Who]:
+    """The account as the menu should see it: `linked` when a journey just changed the link."""
+    if linked is None:
+        return turn.who
+    kinds = set(turn.who) - {Who.UNLINKED, Who.CITIZEN}
     if linked:
-        return rows(
-            Option(t.gettext("📖 My health book"), "book"),
-            Option(t.gettext("✏️ Fill in missing details"), "update"),
-            Option(t.gettext("📝 Ask to correct my details"), "correct"),
-            Option(t.gettext("🔳 Check-in QR code"), "qr"),
-            Option(t.gettext("🔒 What clinics may see"), "consent"),
-            Option(t.gettext("👁 Who viewed my record"), "access"),
-            Option(t.gettext("🌐 Language / Ngôn ngữ"), "lang"),
-            Option(t.gettext("❓ Help"), "help"),
-            Option(t.gettext("🚪 Log out"), "logout"),
-        )
-    return rows(
-        Option(t.gettext("🔐 Verify my identity"), "verify"),
-        Option(t.gettext("🌐 Language / Ngôn ngữ"), "lang"),
-        Option(t.gettext("❓ Help"), "help"),
-    )
+        kinds.add(Who.CITIZEN)
+    return frozenset(kinds) or frozenset({Who.UNLINKED})
+
+
+def menu_options(turn: Turn, *, linked: bool | None = None) -> tuple[tuple[Option, ...], ...]:
+    """The menu's big buttons for this account on this channel, one per row."""
+    return rows(*(Option(turn.t.gettext(j.menu), Open(j.name))
+                  for j in registry.menu_entries(_who(turn, linked), turn.channel) if j.menu))
 
 
 def menu_reply(turn: Turn, text: str | None = None, *, linked: bool | None = None) -> Reply:
-    linked = turn.account.linked if linked is None else linked
     prompt = text or turn._("What would you like to do?")
-    return Reply(prompt, options=menu_options(turn.t, linked=linked, channel=turn.channel))
+    return Reply(prompt, options=menu_options(turn, linked=linked))
+
+
+def staff_home(turn: Turn, staff: Staff) -> Step:
+    """What a staff member can do, in the words of their role, with their menu."""
+    if staff.role is StaffRole.RECEPTIONIST:
+        text = turn._("You are registered as reception staff of {facility}. To check a person in, "
+                      "scan their QR code with your phone's camera, or type /checkin and the 8 "
+                      "digits they read out.", facility=staff.facility_name or staff.facility_code)
+    else:
+        ward = ward_by_code(staff.ward_code or "")
+        text = turn._("You are registered as a volunteer of {ward}. /worklist shows the residents with "
+                      "missing details; /assist helps one of them.",
+                      ward=ward.name if ward else staff.ward_code)
+    return Step((menu_reply(turn, text),))
 
 
 class MenuFlow:
-    name = "menu"
-
     async def start(self, turn: Turn, payload: str = "") -> Step:
         return Step((menu_reply(turn),))
 
-    async def on_option(self, turn: Turn, args: list[str]) -> Step:
+    async def on_action(self, turn: Turn, action: object) -> Step:
         return await self.start(turn)
+
+
+JOURNEY = Journey("menu", MenuFlow(), Requires.ANYONE, Subject.NONE, commands=("menu",), listed=False)

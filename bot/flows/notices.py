@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.flows.replies import Option, Reply, rows
+from bot.flows.actions import Open
+from bot.flows.replies import Option, Reply, encoded, rows
 from core.i18n import N_, Translator
 from core.records.correcting import CORRECTABLE
 
@@ -41,13 +42,13 @@ def _time(value: object, t: Translator) -> str:
 
 
 def notice_reply(kind: str, params: dict[str, Any], t: Translator) -> Reply | None:
-    """The message for one notice; None for a kind this version does not know."""
+    """The message for one notice, as an adapter draws it; None for a kind this version does not know."""
     text = TEXTS.get(kind)
     if text is None:
         return None
     field = CORRECTABLE.get(params.get("field", ""))
     label, action = _NEXT.get(kind, (N_("📖 My health book"), "book"))
-    return Reply(t.text(text, field=t.gettext(field.label) if field else params.get("field", ""),
-                        value=params.get("value", ""), reason=params.get("reason", ""),
-                        time=_time(params.get("at"), t)),
-                 options=rows(Option(t.gettext(label), action)))
+    return encoded(Reply(t.text(text, field=t.gettext(field.label) if field else params.get("field", ""),
+                                value=params.get("value", ""), reason=params.get("reason", ""),
+                                time=_time(params.get("at"), t)),
+                         options=rows(Option(t.gettext(label), Open(action)))))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from bot.flows.actions import Action, action
 from bot.flows.menu import menu_reply
+from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step
 from bot.flows.turn import Turn
 from core.i18n import N_, Translator
@@ -15,6 +18,15 @@ from core.reference.ethnicities import ethnicity_by_code
 from core.reference.wards import ward_by_code
 
 _LABELS = {"emergency_contact_relation": N_("Relation"), "emergency_contact_phone": N_("Phone")}
+
+
+@action("pending", "d", once=True)
+@dataclass(frozen=True)
+class Decide(Action):
+    """Yes or no to exactly the entries a message listed (`shown`: their fingerprint)."""
+
+    confirm: bool
+    shown: str
 
 
 def _shown(pending: Pending) -> str:
@@ -40,8 +52,8 @@ def confirm_prompt(waiting: list[Pending], before: str | None = None) -> Callabl
         lines = [before] if before else []
         lines.append(t.text(N_("A volunteer entered these details with you. Are they right?")))
         lines += [f"• {t.gettext(_label(p.field))}: {_shown(p)}" for p in waiting]
-        options = ((Option(t.gettext(N_("✅ Yes, save them")), f"pending:yes:{shown}"),
-                    Option(t.gettext(N_("✖ No, discard them")), f"pending:no:{shown}")),)
+        options = ((Option(t.gettext(N_("✅ Yes, save them")), Decide(True, shown)),
+                    Option(t.gettext(N_("✖ No, discard them")), Decide(False, shown))),)
         return Reply("\n".join(lines), options=options)
     return write
 
@@ -53,28 +65,25 @@ async def waiting_prompt(turn: Turn, citizen_id: int, before: str | None = None)
 
 
 class PendingFlow:
-    name = "pending"
-
     async def start(self, turn: Turn, payload: str = "") -> Step:
-        if not turn.account.linked:
-            return Step((menu_reply(turn),))
-        assert turn.account.citizen_id is not None
-        waiting = await pending_values(turn.db, citizen_id=turn.account.citizen_id)
-        if not waiting:
+        assert turn.subject is not None
+        prompt = await waiting_prompt(turn, turn.subject)
+        if prompt is None:
             return Step((menu_reply(turn, turn._("Nothing is waiting for your confirmation.")),))
-        return Step((confirm_prompt(waiting)(turn.t),))
+        return Step((prompt,))
 
-    async def on_option(self, turn: Turn, args: list[str]) -> Step:
-        if not turn.account.linked or len(args) != 2 or args[0] not in ("yes", "no"):
-            return await self.start(turn)
-        assert turn.account.citizen_id is not None
-        count = await decide_shown(turn.db, turn.account.citizen_id, args[1], confirm=args[0] == "yes")
+    async def on_action(self, turn: Turn, chosen: Action) -> Step:
+        assert turn.subject is not None and isinstance(chosen, Decide)
+        count = await decide_shown(turn.db, turn.subject, chosen.shown, confirm=chosen.confirm)
         if count is None:  # entries came or went since this message: ask again about what waits now
-            waiting = await pending_values(turn.db, citizen_id=turn.account.citizen_id)
             changed = turn._("The list changed since you were asked. Nothing was saved yet.")
-            return Step((confirm_prompt(waiting, changed)(turn.t),))
-        if count == 0:  # a second tap, or decided at the health station meanwhile
+            prompt = await waiting_prompt(turn, turn.subject, changed)
+            return Step((prompt,) if prompt else (menu_reply(turn, changed),))
+        if count == 0:  # decided at the health station meanwhile
             return Step((menu_reply(turn, turn._("Nothing is waiting for your confirmation.")),))
-        text = turn._("Saved. Your health book shows them as entered with a volunteer.") if args[0] == "yes" \
+        text = turn._("Saved. Your health book shows them as entered with a volunteer.") if chosen.confirm \
             else turn._("Discarded. Nothing was changed.")
         return Step((menu_reply(turn, text),))
+
+
+JOURNEY = Journey("pending", PendingFlow(), Requires.CITIZEN, Subject.OWN)

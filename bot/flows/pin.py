@@ -1,19 +1,24 @@
-"""The PIN of a channel that knows a person by phone number only (USSD).
+"""The PIN rule, in one place, for channels that know a person only by a phone number.
 
-Set once, right after the person is verified (ID, birth date and the caller's
-number); asked at the start of every later session. Forgetting it means
-verifying again, which sets a new one. The rules and the hash live in
-core.identity.pins; wrong PINs count toward the same 24-hour lockout as
-wrong verification details.
+The network vouches for the number, but a phone is lent, shared in a family or
+lost: a 4–6 digit PIN, chosen right after full verification (ID, birth date and
+the caller's number), guards every later session. Until a session signs in, a
+linked account reaches only the journeys marked `before_sign_in` (this one and
+verification, for a forgotten PIN). Forgetting it means verifying again, which
+sets a new one. Hashing and the lockout rule: core.identity.pins.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from bot.flows import registry
+from bot.flows.actions import Action, action
 from bot.flows.menu import menu_reply
 from bot.flows.pending import waiting_prompt
+from bot.flows.registry import Journey
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
-from bot.flows.verify import ask_new_pin, verify_again
 from core import validation
 from core.identity import pins, verification
 from core.identity.accounts import JourneyState
@@ -22,8 +27,38 @@ from core.identity.verification import Claim, Outcome
 ENTER = JourneyState("pin", "enter")
 
 
+@action("pin", "f", answers_step=True)
+@dataclass(frozen=True)
+class Forgot(Action):
+    step: str = "enter"
+
+
+@action("pin", "x", in_journey=True)
+@dataclass(frozen=True)
+class Stop(Action):
+    pass
+
+
+async def gate(turn: Turn, journey: Journey | None, signed_in: bool) -> Step | None:
+    """The PIN question instead of what was asked, when a session must sign in first."""
+    if not turn.channel.pin_sessions or signed_in or not turn.account.linked:
+        return None
+    if journey is not None and journey.before_sign_in and turn.input.command is None:
+        return None
+    return await _ask(turn)
+
+
+def ask_new_pin(turn: Turn, claim: Claim, before: str | None = None) -> Step:
+    """The last step of verifying on such a channel: the person chooses the PIN."""
+    text = turn._("Now choose a PIN of 4 to 6 digits. You will type it each time you dial. "
+                  "Keep it secret.")
+    stop = rows(Option(turn._("✖ Stop"), Stop()))
+    return Step((Reply(f"{before}\n{text}" if before else text, options=stop),),
+                JourneyState("pin", "new", claim.to_data()))
+
+
 def _forgot(turn: Turn) -> tuple[tuple[Option, ...], ...]:
-    return rows(Option(turn._("Forgot my PIN"), "pin:forgot"))
+    return rows(Option(turn._("Forgot my PIN"), Forgot()))
 
 
 def _locked(turn: Turn) -> Step:
@@ -32,26 +67,26 @@ def _locked(turn: Turn) -> Step:
     return Step((Reply(text),))
 
 
-class PinFlow:
-    name = "pin"
+async def _ask(turn: Turn) -> Step:
+    """The sign-in of a new session."""
+    if await pins.pin_locked(turn.db, turn.account):
+        return _locked(turn)
+    text = turn._("Hanoi electronic health book. Please type your PIN.")
+    return Step((Reply(text, options=_forgot(turn)),), ENTER)
 
+
+class PinFlow:
     async def start(self, turn: Turn, payload: str = "") -> Step:
-        """The sign-in of a new session."""
         if not turn.account.linked:
             raise StaleOption
-        if await pins.pin_locked(turn.db, turn.account):
-            return _locked(turn)
-        text = turn._("Hanoi electronic health book. Please type your PIN.")
-        return Step((Reply(text, options=_forgot(turn)),), ENTER)
+        return await _ask(turn)
 
-    @staticmethod
-    def _stop(turn: Turn) -> tuple[tuple[Option, ...], ...]:
-        return rows(Option(turn._("✖ Stop"), "pin:stop"))
-
-    async def on_option(self, turn: Turn, args: list[str]) -> Step:
-        if args and args[0] == "forgot" and turn.state == ENTER:
-            return verify_again(turn, turn._("Let us check who you are, then you choose a new PIN."))
-        if args and args[0] == "stop" and turn.state.flow == self.name and turn.state.step != "enter":
+    async def on_action(self, turn: Turn, chosen: Action) -> Step:
+        if isinstance(chosen, Forgot):
+            verify = registry.named("verify")
+            assert verify is not None
+            return verify.flow.again(turn, turn._("Let us check who you are, then you choose a new PIN."))
+        if isinstance(chosen, Stop) and turn.state.flow == "pin" and turn.state.step != "enter":
             return Step((Reply(turn._("Stopped. Nothing was saved.")),))
         raise StaleOption
 
@@ -59,7 +94,7 @@ class PinFlow:
         if turn.state.step == "enter":
             return await self._sign_in(turn)
         claim = Claim.from_data(turn.state.data)
-        if claim is None or turn.input.caller is None:  # an older state, or not a PIN channel
+        if claim is None or turn.input.caller is None:  # an older state, or no number to link
             return Step((menu_reply(turn),))
         if turn.state.step == "new":
             return await self._chosen(turn, claim)
@@ -79,11 +114,12 @@ class PinFlow:
 
     async def _chosen(self, turn: Turn, claim: Claim) -> Step:
         try:
-            pin = pins.new_pin(turn.input.text)
+            chosen = pins.new_pin(turn.input.text)
         except validation.InvalidValue as error:
             return ask_new_pin(turn, claim, error.message.render(turn.t))
-        data = {**claim.to_data(), "pin_hash": await pins.hash_pin_async(pin)}
-        return Step((Reply(turn._("Type the same PIN again to confirm it."), options=self._stop(turn)),),
+        data = {**claim.to_data(), "pin_hash": await pins.hash_pin_async(chosen)}
+        return Step((Reply(turn._("Type the same PIN again to confirm it."),
+                           options=rows(Option(turn._("✖ Stop"), Stop()))),),
                     JourneyState("pin", "repeat", data))
 
     async def _repeated(self, turn: Turn, claim: Claim) -> Step:
@@ -102,3 +138,6 @@ class PinFlow:
         assert claim.candidate is not None
         waiting = await waiting_prompt(turn, claim.candidate, done)  # a volunteer's entries, if any
         return Step((waiting or menu_reply(turn, done, linked=True),), JourneyState(), signed_in=True)
+
+
+JOURNEY = Journey("pin", PinFlow(), before_sign_in=True)

@@ -1,7 +1,8 @@
 """`/qr`: the check-in QR code to show at the clinic's reception, and its 8-digit code.
 
-The QR code holds a Telegram deep link (`…?start=ci_<token>`); a receptionist's
-phone camera opens it in the bot. A new code replaces the previous one.
+The QR code holds the channel's deep link (`…?start=ci_<token>`); a receptionist's
+phone camera opens it. A new code replaces the previous one. Where no picture can be
+shown, the code is read out instead.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import io
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
-from bot.flows.menu import menu_reply
+from bot.flows.actions import Open
+from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import Turn
 from core.checkin import tokens
 from core.consent.grants import consent_of, group_names
 from core.consent.policy import any_clinic_sees
-from core.i18n import today_hanoi
+from core.i18n import N_, today_hanoi
 
 
 def qr_png(data: str) -> bytes:
@@ -31,17 +33,12 @@ def qr_png(data: str) -> bytes:
 
 
 class QrFlow:
-    name = "qr"
-
     async def start(self, turn: Turn, payload: str = "") -> Step:
-        if not turn.account.linked:
-            return Step((menu_reply(turn, turn._("Please verify your identity first, then you can "
-                                                 "show a check-in code.")),))
-        assert turn.account.citizen_id is not None
-        issued = await tokens.issue(turn.db, turn.account.citizen_id, turn.channel.name)
-        consent = await consent_of(turn.db, turn.account.citizen_id)
+        assert turn.subject is not None
+        issued = await tokens.issue(turn.db, turn.subject, turn.channel.name)
+        consent = await consent_of(turn.db, turn.subject)
         sees = group_names(any_clinic_sees(consent, today_hanoi()), turn.t)
-        if not turn.channel.deep_link_base:  # no picture on this channel: the code to read out
+        if not (turn.channel.images and turn.channel.deep_link_base):  # the code to read out instead
             text = "\n".join((
                 turn._("Your check-in code: {code}", code=issued.spoken_code),
                 turn._("Read it out at the reception desk. It is valid until {time}.",
@@ -55,11 +52,15 @@ class QrFlow:
             turn._("If scanning does not work, read out this code: {code}", code=issued.spoken_code),
             turn._("The clinic will see: {groups}.", groups=sees),
         ))
-        options = rows(Option(turn._("🔄 New code"), "qr"),
-                       Option(turn._("🔒 What clinics may see"), "consent"),
-                       Option(turn._("🏠 Main menu"), "menu"))
+        options = rows(Option(turn._("🔄 New code"), Open("qr")),
+                       Option(turn._("🔒 What clinics may see"), Open("consent")),
+                       Option(turn._("🏠 Main menu"), Open("menu")))
         image = qr_png(f"{turn.channel.deep_link_base}ci_{issued.token}")
         return Step((Reply(text, title=turn._("Check-in code"), options=options, image=image),))
 
-    async def on_option(self, turn: Turn, args: list[str]) -> Step:
+    async def on_action(self, turn: Turn, action: object) -> Step:
         return await self.start(turn)
+
+
+JOURNEY = Journey("qr", QrFlow(), Requires.CITIZEN, Subject.OWN, commands=("qr", "maqr"),
+                  describe=N_("Check-in QR code for the clinic"), menu=N_("🔳 Check-in QR code"), order=40)

@@ -1,16 +1,18 @@
 """What a journey hears and says, independent of any channel.
 
 A flow returns `Reply`s: text, an optional title, options to choose from and,
-at most, one request for the person's phone number or an image. The Telegram
-adapter draws options as inline buttons; the USSD adapter numbers them.
+at most, one request for the person's phone number or an image. Options carry
+typed actions (bot.flows.actions); the engine encodes them before an adapter
+draws them, as buttons or as numbered choices.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from bot.flows.actions import Action, encode
 from core.i18n import Translator
 from core.identity.accounts import JourneyState
 
@@ -30,9 +32,9 @@ class Input:
     payload: str = ""
     option: str | None = None
     contact_phone: str | None = None
-    # Telegram: the shared contact is the sender's own (contact.user_id == sender).
+    # The shared contact is the sender's own (the platform vouches for it).
     contact_is_own: bool = False
-    # USSD: the caller's number as the operator's network gives it (`+84…`), with every input.
+    # The caller's number as the network gives it (`+84…`), with every input, where there is one.
     caller: str | None = None
 
     @classmethod
@@ -57,10 +59,11 @@ class Input:
 @dataclass(frozen=True)
 class Option:
     label: str
-    action: str  # `flow:arg:arg`, at most 64 bytes (Telegram's callback_data limit)
+    # A typed action from a flow; once encoded by the engine, its wire form (1-64 bytes).
+    action: Action | str
 
     def __post_init__(self) -> None:
-        if not 1 <= len(self.action.encode()) <= 64:
+        if isinstance(self.action, str) and not 1 <= len(self.action.encode()) <= 64:
             raise ValueError(f"option action must be 1-64 bytes: {self.action!r}")
 
 
@@ -72,13 +75,13 @@ class Reply:
     ask_contact: str | None = None  # the label of a "share my phone number" button
     close_keyboard: bool = False  # the contact request is over
     image: bytes | None = None  # PNG
-    # The last word of a visit, to be kept in view: a session channel (USSD) closes with it,
-    # so the text stays on the phone's screen (a check-in code to show at the desk).
+    # The last word of a visit, to be kept in view: a session channel closes with it, so the
+    # text stays on the phone's screen (a check-in code to show at the desk).
     ends: bool = False
 
     def __post_init__(self) -> None:
         # A chat message carries one keyboard. Beside the phone button, options are typed
-        # answers (Telegram's reply keyboard sends the label as text), so the flow reads them.
+        # answers (a reply keyboard sends the label as text), so the flow reads them.
         if self.options and self.close_keyboard:
             raise ValueError("a reply with options cannot also close the contact keyboard")
 
@@ -110,3 +113,13 @@ class Step:
 def rows(*options: Option) -> tuple[tuple[Option, ...], ...]:
     """One option per row: big buttons, easy to hit for an older hand."""
     return tuple((option,) for option in options)
+
+
+def encoded(reply: Reply) -> Reply:
+    """The reply as an adapter draws it: each option's action in its wire form, each button with a
+    key of its own (bot.flows.actions)."""
+    if not reply.options:
+        return reply
+    return replace(reply, options=tuple(
+        tuple(Option(o.label, o.action if isinstance(o.action, str) else encode(o.action)) for o in row)
+        for row in reply.options))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.flows.registry import Who
 from bot.flows.replies import Input
 from core.db import Database
 from core.i18n import Translator
 from core.identity.accounts import Account, JourneyState
+from core.staff.service import Staff
 
 
 class StaleOption(Exception):
@@ -16,19 +18,25 @@ class StaleOption(Exception):
 
 @dataclass(frozen=True)
 class ChannelInfo:
-    """What a flow may need to know of its channel, without knowing the channel."""
+    """What a channel can do. Flows and renderers read these, never the channel's name."""
 
-    name: str  # telegram, ussd
-    # The deep link a scanned QR code opens (`https://t.me/<bot>?start=`), None where there is none.
+    name: str  # for the record's provenance and the logs only
+    # The deep link a scanned QR code opens (`https://…?start=`), None where there is none.
     deep_link_base: str | None = None
-    # A phone keypad and a small screen (USSD): short texts, digits to type, choices from lists
-    # rather than free text, no images; the person is known by number and signs in with a PIN.
-    keypad: bool = False
-    # The journeys this channel offers in its menu; None: all of them.
-    journeys: frozenset[str] | None = None
+    images: bool = True  # can show a picture (a QR code)
+    push: bool = True  # can write to a person first (someone opened your book)
+    typing: bool = True  # free text is easy to type (an address, a reason); False: digits and choices
+    buttons: bool = True  # options are tapped; False: the person types an option's number
+    commands: bool = True  # the person can type /commands
+    # Characters one screen shows; None where a long reply is sent whole (split by the adapter).
+    screen: int | None = None
+    # The sender is a phone number the network vouches for, with nothing else to prove who holds
+    # it: every session signs in with a PIN (the rule: bot.flows.pin).
+    pin_sessions: bool = False
 
-    def offers(self, journey: str) -> bool:
-        return self.journeys is None or journey in self.journeys
+    @property
+    def small_screen(self) -> bool:
+        return self.screen is not None
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,10 @@ class Turn:
     input: Input
     t: Translator
     channel: ChannelInfo = ChannelInfo("telegram")
+    staff: Staff | None = None
+    who: frozenset[Who] = frozenset({Who.UNLINKED})
+    # Whose record the journey acts on, chosen by the engine (bot.flows.engine: `_subject`).
+    subject: int | None = None
 
     @property
     def state(self) -> JourneyState:

@@ -6,11 +6,17 @@ giving anything. Refusals read the same whether or not the ID exists.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from bot.flows import pin
+from bot.flows.actions import Action, action
 from bot.flows.menu import menu_reply
 from bot.flows.pending import waiting_prompt
+from bot.flows.registry import Journey, Requires
 from bot.flows.replies import InputKind, Option, Reply, Step, rows
-from bot.flows.turn import StaleOption, Turn
+from bot.flows.turn import Turn
 from core import validation
+from core.i18n import N_
 from core.identity import verification
 from core.identity.accounts import JourneyState
 from core.identity.verification import Claim, Outcome
@@ -19,8 +25,14 @@ from core.records.values import CitizenStatus
 ASK_ID = JourneyState("verify", "id")
 
 
+@action("verify", "x", in_journey=True)
+@dataclass(frozen=True)
+class Stop(Action):
+    pass
+
+
 def _cancel(turn: Turn) -> tuple[tuple[Option, ...], ...]:
-    return rows(Option(turn._("✖ Stop"), "verify:stop"))
+    return rows(Option(turn._("✖ Stop"), Stop()))
 
 
 def _ask_id(turn: Turn, before: str | None = None) -> Reply:
@@ -28,23 +40,8 @@ def _ask_id(turn: Turn, before: str | None = None) -> Reply:
     return Reply(f"{before}\n\n{text}" if before else text, options=_cancel(turn))
 
 
-def verify_again(turn: Turn, before: str) -> Step:
-    """Verification from the first question, for an account that is linked already
-    (a forgotten PIN): finishing it links the account anew."""
-    return Step((_ask_id(turn, before),), ASK_ID)
-
-
-def ask_new_pin(turn: Turn, claim: Claim, before: str | None = None) -> Step:
-    """A PIN channel's last step of verification: the person chooses the PIN (bot.flows.pin)."""
-    text = turn._("Now choose a PIN of 4 to 6 digits. You will type it each time you dial. "
-                  "Keep it secret.")
-    return Step((Reply(f"{before}\n{text}" if before else text,
-                       options=rows(Option(turn._("✖ Stop"), "pin:stop"))),),
-                JourneyState("pin", "new", claim.to_data()))
-
-
 def _ask_birth_date(turn: Turn) -> str:
-    if turn.channel.keypad:  # no slash on a phone keypad
+    if not turn.channel.typing:  # digits only: no slash to type
         return turn._("Type your date of birth as 8 digits ddmmyyyy, for example 05091960.")
     return turn._("Type your date of birth as dd/mm/yyyy, for example 05/09/1960.")
 
@@ -63,14 +60,10 @@ def _refused(turn: Turn) -> Step:
 
 
 class VerifyFlow:
-    name = "verify"
-
     async def start(self, turn: Turn, payload: str = "") -> Step:
-        if turn.account.linked:
-            return Step((menu_reply(turn, turn._("You are already verified.")),))
         if await verification.locked(turn.db, turn.account):
             return _locked(turn)
-        if turn.channel.keypad:  # a small screen: the notice in one sentence, the question beside it
+        if turn.channel.small_screen:  # the notice in one sentence, the question beside it
             notice = turn._("To protect your data (Decree 13/2023/NĐ-CP), we check your ID, birth date "
                             "and this phone number.")
             return Step((_ask_id(turn, notice),), ASK_ID)
@@ -87,13 +80,14 @@ class VerifyFlow:
         return Step((Reply(notice, title=turn._("Welcome to the Hanoi electronic health book")),
                      _ask_id(turn)), ASK_ID)
 
-    async def on_option(self, turn: Turn, args: list[str]) -> Step:
-        if not args:
-            return await self.start(turn)
-        if args[0] == "stop" and turn.state.flow == self.name:
-            return Step((Reply(turn._("Verification stopped. Nothing was saved."), close_keyboard=True),
-                         menu_reply(turn)))
-        raise StaleOption
+    def again(self, turn: Turn, before: str) -> Step:
+        """Verification from the first question for an account that is linked already (a
+        forgotten PIN): finishing it links the account anew."""
+        return Step((_ask_id(turn, before),), ASK_ID)
+
+    async def on_action(self, turn: Turn, chosen: Action) -> Step:
+        return Step((Reply(turn._("Verification stopped. Nothing was saved."), close_keyboard=True),
+                     menu_reply(turn)))
 
     async def on_input(self, turn: Turn) -> Step:
         step = turn.state.step
@@ -124,7 +118,7 @@ class VerifyFlow:
         if turn.input.kind is not InputKind.TEXT:
             return Step((Reply(_ask_birth_date(turn), options=_cancel(turn)),), again)
         try:
-            born = validation.calendar_date(turn.input.text, compact=turn.channel.keypad)
+            born = validation.calendar_date(turn.input.text, compact=True)  # 05/09/1960 or 05091960
         except validation.InvalidValue as error:
             text = error.message.render(turn.t) + "\n" + _ask_birth_date(turn)
             return Step((Reply(text, options=_cancel(turn)),), again)
@@ -147,19 +141,19 @@ class VerifyFlow:
                           "Please verify in person: bring your ID card to the health station of "
                           "your ward.")
             return Step((Reply(text),))
-        if turn.input.caller is not None:  # the network gave the caller's number: no button to tap
+        if turn.input.caller is not None:  # the network gave the sender's number: nothing to share
             return await self._caller(turn, claim)
         return Step(self._ask_contact(turn), JourneyState("verify", "contact", claim.to_data()))
 
     async def _caller(self, turn: Turn, claim: Claim) -> Step:
-        """USSD: the number the person calls from must be the record's; then they choose a PIN."""
+        """The number the person calls from must be the record's; then they choose a PIN."""
         outcome = await verification.confirm_phone(turn.db, turn.account, claim, turn.input.caller or "",
                                                    own_contact=True, link=False)
         if outcome is Outcome.LOCKED:
             return _locked(turn)
         if outcome is not Outcome.PHONE_MATCHED:
             return _refused(turn)
-        return ask_new_pin(turn, claim, turn._("Thank you, your details match."))
+        return pin.ask_new_pin(turn, claim, turn._("Thank you, your details match."))
 
     def _ask_contact(self, turn: Turn, before: str | None = None) -> tuple[Reply, ...]:
         text = turn._("Last step: tap the button “Share my phone number” below. It must be the "
@@ -170,9 +164,9 @@ class VerifyFlow:
     async def _contact(self, turn: Turn, claim: Claim) -> Step:
         again = JourneyState("verify", "contact", claim.to_data())
         if turn.input.kind is InputKind.TEXT and turn.input.text == _cancel(turn)[0][0].label:
-            return await self.on_option(turn, ["stop"])  # the stop button beside the phone button
+            return await self.on_action(turn, Stop())  # the stop button beside the phone button
         if turn.input.kind is not InputKind.CONTACT:
-            # A typed number proves nothing; only Telegram's own contact button does.
+            # A typed number proves nothing; only the platform's own contact button does.
             return Step(self._ask_contact(turn, turn._("Please use the button, do not type the "
                                                        "number.")), again)
         outcome = await verification.confirm_phone(turn.db, turn.account, claim,
@@ -197,3 +191,8 @@ class VerifyFlow:
             replies.append(waiting)
         replies.append(menu_reply(turn, linked=True))
         return Step(tuple(replies))
+
+
+JOURNEY = Journey("verify", VerifyFlow(), Requires.NOT_LINKED, commands=("verify", "xacthuc"),
+                  describe=N_("Verify my identity"), menu=N_("🔐 Verify my identity"), order=5,
+                  before_sign_in=True, listed=False)

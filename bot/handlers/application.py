@@ -8,6 +8,7 @@ from telegram import BotCommand
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.config import BotSettings
+from bot.flows import registry
 from bot.flows.engine import Conversation
 from bot.handlers.http import AiohttpRequest
 from bot.handlers.ordering import PerChatUpdateProcessor
@@ -20,26 +21,16 @@ from core.i18n import N_, translator
 log = logging.getLogger(__name__)
 OUTBOX = "outbox"  # the Application's notice sender, started and stopped with it (bot/run.py)
 
-# The command menu Telegram shows beside the text box, in the person's app language.
-COMMANDS = (
-    ("start", N_("Start, or verify your identity")),
-    ("book", N_("My health book")),
-    ("update", N_("Fill in missing details")),
-    ("correct", N_("Ask to correct an official detail")),
-    ("qr", N_("Check-in QR code for the clinic")),
-    ("consent", N_("What clinics may see")),
-    ("access", N_("Who viewed my record")),
-    ("lang", N_("Change the language")),
-    ("help", N_("Help and your rights")),
-    ("cancel", N_("Stop what I am doing")),
-    ("logout", N_("Unlink this Telegram account")),
-)
+# /start is Telegram's own entry; the rest of the command list comes from the journeys' registry.
+START = N_("Start, or verify your identity")
 
 
 async def register_commands(application: Application) -> None:
+    """The command menu Telegram shows beside the text box, in the person's app language."""
     for language in ("vi", "en"):
         t = translator(language)
-        commands = [BotCommand(name, t.gettext(description)) for name, description in COMMANDS]
+        commands = [BotCommand("start", t.gettext(START))]
+        commands += [BotCommand(name, description) for name, description in registry.listed_commands(t)]
         # Vietnamese is the default list; English for apps set to English.
         await application.bot.set_my_commands(commands, language_code=None if language == "vi" else "en")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import replace
 
 from telegram import Chat, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatMemberStatus, ParseMode
@@ -17,7 +18,6 @@ from telegram.ext import filters as tg_filters
 
 from bot.flows.engine import Answer, Conversation
 from bot.flows.replies import Input
-from bot.flows.turn import ChannelInfo
 from bot.handlers.render import Outgoing, outgoing
 from core.i18n import N_, translator
 
@@ -42,8 +42,8 @@ class TelegramAdapter:
     def _know_the_bot(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The deep-link base needs the bot's username, known once the Application is initialized."""
         if self.conversation.info.deep_link_base is None:
-            self.conversation.info = ChannelInfo(
-                CHANNEL, f"https://t.me/{context.bot.username}?start=")
+            self.conversation.info = replace(self.conversation.info,
+                                             deep_link_base=f"https://t.me/{context.bot.username}?start=")
 
     def install(self, application: Application) -> None:
         private = tg_filters.ChatType.PRIVATE

@@ -199,8 +199,9 @@ class TelegramUser:
                                      f"{label_or_data!r}")
             target = max(with_keyboard, key=lambda m: m.message_id)
         buttons = [button for row in target.buttons for button in row]
+        # By label, by its data, or by its action without the button's own key (`book.s:general~k3Xq`).
         found = next((b for b in buttons if b[0] == label_or_data), None) or next(
-            (b for b in buttons if b[1] == label_or_data), None)
+            (b for b in buttons if label_or_data in (b[1], b[1].split("~")[0])), None)
         if found is None:
             raise AssertionError(f"user {self.user_id}: no button {label_or_data!r} on message "
                                  f"#{target.message_id}; visible buttons: {buttons}")

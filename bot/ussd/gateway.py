@@ -32,7 +32,7 @@ from bot.flows.engine import Conversation
 from bot.flows.replies import Input, InputKind
 from bot.flows.turn import ChannelInfo
 from bot.ussd.gsm import to_gsm7
-from bot.ussd.screens import PageTurn, View, draw, interpret
+from bot.ussd.screens import SCREEN_LIMIT, PageTurn, View, draw, interpret
 from core import validation
 from core.db import Database
 from core.i18n import N_, now_utc, translator
@@ -44,9 +44,10 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "ussd"
 USSD_PATH = "/ussd"
-# The journeys a feature phone is offered (no /correct or /logout: they need typing or a screen).
-JOURNEYS = frozenset({"book", "qr", "consent", "update", "access", "lang", "help"})
-CHANNEL_INFO = ChannelInfo(CHANNEL, None, keypad=True, journeys=JOURNEYS)
+# A keypad and a small screen: no pictures, no messages first, digits and numbered choices, no
+# typed commands, 182 characters a screen (DOMAIN.md); the caller's number signs in with a PIN.
+CHANNEL_INFO = ChannelInfo(CHANNEL, None, images=False, push=False, typing=False, buttons=False,
+                           commands=False, screen=SCREEN_LIMIT, pin_sessions=True)
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
 _MAX_TEXT = 1000
 _CLAIM_WAIT = 5.0  # seconds a retry waits for the first request of the same step to finish
@@ -204,7 +205,9 @@ class UssdGateway:
                 answer = await self.conversation.handle(external_id, replace(move, caller=call.caller),
                                                         signed_in=signed_in)
                 signed_in = signed_in or answer.signed_in
-                view = draw(answer.replies, translator(answer.locale))
+                # Nothing new to say (a choice already handled): the screen stays as it was.
+                view = draw(answer.replies, translator(answer.locale)) if answer.replies or view is None \
+                    else view
         assert view is not None
         response = view.response
         await self.db.write(partial(sessions.save_answer, text=call.text, answer=response,

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.flows.actions import Open, encode
 from bot.flows.replies import Input, InputKind, Reply
 from bot.ussd.gsm import septets, to_gsm7
 from core.i18n import N_, Translator
 
 SCREEN_LIMIT = 182
 MORE, BACK = "0", "00"
-MENU_ACTION = "menu"  # `00` on a first page: back to the menu
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,9 @@ def interpret(view: View | None, typed: str) -> PageTurn | Input:
     if view is not None:
         if value == MORE and not view.last_page:
             return PageTurn(view.turned(view.page + 1))
-        if value == BACK:
-            return PageTurn(view.turned(view.page - 1)) if view.page > 0 else Input.of_option(MENU_ACTION)
+        if value == BACK:  # the page before, or from a first page back to the menu
+            return PageTurn(view.turned(view.page - 1)) if view.page > 0 else \
+                Input.of_option(encode(Open("menu")))
         if value.isdigit() and not value.startswith("0") and int(value) <= len(view.actions):
             return Input.of_option(view.actions[int(value) - 1])
     # Typed text is only ever text here: a keypad cannot send the flows' /commands.
@@ -139,7 +140,7 @@ def draw(replies: tuple[Reply, ...], t: Translator) -> View:
     pager = _Pager(to_gsm7(t.gettext(N_("0. More"))), to_gsm7(t.gettext(N_("00. Back"))))
     labels = [_split(f"{number}. {to_gsm7(option.label)}", pager.room(1))[0]
               for number, option in enumerate(options, start=1)]
-    actions = tuple(o.action for o in options)
+    actions = tuple(o.action if isinstance(o.action, str) else encode(o.action) for o in options)
     text = _lines(replies, titles=True)
     if septets("\n".join(text + labels)) <= SCREEN_LIMIT:  # one screen: no room kept for "0. More"
         return View(("\n".join(text + labels),), 0, actions, ends)

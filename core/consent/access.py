@@ -19,7 +19,7 @@ from core.consent.policy import Reader, decide
 from core.consent.records import ACCESS_CONTENT, CONSENT_CONTENT, AccessEvent, ConsentChange
 from core.db import Database
 from core.i18n import now_utc, today_hanoi
-from core.records.display_rules import BookGroup
+from core.records.display_rules import Audience, BookGroup
 from core.records.facility import Facility
 from core.records.healthbook import HealthBook, build_health_book
 
@@ -67,6 +67,12 @@ async def read_book_as(db: Database, reader: Reader, citizen_id: int, *, via: st
         facility_name = await db.read(_facility_name, reader.facility_code)
     return ReadResult(book, AccessRecord(content["at"], reader.role, reader.name, reader.facility_code,
                                          facility_name, reader.ward_code, shown, via))
+
+
+async def read_own_book(db: Database, citizen_id: int, *, locale: str | None = None,
+                        only: frozenset[BookGroup] | set[BookGroup] | None = None) -> HealthBook | None:
+    """The citizen's own book, all of it: no decision to make and no access to log."""
+    return await build_health_book(db, citizen_id, Audience.CITIZEN, locale=locale, only=only)
 
 
 def _facility_name(connection: Connection, code: str) -> str | None:

@@ -56,6 +56,9 @@ class ChannelAccount(Base):
     # A channel whose sender is only a phone number (USSD) asks for a PIN as well: its slow
     # hash (core.identity.pins), set together with the link and cleared with it.
     pin_hash: Mapped[str | None] = mapped_column(String(160))
+    # The buttons lately pressed (their keys and when, as JSON): a second tap on one is not
+    # applied twice, whichever worker gets it (bot.flows.engine).
+    recent_taps: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
 
@@ -97,6 +100,7 @@ class Account:
     state: JourneyState
     state_version: int
     citizen_status: str | None = None
+    taps: dict[str, float] = field(default_factory=dict)  # button key -> when pressed (epoch seconds)
 
     @property
     def linked(self) -> bool:
@@ -107,7 +111,7 @@ _ACCOUNTS = ChannelAccount.__table__
 _CITIZENS = Citizen.__table__
 _LOAD = (
     select(_ACCOUNTS.c.id, _ACCOUNTS.c.channel, _ACCOUNTS.c.external_id, _ACCOUNTS.c.citizen_id,
-           _ACCOUNTS.c.locale, _ACCOUNTS.c.state, _ACCOUNTS.c.state_version,
+           _ACCOUNTS.c.locale, _ACCOUNTS.c.state, _ACCOUNTS.c.state_version, _ACCOUNTS.c.recent_taps,
            _CITIZENS.c.status.label("citizen_status"))
     .outerjoin(_CITIZENS, _CITIZENS.c.id == _ACCOUNTS.c.citizen_id)
     .where(_ACCOUNTS.c.channel == bindparam("channel"),
@@ -117,16 +121,24 @@ _SAVE = (
     update(_ACCOUNTS)
     .where(_ACCOUNTS.c.id == bindparam("account_id"),
            _ACCOUNTS.c.state_version == bindparam("expected"))
-    .values(state=bindparam("state"), state_version=_ACCOUNTS.c.state_version + 1,
-            updated_at=bindparam("now"))
+    .values(state=bindparam("state"), recent_taps=bindparam("taps"),
+            state_version=_ACCOUNTS.c.state_version + 1, updated_at=bindparam("now"))
 )
+
+
+def _taps(raw: str | None) -> dict[str, float]:
+    try:
+        loaded = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return {str(k): float(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 
 
 def _account(row: Any) -> Account:
     status = row.citizen_status
     return Account(row.id, row.channel, row.external_id, row.citizen_id, row.locale,
                    JourneyState.from_json(row.state), row.state_version,
-                   str(status) if status is not None else None)
+                   str(status) if status is not None else None, _taps(row.recent_taps))
 
 
 def find_account(connection: Connection, channel: str, external_id: str) -> Account | None:
@@ -162,10 +174,14 @@ def open_keyed_account(connection: Connection, channel: str, keys: Sequence[str]
     return open_account(connection, channel, current)
 
 
-def save_state(connection: Connection, account: Account, state: JourneyState) -> bool:
-    """Stores the next state; False when another worker moved the conversation first."""
+def save_state(connection: Connection, account: Account, state: JourneyState,
+               taps: dict[str, float] | None = None) -> bool:
+    """Stores the next state (and the buttons lately pressed); False when another worker moved the
+    conversation first."""
+    kept = account.taps if taps is None else taps
     result = connection.execute(_SAVE, {"account_id": account.id, "expected": account.state_version,
-                                        "state": state.to_json(), "now": now_utc()})
+                                        "state": state.to_json(), "now": now_utc(),
+                                        "taps": json.dumps(kept, separators=(",", ":")) if kept else None})
     return result.rowcount == 1
 
 

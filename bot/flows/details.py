@@ -1,0 +1,287 @@
+"""Missing details, one at a time: the walk `/update` and a volunteer's `/assist` share.
+
+Each detail gets the input that suits it: ethnicity and ward are found by typing part
+of the name (diacritics optional) and choosing; blood group is chosen from a list with
+"I don't know"; the rest are typed and checked by the same validators as the importers.
+Any detail can be skipped; the person can stop and come back. The walk acts on
+`turn.subject`: the citizen's own record (saved as self-declared), or the resident a
+volunteer found (kept apart until the resident says yes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.flows.actions import Action, Open, action
+from bot.flows.menu import menu_reply
+from bot.flows.pending import confirm_prompt
+from bot.flows.replies import Notice, Option, Reply, Step
+from bot.flows.turn import StaleOption, Turn
+from core import validation
+from core.i18n import N_, Message
+from core.identity.accounts import JourneyState
+from core.records.assisted import pending_values, propose, waiting_fields
+from core.records.completeness import RULES_BY_FIELD
+from core.records.provenance import Decision
+from core.records.self_declared import DECLARABLE, EMERGENCY_CONTACT, declare, missing_details
+from core.records.values import BloodGroup
+from core.reference.ethnicities import ethnicity_by_code, search_ethnicities
+from core.reference.wards import search_wards, ward_by_code
+
+CHOICES_SHOWN = 6
+# Details found by a short typed search and chosen from a list: all where typing is hard.
+CHOSEN_FROM_LISTS = ("ethnicity_code", "ward_code", "blood_group")
+BLOOD_GROUPS = [f"{abo}{rh}" for abo in ("A", "B", "AB", "O") for rh in ("+", "-")]
+PROMPTS = {
+    "ethnicity_code": N_("Your ethnic group: type its name or part of it, for example Kinh, Tày or Mường."),
+    "ward_code": N_("Your ward or commune in Hanoi: type part of its name, for example Hoàn Kiếm."),
+    "street_address": N_("Your street address: house number, lane, street or village."),
+    "occupation": N_("Your occupation, for example teacher, farmer, retired."),
+    "blood_group": N_("Your blood group: choose it below, or tap “I don't know”."),
+    "emergency_contact_name": N_("Someone to call in an emergency: type their full name."),
+    "emergency_contact_relation": N_("How is {name} related to you? For example wife, son, neighbour."),
+    "emergency_contact_phone": N_("{name}'s mobile number, for example 0912 345 678."),
+    "email": N_("Your email address, for example name@example.com."),
+}
+
+
+@dataclass(frozen=True)
+class WalkActions:
+    """A journey's buttons for the walk: each answer names the question it answers."""
+
+    skip: type[Action]
+    choose: type[Action]
+    stop: type[Action]
+
+
+def walk_actions(journey: str) -> WalkActions:
+    """The walk's actions, declared for one journey (so a button always reaches its journey)."""
+
+    @action(journey, "k", answers_step=True)
+    @dataclass(frozen=True)
+    class Skip(Action):
+        step: str
+
+    @action(journey, "v", once=True, answers_step=True)
+    @dataclass(frozen=True)
+    class Choose(Action):
+        step: str
+        value: str
+
+    @action(journey, "x", in_journey=True)
+    @dataclass(frozen=True)
+    class Stop(Action):
+        pass
+
+    return WalkActions(Skip, Choose, Stop)
+
+
+class DetailsWalk:
+    """`assisted`: a volunteer enters what a resident tells them; it waits for the resident's yes."""
+
+    def __init__(self, journey: str, *, assisted: bool) -> None:
+        self.journey = journey
+        self.assisted = assisted
+        self.actions = walk_actions(journey)
+
+    # --- The walk's state -----------------------------------------------------------------------
+
+    def _carry(self, turn: Turn) -> dict[str, Any]:
+        """What the journey keeps along the walk (the volunteer's resident and their short name)."""
+        data = turn.state.data if turn.state.flow == self.journey else {}
+        return {key: data[key] for key in ("subject", "name") if key in data}
+
+    def _skipped(self, turn: Turn) -> list[str]:
+        value = turn.state.data.get("skipped") if turn.state.flow == self.journey else None
+        return [f for f in value if f in DECLARABLE] if isinstance(value, list) else []
+
+    async def missing(self, turn: Turn, skipped: list[str] | None = None) -> list[str]:
+        assert turn.subject is not None
+        found = [gap.field for gap in await missing_details(turn.db, turn.subject)]
+        if self.assisted:  # what already waits for the resident's yes is not asked again
+            waiting = await waiting_fields(turn.db, turn.subject)
+            found = [f for f in found if f not in waiting]
+        if not turn.channel.typing:  # where typing an address is no help: only what is chosen
+            found = [f for f in found if f in CHOSEN_FROM_LISTS]
+        return [f for f in found if f not in (skipped or [])]
+
+    def begin(self, turn: Turn, missing: list[str], carry: dict[str, Any],
+              before: tuple[Reply, ...] = ()) -> Step:
+        return self._ask(turn, missing[0], [], carry, before=before)
+
+    # --- Questions ----------------------------------------------------------------------------
+
+    def _ask(self, turn: Turn, field: str, skipped: list[str], carry: dict[str, Any], *,
+             before: tuple[Reply, ...] = (), choices: tuple[Option, ...] = (), text: str | None = None,
+             contact: dict[str, str] | None = None) -> Step:
+        options = list(choices)
+        if field == "blood_group":
+            options = [Option(BloodGroup.from_code(code).display(), self.actions.choose(field, code))
+                       for code in BLOOD_GROUPS]
+            options.append(Option(turn._("🤷 I don't know"), self.actions.skip(field)))
+        grid = tuple(tuple(options[i:i + 2]) for i in range(0, len(options), 2)) if field == "blood_group" \
+            else tuple((o,) for o in options)
+        prompt = text or self._prompt(turn, field, contact or {})
+        if carry.get("name"):  # a volunteer asks on a resident's behalf
+            prompt = turn._("For {name}:", name=carry["name"]) + "\n" + prompt
+        # Each button names its question: an older message's button never answers a later one.
+        steer = (Option(turn._("⏭ Skip this one"), self.actions.skip(field)),
+                 Option(turn._("✖ Stop for now"), self.actions.stop()))
+        reply = Reply(prompt, options=(*grid, steer))
+        data: dict[str, object] = {**carry, "skipped": skipped}
+        if contact:
+            data["contact"] = contact
+        return Step((*before, reply), JourneyState(self.journey, field, data))
+
+    @staticmethod
+    def _prompt(turn: Turn, field: str, contact: dict[str, str]) -> str:
+        part = EMERGENCY_CONTACT[len(contact)] if field == "emergency_contact_name" else field
+        return turn._(PROMPTS[part], name=contact.get("emergency_contact_name", ""))
+
+    async def _next(self, turn: Turn, skipped: list[str], before: tuple[Reply, ...]) -> Step:
+        remaining = await self.missing(turn, skipped)
+        if not remaining:
+            return await self._done(turn, before)
+        return self._ask(turn, remaining[0], skipped, self._carry(turn), before=before)
+
+    async def _done(self, turn: Turn, before: tuple[Reply, ...], *, stopped: bool = False) -> Step:
+        if self.assisted:
+            assert turn.subject is not None
+            waiting = await pending_values(turn.db, citizen_id=turn.subject)
+            text = turn._("Done with {name}. What you entered waits for their confirmation: in the bot if "
+                          "they use it, otherwise at the ward health station.",
+                          name=self._carry(turn).get("name"))
+            reply = Reply(text, options=((Option(turn._("🔎 Help another resident"), Open("assist")),),))
+            notify = (Notice(turn.subject, confirm_prompt(waiting)),) if waiting else ()
+            return Step((*before, reply), notify=notify)
+        if not stopped:
+            done = turn._("That is all for now. Thank you! Your health book shows what you entered "
+                          "as self-declared.")
+            return Step((*before, menu_reply(turn, done)))
+        if not turn.channel.commands:
+            return Step((menu_reply(turn, turn._("Stopped. What you saved is kept.")),))
+        return Step((menu_reply(turn, turn._("Stopped. What you saved is kept; type /update to "
+                                             "continue later.")),))
+
+    # --- Answers ------------------------------------------------------------------------------
+
+    async def on_action(self, turn: Turn, chosen: Action) -> Step:
+        field = turn.state.step if turn.state.flow == self.journey else None
+        skipped = self._skipped(turn)
+        if isinstance(chosen, self.actions.stop):
+            return await self._done(turn, (), stopped=True)
+        if field not in DECLARABLE:  # a button from a walk that has ended
+            raise StaleOption
+        if isinstance(chosen, self.actions.skip):
+            return await self._next(turn, [*skipped, field], ())
+        if isinstance(chosen, self.actions.choose):
+            return await self._save(turn, field, chosen.value, skipped)  # type: ignore[attr-defined]
+        raise StaleOption
+
+    async def on_input(self, turn: Turn) -> Step:
+        field = turn.state.step
+        if field not in DECLARABLE:
+            return Step((menu_reply(turn),))
+        skipped = self._skipped(turn)
+        typed = turn.input.text
+        if field == "ethnicity_code":
+            return self._choose(turn, field, skipped, [(e.name, e.code) for e in search_ethnicities(typed)])
+        if field == "ward_code":
+            return self._choose(turn, field, skipped, [(w.name, w.code) for w in search_wards(typed)])
+        if field == "emergency_contact_name":
+            return await self._contact(turn, skipped, typed)
+        return await self._save(turn, field, typed, skipped)
+
+    async def _contact(self, turn: Turn, skipped: list[str], typed: str) -> Step:
+        """Three answers, saved together: the name, the relation, the mobile number."""
+        stored = turn.state.data.get("contact")
+        contact = ({k: v for k, v in stored.items() if k in EMERGENCY_CONTACT}
+                   if isinstance(stored, dict) else {})
+        part = EMERGENCY_CONTACT[min(len(contact), 2)]
+        field = "emergency_contact_name"
+        try:
+            if part == "emergency_contact_name":
+                value = validation.full_name(typed)
+            elif part == "emergency_contact_relation":
+                value = _text(typed, 50)
+            else:
+                value = validation.phone(typed)
+        except validation.InvalidValue as error:
+            text = error.message.render(turn.t) + "\n" + self._prompt(turn, field, contact)
+            return self._ask(turn, field, skipped, self._carry(turn), text=text, contact=contact)
+        contact[part] = value
+        if len(contact) < len(EMERGENCY_CONTACT):
+            return self._ask(turn, field, skipped, self._carry(turn), contact=contact)
+        said = await self._store(turn, contact, contact[field])
+        return await self._next(turn, [*skipped, field], (Reply(said),))
+
+    def _choose(self, turn: Turn, field: str, skipped: list[str], found: list[tuple[str, str]]) -> Step:
+        carry = self._carry(turn)
+        if not found:
+            text = turn._("Nothing matches that. Please try another spelling or part of the name.")
+            return self._ask(turn, field, skipped, carry, text=text)
+        choices = tuple(Option(name, self.actions.choose(field, code))
+                        for name, code in found[:CHOICES_SHOWN])
+        return self._ask(turn, field, skipped, carry, choices=choices, text=turn._("Choose yours:"))
+
+    async def _save(self, turn: Turn, field: str, given: str, skipped: list[str]) -> Step:
+        try:
+            value = _parse(field, given)
+        except validation.InvalidValue as error:
+            return self._ask(turn, field, skipped, self._carry(turn),
+                             text=error.message.render(turn.t) + "\n" + self._prompt(turn, field, {}))
+        said = await self._store(turn, {field: value}, _shown(field, value))
+        return await self._next(turn, [*skipped, field], (Reply(said),))
+
+    async def _store(self, turn: Turn, values: dict[str, object], shown: str) -> str:
+        assert turn.subject is not None
+        if self.assisted:  # a volunteer's entry waits for the resident's yes
+            assert turn.staff is not None  # the journey requires a volunteer
+            await propose(turn.db, turn.staff, turn.subject, values)
+            return turn._("Noted: {value}. It is saved once the resident confirms it.", value=shown)
+        first = next(iter(values))
+        decided = await declare(turn.db, turn.subject, values, channel=turn.channel.name)
+        if decided[first] is Decision.KEEP:  # an official value stands: the health station corrects it
+            return turn._("Your record already has this from an official source, so it was not "
+                          "changed. If it is wrong, the health station of your ward can correct it.")
+        return turn._("Saved: {value} (self-declared).", value=shown)
+
+
+def field_names(turn: Turn, fields: list[str] | set[str]) -> str:
+    """The details' names: a list in its own order (the order they are asked), a set in the rules'."""
+    named = [f for f in fields if f in RULES_BY_FIELD]
+    if isinstance(fields, set):
+        named.sort(key=list(RULES_BY_FIELD).index)
+    return ", ".join(turn.t.gettext(RULES_BY_FIELD[f].label) for f in named)
+
+
+def _text(given: str, length: int) -> str:
+    value = validation.free_text(given, length)
+    if not value:
+        raise validation.InvalidValue(Message(N_("Please type it, or tap “Skip this one”.")))
+    return value
+
+
+def _parse(field: str, given: str) -> object:
+    if field == "ethnicity_code":
+        return validation.ethnicity(given)
+    if field == "ward_code":
+        return validation.ward_code(given)
+    if field == "blood_group":
+        return validation.blood_group(given)
+    if field == "email":
+        return validation.email(given)
+    return _text(given, 200 if field == "street_address" else 100)
+
+
+def _shown(field: str, value: object) -> str:
+    if field == "ethnicity_code":
+        found = ethnicity_by_code(str(value))
+        return found.name if found else str(value)
+    if field == "ward_code":
+        ward = ward_by_code(str(value))
+        return ward.name if ward else str(value)
+    if isinstance(value, BloodGroup):
+        return value.display()
+    return str(value)

@@ -1,0 +1,31 @@
+"""Every journey of the product, one line each: its file declares the rest (bot.flows.registry)."""
+
+from __future__ import annotations
+
+from bot.flows import (
+    access,
+    assist,
+    book,
+    cancel,
+    checkin,
+    consent,
+    correction,
+    help,
+    language,
+    logout,
+    menu,
+    pending,
+    pin,
+    qr,
+    staff,
+    update,
+    verify,
+    worklist,
+)
+from bot.flows.registry import register
+
+for _module in (menu, verify, pin, book, update, correction, qr, consent, access, language, help, cancel,
+                logout, checkin, staff, assist, worklist, pending):
+    register(_module.JOURNEY)
+
+JOURNEYS_LOADED = True
