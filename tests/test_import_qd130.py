@@ -35,11 +35,11 @@ from core.records.imports.roster import import_roster
 from core.records.operations import ImportRun, QuarantinedSubmission, QuarantineReason
 from core.records.provenance import Provenance, Source
 from core.records.submission import PrescriptionLine, TestLine, VisitSubmission
-from core.records.values import BloodGroup, PartialDate, Sex
 from core.records.visit import Prescription, TestResult, Visit, VisitKind
 from core.reference.ethnicities import ethnicities
 from core.reference.wards import hanoi_wards
 from core.text import clean
+from core.values import BloodGroup, PartialDate, Sex
 
 FACILITY = "01001"
 AN = "001090001234"  # Nguyễn Văn An, born 1990, male: on the roster with blood group A+

@@ -21,7 +21,7 @@ from core.records.imports.roster import import_roster
 from core.records.insurance import InsuranceCard
 from core.records.provenance import Decision, Provenance, Source
 from core.records.register import merge_fields
-from core.records.values import CitizenStatus, PartialDate, Sex
+from core.values import CitizenStatus, PartialDate, Sex
 from tests.records import provenance
 
 HEADER = ("so_dinh_danh,ho_ten,ngay_sinh,gioi_tinh,dan_toc,quoc_tich,nghe_nghiep,dien_thoai,email,"

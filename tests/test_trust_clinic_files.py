@@ -27,9 +27,9 @@ from core.records.imports.qd130 import import_qd130_file
 from core.records.imports.qd130_format import write_qd130_file
 from core.records.operations import QuarantinedSubmission, QuarantineReason
 from core.records.submission import VisitSubmission
-from core.records.values import PartialDate
 from core.records.visit import Visit
 from core.seed.demo import DemoResident
+from core.values import PartialDate
 from tests.telegram_world import TelegramWorld, verify
 from tests.test_import_qd130 import AN, BINH, _count, _import, _roster, _visit
 

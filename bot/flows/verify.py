@@ -14,7 +14,7 @@ from core import validation
 from core.identity import verification
 from core.identity.accounts import JourneyState
 from core.identity.verification import Claim, Outcome
-from core.records.values import CitizenStatus
+from core.values import CitizenStatus
 
 ASK_ID = JourneyState("verify", "id")
 

@@ -20,7 +20,7 @@ from core.db import Database
 from core.records.citizen import Citizen
 from core.records.provenance import Decision, Source
 from core.records.self_declared import apply_values
-from core.records.values import PartialDate
+from core.values import PartialDate
 
 log = logging.getLogger(__name__)
 _CITIZENS = Citizen.__table__

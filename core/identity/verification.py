@@ -21,7 +21,7 @@ from core.identity import accounts, attempts
 from core.identity.attempts import MAX_FAILURES, Outcome
 from core.identity.keys import personal_id_keys
 from core.records.citizen import Citizen
-from core.records.values import CitizenStatus
+from core.values import CitizenStatus
 
 log = logging.getLogger(__name__)
 

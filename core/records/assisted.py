@@ -33,8 +33,8 @@ from core.records.display_rules import BookGroup
 from core.records.provenance import Source
 from core.records.register import serialize
 from core.records.self_declared import DECLARABLE, EMERGENCY_CONTACT, apply_values
-from core.records.values import BloodGroup, CitizenStatus
 from core.staff.service import Staff
+from core.values import BloodGroup, CitizenStatus
 
 log = logging.getLogger(__name__)
 _CITIZENS = Citizen.__table__
