@@ -8,11 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from core.consent.access import read_own_book
 from core.db import Database
 from core.records.citizen import Citizen
 from core.records.completeness import counted, gaps
-from core.records.display_rules import Audience
-from core.records.healthbook import build_health_book
 from core.records.imports.facilities import import_facilities
 from core.records.imports.immunizations import import_immunizations
 from core.records.imports.qd130 import import_qd130_files
@@ -111,7 +110,7 @@ async def books(db: Database) -> dict[str, dict]:
         ids = dict((await session.execute(select(Citizen.personal_id, Citizen.id))).all())
     result = {}
     for pid, cid in ids.items():
-        book = await build_health_book(db, cid, Audience.CITIZEN, locale="en")
+        book = await read_own_book(db, cid, locale="en")
         assert book is not None
         data = book.to_dict()
         _drop_refs(data)

@@ -14,9 +14,10 @@ from bot.flows.book_text import brief_text, section_text, visit_text
 from bot.flows.menu import menu_reply
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
+from core.consent.access import read_own_book
 from core.i18n import N_
-from core.records.display_rules import CATALOGUE, Audience, BookGroup
-from core.records.healthbook import BookList, build_health_book
+from core.records.display_rules import CATALOGUE, BookGroup
+from core.records.healthbook import BookList
 
 VISITS_PER_PAGE = 5
 _ICONS = {BookGroup.GENERAL: "👤", BookGroup.INSURANCE: "💳", BookGroup.HISTORY: "🩺",
@@ -103,8 +104,7 @@ class BookFlow:
 
     async def _book(self, turn: Turn, group: BookGroup):
         assert turn.account.citizen_id is not None
-        book = await build_health_book(turn.db, turn.account.citizen_id, Audience.CITIZEN,
-                                       locale=turn.t.locale, only={group})
+        book = await read_own_book(turn.db, turn.account.citizen_id, locale=turn.t.locale, only={group})
         return book.section(group) if book is not None else None
 
     async def _section(self, turn: Turn, group: BookGroup) -> Step:
