@@ -13,12 +13,13 @@ from bot.flows.turn import StaleOption, Turn
 from bot.flows.update import UpdateFlow
 from core import validation
 from core.identity.accounts import JourneyState
-from core.records.assisted import Lookup, find_resident, waiting_fields, worklist
 from core.records.completeness import RULES_BY_FIELD
 from core.records.self_declared import missing_details
 from core.reference.wards import ward_by_code
 from core.staff.model import StaffRole
 from core.staff.service import Staff, active_staff
+from core.volunteering.pending import waiting_fields
+from core.volunteering.residents import Lookup, find_resident, worklist
 
 PER_PAGE = 10
 

@@ -11,8 +11,8 @@ from bot.flows.menu import menu_reply
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
 from core import validation
+from core.corrections.service import CORRECTABLE, REASON_LENGTH, file_request, proposed_text
 from core.identity.accounts import JourneyState
-from core.records.correcting import CORRECTABLE, REASON_LENGTH, file_request, proposed_text
 
 
 def _back(turn: Turn) -> Option:

@@ -6,8 +6,8 @@ import datetime as dt
 from typing import Any
 
 from bot.flows.replies import Option, Reply, rows
+from core.corrections.service import CORRECTABLE
 from core.i18n import N_, Translator
-from core.records.correcting import CORRECTABLE
 
 TEXTS = {
     "correction_approved": N_("The health station approved your correction: {field} is now {value}."),
