@@ -28,12 +28,19 @@ class Import:
     imported: str  # dotted module name (a module when `from package import module`)
 
 
+@dataclass(frozen=True)
+class Graph:
+    top: str  # the package's name: `core`
+    modules: set[str]
+    imports: list[Import]
+
+
 def module_name(root: Path, path: Path) -> str:
     parts = path.relative_to(root.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def read_imports(root: Path) -> tuple[set[str], list[Import]]:
+def read_imports(root: Path) -> Graph:
     """Every module under `root` (a package directory) and every import they make, by name."""
     paths = sorted(root.rglob("*.py"))
     modules = {module_name(root, p) for p in paths}
@@ -53,7 +60,7 @@ def read_imports(root: Path) -> tuple[set[str], list[Import]]:
                 for alias in node.names:
                     name = f"{base}.{alias.name}"
                     found.append(Import(where, importer, name if name in modules else base))
-    return modules, found
+    return Graph(root.name, modules, found)
 
 
 def part_of(module: str) -> str:
@@ -62,11 +69,10 @@ def part_of(module: str) -> str:
     return parts[1] if len(parts) > 1 else parts[0]
 
 
-def upward_imports(root: Path, order: tuple[str, ...]) -> list[str]:
-    _modules, found = read_imports(root)
-    top = root.name
+def upward_imports(graph: Graph, order: tuple[str, ...]) -> list[str]:
+    top = graph.top
     problems = []
-    for imp in found:
+    for imp in graph.imports:
         if imp.imported.split(".")[0] != top:
             continue
         source, target = part_of(imp.importer), part_of(imp.imported)
@@ -79,31 +85,28 @@ def upward_imports(root: Path, order: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(problems))  # `from x import a, b` is one problem, not two
 
 
-def circles(root: Path) -> list[str]:
-    modules, found = read_imports(root)
-    graph: dict[str, set[str]] = {m: set() for m in modules}
-    for imp in found:
-        if imp.imported in modules and imp.imported != imp.importer:
-            graph[imp.importer].add(imp.imported)
+def circles(graph: Graph) -> list[str]:
+    edges: dict[str, set[str]] = {m: set() for m in graph.modules}
+    for imp in graph.imports:
+        if imp.imported in graph.modules and imp.imported != imp.importer:
+            edges[imp.importer].add(imp.imported)
     problems = []
     while True:
         try:
-            graphlib.TopologicalSorter(graph).prepare()
+            graphlib.TopologicalSorter(edges).prepare()
             return problems
         except graphlib.CycleError as error:
             cycle = error.args[1]
             problems.append(" -> ".join(cycle))
-            graph[cycle[1]].discard(cycle[0])  # break it and look for the next one
+            edges[cycle[1]].discard(cycle[0])  # break it and look for the next one
 
 
-def parts_present(root: Path) -> set[str]:
-    modules, _found = read_imports(root)
-    return {part_of(m) for m in modules if m != root.name}
+def parts_present(graph: Graph) -> set[str]:
+    return {part_of(m) for m in graph.modules if m != graph.top}
 
 
-def imports_from_outside(root: Path, outside: tuple[str, ...]) -> Iterator[str]:
-    _modules, found = read_imports(root)
-    for imp in found:
+def imports_from_outside(graph: Graph, outside: tuple[str, ...]) -> Iterator[str]:
+    for imp in graph.imports:
         if imp.imported.split(".")[0] in outside:
             yield f"{imp.where}: imports {imp.imported}"
 
@@ -111,28 +114,33 @@ def imports_from_outside(root: Path, outside: tuple[str, ...]) -> Iterator[str]:
 # --- core itself ----------------------------------------------------------------------------
 
 
-def test_every_part_of_core_has_its_place_on_a_floor_and_every_floor_names_real_parts() -> None:
-    present = parts_present(CORE)
+@pytest.fixture(scope="module")
+def core_graph() -> Graph:
+    return read_imports(CORE)
+
+
+def test_every_part_of_core_has_its_place_on_a_floor_and_every_floor_names_real_parts(
+        core_graph: Graph) -> None:
+    present = parts_present(core_graph)
     assert sorted(present - set(ORDER)) == [], "a new part of core must be placed in core/layers.py"
     assert sorted(set(ORDER) - present) == [], "core/layers.py names a part that no longer exists"
     assert len(ORDER) == len(set(ORDER))
 
 
-def test_no_part_of_core_imports_a_part_above_it() -> None:
-    assert upward_imports(CORE, ORDER) == []
+def test_no_part_of_core_imports_a_part_above_it(core_graph: Graph) -> None:
+    assert upward_imports(core_graph, ORDER) == []
 
 
-def test_no_module_of_core_is_part_of_a_circle() -> None:
-    assert circles(CORE) == []
+def test_no_module_of_core_is_part_of_a_circle(core_graph: Graph) -> None:
+    assert circles(core_graph) == []
 
 
-def test_core_imports_nothing_from_the_channels_the_sandbox_or_the_tests() -> None:
-    assert list(imports_from_outside(CORE, OUTSIDE_CORE)) == []
+def test_core_imports_nothing_from_the_channels_the_sandbox_or_the_tests(core_graph: Graph) -> None:
+    assert list(imports_from_outside(core_graph, OUTSIDE_CORE)) == []
 
 
-def test_core_itself_imports_nothing_so_that_every_part_may_import_it() -> None:
-    _modules, found = read_imports(CORE)
-    assert [i for i in found if i.importer == "core" and i.imported.startswith("core")] == []
+def test_core_itself_imports_nothing_so_that_every_part_may_import_it(core_graph: Graph) -> None:
+    assert [i for i in core_graph.imports if i.importer == "core" and i.imported.startswith("core")] == []
 
 
 # --- the check finds what it is there to find --------------------------------------------------
@@ -154,22 +162,22 @@ def toy(tmp_path: Path) -> Path:
 
 def test_a_record_module_asking_consent_inside_a_function_is_caught(toy: Path) -> None:
     order = ("records", "consent")
-    assert upward_imports(toy, order) == []
+    assert upward_imports(read_imports(toy), order) == []
     (toy / "records" / "book.py").write_text(
         "def build():\n    from core.consent import policy\n    return policy\n")
-    assert upward_imports(toy, order) == [
+    assert upward_imports(read_imports(toy), order) == [
         "core/records/book.py:2: records imports core.consent.policy, which is above it"]
 
 
 def test_a_circle_between_two_modules_is_caught_even_under_type_checking(toy: Path) -> None:
-    assert circles(toy) == []
+    assert circles(read_imports(toy)) == []
     (toy / "records" / "rules.py").write_text(
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .book import Book\n")
-    [circle] = circles(toy)
+    [circle] = circles(read_imports(toy))
     assert set(circle.split(" -> ")) == {"core.records.book", "core.records.rules"}
 
 
 def test_a_part_missing_from_the_floors_is_noticed(toy: Path) -> None:
     (toy / "volunteering").mkdir()
     (toy / "volunteering" / "__init__.py").write_text("from core.consent import policy\n")
-    assert parts_present(toy) - {"records", "consent"} == {"volunteering"}
+    assert parts_present(read_imports(toy)) - {"records", "consent"} == {"volunteering"}
