@@ -142,7 +142,7 @@ def phase_prepare(p: dict[str, Any]) -> dict[str, object]:
 
     from core.migrate import upgrade
     from core.records.citizen import Citizen
-    from core.records.values import CitizenStatus
+    from core.values import CitizenStatus
 
     async def run() -> dict[str, object]:
         db = _database(p["dir"])

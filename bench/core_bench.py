@@ -219,10 +219,9 @@ def phase_visits(visits: int, seed: int) -> dict[str, object]:
 def phase_book(samples: int, seed: int) -> dict[str, object]:
     from sqlalchemy import func, select
 
+    from core.consent.access import read_own_book
     from core.db import Database
     from core.records.citizen import Citizen
-    from core.records.display_rules import Audience
-    from core.records.healthbook import build_health_book
 
     async def run() -> dict[str, object]:
         db = Database(f"sqlite+aiosqlite:///{OUT / 'bench.sqlite3'}")
@@ -236,11 +235,11 @@ def phase_book(samples: int, seed: int) -> dict[str, object]:
         for name, ids in (("any_resident", [rng.randrange(1, top + 1) for _ in range(samples)]),
                           ("with_visits", [rng.choice(clinical) for _ in range(samples)])):
             for citizen_id in ids[:50]:  # warm the caches and the connection pool
-                await build_health_book(db, citizen_id, Audience.CITIZEN)
+                await read_own_book(db, citizen_id)
             times = []
             for citizen_id in ids:
                 started = time.perf_counter()
-                book = await build_health_book(db, citizen_id, Audience.CITIZEN)
+                book = await read_own_book(db, citizen_id)
                 times.append((time.perf_counter() - started) * 1000)
                 assert book is not None
             times.sort()

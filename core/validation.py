@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core.i18n import N_, Message, today_hanoi
-from core.records.values import BloodGroup, CitizenStatus, PartialDate, Sex
 from core.reference.ethnicities import find_ethnicity
 from core.reference.provinces import PROVINCE_CODES
 from core.reference.wards import ward_by_code
 from core.text import BIDI_CONTROLS, clean, drop_invisible, fold
+from core.values import BloodGroup, CitizenStatus, PartialDate, Sex
 
 EARLIEST_YEAR = 1900
 

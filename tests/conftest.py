@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from core.db import Database
 from core.migrate import upgrade
-from core.records.model import Base
+from core.schema import Base
 
 # Production refuses to run without EHR_SECRET_KEY (core.identity.keys): this test run, and the
 # commands it starts, share a key made for it. Tests of a missing or rotated key set their own.

@@ -21,8 +21,8 @@ from core.records.history import (
 from core.records.immunization import Immunization, Programme
 from core.records.insurance import InsuranceCard
 from core.records.provenance import Provenance, Source
-from core.records.values import BloodGroup, CitizenStatus, PartialDate, Sex
 from core.records.visit import Prescription, TestResult, Visit, VisitKind
+from core.values import BloodGroup, CitizenStatus, PartialDate, Sex
 
 FULL_ID = "001090001234"
 GUARDIAN_ID = "001065004321"

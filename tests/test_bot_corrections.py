@@ -8,8 +8,8 @@ import sys
 from sqlalchemy import select
 
 from core.config import PROJECT_ROOT
+from core.corrections.model import CorrectionRequest
 from core.records.citizen import Citizen
-from core.records.corrections import CorrectionRequest
 from tests.telegram_world import TelegramWorld, verify
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 
 from core.records.citizen import Citizen
 from core.records.provenance import Provenance, Source
-from core.records.values import BloodGroup
+from core.values import BloodGroup
 from tests.telegram_world import TelegramWorld, verify
 
 GAPS = dict(ethnicity_code=None, ward_code=None, occupation=None, blood_group=None, email=None,

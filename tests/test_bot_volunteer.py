@@ -12,14 +12,14 @@ from sqlalchemy import select, update
 
 from bot.sandbox.client import BotMessage, TelegramUser
 from core.config import PROJECT_ROOT
+from core.consent.access import read_own_book
 from core.identity import accounts
-from core.records.assisted import pending_values, propose
 from core.records.citizen import Citizen
-from core.records.display_rules import Audience, BookGroup
-from core.records.healthbook import build_health_book
+from core.records.display_rules import BookGroup
 from core.records.provenance import Provenance, Source
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
+from core.volunteering.pending import pending_values, propose
 from tests.telegram_world import TelegramWorld, verify
 
 GAPS = dict(ethnicity_code=None, ethnicity_code_prov=None, blood_group=None, blood_group_prov=None)
@@ -112,7 +112,7 @@ async def test_a_volunteer_outside_the_ward_finds_nobody(world: TelegramWorld) -
 
 async def test_a_volunteer_never_receives_clinical_data(world: TelegramWorld) -> None:
     resident, ward = await resident_with_gaps(world)
-    book = await build_health_book(world.db, resident.citizen_id, Audience.CITIZEN, locale="vi")
+    book = await read_own_book(world.db, resident.citizen_id, locale="vi")
     clinical = {row.value for section in book.sections if section.group is not BookGroup.GENERAL
                 for row in [*section.rows, *(r for lst in section.lists for e in lst.entries for r in e.rows)]
                 if row.value and len(row.value) > 3}

@@ -70,7 +70,7 @@ async def test_the_ward_teams_list_masks_ids_and_phones(db: Database, tmp_path: 
 
 
 def test_children_need_a_guardian_and_adults_a_phone() -> None:
-    from core.records.values import CitizenStatus, PartialDate, Sex
+    from core.values import CitizenStatus, PartialDate, Sex
 
     class Row:
         personal_id = "001315001238"  # a girl born in 2015 (digit 4 is 3)

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.consent.access import latest_access, read_book_as, read_own_book
 from core.consent.grants import CitizenConsent, FacilityGrant
-from core.consent.policy import ALWAYS_VISIBLE, CONSENTABLE, Reader, decide, visible_fields, visible_groups
+from core.consent.policy import ALWAYS_VISIBLE, CONSENTABLE, Reader, decide, view_for, visible_groups
 from core.db import Database
 from core.i18n import translator
 from core.records.display_rules import CATALOGUE, Audience, BookGroup, iter_fields
@@ -72,14 +73,29 @@ async def test_no_book_ever_holds_a_field_outside_what_the_policy_allows(db: Dat
     @given(consents, readers, days)
     def check(consent: CitizenConsent, reader: Reader, today: dt.date) -> None:
         audience, scope = decide(reader, consent, today)
-        book = assemble(data, audience, visible_groups(audience, scope), scope, t)
+        book = assemble(data, view_for(audience, scope), t)
         allowed_groups = ALWAYS_VISIBLE[audience] | granted(consent, reader, today)
+        # Written out from the catalogue alone, not from the policy's own answer.
+        allowed_fields = {f.key for section in CATALOGUE if section.group in allowed_groups
+                          for f in iter_fields(section) if audience in f.audiences}
         keys = book.field_keys()
         assert {group_of_field[k] for k in keys} <= allowed_groups
-        assert keys <= visible_fields(audience, scope)
+        assert keys <= allowed_fields
         assert {s.group for s in book.sections} <= allowed_groups
         if audience is Audience.VOLUNTEER:  # never an ID, a phone, insurance or anything clinical
             assert not keys & {"general.personal_id", "general.phone"}
             assert {s.group for s in book.sections} == {BookGroup.GENERAL}
 
     check()
+
+
+async def test_reading_ones_own_book_leaves_no_access_event_but_a_clinics_read_does(db: Database) -> None:
+    citizen_id = await make_full_record(db)
+    own = await read_own_book(db, citizen_id, locale="en")
+    assert own is not None and {s.group for s in own.sections} == set(BookGroup)
+    assert await latest_access(db, citizen_id) == []
+    read = await read_book_as(db, Reader(7, "receptionist", "01001"), citizen_id, via="test", locale="en")
+    assert read.book is not None
+    assert {s.group for s in read.book.sections} == {BookGroup.GENERAL, BookGroup.INSURANCE}
+    [event] = await latest_access(db, citizen_id)
+    assert (event.reader_role, event.via, event.groups) == ("receptionist", "test", read.access.groups)  # type: ignore[union-attr]

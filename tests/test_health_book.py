@@ -7,8 +7,10 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.consent.policy import ConsentScope, visible_fields
+from core.consent.access import read_own_book
+from core.consent.policy import ConsentScope, view_for, visible_fields
 from core.db import Database
+from core.records.book_view import BookView
 from core.records.display_rules import CATALOGUE, Audience, BookGroup, all_field_keys, iter_fields
 from core.records.healthbook import HealthBook, build_health_book
 from tests.records import make_empty_record, make_full_record
@@ -24,7 +26,7 @@ def rows_by_key(book: HealthBook) -> dict[str, str]:
 
 async def test_every_catalogue_field_appears_for_a_fully_populated_record(db: Database) -> None:
     cid = await make_full_record(db)
-    book = await build_health_book(db, cid, Audience.CITIZEN, locale="en")
+    book = await read_own_book(db, cid, locale="en")
     assert book is not None
     assert book.field_keys() == set(all_field_keys())
     assert [s.group for s in book.sections] == [s.group for s in CATALOGUE]
@@ -32,7 +34,7 @@ async def test_every_catalogue_field_appears_for_a_fully_populated_record(db: Da
 
 async def test_values_are_formatted_as_the_display_rules_say(db: Database) -> None:
     cid = await make_full_record(db)
-    book = await build_health_book(db, cid, Audience.CITIZEN, locale="en")
+    book = await read_own_book(db, cid, locale="en")
     assert book is not None
     rows = rows_by_key(book)
     assert rows["general.birth_date"] == "15/07/1990"
@@ -56,7 +58,7 @@ async def test_values_are_formatted_as_the_display_rules_say(db: Database) -> No
 
 async def test_visits_are_listed_newest_first_with_their_details(db: Database) -> None:
     cid = await make_full_record(db)
-    book = await build_health_book(db, cid, Audience.CITIZEN, locale="en")
+    book = await read_own_book(db, cid, locale="en")
     assert book is not None
     visits = book.section(BookGroup.VISITS).lists[0].entries  # type: ignore[union-attr]
     assert [v.title for v in visits] == [
@@ -69,7 +71,7 @@ async def test_visits_are_listed_newest_first_with_their_details(db: Database) -
 
 async def test_an_empty_record_shows_the_missing_value_texts(db: Database) -> None:
     cid = await make_empty_record(db)
-    book = await build_health_book(db, cid, Audience.CITIZEN, locale="en")
+    book = await read_own_book(db, cid, locale="en")
     assert book is not None
     rows = rows_by_key(book)
     assert rows["general.full_name"] == "Lê Thị Cúc"
@@ -85,7 +87,7 @@ async def test_an_empty_record_shows_the_missing_value_texts(db: Database) -> No
 
 async def test_self_declared_values_are_marked_in_vietnamese(db: Database) -> None:
     cid = await make_full_record(db, self_declared_ethnicity=True)
-    book = await build_health_book(db, cid, Audience.CITIZEN, locale="vi")
+    book = await read_own_book(db, cid, locale="vi")
     assert book is not None
     general = book.section(BookGroup.GENERAL)
     assert general is not None
@@ -98,7 +100,7 @@ async def test_self_declared_values_are_marked_in_vietnamese(db: Database) -> No
 
 async def test_a_clinic_without_consent_sees_only_general_and_insurance(db: Database) -> None:
     cid = await make_full_record(db)
-    book = await build_health_book(db, cid, Audience.CLINIC, locale="en")
+    book = await build_health_book(db, cid, view_for(Audience.CLINIC), locale="en")
     assert book is not None
     assert [s.group for s in book.sections] == [BookGroup.GENERAL, BookGroup.INSURANCE]
     assert "Penicillin" not in json.dumps(book.to_dict(), ensure_ascii=False)
@@ -106,7 +108,7 @@ async def test_a_clinic_without_consent_sees_only_general_and_insurance(db: Data
 
 async def test_a_volunteer_never_sees_contact_insurance_or_clinical_data(db: Database) -> None:
     cid = await make_full_record(db)
-    book = await build_health_book(db, cid, Audience.VOLUNTEER, locale="en")
+    book = await build_health_book(db, cid, view_for(Audience.VOLUNTEER), locale="en")
     assert book is not None
     text = json.dumps(book.to_dict(), ensure_ascii=False)
     for secret in ("001090001234", "0912 345 678", "DN4010123456789", "Penicillin", "Amlodipin",
@@ -116,7 +118,7 @@ async def test_a_volunteer_never_sees_contact_insurance_or_clinical_data(db: Dat
 
 
 async def test_a_missing_citizen_has_no_book(db: Database) -> None:
-    assert await build_health_book(db, 424242, Audience.CITIZEN) is None
+    assert await read_own_book(db, 424242) is None
 
 
 consents = st.frozensets(st.sampled_from([BookGroup.HISTORY, BookGroup.IMMUNIZATIONS,
@@ -142,6 +144,21 @@ async def test_built_books_carry_only_the_fields_the_policy_allows(db: Database)
         for groups in (frozenset(), frozenset({BookGroup.HISTORY}),
                        frozenset({BookGroup.VISITS, BookGroup.IMMUNIZATIONS})):
             consent = ConsentScope(groups)
-            book = await build_health_book(db, cid, audience, consent=consent, locale="en")
+            book = await build_health_book(db, cid, view_for(audience, consent), locale="en")
             assert book is not None
             assert book.field_keys() <= visible_fields(audience, consent)
+
+
+async def test_a_book_shows_only_the_sections_and_fields_its_view_names(db: Database) -> None:
+    # The builder obeys whatever view it is handed, whoever decided it: a clinic view opened to
+    # allergies' substances only shows the name and the substance, and nothing of the reaction.
+    cid = await make_full_record(db)
+    view = BookView(Audience.CLINIC, frozenset({BookGroup.GENERAL, BookGroup.HISTORY}),
+                    frozenset({"general.full_name", "history.allergies.substance"}))
+    book = await build_health_book(db, cid, view, locale="en")
+    assert book is not None
+    assert [s.group for s in book.sections] == [BookGroup.GENERAL, BookGroup.HISTORY]
+    assert book.field_keys() == {"general.full_name", "history.allergies.substance"}
+    assert [b.key for b in book.section(BookGroup.HISTORY).lists] == ["history.allergies"]  # type: ignore[union-attr]
+    narrowed = await build_health_book(db, cid, view, locale="en", only={BookGroup.HISTORY})
+    assert narrowed is not None and [s.group for s in narrowed.sections] == [BookGroup.HISTORY]

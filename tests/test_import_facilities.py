@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.consent.access import read_own_book
 from core.db import Database
-from core.records.display_rules import Audience, BookGroup
+from core.records.display_rules import BookGroup
 from core.records.facility import Facility, FacilityKind
-from core.records.healthbook import build_health_book
 from core.records.imports.csvfile import open_csv
 from core.records.imports.facilities import (
     REQUIRED,
@@ -58,7 +58,7 @@ async def test_facility_names_show_in_the_book(db: Database, tmp_path: Path) -> 
         f"{AN},Vaxzevria,2,02/10/2021,01099,A5678,covid19\n"
     )))
 
-    book = await build_health_book(db, ids[AN], Audience.CITIZEN, locale="en")
+    book = await read_own_book(db, ids[AN], locale="en")
 
     assert (report.created, report.rejected) == (2, 0)
     assert book is not None

@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.config import PROJECT_ROOT
+from core.consent.access import read_own_book
 from core.db import Database
 from core.i18n import today_hanoi, translator
 from core.records.citizen import Citizen
-from core.records.display_rules import Audience, BookGroup
-from core.records.healthbook import BookEntry, build_health_book
+from core.records.display_rules import BookGroup
+from core.records.healthbook import BookEntry
 from core.records.immunization import Immunization, Programme
 from core.records.imports.chunks import apply_safely
 from core.records.imports.csvfile import open_csv
@@ -78,7 +79,7 @@ async def dose_rows(db: Database) -> list[Immunization]:
 
 
 async def immunization_entries(db: Database, citizen_id: int) -> tuple[BookEntry, ...]:
-    book = await build_health_book(db, citizen_id, Audience.CITIZEN, locale="en")
+    book = await read_own_book(db, citizen_id, locale="en")
     assert book is not None
     section = book.section(BookGroup.IMMUNIZATIONS)
     assert section is not None

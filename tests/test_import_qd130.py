@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from core.config import PROJECT_ROOT
+from core.consent.access import read_own_book
 from core.db import Database
 from core.i18n import TIMEZONE, translator
 from core.records.citizen import Citizen, FieldChange
-from core.records.display_rules import Audience, BookGroup
-from core.records.healthbook import build_health_book
+from core.records.display_rules import BookGroup
 from core.records.history import Condition
 from core.records.imports.qd130 import apply_submissions, import_qd130_file, import_qd130_files
 from core.records.imports.qd130_format import (
@@ -35,11 +35,11 @@ from core.records.imports.roster import import_roster
 from core.records.operations import ImportRun, QuarantinedSubmission, QuarantineReason
 from core.records.provenance import Provenance, Source
 from core.records.submission import PrescriptionLine, TestLine, VisitSubmission
-from core.records.values import BloodGroup, PartialDate, Sex
 from core.records.visit import Prescription, TestResult, Visit, VisitKind
 from core.reference.ethnicities import ethnicities
 from core.reference.wards import hanoi_wards
 from core.text import clean
+from core.values import BloodGroup, PartialDate, Sex
 
 FACILITY = "01001"
 AN = "001090001234"  # Nguyễn Văn An, born 1990, male: on the roster with blood group A+
@@ -168,7 +168,7 @@ async def test_clinic_visit_appears_in_the_citizens_health_book(db: Database, tm
     assert (report.read, report.created, report.rejected, report.quarantined) == (1, 1, 0, 0)
 
     an = await _citizen(db, AN)
-    book = await build_health_book(db, an.id, Audience.CITIZEN, locale="en",
+    book = await read_own_book(db, an.id, locale="en",
                                    only=[BookGroup.VISITS])
     assert book is not None
     visits = book.sections[0].lists[0]

@@ -21,7 +21,7 @@ from core.records.imports.facilities import import_facilities
 from core.records.imports.immunizations import import_immunizations
 from core.records.imports.report import ImportReport
 from core.records.imports.roster import import_roster
-from core.records.values import PartialDate
+from core.values import PartialDate
 from tests.test_import_roster import AN, citizen, roster, run_cli
 
 EN, VI = translator("en"), translator("vi")

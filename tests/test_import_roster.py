@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core.consent.access import read_own_book
 from core.db import Database
 from core.i18n import Message, translator
 from core.records.citizen import Citizen, FieldChange
-from core.records.display_rules import Audience, BookGroup
-from core.records.healthbook import build_health_book
+from core.records.display_rules import BookGroup
 from core.records.imports.report import FileUnreadable, ImportReport
 from core.records.imports.roster import import_roster
 from core.records.insurance import InsuranceCard
 from core.records.provenance import Decision, Provenance, Source
 from core.records.register import merge_fields
-from core.records.values import CitizenStatus, PartialDate, Sex
+from core.values import CitizenStatus, PartialDate, Sex
 from tests.records import provenance
 
 HEADER = ("so_dinh_danh,ho_ten,ngay_sinh,gioi_tinh,dan_toc,quoc_tich,nghe_nghiep,dien_thoai,email,"
@@ -91,7 +91,7 @@ async def test_a_child_listed_before_the_guardian_is_still_linked(db: Database, 
     await import_roster(db, roster(tmp_path, BINH, AN))
     binh, an = await citizen(db, "001315001235"), await citizen(db, "001090001234")
     assert binh.guardian_id == an.id
-    book = await build_health_book(db, binh.id, Audience.CITIZEN, locale="en")
+    book = await read_own_book(db, binh.id, locale="en")
     assert book is not None
     general = {r.key: r.text for r in book.section(BookGroup.GENERAL).rows}  # type: ignore[union-attr]
     assert general["general.guardian"] == "Nguyễn Văn An"

@@ -14,7 +14,7 @@ from core.db import Database
 from core.i18n import translator
 from core.records.imports.qd130_format import decode_qd130
 from core.records.imports.roster import import_roster
-from core.records.values import PartialDate
+from core.values import PartialDate
 from tests.test_import_qd130 import _b64, _envelope, _hoso, _tong_hop
 from tests.test_import_reports import row
 from tests.test_import_roster import citizen, roster

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, inspect
 
 from core.db import Database
 from core.migrate import current_revision, head_revision, upgrade
-from core.records.model import Base
+from core.schema import Base
 
 
 async def test_a_migrated_database_matches_the_models_exactly(db: Database) -> None:

@@ -8,21 +8,20 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from core.consent.access import read_own_book
 from core.db import Database
 from core.records.citizen import Citizen
 from core.records.completeness import counted, gaps
-from core.records.display_rules import Audience
-from core.records.healthbook import build_health_book
 from core.records.imports.facilities import import_facilities
 from core.records.imports.immunizations import import_immunizations
 from core.records.imports.qd130 import import_qd130_files
 from core.records.imports.roster import import_roster
-from core.records.values import CitizenStatus
 from core.reference.wards import hanoi_wards
 from core.seed import generate_city
 from core.seed.store import export_city, seed_database
 from core.text import nfc
 from core.validation import personal_id, personal_id_conflict
+from core.values import CitizenStatus
 
 AS_OF = dt.date(2026, 11, 1)
 
@@ -111,7 +110,7 @@ async def books(db: Database) -> dict[str, dict]:
         ids = dict((await session.execute(select(Citizen.personal_id, Citizen.id))).all())
     result = {}
     for pid, cid in ids.items():
-        book = await build_health_book(db, cid, Audience.CITIZEN, locale="en")
+        book = await read_own_book(db, cid, locale="en")
         assert book is not None
         data = book.to_dict()
         _drop_refs(data)
@@ -148,8 +147,8 @@ async def test_exported_files_import_back_to_the_same_health_books(
 async def test_the_sandboxs_demo_people_stay_the_same_when_one_completes_their_details(db: Database) -> None:
     from sqlalchemy import update
 
-    from core.records.values import BloodGroup
     from core.seed.demo import demo_residents
+    from core.values import BloodGroup
 
     await seed_database(db, generate_city(150, 7, dt.date(2026, 11, 1)))
     before = await db.read(demo_residents)

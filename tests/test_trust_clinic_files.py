@@ -14,22 +14,21 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import Connection, func, select, text
 
+from core.consent.access import read_own_book
 from core.db import Database
 from core.i18n import TIMEZONE, translator
 from core.identity.accounts import ChannelAccount
 from core.migrate import alembic_config
 from core.notices import CitizenNotice
 from core.records.citizen import Citizen
-from core.records.display_rules import Audience
 from core.records.facility import Facility
-from core.records.healthbook import build_health_book
 from core.records.imports.qd130 import import_qd130_file
 from core.records.imports.qd130_format import write_qd130_file
 from core.records.operations import QuarantinedSubmission, QuarantineReason
 from core.records.submission import VisitSubmission
-from core.records.values import PartialDate
 from core.records.visit import Visit
 from core.seed.demo import DemoResident
+from core.values import PartialDate
 from tests.telegram_world import TelegramWorld, verify
 from tests.test_import_qd130 import AN, BINH, _count, _import, _roster, _visit
 
@@ -74,7 +73,7 @@ async def test_relatives_phone_from_clinic_file_cannot_open_the_book(
     assert await _linked_to(world, father.citizen_id) == []
 
     # The father's book shows the number for what it is: a contact a clinic wrote down.
-    book = await build_health_book(world.db, father.citizen_id, Audience.CITIZEN, locale="vi")
+    book = await read_own_book(world.db, father.citizen_id, locale="vi")
     rows = {row.key: (row.label, row.text) for row in book.sections[0].rows}
     assert rows["general.clinic_phone"] == ("Số điện thoại liên hệ do cơ sở khám chữa bệnh ghi",
                                             "0987 000 111")

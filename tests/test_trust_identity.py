@@ -22,7 +22,7 @@ from core.identity.attempts import MAX_FAILURES, IdentityLockout, Outcome, Verif
 from core.identity.keys import personal_id_key
 from core.notices import CitizenNotice
 from core.records.citizen import Citizen
-from core.records.values import PartialDate
+from core.values import PartialDate
 from tests.records import FULL_ID, make_full_record
 from tests.telegram_world import TelegramWorld, verify
 from tests.test_ussd import LOCKED, MENU, PIN, sign_up

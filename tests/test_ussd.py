@@ -21,13 +21,13 @@ from bot.config import UssdSettings
 from bot.sandbox.ussd_operator import FeaturePhone, UssdOperator
 from bot.ussd.gateway import USSD_PATH, add_ussd_route
 from core.checkin.tokens import CheckinToken
+from core.consent.access import read_own_book
 from core.consent.grants import consent_history, consent_of
 from core.i18n import TIMEZONE
 from core.identity.accounts import ChannelAccount
 from core.identity.sessions import ChannelSession
 from core.records.citizen import Citizen
-from core.records.display_rules import Audience, BookGroup
-from core.records.healthbook import build_health_book
+from core.records.display_rules import BookGroup
 from core.records.insurance import InsuranceCard
 from core.records.visit import Visit
 from core.reference.ethnicities import find_ethnicity
@@ -165,7 +165,7 @@ async def test_short_health_book_shows_general_insurance_allergies_visits_and_im
     assert "Chan doan" in last_visits
     await phone.send("1")
     doses = await choose(phone, "Tiem chung gan day")
-    book = await build_health_book(world.db, resident.citizen_id, Audience.CITIZEN, locale="vi",
+    book = await read_own_book(world.db, resident.citizen_id, locale="vi",
                                    only={BookGroup.IMMUNIZATIONS})
     assert book is not None
     expected = [strip_diacritics(entry.title) for entry in book.sections[0].lists[0].entries[:3]]
@@ -259,7 +259,7 @@ async def test_missing_details_are_chosen_from_lists_on_the_keypad(any_world: Te
     assert muong is not None and citizen.ethnicity_code == muong.code
     assert citizen.ward_code == search_wards("hoan kiem")[0].code
     assert citizen.blood_group is not None and (citizen.blood_group.abo, citizen.blood_group.rh) == ("O", "+")
-    book = await build_health_book(world.db, resident.citizen_id, Audience.CITIZEN, locale="vi",
+    book = await read_own_book(world.db, resident.citizen_id, locale="vi",
                                    only={BookGroup.GENERAL})
     assert book is not None
     ethnicity = next(row for row in book.sections[0].rows if row.key == "general.ethnicity")

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from core import validation as v
 from core.i18n import translator
-from core.records.values import BloodGroup, PartialDate, Sex
 from core.reference.provinces import PROVINCE_CODES
+from core.values import BloodGroup, PartialDate, Sex
 
 
 def message(error: pytest.ExceptionInfo[v.InvalidValue]) -> str:

@@ -18,8 +18,9 @@ from bot.flows.turn import Turn
 from core import validation
 from core.i18n import N_
 from core.identity.accounts import JourneyState
-from core.records.assisted import Lookup, find_resident, waiting_fields
 from core.records.self_declared import missing_details
+from core.volunteering.pending import waiting_fields
+from core.volunteering.residents import Lookup, find_resident
 
 WALK = DetailsWalk("assist", assisted=True)
 

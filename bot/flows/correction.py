@@ -15,9 +15,9 @@ from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
 from core import validation
+from core.corrections.service import CORRECTABLE, REASON_LENGTH, file_request, proposed_text
 from core.i18n import N_
 from core.identity.accounts import JourneyState
-from core.records.correcting import CORRECTABLE, REASON_LENGTH, file_request, proposed_text
 
 
 @action("correct", "f")

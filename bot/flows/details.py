@@ -21,13 +21,13 @@ from bot.flows.turn import StaleOption, Turn
 from core import validation
 from core.i18n import N_, Message
 from core.identity.accounts import JourneyState
-from core.records.assisted import pending_values, propose, waiting_fields
 from core.records.completeness import RULES_BY_FIELD
 from core.records.provenance import Decision
 from core.records.self_declared import DECLARABLE, EMERGENCY_CONTACT, declare, missing_details
-from core.records.values import BloodGroup
 from core.reference.ethnicities import ethnicity_by_code, search_ethnicities
 from core.reference.wards import search_wards, ward_by_code
+from core.values import BloodGroup
+from core.volunteering.pending import pending_values, propose, waiting_fields
 
 CHOICES_SHOWN = 6
 # Details found by a short typed search and chosen from a list: all where typing is hard.

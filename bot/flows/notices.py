@@ -7,8 +7,8 @@ from typing import Any
 
 from bot.flows.actions import Open
 from bot.flows.replies import Option, Reply, encoded, rows
+from core.corrections.service import CORRECTABLE
 from core.i18n import N_, Translator
-from core.records.correcting import CORRECTABLE
 
 TEXTS = {
     "correction_approved": N_("The health station approved your correction: {field} is now {value}."),

@@ -11,11 +11,11 @@ from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step
 from bot.flows.turn import Turn
 from core.i18n import N_, Translator
-from core.records.assisted import Pending, decide_shown, pending_values, shown_digest
 from core.records.completeness import RULES_BY_FIELD
-from core.records.values import BloodGroup
 from core.reference.ethnicities import ethnicity_by_code
 from core.reference.wards import ward_by_code
+from core.values import BloodGroup
+from core.volunteering.pending import Pending, decide_shown, pending_values, shown_digest
 
 _LABELS = {"emergency_contact_relation": N_("Relation"), "emergency_contact_phone": N_("Phone")}
 

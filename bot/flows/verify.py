@@ -20,7 +20,7 @@ from core.i18n import N_
 from core.identity import verification
 from core.identity.accounts import JourneyState
 from core.identity.verification import Claim, Outcome
-from core.records.values import CitizenStatus
+from core.values import CitizenStatus
 
 ASK_ID = JourneyState("verify", "id")
 

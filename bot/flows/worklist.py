@@ -10,8 +10,8 @@ from bot.flows.registry import Journey, Requires
 from bot.flows.replies import Option, Reply, Step
 from bot.flows.turn import Turn
 from core.i18n import N_
-from core.records.assisted import worklist
 from core.reference.wards import ward_by_code
+from core.volunteering.residents import worklist
 
 PER_PAGE = 10
 

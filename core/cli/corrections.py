@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from core.cli import CommandError, Context
+from core.corrections import service
 from core.i18n import N_
-from core.records import correcting
 from core.text import clean
 
 
@@ -15,13 +15,13 @@ async def list_requests(args: argparse.Namespace, context: Context) -> int:
     ward = context.ward(args.ward)
     db = await context.open_database()
     try:
-        requests = await correcting.list_requests(db, ward)
+        requests = await service.list_requests(db, ward)
     finally:
         await db.dispose()
     if not requests:
         context.say(t.text(N_("No correction requests are waiting.")))
     for request in requests:
-        label = t.gettext(correcting.CORRECTABLE[request.field].label)
+        label = t.gettext(service.CORRECTABLE[request.field].label)
         context.say(t.text(N_("#{id} {date} ward {ward}, citizen {citizen}: {field} → {value} ({reason})"),
                            id=request.id, date=t.datetime(request.created_at), ward=request.ward_code or "—",
                            citizen=request.citizen_id, field=label, value=request.proposed_value,
@@ -32,7 +32,7 @@ async def list_requests(args: argparse.Namespace, context: Context) -> int:
 async def approve(args: argparse.Namespace, context: Context) -> int:
     db = await context.open_database()
     try:
-        done = await correcting.approve(db, args.id)
+        done = await service.approve(db, args.id)
     finally:
         await db.dispose()
     if not done:
@@ -48,7 +48,7 @@ async def reject(args: argparse.Namespace, context: Context) -> int:
         raise CommandError(context.t.text(N_("Give the citizen a reason with --reason.")))
     db = await context.open_database()
     try:
-        done = await correcting.reject(db, args.id, reason)
+        done = await service.reject(db, args.id, reason)
     finally:
         await db.dispose()
     if not done:

@@ -11,8 +11,8 @@ from core.i18n import N_, now_utc
 from core.identity import attempts
 from core.identity.in_person import InPerson, confirm_in_person
 from core.privacy import mask_personal_id
-from core.records.assisted import short_name
 from core.reference.wards import ward_by_code
+from core.volunteering.residents import short_name
 
 
 async def lockouts(args: argparse.Namespace, context: Context) -> int:

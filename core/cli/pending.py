@@ -7,7 +7,7 @@ import argparse
 
 from core.cli import CommandError, Context
 from core.i18n import N_
-from core.records import assisted
+from core.volunteering import pending
 
 
 async def list_pending(args: argparse.Namespace, context: Context) -> int:
@@ -15,7 +15,7 @@ async def list_pending(args: argparse.Namespace, context: Context) -> int:
     ward = context.ward(args.ward)
     db = await context.open_database()
     try:
-        waiting = await assisted.pending_values(db, ward_code=ward)
+        waiting = await pending.pending_values(db, ward_code=ward)
     finally:
         await db.dispose()
     if not waiting:
@@ -29,12 +29,12 @@ async def list_pending(args: argparse.Namespace, context: Context) -> int:
 async def decide(args: argparse.Namespace, context: Context, confirm: bool) -> int:
     db = await context.open_database()
     try:
-        waiting = [p for p in await assisted.pending_values(db) if p.id in args.ids]
+        waiting = [p for p in await pending.pending_values(db) if p.id in args.ids]
         decided = 0
         for citizen_id in sorted({p.citizen_id for p in waiting}):
             ids = [p.id for p in waiting if p.citizen_id == citizen_id]
-            decided += await assisted.decide_pending(db, citizen_id, confirm=confirm, by="health_station",
-                                                     ids=ids)
+            decided += await pending.decide_pending(db, citizen_id, confirm=confirm, by="health_station",
+                                                    ids=ids)
     finally:
         await db.dispose()
     if decided == 0:

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from core.cli import Context
+from core.consent.policy import view_for
 from core.i18n import N_
 from core.records.citizen import Citizen
 from core.records.completeness import ward_report
@@ -31,7 +32,9 @@ async def book(args: argparse.Namespace, context: Context) -> int:
             citizen_id = await session.scalar(select(Citizen.id).where(Citizen.personal_id == pid))
         health_book: HealthBook | None = None
         if citizen_id is not None:
-            health_book = await build_health_book(db, citizen_id, Audience(args.audience),
+            # An operator's preview of what the policy shows each audience when the citizen has
+            # consented to nothing: no reader stands behind it, so no access event is written.
+            health_book = await build_health_book(db, citizen_id, view_for(Audience(args.audience)),
                                                   locale=context.t.locale)
     finally:
         await db.dispose()

@@ -1,21 +1,23 @@
-"""Reading a citizen's book as someone else: decided by the policy, logged for the citizen.
+"""Reading a book: the policy decides what it shows, and others' reads are logged for the citizen.
 
-Every channel that shows a book to anyone who is not the citizen calls
-`read_book_as`; nothing else builds such a book. Each read writes an access
-event to the hash-chained log, which the citizen can read (`latest_access`).
+Every channel that shows a book calls one of two doors: `read_own_book` for the
+citizen themself (everything, no access event: nobody else read it), and
+`read_book_as` for anyone else, which writes an access event to the hash-chained
+log the citizen can read (`latest_access`). Nothing else builds a book.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
 from core.consent.chain import Break, append, verify
 from core.consent.grants import current_consent, groups_of, groups_text
-from core.consent.policy import Reader, decide
+from core.consent.policy import Reader, decide, view_for
 from core.consent.records import ACCESS_CONTENT, CONSENT_CONTENT, AccessEvent, ConsentChange
 from core.db import Database
 from core.i18n import now_utc, today_hanoi
@@ -46,12 +48,22 @@ class ReadResult:
     access: AccessRecord | None
 
 
+async def read_own_book(db: Database, citizen_id: int, *, locale: str | None = None,
+                        only: Iterable[BookGroup] | None = None) -> HealthBook | None:
+    """The citizen's own book, whole (or the groups `only`); None when there is no such citizen.
+
+    Callers are the citizen's own journeys (their account is linked to `citizen_id`) and operators'
+    commands; a read for anyone else goes through `read_book_as`.
+    """
+    return await build_health_book(db, citizen_id, view_for(Audience.CITIZEN), locale=locale, only=only)
+
+
 async def read_book_as(db: Database, reader: Reader, citizen_id: int, *, via: str,
                        token_id: int | None = None, locale: str | None = None,
                        only: frozenset[BookGroup] | None = None) -> ReadResult:
     consent = await db.read(current_consent, citizen_id)
-    audience, scope = decide(reader, consent, today_hanoi())
-    book = await build_health_book(db, citizen_id, audience, consent=scope, locale=locale, only=only)
+    view = view_for(*decide(reader, consent, today_hanoi()))
+    book = await build_health_book(db, citizen_id, view, locale=locale, only=only)
     if book is None:
         return ReadResult(None, None)
     shown = frozenset(section.group for section in book.sections)
@@ -67,12 +79,6 @@ async def read_book_as(db: Database, reader: Reader, citizen_id: int, *, via: st
         facility_name = await db.read(_facility_name, reader.facility_code)
     return ReadResult(book, AccessRecord(content["at"], reader.role, reader.name, reader.facility_code,
                                          facility_name, reader.ward_code, shown, via))
-
-
-async def read_own_book(db: Database, citizen_id: int, *, locale: str | None = None,
-                        only: frozenset[BookGroup] | set[BookGroup] | None = None) -> HealthBook | None:
-    """The citizen's own book, all of it: no decision to make and no access to log."""
-    return await build_health_book(db, citizen_id, Audience.CITIZEN, locale=locale, only=only)
 
 
 def _facility_name(connection: Connection, code: str) -> str | None:

@@ -15,15 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from core.records.display_rules import (
-    CATALOGUE,
-    Audience,
-    BookGroup,
-    EntryRule,
-    FieldRule,
-    SectionRule,
-    iter_fields,
-)
+from core.records.book_view import BookView
+from core.records.display_rules import CATALOGUE, Audience, BookGroup, iter_fields
 
 if TYPE_CHECKING:
     from core.consent.grants import CitizenConsent
@@ -70,14 +63,10 @@ def visible_fields(audience: Audience, consent: ConsentScope = ConsentScope()) -
     )
 
 
-def may_see(rule: FieldRule, audience: Audience, consent: ConsentScope = ConsentScope()) -> bool:
-    return rule.key in visible_fields(audience, consent)
-
-
-def may_see_any(rule: SectionRule | EntryRule, audience: Audience,
-                consent: ConsentScope = ConsentScope()) -> bool:
-    keys = visible_fields(audience, consent)
-    return any(f.key in keys for f in iter_fields(rule))
+@cache
+def view_for(audience: Audience, consent: ConsentScope = ConsentScope()) -> BookView:
+    """What a book built for this audience may show: the view the builder obeys."""
+    return BookView(audience, visible_groups(audience, consent), visible_fields(audience, consent))
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core import notices
 from core.db import Database
 from core.i18n import now_utc
+from core.records import people
 from core.records.base import Base, BigIntPK, UTCDateTime
-from core.records.citizen import Citizen
 
 
 class ChannelAccount(Base):
@@ -108,12 +108,10 @@ class Account:
 
 
 _ACCOUNTS = ChannelAccount.__table__
-_CITIZENS = Citizen.__table__
 _LOAD = (
     select(_ACCOUNTS.c.id, _ACCOUNTS.c.channel, _ACCOUNTS.c.external_id, _ACCOUNTS.c.citizen_id,
            _ACCOUNTS.c.locale, _ACCOUNTS.c.state, _ACCOUNTS.c.state_version, _ACCOUNTS.c.recent_taps,
-           _CITIZENS.c.status.label("citizen_status"))
-    .outerjoin(_CITIZENS, _CITIZENS.c.id == _ACCOUNTS.c.citizen_id)
+           people.status_of(_ACCOUNTS.c.citizen_id).label("citizen_status"))
     .where(_ACCOUNTS.c.channel == bindparam("channel"),
            _ACCOUNTS.c.external_id == bindparam("external_id"))
 )

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core import notices
 from core.i18n import now_utc
+from core.records import people
 from core.records.base import Base, BigIntPK, UTCDateTime, str_enum
-from core.records.citizen import Citizen
 
 if TYPE_CHECKING:
     from core.identity.accounts import Account
@@ -224,16 +224,14 @@ def lockouts_since(connection: Connection, since: dt.datetime, ward_code: str | 
                    ) -> tuple[list[LockedResident], int]:
     """Residents whose verification was paused since a moment (most often first), and how many
     pauses hit IDs that no record holds."""
-    citizens = Citizen.__table__
-    query = (select(citizens.c.id, citizens.c.full_name, citizens.c.personal_id, citizens.c.ward_code,
-                    func.count().label("lockouts"), func.max(_LOCKOUTS.c.at).label("last"))
-             .join(citizens, citizens.c.id == _LOCKOUTS.c.citizen_id)
-             .where(_LOCKOUTS.c.at >= since)
-             .group_by(citizens.c.id, citizens.c.full_name, citizens.c.personal_id, citizens.c.ward_code)
-             .order_by(func.count().desc(), func.max(_LOCKOUTS.c.at).desc()))
-    if ward_code is not None:
-        query = query.where(citizens.c.ward_code == ward_code)
-    residents = [LockedResident(*row) for row in connection.execute(query)]
+    paused = connection.execute(
+        select(_LOCKOUTS.c.citizen_id, func.count().label("lockouts"), func.max(_LOCKOUTS.c.at).label("last"))
+        .where(_LOCKOUTS.c.at >= since, _LOCKOUTS.c.citizen_id.is_not(None))
+        .group_by(_LOCKOUTS.c.citizen_id)).all()
+    found = people.by_ids(connection, (row.citizen_id for row in paused), ward_code=ward_code)
+    residents = [LockedResident(p.id, p.full_name, p.personal_id, p.ward_code, row.lockouts, row.last)
+                 for row in paused if (p := found.get(row.citizen_id)) is not None]
+    residents.sort(key=lambda r: (r.lockouts, r.last), reverse=True)  # most often, then latest, first
     unknown = connection.execute(select(func.count()).select_from(_LOCKOUTS).where(
         _LOCKOUTS.c.at >= since, _LOCKOUTS.c.citizen_id.is_(None))).scalar_one()
     return residents, unknown

@@ -14,16 +14,15 @@ import enum
 import logging
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from core.db import Database
-from core.records.citizen import Citizen
+from core.records import people
 from core.records.provenance import Decision, Source
 from core.records.self_declared import apply_values
-from core.records.values import PartialDate
+from core.values import PartialDate
 
 log = logging.getLogger(__name__)
-_CITIZENS = Citizen.__table__
 
 
 class InPerson(enum.StrEnum):
@@ -33,11 +32,10 @@ class InPerson(enum.StrEnum):
 
 
 def _confirm(connection: Connection, personal_id: str, values: dict[str, Any], staff: str) -> InPerson:
-    citizen_id = connection.execute(select(_CITIZENS.c.id).where(
-        _CITIZENS.c.personal_id == personal_id)).scalar_one_or_none()
-    if citizen_id is None:
+    person = people.by_personal_id(connection, personal_id)
+    if person is None:
         return InPerson.NOT_FOUND
-    decisions = apply_values(connection, citizen_id, values, Source.HEALTH_STATION,
+    decisions = apply_values(connection, person.id, values, Source.HEALTH_STATION,
                              f"in person at the health station: {staff}"[:200])
     changed = any(d in (Decision.SET, Decision.REPLACE, Decision.CONFIRM) for d in decisions.values())
     return InPerson.RECORDED if changed else InPerson.UNCHANGED

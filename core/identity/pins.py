@@ -30,14 +30,13 @@ from core.i18n import N_, Message, now_utc
 from core.identity import accounts, attempts
 from core.identity.attempts import Outcome
 from core.identity.keys import key_id, personal_id_keys, secret_key, secret_keys
-from core.records.citizen import Citizen
+from core.records import people
 from core.validation import InvalidValue
 
 # scrypt cost: about 16 MiB and tens of milliseconds a check on this class of server.
 _N, _R, _P, _LENGTH = 2**14, 8, 1, 32
 _PIN = re.compile(r"[0-9]{4,6}")
 _ACCOUNTS = accounts.ChannelAccount.__table__
-_CITIZENS = Citizen.__table__
 
 
 def looks_like_pin(text: str) -> bool:
@@ -128,14 +127,13 @@ async def pin_matches_async(pin: str, stored: str | None) -> bool:
 def _stored(connection: Connection, account_id: int,
             ) -> tuple[str | None, tuple[str, ...] | None, int | None, bool]:
     """The account's PIN hash, its citizen's ID fingerprint and id, and whether sign-in is paused."""
-    row = connection.execute(
-        select(_ACCOUNTS.c.pin_hash, _CITIZENS.c.id, _CITIZENS.c.personal_id)
-        .outerjoin(_CITIZENS, _CITIZENS.c.id == _ACCOUNTS.c.citizen_id)
-        .where(_ACCOUNTS.c.id == account_id)).one_or_none()
-    if row is None or row.personal_id is None:
+    row = connection.execute(select(_ACCOUNTS.c.pin_hash, _ACCOUNTS.c.citizen_id)
+                             .where(_ACCOUNTS.c.id == account_id)).one_or_none()
+    person = people.by_id(connection, row.citizen_id) if row is not None and row.citizen_id else None
+    if row is None or person is None:
         return None, None, None, False
     locked = attempts.sign_in_locked(connection, account_id)
-    return row.pin_hash, personal_id_keys(row.personal_id), row.id, locked
+    return row.pin_hash, personal_id_keys(person.personal_id), person.id, locked
 
 
 def _note(connection: Connection, account: accounts.Account, id_keys: tuple[str, ...] | None,

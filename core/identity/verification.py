@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from core import validation
 from core.db import Database
@@ -20,8 +20,8 @@ from core.i18n import now_utc
 from core.identity import accounts, attempts
 from core.identity.attempts import MAX_FAILURES, Outcome
 from core.identity.keys import personal_id_keys
-from core.records.citizen import Citizen
-from core.records.values import CitizenStatus
+from core.records import people
+from core.values import CitizenStatus
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,6 @@ class Claim:
         return cls(tuple(keys), candidate if isinstance(candidate, int) else None)
 
 
-_CITIZENS = Citizen.__table__
-
 
 def is_locked(connection: Connection, account_id: int, id_keys: tuple[str, ...] | None = None,
               now: dt.datetime | None = None) -> bool:
@@ -75,9 +73,8 @@ def record_attempt(connection: Connection, account: accounts.Account, claim: Cla
 
 
 def _claim(connection: Connection, personal_id: str) -> Claim:
-    candidate = connection.execute(
-        select(_CITIZENS.c.id).where(_CITIZENS.c.personal_id == personal_id)).scalar_one_or_none()
-    return Claim(personal_id_keys(personal_id), candidate)
+    person = people.by_personal_id(connection, personal_id)
+    return Claim(personal_id_keys(personal_id), person.id if person is not None else None)
 
 
 def _check_birth_date(connection: Connection, account: accounts.Account, claim: Claim,
@@ -85,11 +82,7 @@ def _check_birth_date(connection: Connection, account: accounts.Account, claim: 
     now = now_utc()
     if _guarded(connection, account, claim, now):
         return Outcome.LOCKED
-    row = None
-    if claim.candidate is not None:
-        row = connection.execute(
-            select(_CITIZENS.c.birth_date, _CITIZENS.c.phone, _CITIZENS.c.status)
-            .where(_CITIZENS.c.id == claim.candidate)).one_or_none()
+    row = people.by_id(connection, claim.candidate) if claim.candidate is not None else None
     if row is None or not row.birth_date.matches(born):
         return record_attempt(connection, account, claim, Outcome.MISMATCH, now)
     if not row.birth_date.is_full:
@@ -111,10 +104,7 @@ def _confirm_phone(connection: Connection, account: accounts.Account, claim: Cla
         return Outcome.LOCKED
     if not own_contact:  # Telegram: contact.user_id must be the sender's own
         return record_attempt(connection, account, claim, Outcome.NOT_OWN_CONTACT, now)
-    row = None
-    if claim.candidate is not None:
-        row = connection.execute(select(_CITIZENS.c.phone, _CITIZENS.c.birth_date)
-                                 .where(_CITIZENS.c.id == claim.candidate)).one_or_none()
+    row = people.by_id(connection, claim.candidate) if claim.candidate is not None else None
     try:
         shared = validation.phone(shared_number)
     except validation.InvalidValue:  # a foreign or landline number cannot be the record's mobile
@@ -170,8 +160,8 @@ async def status_of(db: Database, claim: Claim) -> CitizenStatus | None:
     """The claimed record's residence status, once the claim is proven."""
     if claim.candidate is None:
         return None
-    return await db.read(lambda c: c.execute(select(_CITIZENS.c.status).where(
-        _CITIZENS.c.id == claim.candidate)).scalar_one_or_none())
+    person = await db.read(people.by_id, claim.candidate)
+    return person.status if person is not None else None
 
 
 async def unlink(db: Database, account: accounts.Account) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from core.config import Settings
 from core.db import create_engine
-from core.records.model import Base
+from core.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

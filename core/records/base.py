@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, DateTime, Integer, MetaData, SmallInteger, St
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase
 
-from core.records.values import BloodGroup, PartialDate
+from core.values import BloodGroup, PartialDate
 
 # Stable constraint names make migrations reproducible on SQLite and PostgreSQL.
 NAMING_CONVENTION = {

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.i18n import now_utc
 from core.records.base import Base, BigIntPK, IntEnumType, str_enum
-from core.records.values import BloodGroup, CitizenStatus, PartialDate, Sex
+from core.values import BloodGroup, CitizenStatus, PartialDate, Sex
 
 
 def _provenance() -> Mapped[int | None]:

@@ -19,9 +19,9 @@ from core import validation as v
 from core.db import Database
 from core.i18n import N_, Message, today_hanoi
 from core.records.citizen import Citizen
-from core.records.values import CitizenStatus
 from core.reference.ethnicities import ethnicity_by_code
 from core.reference.wards import ward_by_code
+from core.values import CitizenStatus
 
 ADULT_AGE = 18
 

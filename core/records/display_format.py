@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from core.i18n import N_, Translator
-from core.records.values import BloodGroup, CitizenStatus, PartialDate, Sex
 from core.reference.ethnicities import ethnicity_by_code
 from core.reference.wards import ward_by_code
 from core.validation import phone_national
+from core.values import BloodGroup, CitizenStatus, PartialDate, Sex
 
 
 class BookFormat:

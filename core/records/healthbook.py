@@ -1,9 +1,10 @@
 """The `HealthBook`: one citizen's record as one audience may see it.
 
 Every channel renders this view; none reads the tables itself. The builder
-loads only the groups the access policy (`core.consent.policy`) allows, formats
-every value through the display rules (`core.records.display_rules`) and marks
-values the citizen or a volunteer declared.
+loads only the groups of the `BookView` it is given (decided by the access
+policy, `core.consent.policy`, which this module never asks), formats every value
+through the display rules (`core.records.display_rules`) and marks values the
+citizen or a volunteer declared.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, Select, bindparam, exists, select
 
-from core.consent.policy import ConsentScope, may_see_any, visible_fields, visible_groups
 from core.db import Database
 from core.i18n import Translator, now_utc, translator
+from core.records.book_view import BookView
 from core.records.citizen import Citizen
 from core.records.display_format import BookFormat
 from core.records.display_rules import (
@@ -314,14 +315,11 @@ def _declared(source: Source | None, t: Translator) -> str | None:
 
 
 class _Assembler:
-    def __init__(self, data: BookData, audience: Audience, consent: ConsentScope,
-                 t: Translator) -> None:
+    def __init__(self, data: BookData, view: BookView, t: Translator) -> None:
         self.data = data
-        self.audience = audience
-        self.consent = consent
+        self.view = view
         self.t = t
         self.fmt = BookFormat(t, data.facility_names)
-        self.allowed = visible_fields(audience, consent)  # the policy's answer, asked once
 
     def value(self, rule: FieldRule, subject: Any) -> str | None:
         raw = rule.read(subject) if subject is not None else None
@@ -341,7 +339,7 @@ class _Assembler:
     def entry(self, rule: EntryRule, row: Any) -> BookEntry:
         rows = []
         for field_rule in rule.fields:
-            if field_rule.key not in self.allowed:
+            if not self.view.shows(field_rule):
                 continue
             value = self.value(field_rule, row)
             if value is not None:  # inside a list, an empty detail is left out
@@ -349,7 +347,7 @@ class _Assembler:
         lists = tuple(
             self.book_list(child, self.data.children.get(child.key, {}).get(row.id, []))
             for child in rule.children
-            if may_see_any(child, self.audience, self.consent)
+            if self.view.shows_any(child)
         )
         source = self.data.sources.get(getattr(row, "provenance_id", None))
         return BookEntry(rule.key, rule.title(row, self.fmt), tuple(rows), lists,
@@ -361,37 +359,28 @@ class _Assembler:
 
     def section(self, rule: SectionRule) -> BookSection:
         subject = self.data.card if rule.group is BookGroup.INSURANCE else self.data.citizen
-        rows = tuple(row for f in rule.fields if f.key in self.allowed
+        rows = tuple(row for f in rule.fields if self.view.shows(f)
                      if (row := self.section_row(f, subject)).value is not None or f.shown_when_missing)
         lists = tuple(self.book_list(e, self.data.lists.get(e.key, []))
-                      for e in rule.entries if may_see_any(e, self.audience, self.consent))
+                      for e in rule.entries if self.view.shows_any(e))
         return BookSection(rule.group, self.t.gettext(rule.title), rows, lists)
 
 
-def assemble(data: BookData, audience: Audience, groups: frozenset[BookGroup],
-             consent: ConsentScope, t: Translator) -> HealthBook:
-    assembler = _Assembler(data, audience, consent, t)
-    sections = tuple(assembler.section(rule) for rule in CATALOGUE if rule.group in groups)
-    return HealthBook(data.citizen.id, audience, t.locale, now_utc(), sections)
+def assemble(data: BookData, view: BookView, t: Translator) -> HealthBook:
+    assembler = _Assembler(data, view, t)
+    sections = tuple(assembler.section(rule) for rule in CATALOGUE if rule.group in view.groups)
+    return HealthBook(data.citizen.id, view.audience, t.locale, now_utc(), sections)
 
 
-async def build_health_book(
-    db: Database,
-    citizen_id: int,
-    audience: Audience,
-    *,
-    consent: ConsentScope = ConsentScope(),
-    locale: str | None = None,
-    only: Iterable[BookGroup] | None = None,
-) -> HealthBook | None:
-    """The book of one citizen for one audience; `only` narrows it to some groups.
+async def build_health_book(db: Database, citizen_id: int, view: BookView, *, locale: str | None = None,
+                            only: Iterable[BookGroup] | None = None) -> HealthBook | None:
+    """The book of one citizen as far as `view` allows; `only` narrows it to some groups.
 
-    Returns None when there is no such citizen.
+    Callers get the view from the access policy: `core.consent.access.read_book_as` for
+    anyone who is not the citizen, `read_own_book` for the citizen. None: no such citizen.
     """
-    groups = visible_groups(audience, consent)
-    if only is not None:
-        groups = groups & frozenset(only)
-    data = await db.read(load_book_data, citizen_id, groups)
+    view = view.narrowed_to(only)
+    data = await db.read(load_book_data, citizen_id, view.groups)
     if data is None:
         return None
-    return assemble(data, audience, groups, consent, translator(locale))
+    return assemble(data, view, translator(locale))

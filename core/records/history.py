@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.i18n import N_, now_utc
 from core.records.base import Base, BigIntPK, str_enum
-from core.records.values import PartialDate
+from core.values import PartialDate
 
 
 class AllergyKind(enum.StrEnum):

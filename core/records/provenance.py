@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.i18n import N_
 from core.records.base import Base, BigIntPK, str_enum
-from core.records.values import PartialDate
+from core.values import PartialDate
 
 
 class Source(enum.StrEnum):

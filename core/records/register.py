@@ -14,7 +14,7 @@ from typing import Any
 
 from core.records.citizen import DEMOGRAPHIC_FIELDS
 from core.records.provenance import Decision, Source, decide, may_supply
-from core.records.values import BloodGroup, CitizenStatus, PartialDate
+from core.values import BloodGroup, CitizenStatus, PartialDate
 
 
 def serialize(value: Any) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from core.records.values import BloodGroup, PartialDate, Sex
+from core.values import BloodGroup, PartialDate, Sex
 
 
 @dataclass

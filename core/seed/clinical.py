@@ -17,10 +17,10 @@ from core.records.history import AllergyKind, RiskFactorKind
 from core.records.immunization import Programme
 from core.records.imports.immunizations import ImmunizationEntry
 from core.records.submission import PrescriptionLine, TestLine, VisitSubmission
-from core.records.values import PartialDate, Sex
 from core.reference import icd10
 from core.reference.vaccines import EPI_SCHEDULE
 from core.seed.people import Resident, Town
+from core.values import PartialDate, Sex
 
 # --- Immunizations --------------------------------------------------------------
 

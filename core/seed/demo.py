@@ -10,8 +10,8 @@ from core.i18n import today_hanoi
 from core.marks import mark_value, set_mark
 from core.records.citizen import Citizen
 from core.records.insurance import InsuranceCard
-from core.records.values import CitizenStatus, PartialDate
 from core.records.visit import Visit
+from core.values import CitizenStatus, PartialDate
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from core.records.facility import FacilityKind
 from core.records.imports.facilities import FacilityEntry
 from core.records.imports.roster import CardEntry, RosterEntry
-from core.records.values import BloodGroup, CitizenStatus, PartialDate, Sex
 from core.reference.provinces import PROVINCE_CODES
 from core.reference.wards import Ward, hanoi_wards
 from core.seed import names
 from core.text import fold
 from core.validation import insurance_card
+from core.values import BloodGroup, CitizenStatus, PartialDate, Sex
 
 PROVINCES_ELSEWHERE = sorted(PROVINCE_CODES - {"01"})
 

@@ -36,9 +36,9 @@ from core.records.insurance import InsuranceCard
 from core.records.operations import QuarantineReason
 from core.records.provenance import Provenance, Source
 from core.records.submission import VisitSubmission
-from core.records.values import PartialDate
 from core.records.visit import VISIT_KIND_BY_CODE, Prescription, TestResult, Visit, VisitKind
 from core.text import fold
+from core.values import PartialDate
 
 _CITIZENS = Citizen.__table__
 _CARDS = InsuranceCard.__table__

@@ -24,8 +24,8 @@ from core.records.history import Condition
 from core.records.provenance import Provenance, Source
 from core.records.register import merge_fields
 from core.records.submission import VisitSubmission
-from core.records.values import PartialDate
 from core.reference import icd10
+from core.values import PartialDate
 
 # What XML1 says about the patient that the record keeps; the clinic's value fills
 # an empty field and never overrules the registers (the authority rule in provenance).

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from core import validation as v
 from core.i18n import N_, TIMEZONE, Message, today_hanoi
-from core.records.values import PartialDate, Sex
 from core.records.visit import Visit
+from core.values import PartialDate, Sex
 
 T = TypeVar("T")
 

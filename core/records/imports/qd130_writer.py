@@ -17,7 +17,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 from core.i18n import TIMEZONE
 from core.records.submission import VisitSubmission
-from core.records.values import BloodGroup, PartialDate
+from core.values import BloodGroup, PartialDate
 
 ROOT = "GIAMDINHHS"
 XML1, XML2, XML4 = "XML1", "XML2", "XML4"

@@ -31,7 +31,7 @@ from core.records.insurance import InsuranceCard
 from core.records.operations import ImportKind
 from core.records.provenance import Provenance, Source
 from core.records.register import merge_fields
-from core.records.values import BloodGroup, CitizenStatus, PartialDate, Sex
+from core.values import BloodGroup, CitizenStatus, PartialDate, Sex
 
 REQUIRED = ("so_dinh_danh", "ho_ten", "ngay_sinh")
 COLUMNS = (

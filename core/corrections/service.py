@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from core import notices, validation
+from core.corrections.model import CorrectionRequest, RequestStatus
 from core.db import Database
 from core.i18n import N_, now_utc
 from core.records.citizen import Citizen, FieldChange
-from core.records.corrections import CorrectionRequest, RequestStatus
 from core.records.insurance import InsuranceCard
 from core.records.provenance import Provenance, Source
 from core.records.register import merge_fields, serialize

@@ -1,8 +1,13 @@
-"""Every table of the service, imported in one place for Alembic and the tests."""
+"""Every table of the service, imported in one place for Alembic and the tests.
+
+The top of `core` (core.layers): it imports every floor, and nothing imports it but
+the migrations' environment and the tests.
+"""
 
 from core.checkin.tokens import CheckinToken
 from core.consent.chain import ChainHead
 from core.consent.records import AccessEvent, ConsentChange
+from core.corrections.model import CorrectionRequest
 from core.identity.accounts import ChannelAccount
 from core.identity.attempts import IdentityLockout, VerificationAttempt
 from core.identity.sessions import ChannelSession
@@ -11,7 +16,6 @@ from core.marks import DatabaseMark
 from core.notices import CitizenNotice
 from core.records.base import Base
 from core.records.citizen import Citizen, FieldChange
-from core.records.corrections import CorrectionRequest, PendingValue
 from core.records.facility import Facility
 from core.records.history import Allergy, Condition, Disability, FamilyHistory, RiskFactor, Surgery
 from core.records.immunization import Immunization
@@ -20,6 +24,7 @@ from core.records.operations import ImportRun, QuarantinedSubmission
 from core.records.provenance import Provenance
 from core.records.visit import Prescription, TestResult, Visit
 from core.staff.model import StaffInvite, StaffMember
+from core.volunteering.model import PendingValue
 
 __all__ = [
     "AccessEvent",

@@ -37,25 +37,3 @@ class CorrectionRequest(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     decision_reason: Mapped[str | None] = mapped_column(String(500))
-
-
-class PendingValue(Base):
-    """A detail a volunteer entered with a resident: applied only once confirmed.
-
-    The resident confirms in the bot if their account is linked; otherwise the ward
-    health station confirms (`python -m core pending confirm`).
-    """
-
-    __tablename__ = "pending_values"
-    __table_args__ = (Index("ix_pending_values_citizen", "citizen_id", "status"),)
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    citizen_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("citizens.id", ondelete="CASCADE"))
-    field: Mapped[str] = mapped_column(String(32))
-    value: Mapped[str] = mapped_column(String(254))  # as register.serialize writes it
-    staff_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("staff_members.id"))
-    ward_code: Mapped[str | None] = mapped_column(String(5))
-    status: Mapped[RequestStatus] = mapped_column(str_enum(RequestStatus), default=RequestStatus.PENDING)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    decided_by: Mapped[str | None] = mapped_column(String(32))  # "citizen" or "health_station"

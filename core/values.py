@@ -1,4 +1,8 @@
-"""Value types of the record: partial dates, sex, blood group, status."""
+"""Value types of the record: partial dates, sex, blood group, status.
+
+The vocabulary every floor of `core` speaks (validators return these, tables store
+them), so it sits at the bottom with no import of its own.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Correcting official details: the citizen files a request, the ward health station decides."""

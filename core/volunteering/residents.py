@@ -1,0 +1,119 @@
+"""A volunteer finds the residents of their ward: one by ID and birth date, and the worklist.
+
+A volunteer finds a resident only by personal ID and birth date, and only in their
+own ward; every lookup is an access event in the resident's log, wrong pairs count
+toward the same lockout as verification (`core.identity.attempts`), and lookups are
+limited per hour. The worklist names the ward's residents with missing details.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from core.consent.access import read_book_as
+from core.consent.policy import Reader
+from core.db import Database
+from core.i18n import now_utc, today_hanoi
+from core.identity import accounts, attempts
+from core.identity.attempts import Outcome
+from core.identity.keys import personal_id_keys
+from core.records import people
+from core.records.citizen import Citizen
+from core.records.completeness import counted, gaps
+from core.records.display_rules import BookGroup
+from core.staff.service import Staff
+from core.values import CitizenStatus
+
+log = logging.getLogger(__name__)
+_CITIZENS = Citizen.__table__
+
+
+def lookups_per_hour() -> int:
+    return int(os.environ.get("EHR_VOLUNTEER_LOOKUPS_PER_HOUR") or 60)
+
+
+def short_name(full_name: str) -> str:
+    """`Nguyễn Văn An` → `Nguyễn V. A.`: enough for a ward team to know whom they visit."""
+    family, *rest = full_name.split()
+    return " ".join([family, *(f"{part[0]}." for part in rest)])
+
+
+class Lookup(enum.StrEnum):
+    FOUND = "found"
+    NOT_FOUND = "not_found"
+    LOCKED = "locked"
+    TOO_MANY = "too_many"
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    state: Lookup
+    citizen_id: int | None = None
+    name: str | None = None  # shortened
+
+
+def _lookup(connection: Connection, account: accounts.Account, ward: str, personal_id: str,
+            born: dt.date) -> LookupResult:
+    now = now_utc()
+    id_keys = personal_id_keys(personal_id)
+    attempts.serialise(connection, attempts.account_key(account.id), attempts.id_lock_key(id_keys))
+    if attempts.recent(connection, account.id, Outcome.VOLUNTEER_LOOKUP,
+                       now - dt.timedelta(hours=1)) >= lookups_per_hour():
+        return LookupResult(Lookup.TOO_MANY)
+    if attempts.verification_locked(connection, account.id, id_keys, now):
+        return LookupResult(Lookup.LOCKED)
+    attempts.note(connection, account, Outcome.VOLUNTEER_LOOKUP, now, id_keys=id_keys)
+    row = people.by_personal_id(connection, personal_id)
+    # A record that knows only the birth year still matches: the resident stands beside the
+    # volunteer with their card, the volunteer sees no health data, and the lookup is logged.
+    if (row is None or not row.birth_date.matches(born) or row.ward_code != ward
+            or row.status != CitizenStatus.ACTIVE):
+        # One answer for "no such person", "wrong birth date" and "not in your ward".
+        attempts.note(connection, account, Outcome.MISMATCH, now, id_keys=id_keys,
+                      citizen_id=row.id if row is not None else None)
+        locked = attempts.verification_locked(connection, account.id, id_keys, now)
+        return LookupResult(Lookup.LOCKED if locked else Lookup.NOT_FOUND)
+    return LookupResult(Lookup.FOUND, row.id, short_name(row.full_name))
+
+
+async def find_resident(db: Database, staff: Staff, account: accounts.Account, personal_id: str,
+                        born: dt.date) -> LookupResult:
+    """A resident of the volunteer's ward by ID and birth date; the lookup is logged for them."""
+    assert staff.ward_code is not None
+    result = await db.write(_lookup, account, staff.ward_code, personal_id, born)
+    log.info("volunteer lookup by account %s: %s", account.id, result.state.value)
+    if result.state is Lookup.FOUND and result.citizen_id is not None:
+        reader = Reader(account.id, staff.role.value, None, staff.ward_code, staff.name)
+        # The access event the resident reads in /access; a volunteer's book is general only.
+        await read_book_as(db, reader, result.citizen_id, via="lookup", only=frozenset({BookGroup.GENERAL}))
+    return result
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    name: str  # shortened
+    birth_year: int
+    missing: int
+
+
+def _worklist(connection: Connection, ward: str, today: dt.date) -> list[WorkItem]:
+    items = []
+    rows = connection.execute(select(_CITIZENS).where(_CITIZENS.c.ward_code == ward,
+                                                      _CITIZENS.c.status == CitizenStatus.ACTIVE))
+    for row in rows:
+        found = counted(gaps(row, today))
+        if found:
+            items.append(WorkItem(short_name(row.full_name), row.birth_date.year, len(found)))
+    items.sort(key=lambda item: (-item.missing, item.name))
+    return items
+
+
+async def worklist(db: Database, ward_code: str) -> list[WorkItem]:
+    """Residents of the ward with missing details, most missing first."""
+    return await db.read(_worklist, ward_code, today_hanoi())
