@@ -10,7 +10,6 @@ import sys
 import pytest
 from sqlalchemy import select, update
 
-from bot.sandbox.client import BotMessage, TelegramUser
 from core.config import PROJECT_ROOT
 from core.identity import accounts
 from core.records.assisted import pending_values, propose
@@ -20,6 +19,7 @@ from core.records.healthbook import build_health_book
 from core.records.provenance import Provenance, Source
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
+from sandbox.client import BotMessage, TelegramUser
 from tests.telegram_world import TelegramWorld, verify
 
 GAPS = dict(ethnicity_code=None, ethnicity_code_prov=None, blood_group=None, blood_group_prov=None)

@@ -305,11 +305,11 @@ def parse_formatted(text: str, parse_mode: str) -> tuple[str, list[dict]]:
     if mode == "html":
         return parse_html(text)
     if mode == "markdownv2":
-        from bot.sandbox.entities_markdown import parse_markdown_v2
+        from sandbox.entities_markdown import parse_markdown_v2
 
         return parse_markdown_v2(text)
     if mode == "markdown":
-        from bot.sandbox.entities_markdown import parse_markdown
+        from sandbox.entities_markdown import parse_markdown
 
         return parse_markdown(text)
     raise EntityParseError(f"Unsupported parse_mode {parse_mode}")
