@@ -24,7 +24,7 @@ locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 run: install
 	$(PY) -m core migrate
 	$(PY) -m core seed --people $(DEMO_PEOPLE) --if-empty
-	$(PY) -m bot sandbox
+	$(PY) -m sandbox
 
 # First what the suite needs from the machine: PostgreSQL running, Debian's chromium.
 test: install

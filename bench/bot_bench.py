@@ -333,7 +333,7 @@ def phase_e2e_server(p: dict[str, Any]) -> dict[str, object]:
     """The emulator on 127.0.0.1 (a free port); with `shared`, the real bot polling it too."""
     from aiohttp import web
 
-    from bot.sandbox.emulator import BotApiEmulator
+    from sandbox.emulator import BotApiEmulator
 
     async def run() -> dict[str, object]:
         emulator = BotApiEmulator(TOKEN)
@@ -388,7 +388,7 @@ def phase_e2e_bot(p: dict[str, Any]) -> dict[str, object]:
 
 
 def _phone_class():
-    from bot.sandbox.client import TelegramUser
+    from sandbox.client import TelegramUser
 
     class Phone(TelegramUser):
         """A `TelegramUser` that notes when its last input left (the POST, not the poll before it)."""

@@ -4,7 +4,7 @@
 
 Uses the database and the verifiable citizens `bench/bot_bench.py` prepares in bench/out/.
 The service (`bot.ussd.gateway` on an aiohttp server) and the emulated operator's gateway
-(`bot.sandbox.ussd_operator`) share one process and its event loop, so the figures include
+(`sandbox.ussd_operator`) share one process and its event loop, so the figures include
 the caller's side too. Two runs:
   * first calls: dial, personal ID, birth date, a new PIN twice (two scrypt hashes);
   * later calls: dial, PIN (one scrypt check), the short book's general part, back, its last
@@ -37,7 +37,7 @@ class TimedPhone:
     """A feature phone whose every screen is timed, PIN screens apart."""
 
     def __init__(self, operator, number: str, times: dict[str, list[float]], think: float = 0.0) -> None:
-        from bot.sandbox.ussd_operator import FeaturePhone
+        from sandbox.ussd_operator import FeaturePhone
 
         self.phone = FeaturePhone(operator, number)
         self.times = times
@@ -113,9 +113,9 @@ async def run(callers: int, sessions: int, signups: int, paced: int, pace: float
     from aiohttp import ClientSession, TCPConnector, web
 
     from bot.config import UssdSettings
-    from bot.sandbox.ussd_operator import UssdOperator
     from bot.ussd.gateway import USSD_PATH, add_ussd_route
     from core.migrate import upgrade
+    from sandbox.ussd_operator import UssdOperator
 
     db = bot_bench._database(str(core_bench.OUT))
     await upgrade(db)

@@ -1,21 +1,32 @@
-"""`python -m bot`: long polling; `bot serve`: webhook; `bot sandbox`: the local sandbox."""
+"""`python -m bot`: long polling; `bot serve`: webhook; and the commands installed tools add."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
+from importlib.metadata import EntryPoint, entry_points
 
 from bot.config import BotSettings
-from core.cli import CommandError, Context
+from bot.process import run_process
 from core.config import ConfigurationError
-from core.i18n import N_, translator
+from core.db import Database
+from core.i18n import N_
 from core.identity.keys import require_configured_key
-from core.privacy import configure_logging
+
+# Tools beside the product add their commands here through this entry-point group (as Flask's
+# `flask.commands` does): `python -m bot sandbox` keeps working while `bot` never imports or names
+# the sandbox, and a host without the sandbox installed has no such command at all.
+ADDED_COMMANDS = "hanoi_health_book.bot_commands"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def added_commands() -> dict[str, EntryPoint]:
+    """Each added command's entry point: a `main(argv) -> exit code`, loaded only when it is run."""
+    return {entry.name: entry for entry in entry_points(group=ADDED_COMMANDS)}
+
+
+def build_parser(added: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
         description="Hanoi electronic health book on Telegram. Without a command: long polling "
@@ -24,22 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="webhook mode inside the aiohttp app (/healthz too)")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=8080)
-    sandbox = commands.add_parser("sandbox", help="the local Telegram emulator, chat page and bot "
-                                                  "(this computer only, demo database only)")
-    sandbox.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
-    sandbox.add_argument("--port", type=int, default=8080)
-    sandbox.add_argument("--allow-any-database", action="store_true",
-                         help="run on a database the demo seed did not make (it may hold real people)")
+    for name in added:
+        commands.add_parser(name, help=f"added by an installed tool: python -m bot {name} --help")
     return parser
 
 
 def check_before_start(args: argparse.Namespace, settings: BotSettings) -> None:
     """What must hold before anything listens or connects: refused in one line, exit 2."""
-    if args.command == "sandbox":
-        from bot.sandbox.guard import loopback_host
-
-        args.host = loopback_host(args.host)
-        return
     if args.command is None and not settings.token:
         # Never the sandbox by accident: a production host that lost its token stops here.
         raise ConfigurationError(N_("TELEGRAM_BOT_TOKEN is not set. Set it to run the bot on Telegram, "
@@ -49,40 +51,23 @@ def check_before_start(args: argparse.Namespace, settings: BotSettings) -> None:
         settings.ussd.check_for_production()
 
 
-async def _main(args: argparse.Namespace, settings: BotSettings, context: Context) -> int:
+async def serve(args: argparse.Namespace, settings: BotSettings, db: Database) -> None:
     from bot.run import run_polling, run_webhook
 
-    db = await context.open_database()
-    try:
-        if args.command == "serve":
-            await run_webhook(settings, db, args.host, args.port)
-        elif args.command == "sandbox":
-            from bot.sandbox.run import run_sandbox
-
-            await run_sandbox(settings, db, args.host, args.port, allow_any_database=args.allow_any_database)
-        else:
-            await run_polling(settings, db)
-    finally:
-        await db.dispose()
-    return 0
+    if args.command == "serve":
+        await run_webhook(settings, db, args.host, args.port)
+    else:
+        await run_polling(settings, db)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = BotSettings.from_env()
-    configure_logging(settings.core.log_level)
-    args = build_parser().parse_args(argv)
-    context = Context(settings.core, translator(settings.core.locale))
-    try:
-        check_before_start(args, settings)
-        return asyncio.run(_main(args, settings, context))
-    except CommandError as error:
-        context.error(str(error))
-        return 2
-    except ConfigurationError as error:
-        context.error(error.render(context.t))
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    argv = list(sys.argv[1:] if argv is None else argv)
+    added = added_commands()
+    if argv and argv[0] in added:
+        command: Callable[[Sequence[str]], int] = added[argv[0]].load()
+        return command(argv[1:])
+    args = build_parser(sorted(added)).parse_args(argv)
+    return run_process(partial(check_before_start, args), partial(serve, args))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The bot's three ways to run: long polling, webhook, and the local sandbox."""
+"""The bot's two ways to run: long polling and webhook (the sandbox, `sandbox/run.py`, polls its emulator)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 the real python-telegram-bot `Application` polling it over HTTP, and a seeded database.
 
 Nothing of ours is stubbed: the test plays the people's phones through the emulator's
-user API (`bot.sandbox.client.TelegramUser`), exactly as the chat page does.
+user API (`sandbox.client.TelegramUser`), exactly as the chat page does.
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ from telegram.ext import Application
 from bot.config import BotSettings, UssdSettings
 from bot.handlers.application import build_application
 from bot.run import start_polling, stop_polling
-from bot.sandbox.client import BotMessage, TelegramUser
-from bot.sandbox.emulator import BotApiEmulator
-from bot.sandbox.ussd_operator import FeaturePhone, Screen, UssdOperator
 from bot.ussd.gateway import USSD_PATH, UssdGateway, add_ussd_route
 from bot.ussd.gsm import is_gsm7, septets
 from bot.ussd.screens import SCREEN_LIMIT
@@ -39,6 +36,9 @@ from core.seed.demo import DemoResident, demo_residents
 from core.seed.store import seed_database
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
+from sandbox.client import BotMessage, TelegramUser
+from sandbox.emulator import BotApiEmulator
+from sandbox.ussd_operator import FeaturePhone, Screen, UssdOperator
 from tests.conftest import _run, _truncate
 
 TOKEN = "123456789:TEST-emulated-token"

@@ -16,13 +16,13 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import func, select, text, update
 
-from bot.sandbox.client import BotMessage, TelegramUser
 from core.checkin.tokens import CheckinToken
 from core.config import PROJECT_ROOT
 from core.identity.attempts import Outcome, VerificationAttempt
 from core.records.facility import Facility
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
+from sandbox.client import BotMessage, TelegramUser
 from tests.telegram_world import TelegramWorld, open_card, receptionist, verify
 
 GENERAL, INSURANCE, HISTORY, VISITS = ("Thông tin chung", "Bảo hiểm y tế", "Tiền sử bệnh và dị ứng",

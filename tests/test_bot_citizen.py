@@ -10,10 +10,10 @@ import asyncio
 
 from sqlalchemy import select, update
 
-from bot.sandbox.client import BotMessage, TelegramUser
 from core.identity.accounts import ChannelAccount
 from core.records.citizen import Citizen
 from core.values import CitizenStatus
+from sandbox.client import BotMessage, TelegramUser
 from tests.telegram_world import TelegramWorld, busiest_resident, resident_of, verify
 
 REFUSAL = "không khớp"  # "These details do not match our records."

@@ -10,7 +10,6 @@ import sys
 import pytest
 from sqlalchemy import select, update
 
-from bot.sandbox.client import BotMessage, TelegramUser
 from core.config import PROJECT_ROOT
 from core.consent.access import read_own_book
 from core.identity import accounts
@@ -20,6 +19,7 @@ from core.records.provenance import Provenance, Source
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
 from core.volunteering.pending import pending_values, propose
+from sandbox.client import BotMessage, TelegramUser
 from tests.telegram_world import TelegramWorld, verify
 
 GAPS = dict(ethnicity_code=None, ethnicity_code_prov=None, blood_group=None, blood_group_prov=None)

@@ -25,7 +25,7 @@ def catalogue():
 
 def marked_strings() -> set[str]:
     found: set[str] = set()
-    for package in ("core", "bot"):
+    for package in ("core", "bot", "sandbox"):
         for _file, _line, message, _comments, _context in extract_from_dir(
                 PROJECT_ROOT / package, keywords=KEYWORDS, comment_tags=()):
             found.update([message] if isinstance(message, str) else [m for m in message if m])

@@ -31,9 +31,9 @@ from telegram import (
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.sandbox.client import TelegramUser
-from bot.sandbox.emulator import BotApiEmulator
-from bot.sandbox.entities import entities_to_html, formatted_text
+from sandbox.client import TelegramUser
+from sandbox.emulator import BotApiEmulator
+from sandbox.entities import entities_to_html, formatted_text
 
 TOKEN = "123456789:TEST-emulated-token"
 

@@ -16,13 +16,13 @@ from telegram import Bot
 
 from bot.handlers.application import build_application
 from bot.handlers.outbox import Outbox
-from bot.sandbox.client import TelegramUser
 from core import notices
 from core.db import Database
 from core.i18n import now_utc
 from core.identity import accounts
 from core.notices import CitizenNotice, RetryPolicy
 from core.records.citizen import Citizen
+from sandbox.client import TelegramUser
 from tests.records import make_empty_record, make_full_record
 from tests.telegram_world import TelegramWorld
 

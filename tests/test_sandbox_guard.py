@@ -1,6 +1,6 @@
 """The sandbox never touches real data and answers only this computer's own browser and bot.
 
-Each test starts `python -m bot sandbox` as `make run` does and talks to it over real HTTP,
+Each test starts `python -m sandbox` as `make run` does and talks to it over real HTTP,
 with the headers a browser (or an attacker's page) would send.
 """
 
@@ -77,9 +77,9 @@ def sandbox_env(database: Path, **changes: str | None) -> dict[str, str]:
 
 @contextmanager
 def running_sandbox(database: Path, *args: str, ready: str, **env: str | None) -> Iterator[RunningSandbox]:
-    """`python -m bot sandbox` on `database`, once it printed the line holding `ready`."""
+    """`python -m sandbox` on `database`, once it printed the line holding `ready`."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "bot", "sandbox", "--port", str(port), *args],
+    process = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port), *args],
                                cwd=PROJECT_ROOT, env=sandbox_env(database, **env), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     sandbox = RunningSandbox(port, process)
@@ -117,7 +117,7 @@ def test_the_sandbox_refuses_a_database_the_demo_seed_did_not_make(sqlite_templa
                                                                    tmp_path: Path) -> None:
     database = tmp_path / "ehr.sqlite3"
     shutil.copyfile(sqlite_template, database)  # migrated, but never seeded: it could be anyone's
-    refused = subprocess.run([sys.executable, "-m", "bot", "sandbox", "--port", str(free_port())],
+    refused = subprocess.run([sys.executable, "-m", "sandbox", "--port", str(free_port())],
                              cwd=PROJECT_ROOT, env=sandbox_env(database), capture_output=True, text=True,
                              timeout=60)
     assert refused.returncode == 2, refused.stdout + refused.stderr
@@ -144,7 +144,7 @@ def test_allow_any_database_still_needs_the_databases_own_secret_key(sqlite_temp
                                                                      tmp_path: Path) -> None:
     database = tmp_path / "other.sqlite3"
     shutil.copyfile(sqlite_template, database)
-    refused = subprocess.run([sys.executable, "-m", "bot", "sandbox", "--port", str(free_port()),
+    refused = subprocess.run([sys.executable, "-m", "sandbox", "--port", str(free_port()),
                               "--allow-any-database"], cwd=PROJECT_ROOT,
                              env=sandbox_env(database, EHR_SECRET_KEY=None), capture_output=True, text=True,
                              timeout=60)
@@ -158,12 +158,26 @@ def test_the_demo_sandbox_runs_with_the_local_key_when_no_key_is_set(demo_databa
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "ehr.example.vn"])
 def test_the_sandbox_refuses_to_listen_beyond_this_computer(host: str, demo_database: Path) -> None:
-    refused = subprocess.run([sys.executable, "-m", "bot", "sandbox", "--host", host, "--port",
+    refused = subprocess.run([sys.executable, "-m", "sandbox", "--host", host, "--port",
                               str(free_port())], cwd=PROJECT_ROOT, env=sandbox_env(demo_database),
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2, refused.stdout + refused.stderr
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and "loopback" in lines[0] and host in lines[0]
+
+
+def test_python_m_bot_sandbox_still_starts_the_sandbox_with_its_guard(demo_database: Path) -> None:
+    """The documented `python -m bot sandbox` reaches the sandbox's own command (an entry point)."""
+    def bot(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=PROJECT_ROOT,
+                              env=sandbox_env(demo_database), capture_output=True, text=True, timeout=60)
+
+    assert re.search(r"^\s+sandbox\s", bot("--help").stdout, re.MULTILINE)
+    assert "--allow-any-database" in bot("sandbox", "--help").stdout
+    refused = bot("sandbox", "--host", "0.0.0.0", "--port", str(free_port()))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "loopback" in lines[0] and "0.0.0.0" in lines[0]
 
 
 def test_demo_personas_have_telegram_ids_no_real_account_can_have_and_the_bot_answers_them(

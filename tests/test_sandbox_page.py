@@ -1,4 +1,4 @@
-"""A newcomer in a real browser: `python -m bot sandbox`, the chat page, and verification by clicking."""
+"""A newcomer in a real browser: `python -m sandbox`, the chat page, and verification by clicking."""
 
 from __future__ import annotations
 
@@ -35,13 +35,13 @@ def free_port() -> int:
 
 @pytest.fixture
 def sandbox(seeded_sqlite: Path, tmp_path: Path) -> Iterator[str]:
-    """`python -m bot sandbox`, as `make run` starts it without a token, on a seeded database."""
+    """`python -m sandbox`, as `make run` starts it without a token, on a seeded database."""
     database = tmp_path / "ehr.sqlite3"
     shutil.copyfile(seeded_sqlite, database)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{database}", "LOG_LEVEL": "WARNING"}
     env.pop("TELEGRAM_BOT_TOKEN", None)
-    server = subprocess.Popen([sys.executable, "-m", "bot", "sandbox", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)],
                               cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True)
     url = f"http://127.0.0.1:{port}"

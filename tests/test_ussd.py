@@ -18,7 +18,6 @@ from aiohttp import web
 from sqlalchemy import func, select, update
 
 from bot.config import UssdSettings
-from bot.sandbox.ussd_operator import FeaturePhone, UssdOperator
 from bot.ussd.gateway import USSD_PATH, add_ussd_route
 from core.checkin.tokens import CheckinToken
 from core.consent.access import read_own_book
@@ -34,6 +33,7 @@ from core.reference.ethnicities import find_ethnicity
 from core.reference.wards import search_wards
 from core.seed.demo import DemoResident
 from core.text import strip_diacritics
+from sandbox.ussd_operator import FeaturePhone, UssdOperator
 from tests.telegram_world import TelegramWorld, busiest_resident, receptionist, verify
 
 PIN = "2580"

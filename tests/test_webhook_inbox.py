@@ -18,12 +18,12 @@ from telegram.ext import Application
 from bot.handlers.application import build_application
 from bot.handlers.inbox import TelegramInbox
 from bot.run import INBOX, start_webhook, stop_webhook
-from bot.sandbox import emulator_webhook
-from bot.sandbox.client import TelegramUser
 from bot.webhook import SECRET_HEADER, WEBHOOK_PATH
 from core import inbox
 from core.db import Database
 from core.inbox import ChannelUpdate, Stored
+from sandbox import emulator_webhook
+from sandbox.client import TelegramUser
 from tests.telegram_world import TelegramWorld
 
 SECRET = "a-long-webhook-secret-for-tests"

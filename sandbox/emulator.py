@@ -6,7 +6,7 @@ The real python-telegram-bot `Application` runs against it unchanged:
         .base_url(f"http://127.0.0.1:{port}/bot").base_file_url(f"http://127.0.0.1:{port}/file/bot")
 
 Everything lives in memory. The user side (`/sandbox/api/...`) is what the chat page at `/` and
-`bot.sandbox.client.TelegramUser` use to play citizens.
+`sandbox.client.TelegramUser` use to play citizens.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from pathlib import Path
 
 from aiohttp import ClientSession, web
 
-from bot.sandbox.emulator_bot_api import BotApi, Described
-from bot.sandbox.emulator_commands import BotDescriptions, CommandMenus
-from bot.sandbox.emulator_files import FileStore
-from bot.sandbox.emulator_params import ApiError, read_call
-from bot.sandbox.emulator_state import Chat, Sandbox, World
-from bot.sandbox.emulator_updates import UpdateQueue
-from bot.sandbox.emulator_user_api import UserApi
+from sandbox.emulator_bot_api import BotApi, Described
+from sandbox.emulator_commands import BotDescriptions, CommandMenus
+from sandbox.emulator_files import FileStore
+from sandbox.emulator_params import ApiError, read_call
+from sandbox.emulator_state import Chat, Sandbox, World
+from sandbox.emulator_updates import UpdateQueue
+from sandbox.emulator_user_api import UserApi
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.entities import EntityParseError, formatted_text, utf16_len
+from sandbox.entities import formatted_text
+from sandbox.entities_rules import EntityParseError, utf16_len
 
 
 class ApiError(Exception):

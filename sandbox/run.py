@@ -1,4 +1,4 @@
-"""`python -m bot sandbox` (`make run`): the Bot API emulator, the chat page and the real bot, in one process.
+"""`python -m sandbox` (`make run`): the Bot API emulator, the chat page and the real bot, in one process.
 
 Everything on one port (default 8080) of a loopback address: the chat page at
 `/`, the emulated Bot API under `/bot<token>/`, the record service's `/healthz`
@@ -18,18 +18,6 @@ from aiohttp import ClientSession, web
 from bot.config import BotSettings, UssdSettings
 from bot.handlers.application import build_application
 from bot.run import start_polling, stop_polling, until_stopped
-from bot.sandbox.emulator import BotApiEmulator
-from bot.sandbox.guard import own_origin_only, url_host
-from bot.sandbox.personas import (
-    enrol_reception,
-    enrol_volunteers,
-    masked_feature_phone,
-    masked_resident,
-    no_personas,
-    on_feature_phone,
-    personas_of,
-)
-from bot.sandbox.ussd_operator import UssdOperator, add_sandbox_gateway
 from bot.ussd.gateway import USSD_PATH, add_ussd_route
 from core.config import ConfigurationError
 from core.db import Database
@@ -38,6 +26,18 @@ from core.identity.keys import allow_local_key, current_keys
 from core.marks import is_demo
 from core.seed.demo import demo_residents, remember_demo_residents
 from core.web import create_app
+from sandbox.emulator import BotApiEmulator
+from sandbox.guard import own_origin_only, url_host
+from sandbox.personas import (
+    enrol_reception,
+    enrol_volunteers,
+    masked_feature_phone,
+    masked_resident,
+    no_personas,
+    on_feature_phone,
+    personas_of,
+)
+from sandbox.ussd_operator import UssdOperator, add_sandbox_gateway
 
 log = logging.getLogger(__name__)
 SANDBOX_BOT_ID = 100000001

@@ -11,21 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
 
-
-class EntityParseError(ValueError):
-    """The text is not valid Telegram HTML; str(error) is TDLib's wording."""
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def utf16_slice(text: str, offset: int, length: int) -> str:
-    units = text.encode("utf-16-le")
-    return units[2 * offset : 2 * (offset + length)].decode("utf-16-le", errors="replace")
-
+from sandbox.entities_markdown import parse_markdown, parse_markdown_v2
+from sandbox.entities_rules import EntityParseError, link_entity, utf16_len, utf16_slice
 
 _SIMPLE_TAGS = {
     "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
@@ -193,26 +181,6 @@ class _TelegramHtml(HTMLParser):
         return "".join(self._parts), self.entities
 
 
-def link_entity(url: str) -> dict | None:
-    url = url.strip()
-    user = re.fullmatch(r"tg://user\?id=(\d+)", url)
-    if user:
-        return {"type": "text_mention", "user": {"id": int(user[1]), "is_bot": False, "first_name": ""}}
-    if url.startswith("tg://"):
-        return {"type": "text_link", "url": url}
-    if "://" not in url:
-        url = "http://" + url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https", "ton") or not parts.hostname or " " in url:
-        return None
-    if not parts.path and not parts.query and not parts.fragment:
-        url += "/"  # TDLib's normalised form: "https://t.me" becomes "https://t.me/"
-    return {"type": "text_link", "url": url}
-
-
 def parse_html(source: str) -> tuple[str, list[dict]]:
     """Telegram HTML to (text, entities), before trimming: see `formatted_text`."""
     source = source.replace(_SENTINEL, "")
@@ -305,12 +273,8 @@ def parse_formatted(text: str, parse_mode: str) -> tuple[str, list[dict]]:
     if mode == "html":
         return parse_html(text)
     if mode == "markdownv2":
-        from bot.sandbox.entities_markdown import parse_markdown_v2
-
         return parse_markdown_v2(text)
     if mode == "markdown":
-        from bot.sandbox.entities_markdown import parse_markdown
-
         return parse_markdown(text)
     raise EntityParseError(f"Unsupported parse_mode {parse_mode}")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.ussd_operator import SERVICE_CODE
 from core.db import Database
 from core.i18n import N_, Translator, translator
 from core.identity import accounts
@@ -19,6 +18,7 @@ from core.seed.demo import DemoFacility, DemoResident, demo_facilities, demo_res
 from core.staff import service as staff
 from core.staff.model import StaffRole
 from core.validation import phone_national
+from sandbox.ussd_operator import SERVICE_CODE
 
 # The Bot API documents user ids as having at most 52 significant bits: from 2**52 up no
 # real Telegram account can have the id, and below 2**53 the page's JavaScript numbers

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aiohttp import ClientSession
 
-    from bot.sandbox.emulator_commands import BotDescriptions, CommandMenus
-    from bot.sandbox.emulator_files import FileStore
-    from bot.sandbox.emulator_updates import UpdateQueue
+    from sandbox.emulator_commands import BotDescriptions, CommandMenus
+    from sandbox.emulator_files import FileStore
+    from sandbox.emulator_updates import UpdateQueue
 
 FEED_KEEP = 2000  # events kept per chat; older ones fall off in halves
 FILE_URL = "/sandbox/api/files/{file_id}"

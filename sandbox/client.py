@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.sandbox.entities import entities_to_html
+from sandbox.entities import entities_to_html
 
 POLL_SLICE = 20.0  # seconds per long poll; a wait is made of several
 

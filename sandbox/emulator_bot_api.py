@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import ClientError, ClientTimeout
 
-from bot.sandbox.emulator_files import PhotoRejected, StoredFile
-from bot.sandbox.emulator_params import ApiError, Call, bad_request, check_reply_markup, parse_text
-from bot.sandbox.emulator_state import Chat, Sandbox, StoredMessage
-from bot.sandbox.emulator_webhook import Webhook
+from sandbox.emulator_files import PhotoRejected, StoredFile
+from sandbox.emulator_params import ApiError, Call, bad_request, check_reply_markup, parse_text
+from sandbox.emulator_state import Chat, Sandbox, StoredMessage
+from sandbox.emulator_webhook import Webhook
 
 NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are exactly "
                 "the same as a current content and reply markup of the message")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.sandbox.entities import EntityParseError, link_entity, utf16_len
+from sandbox.entities_rules import EntityParseError, link_entity, utf16_len
 
 _RESERVED = "_*[]()~`>#+-=|{}.!"
 _TYPE_NAMES = {  # TDLib prints entity types like this in its errors

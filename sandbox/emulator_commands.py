@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from bot.sandbox.emulator_params import bad_request
+from sandbox.emulator_params import bad_request
 
 _SCOPES = {"default", "all_private_chats", "all_group_chats", "all_chat_administrators",
            "chat", "chat_administrators", "chat_member"}

@@ -98,7 +98,7 @@ async function loadPersonas() {
   if (again) choose(again);
 }
 
-// Above Telegram's 52 significant bits, so no real account's id (bot/sandbox/personas.py), and
+// Above Telegram's 52 significant bits, so no real account's id (sandbox/personas.py), and
 // below 2**53, where JavaScript numbers are still exact.
 const GUEST_BASE = 2 ** 52 + 4 * 2 ** 48;
 

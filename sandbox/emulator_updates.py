@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp import ClientSession
 
-from bot.sandbox.emulator_params import ApiError, bad_request
-from bot.sandbox.emulator_webhook import Webhook
+from sandbox.emulator_params import ApiError, bad_request
+from sandbox.emulator_webhook import Webhook
 
 # Updates a bot receives only when it lists them in allowed_updates.
 OPT_IN = frozenset({"chat_member", "message_reaction", "message_reaction_count"})

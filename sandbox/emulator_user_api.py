@@ -14,10 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.emulator_params import TEXT_LIMIT
-from bot.sandbox.emulator_state import Chat, PendingQuery, Sandbox
-from bot.sandbox.emulator_updates import UPDATE_TYPES, update_type
-from bot.sandbox.entities import detect_entities, formatted_text, utf16_len
+from sandbox.emulator_params import TEXT_LIMIT
+from sandbox.emulator_state import Chat, PendingQuery, Sandbox
+from sandbox.emulator_updates import UPDATE_TYPES, update_type
+from sandbox.entities import detect_entities, formatted_text
+from sandbox.entities_rules import utf16_len
 
 Personas = Callable[[], Awaitable[list[dict]]]
 EVENTS_WAIT_MAX = 60.0  # seconds a phone's long poll may wait
