@@ -7,7 +7,7 @@ a short key of its own, so the engine can tell a second tap on the same button f
 message's button, or data nobody of ours wrote.
 
 Wire form: `journey.kind:field:field~key`, fields as text (ints in decimal, enums by value,
-sets of enums joined by `.`, booleans `1`/`0`, None empty). Telegram allows 1–64 bytes.
+sets of enums joined by `.`, booleans `1`/`0`, None empty), 1–64 bytes as chat buttons allow.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar, TypeVar
 
-LIMIT = 64  # Telegram's callback_data: 1-64 bytes
+LIMIT = 64  # a chat button's data: 1-64 bytes (DOMAIN.md, channels)
 _RESERVED = (":", "~")
 
 

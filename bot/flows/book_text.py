@@ -54,7 +54,7 @@ def visit_text(entry: BookEntry, t: Translator) -> str:
 
 def brief_text(section: BookSection, rows: tuple[str, ...], list_key: str | None, entries: int,
                entry_rows: tuple[str, ...], t: Translator) -> str:
-    """A few chosen rows of a section and its newest entries, for a small screen (USSD)."""
+    """A few chosen rows of a section and its newest entries, for a small screen."""
     lines = [row_line(row, t) for row in section.rows if row.key in rows]
     for book_list in section.lists:
         if book_list.key != list_key:

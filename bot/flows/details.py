@@ -146,6 +146,8 @@ class DetailsWalk:
         return self._ask(turn, remaining[0], skipped, self._carry(turn), before=before)
 
     async def _done(self, turn: Turn, before: tuple[Reply, ...], *, stopped: bool = False) -> Step:
+        if self.assisted and turn.subject is None:  # stopped before a resident was found
+            return Step((Reply(turn._("Stopped.")),))
         if self.assisted:
             assert turn.subject is not None
             waiting = await pending_values(turn.db, citizen_id=turn.subject)

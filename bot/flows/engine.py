@@ -21,9 +21,10 @@ from bot.flows import actions, pin, registry
 from bot.flows.actions import Open, Stale, Tap
 from bot.flows.journeys import JOURNEYS_LOADED
 from bot.flows.menu import menu_reply, staff_home
-from bot.flows.registry import Journey, Requires, Subject, Who, who_is
+from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Input, InputKind, Notice, Reply, Step, encoded
 from bot.flows.turn import ChannelInfo, StaleOption, Turn
+from bot.flows.who import Who, who_is
 from core.db import Database
 from core.i18n import N_, translator
 from core.identity import accounts, subjects

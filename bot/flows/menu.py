@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from bot.flows import registry
 from bot.flows.actions import Open
-from bot.flows.registry import Journey, Requires, Subject, Who
+from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import Turn
+from bot.flows.who import Who
 from core.reference.wards import ward_by_code
 from core.staff.model import StaffRole
 from core.staff.service import Staff

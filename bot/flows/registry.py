@@ -2,7 +2,7 @@
 
 A journey's file ends with `JOURNEY = Journey(...)`; `bot/flows/journeys.py` lists the files.
 The engine routes commands, deep links and buttons through this registry; the menu, `/help`,
-Telegram's command list and a small screen's menu are drawn from it. Adding a journey is one
+the platform's command list and a small screen's menu are drawn from it. Adding a journey is one
 new file and one line in that list.
 """
 
@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from bot.flows.who import Who
 from core.i18n import Translator
-from core.identity.accounts import Account
-from core.staff.service import Staff
 
 if TYPE_CHECKING:
     from bot.flows.actions import Action
@@ -27,24 +26,6 @@ class Flow(Protocol):
     async def start(self, turn: Turn, payload: str = "") -> Step: ...
 
     async def on_action(self, turn: Turn, action: Action) -> Step: ...
-
-
-class Who(enum.StrEnum):
-    """What an account is, as far as journeys care (one account may be several)."""
-
-    UNLINKED = "unlinked"  # not (yet) a verified citizen
-    CITIZEN = "citizen"  # linked to a citizen's record
-    RECEPTIONIST = "receptionist"
-    VOLUNTEER = "volunteer"
-    STATION = "station"  # ward health-station staff
-
-
-def who_is(account: Account, staff: Staff | None) -> frozenset[Who]:
-    """What an account is: a linked citizen, a staff role, both, or neither."""
-    kinds = {Who.CITIZEN} if account.linked else set()
-    if staff is not None:
-        kinds.add(Who(staff.role.value))
-    return frozenset(kinds) or frozenset({Who.UNLINKED})
 
 
 class Requires(enum.StrEnum):
@@ -81,7 +62,7 @@ class Journey:
     subject: Subject = Subject.NONE
     # Typed commands: the English name first, then aliases people type in Vietnamese (`/so`).
     commands: tuple[str, ...] = ()
-    # One line for Telegram's command list and `/help` (a catalogue message).
+    # One line for the command list beside the text box and for `/help` (a catalogue message).
     describe: str | None = None
     # The menu's big button (a catalogue message) and its place; None: not in the menu.
     menu: str | None = None
@@ -93,7 +74,7 @@ class Journey:
     small_screens: bool = True
     # Reachable before a PIN channel's session has signed in (core of the PIN rule: bot.flows.pin).
     before_sign_in: bool = False
-    # Shown in Telegram's command list beside the text box.
+    # Shown in the command list beside the text box (the staff's journeys are not).
     listed: bool = True
 
     def offered(self, channel: ChannelInfo) -> bool:
@@ -153,7 +134,7 @@ def help_entries(who: frozenset[Who], channel: ChannelInfo) -> list[Journey]:
 
 
 def listed_commands(t: Translator) -> list[tuple[str, str]]:
-    """Telegram's command list in one language: (command, description)."""
+    """The command list beside the text box, in one language: (command, description)."""
     return [(command_name(j, t.locale), t.gettext(j.describe)) for j in journeys()
             if j.listed and j.commands and j.describe]
 
@@ -179,5 +160,4 @@ __all__ = [
     "named",
     "register",
     "unregister",
-    "who_is",
 ]

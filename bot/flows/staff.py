@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.flows.menu import menu_reply, staff_home
-from bot.flows.registry import Journey, who_is
+from bot.flows.registry import Journey
 from bot.flows.replies import Step
 from bot.flows.turn import Turn
+from bot.flows.who import who_is
 from core.staff import service
 
 

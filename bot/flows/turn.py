@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.flows.registry import Who
 from bot.flows.replies import Input
+from bot.flows.who import Who
 from core.db import Database
 from core.i18n import Translator
 from core.identity.accounts import Account, JourneyState
