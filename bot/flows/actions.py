@@ -1,6 +1,7 @@
 """Typed actions: what a button does, as a frozen dataclass, and one codec to ≤64 bytes and back.
 
-A journey declares its actions beside its flow (`@action("book", "s")` on a dataclass); the
+A journey declares its actions beside its flow, one line each
+(`ShowSection = declare("book", "s", "ShowSection", group=BookGroup)`: a frozen dataclass); the
 engine encodes the options a flow returns and decodes what a person pressed. A button carries
 a short key of its own, so the engine can tell a second tap on the same button from a new one
 (`Tap`). Anything that does not decode to a known action with valid fields is stale: an old
@@ -17,10 +18,9 @@ import enum
 import secrets
 import types
 import typing
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 LIMIT = 64  # a chat button's data: 1-64 bytes (DOMAIN.md, channels)
 _RESERVED = (":", "~")
@@ -44,26 +44,25 @@ class Action:
     in_journey: ClassVar[bool] = False
 
 
-A = TypeVar("A", bound=type)
 _ACTIONS: dict[tuple[str, str], type[Action]] = {}
 
 
-def action(journey: str, kind: str = "", *, once: bool = False, answers_step: bool = False,
-           in_journey: bool = False) -> Callable[[A], A]:
-    """Registers a frozen dataclass as an action of `journey` under a short `kind`."""
-    def register(cls: A) -> A:
-        if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.frozen:  # type: ignore[attr-defined]
-            raise TypeError(f"{cls.__name__} must be a frozen dataclass")
-        key = (journey, kind)
-        if key in _ACTIONS and _ACTIONS[key] is not cls:
-            raise ValueError(f"action {journey}.{kind} is declared twice")
-        cls.journey, cls.kind, cls.once = journey, kind, once  # type: ignore[attr-defined]
-        cls.answers_step, cls.in_journey = answers_step, in_journey or answers_step  # type: ignore[attr-defined]
-        if answers_step and "step" not in {f.name for f in dataclasses.fields(cls)}:
-            raise TypeError(f"{cls.__name__} answers a step: it needs a `step` field")
-        _ACTIONS[key] = cls  # type: ignore[assignment]
-        return cls
-    return register
+def declare(journey: str, kind: str, type_name: str, /, *, once: bool = False, answers_step: bool = False,
+            in_journey: bool = False, **fields: Any) -> type[Action]:
+    """A journey's action: a frozen dataclass `type_name` with `fields` (a type, or a (type,
+    default) pair), known on the wire as `journey.kind`."""
+    key = (journey, kind)
+    if key in _ACTIONS:
+        raise ValueError(f"action {journey}.{kind} is declared twice")
+    specs = [(field, *spec) if isinstance(spec, tuple) else (field, spec) for field, spec in fields.items()]
+    specs = [(f, t, dataclasses.field(default=d[0])) if d else (f, t) for f, t, *d in specs]
+    cls = dataclasses.make_dataclass(type_name, specs, bases=(Action,), frozen=True)
+    cls.journey, cls.kind, cls.once = journey, kind, once
+    cls.answers_step, cls.in_journey = answers_step, in_journey or answers_step
+    if answers_step and "step" not in fields:
+        raise TypeError(f"{type_name} answers a step: it needs a `step` field")
+    _ACTIONS[key] = cls
+    return cls
 
 
 class Stale(Exception):
@@ -167,12 +166,8 @@ def decode(data: str) -> Tap:
 
 
 
-@action("go")
-@dataclass(frozen=True)
-class Open(Action):
-    """Start a journey from a button (a menu entry, "back to the book"): the engine starts it."""
-
-    name: str
+# Start a journey from a button (a menu entry, "back to the book"): the engine starts it.
+Open = declare("go", "", "Open", name=str)
 
 
-__all__ = ["LIMIT", "Action", "Open", "Stale", "Tap", "action", "decode", "encode", "known", "new_key"]
+__all__ = ["LIMIT", "Action", "Open", "Stale", "Tap", "declare", "decode", "encode", "known", "new_key"]

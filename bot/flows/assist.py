@@ -8,9 +8,7 @@ enter waits for the resident's yes (bot.flows.details, `assisted`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bot.flows.actions import Action, Open, action
+from bot.flows.actions import Action, Open, declare
 from bot.flows.details import DetailsWalk, field_names
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
@@ -25,10 +23,7 @@ from core.volunteering.residents import Lookup, find_resident
 WALK = DetailsWalk("assist", assisted=True)
 
 
-@action("assist", "q")
-@dataclass(frozen=True)
-class Quit(Action):
-    pass
+Quit = declare("assist", "q", "Quit")
 
 
 def _stop(turn: Turn) -> Option:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.flows.actions import Action, Open, action
+from bot.flows.actions import Action, Open, declare
 from bot.flows.book_text import brief_text, section_text, visit_text
 from bot.flows.paging import Page
 from bot.flows.registry import Journey, Requires, Subject
@@ -59,28 +59,10 @@ BRIEF = (
 BRIEF_BY_KEY = {brief.key: brief for brief in BRIEF}
 
 
-@action("book", "s")
-@dataclass(frozen=True)
-class ShowSection(Action):
-    group: BookGroup
-
-
-@action("book", "b")
-@dataclass(frozen=True)
-class ShowBrief(Action):
-    key: str
-
-
-@action("book", "p")
-@dataclass(frozen=True)
-class ShowVisits(Action):
-    page: int
-
-
-@action("book", "v")
-@dataclass(frozen=True)
-class ShowVisit(Action):
-    ref: int
+ShowSection = declare("book", "s", "ShowSection", group=BookGroup)
+ShowBrief = declare("book", "b", "ShowBrief", key=str)  # a part of the short book
+ShowVisits = declare("book", "p", "ShowVisits", page=int)
+ShowVisit = declare("book", "v", "ShowVisit", ref=int)
 
 
 def _back(turn: Turn) -> Option:

@@ -7,9 +7,8 @@ time; each choice is recorded (core.consent.grants) and takes effect at once.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
-from bot.flows.actions import Action, Open, action
+from bot.flows.actions import Action, Open, declare
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
@@ -26,47 +25,14 @@ ORDER = (BookGroup.HISTORY, BookGroup.IMMUNIZATIONS, BookGroup.VISITS)
 DURATIONS = (1, 7, 30, 90)  # days a facility grant lasts, counted from today
 
 
-@action("consent", "t", once=True)
-@dataclass(frozen=True)
-class Toggle(Action):
-    """Allow or stop one group for any clinic (a repeat of the same button is not a second flip)."""
-
-    group: BookGroup
-
-
-@action("consent", "f")
-@dataclass(frozen=True)
-class AskFacility(Action):
-    pass
-
-
-@action("consent", "g")
-@dataclass(frozen=True)
-class FacilityGroups(Action):
-    """The groups chosen so far for one facility, before the duration."""
-
-    facility: str
-    groups: frozenset[BookGroup]
-
-
-@action("consent", "d", once=True)
-@dataclass(frozen=True)
-class Grant(Action):
-    facility: str
-    groups: frozenset[BookGroup]
-    days: int
-
-
-@action("consent", "w", once=True)
-@dataclass(frozen=True)
-class Withdraw(Action):
-    facility: str
-
-
-@action("consent", "h")
-@dataclass(frozen=True)
-class History(Action):
-    pass
+# Allow or stop one group for any clinic (a repeat of the same button is not a second flip).
+Toggle = declare("consent", "t", "Toggle", once=True, group=BookGroup)
+AskFacility = declare("consent", "f", "AskFacility")
+# The groups chosen so far for one facility, before the duration.
+FacilityGroups = declare("consent", "g", "FacilityGroups", facility=str, groups=frozenset[BookGroup])
+Grant = declare("consent", "d", "Grant", once=True, facility=str, groups=frozenset[BookGroup], days=int)
+Withdraw = declare("consent", "w", "Withdraw", once=True, facility=str)
+History = declare("consent", "h", "History")
 
 
 def _mark(on: bool) -> str:

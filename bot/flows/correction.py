@@ -7,9 +7,7 @@ person is told of the decision.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bot.flows.actions import Action, action
+from bot.flows.actions import Action, declare
 from bot.flows.menu import menu_reply
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
@@ -19,23 +17,9 @@ from core.corrections.service import CORRECTABLE, REASON_LENGTH, file_request, p
 from core.i18n import N_
 from core.identity.accounts import JourneyState
 
-
-@action("correct", "f")
-@dataclass(frozen=True)
-class ChooseDetail(Action):
-    field: str
-
-
-@action("correct", "s", once=True, answers_step=True)
-@dataclass(frozen=True)
-class Send(Action):
-    step: str = "confirm"
-
-
-@action("correct", "x")
-@dataclass(frozen=True)
-class Stop(Action):
-    pass
+ChooseDetail = declare("correct", "f", "ChooseDetail", field=str)
+Send = declare("correct", "s", "Send", once=True, answers_step=True, step=(str, "confirm"))
+Stop = declare("correct", "x", "Stop")
 
 
 def _back(turn: Turn) -> Option:

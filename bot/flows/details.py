@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.flows.actions import Action, Open, action
+from bot.flows import actions
+from bot.flows.actions import Action, Open
 from bot.flows.menu import menu_reply
 from bot.flows.pending import confirm_prompt
 from bot.flows.replies import Notice, Option, Reply, Step
@@ -58,23 +59,10 @@ class WalkActions:
 def walk_actions(journey: str) -> WalkActions:
     """The walk's actions, declared for one journey (so a button always reaches its journey)."""
 
-    @action(journey, "k", answers_step=True)
-    @dataclass(frozen=True)
-    class Skip(Action):
-        step: str
-
-    @action(journey, "v", once=True, answers_step=True)
-    @dataclass(frozen=True)
-    class Choose(Action):
-        step: str
-        value: str
-
-    @action(journey, "x", in_journey=True)
-    @dataclass(frozen=True)
-    class Stop(Action):
-        pass
-
-    return WalkActions(Skip, Choose, Stop)
+    return WalkActions(actions.declare(journey, "k", "Skip", answers_step=True, step=str),
+                       actions.declare(journey, "v", "Choose", once=True, answers_step=True, step=str,
+                                       value=str),
+                       actions.declare(journey, "x", "Stop", in_journey=True))
 
 
 class DetailsWalk:

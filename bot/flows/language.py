@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from bot.flows.actions import Action, action
+from bot.flows.actions import Action, declare
 from bot.flows.menu import menu_reply
 from bot.flows.registry import Journey
 from bot.flows.replies import Option, Reply, Step
@@ -16,10 +16,7 @@ from core.identity import accounts
 _NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 
-@action("lang", "c")
-@dataclass(frozen=True)
-class Choose(Action):
-    locale: str
+Choose = declare("lang", "c", "Choose", locale=str)
 
 
 class LanguageFlow:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bot.flows.actions import Action, action
+from bot.flows.actions import Action, declare
 from bot.flows.menu import menu_reply
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step
@@ -12,17 +10,10 @@ from bot.flows.turn import Turn
 from core.i18n import N_
 from core.identity import verification
 
-
-@action("logout", "y", once=True)
-@dataclass(frozen=True)
-class Confirm(Action):
-    pass
+Confirm = declare("logout", "y", "Confirm", once=True)
 
 
-@action("logout", "n")
-@dataclass(frozen=True)
-class Stay(Action):
-    pass
+Stay = declare("logout", "n", "Stay")
 
 
 class LogoutFlow:

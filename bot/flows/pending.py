@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from bot.flows.actions import Action, action
+from bot.flows.actions import Action, declare
 from bot.flows.menu import menu_reply
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step
@@ -20,13 +19,8 @@ from core.volunteering.pending import Pending, decide_shown, pending_values, sho
 _LABELS = {"emergency_contact_relation": N_("Relation"), "emergency_contact_phone": N_("Phone")}
 
 
-@action("pending", "d", once=True)
-@dataclass(frozen=True)
-class Decide(Action):
-    """Yes or no to exactly the entries a message listed (`shown`: their fingerprint)."""
-
-    confirm: bool
-    shown: str
+# Yes or no to exactly the entries a message listed (`shown`: their fingerprint).
+Decide = declare("pending", "d", "Decide", once=True, confirm=bool, shown=str)
 
 
 def _shown(pending: Pending) -> str:

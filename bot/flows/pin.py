@@ -10,10 +10,8 @@ sets a new one. Hashing and the lockout rule: core.identity.pins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bot.flows import registry
-from bot.flows.actions import Action, action
+from bot.flows.actions import Action, declare
 from bot.flows.menu import menu_reply
 from bot.flows.pending import waiting_prompt
 from bot.flows.registry import Journey
@@ -27,16 +25,10 @@ from core.identity.verification import Claim, Outcome
 ENTER = JourneyState("pin", "enter")
 
 
-@action("pin", "f", answers_step=True)
-@dataclass(frozen=True)
-class Forgot(Action):
-    step: str = "enter"
+Forgot = declare("pin", "f", "Forgot", answers_step=True, step=(str, "enter"))
 
 
-@action("pin", "x", in_journey=True)
-@dataclass(frozen=True)
-class Stop(Action):
-    pass
+Stop = declare("pin", "x", "Stop", in_journey=True)
 
 
 async def gate(turn: Turn, journey: Journey | None, signed_in: bool) -> Step | None:

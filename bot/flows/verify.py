@@ -6,10 +6,8 @@ giving anything. Refusals read the same whether or not the ID exists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bot.flows import pin
-from bot.flows.actions import Action, action
+from bot.flows.actions import Action, declare
 from bot.flows.menu import menu_reply
 from bot.flows.pending import waiting_prompt
 from bot.flows.registry import Journey, Requires
@@ -25,10 +23,7 @@ from core.values import CitizenStatus
 ASK_ID = JourneyState("verify", "id")
 
 
-@action("verify", "x", in_journey=True)
-@dataclass(frozen=True)
-class Stop(Action):
-    pass
+Stop = declare("verify", "x", "Stop", in_journey=True)
 
 
 def _cancel(turn: Turn) -> tuple[tuple[Option, ...], ...]:

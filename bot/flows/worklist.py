@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bot.flows.actions import Action, Open, action
+from bot.flows.actions import Action, Open, declare
 from bot.flows.paging import Page
 from bot.flows.registry import Journey, Requires
 from bot.flows.replies import Option, Reply, Step
@@ -16,10 +14,7 @@ from core.volunteering.residents import worklist
 PER_PAGE = 10
 
 
-@action("worklist", "p")
-@dataclass(frozen=True)
-class ShowPage(Action):
-    page: int
+ShowPage = declare("worklist", "p", "ShowPage", page=int)
 
 
 class WorklistFlow:
