@@ -113,3 +113,12 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
 @pytest.fixture
 def backend(db: Database) -> str:
     return db.dialect
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The time the journeys' cases kept as data took, all together (their budget: 20 seconds)."""
+    from tests.journey_cases import DURATIONS
+
+    if DURATIONS:
+        terminalreporter.write_line(f"journey cases: {len(DURATIONS)} cases in {sum(DURATIONS):.1f} s "
+                                    f"(slowest {max(DURATIONS) * 1000:.0f} ms)")

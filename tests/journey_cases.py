@@ -1,0 +1,220 @@
+"""Journeys tested as journeys: cases kept as data, run straight on the engine.
+
+Each file `tests/journeys/<journey>.json` holds the cases of one journey, the way RapidPro's
+goflow keeps `testdata/*.json` beside each action: who acts (a linked citizen, a stranger, a
+receptionist, a volunteer, a citizen on a keypad phone), what they send, type, press or share,
+and what must follow (a step may say `"as"` to speak from another account of the same case,
+e.g. a volunteer enters what the citizen then confirms): words said, buttons offered, the journey's next state, changes in the
+record. Every case runs on its own copy of a seeded SQLite file, through `Conversation.handle`
+(the call every channel makes), without HTTP; the end-to-end tests keep what only they catch.
+
+A step `{"invite": "receptionist"}` opens the link an operator made for that role.
+Placeholders in texts: $ID, $BIRTH, $BIRTH8 (ddmmyyyy), $PHONE, $NAME of the case's resident.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.flows.actions import Open, encode
+from bot.flows.engine import Answer, Conversation
+from bot.flows.replies import Input
+from bot.ussd.gateway import CHANNEL_INFO as KEYPAD
+from core.consent.grants import consent_of
+from core.corrections.model import CorrectionRequest
+from core.db import Database
+from core.i18n import translator
+from core.identity import accounts
+from core.identity.keys import phone_key
+from core.identity.pins import hash_pin
+from core.records.citizen import Citizen
+from core.records.facility import Facility
+from core.seed.demo import DemoResident, demo_residents
+from core.staff import service as staff_service
+from core.staff.model import StaffRole
+from core.volunteering.pending import pending_values
+
+CASES = Path(__file__).with_name("journeys")
+TELEGRAM = "https://t.me/HanoiHealthBookBot?start="
+PIN = "2580"
+DURATIONS: list[float] = []  # seconds per case, printed at the end of the run (tests/conftest.py)
+
+
+@dataclass
+class Actor:
+    """The account a case speaks from, on its channel."""
+
+    conversation: Conversation
+    channel: str
+    external_id: str
+    caller: str | None = None
+    signed_in: bool = True  # a PIN channel's session starts signed out
+    last: Answer | None = None
+    answers: list[Answer] = field(default_factory=list)
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [{**case, "journey": data["journey"]} for case in data["cases"]]
+
+
+def all_cases() -> list[dict[str, Any]]:
+    return [case for path in sorted(CASES.glob("*.json")) for case in load(path)]
+
+
+class CaseRun:
+    def __init__(self, seeded: Path, work: Path) -> None:
+        path = work / "ehr.sqlite3"
+        shutil.copyfile(seeded, path)
+        self.db = Database(f"sqlite+aiosqlite:///{path}")
+        self.telegram = Conversation(self.db, replace(Conversation(self.db, "telegram").info,
+                                                      deep_link_base=TELEGRAM))
+        self.keypad = Conversation(self.db, KEYPAD)
+
+    async def run(self, case: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        try:
+            residents = await self.db.read(demo_residents)
+            resident = next(r for r in residents if r.kind == case.get("resident", "with_visits"))
+            actors: dict[str, Actor] = {}
+            for number, step in enumerate(case["steps"], start=1):
+                where = f"{case['journey']}: {case['name']}, step {number}"
+                kind = step.get("as", case.get("as", "citizen"))  # a step may speak from another account
+                if kind not in actors:
+                    actors[kind] = await self._actor(kind, resident)
+                await self._step(actors[kind], step, resident, where)
+        finally:
+            await self.db.dispose()
+            DURATIONS.append(time.perf_counter() - started)
+
+    # --- Who acts ---------------------------------------------------------------------------------
+
+    async def _actor(self, kind: str, resident: DemoResident) -> Actor:
+        if kind in ("citizen", "stranger"):
+            actor = Actor(self.telegram, "telegram", f"case-{kind}")
+        elif kind in ("keypad-citizen", "keypad-stranger"):
+            number = resident.phone or "+84912000111"
+            actor = Actor(self.keypad, "ussd", phone_key(number), number, signed_in=False)
+        else:
+            actor = Actor(self.telegram, "telegram", f"case-{kind}")
+            account = await self.db.write(accounts.open_account, "telegram", actor.external_id)
+            await staff_service.accept(self.db, await self._invite(kind, resident), account.id)
+            return actor
+        if kind in ("citizen", "keypad-citizen"):  # a keypad citizen's PIN is 2580
+            account = await self.db.write(accounts.open_account, actor.channel, actor.external_id)
+            pin = hash_pin(PIN) if kind == "keypad-citizen" else None
+            await self.db.write(accounts.link_citizen, account.id, actor.channel, resident.citizen_id, pin)
+        return actor
+
+    async def _invite(self, kind: str, resident: DemoResident) -> str:
+        """An operator's invite for a role: a volunteer of the resident's ward, a receptionist of a clinic."""
+        role = StaffRole(kind)
+        async with self.db.sessions() as session:
+            ward = await session.scalar(select(Citizen.ward_code).where(Citizen.id == resident.citizen_id))
+            facility = await session.scalar(select(Facility.code).order_by(Facility.code).limit(1))
+        invite = await staff_service.invite(
+            self.db, role, ward_code=ward if role is StaffRole.VOLUNTEER else None,
+            facility_code=facility if role is StaffRole.RECEPTIONIST else None, name="Case")
+        return invite.code
+
+    # --- One step -----------------------------------------------------------------------------------
+
+    async def _step(self, actor: Actor, step: dict[str, Any], resident: DemoResident, where: str) -> None:
+        given = await self._input(actor, step, resident, where)
+        answer = await self._handle(actor, given)
+        if step.get("twice"):  # a quick double tap: the second changes nothing and says so once
+            again = await self._handle(actor, given)
+            # Said in the language the account has now (a double tap on "English" answers in English).
+            done = translator(again.locale).gettext("Already done.")
+            assert again.replies == () and again.notice == done, (where, again)
+            assert again.locale != "vi" or done == "Đã xử lý rồi.", where
+        actor.last = answer
+        self._expect(answer, step.get("expect", {}), resident, where)
+        await self._expect_record(actor, step.get("expect", {}), resident, where)
+
+    async def _handle(self, actor: Actor, given: Input) -> Answer:
+        answer = await actor.conversation.handle(actor.external_id, replace(given, caller=actor.caller),
+                                                 signed_in=actor.signed_in)
+        actor.signed_in = actor.signed_in or answer.signed_in
+        actor.answers.append(answer)
+        return answer
+
+    @staticmethod
+    def _fill(text: str, resident: DemoResident) -> str:
+        born = resident.birth_date.display()
+        return (text.replace("$ID", resident.personal_id).replace("$BIRTH8", born.replace("/", ""))
+                .replace("$BIRTH", born).replace("$PHONE", (resident.phone or "").lstrip("+"))
+                .replace("$NAME", resident.full_name))
+
+    async def _input(self, actor: Actor, step: dict[str, Any], resident: DemoResident, where: str) -> Input:
+        if "invite" in step:  # the link an operator gave for this role, opened
+            return Input.of_text(f"/start staff_{await self._invite(step['invite'], resident)}")
+        if "send" in step:
+            return Input.of_text(self._fill(step["send"], resident))
+        if "contact" in step:
+            return Input.of_contact(self._fill(step["contact"], resident), own=step.get("own", True))
+        if "open" in step:  # a journey's button from outside the case (a menu, a notice)
+            return Input.of_option(encode(Open(step["open"])))
+        label = self._fill(step["press"], resident)
+        offered = [o for reply in (actor.last.replies if actor.last else ()) for row in reply.options
+                   for o in row]
+        found = next((o for o in offered if o.label == label), None)
+        assert found is not None, f"{where}: no button {label!r} among {[o.label for o in offered]}"
+        return Input.of_option(str(found.action))
+
+    def _expect(self, answer: Answer, expect: dict[str, Any], resident: DemoResident, where: str) -> None:
+        said = "\n".join(f"{r.title or ''}\n{r.text}" for r in answer.replies)
+        labels = [o.label for r in answer.replies for row in r.options for o in row]
+        for words in expect.get("says", []):
+            assert self._fill(words, resident) in said, f"{where}: {words!r} not in:\n{said}"
+        for words in expect.get("not_says", []):
+            assert self._fill(words, resident) not in said, f"{where}: {words!r} said:\n{said}"
+        for label in expect.get("buttons", []):
+            assert label in labels, f"{where}: no button {label!r} among {labels}"
+        for label in expect.get("no_buttons", []):
+            assert label not in labels, f"{where}: button {label!r} offered"
+        if "notice" in expect:
+            assert answer.notice == expect["notice"], f"{where}: notice {answer.notice!r}"
+
+    async def _expect_record(self, actor: Actor, expect: dict[str, Any], resident: DemoResident,
+                             where: str) -> None:
+        if "state" in expect:
+            account = await self.db.read(accounts.find_account, actor.channel, actor.external_id)
+            state = account.state
+            wanted = expect["state"]
+            got = None if state.flow is None else {"flow": state.flow, "step": state.step}
+            if wanted is not None:
+                got = {k: v for k, v in (got or {}).items() if k in wanted}
+            assert got == wanted, f"{where}: state {got}, wanted {wanted}"
+        record = expect.get("record", {})
+        if not record:
+            return
+        async with self.db.sessions() as session:
+            citizen = await session.get(Citizen, resident.citizen_id)
+            requests = await session.scalar(select(func.count()).select_from(CorrectionRequest).where(
+                CorrectionRequest.citizen_id == resident.citizen_id))
+            linked = await session.scalar(select(accounts.ChannelAccount.citizen_id).where(
+                accounts.ChannelAccount.channel == actor.channel,
+                accounts.ChannelAccount.external_id == actor.external_id))
+        facts: dict[str, Any] = {"linked": linked is not None, "correction_requests": requests,
+                                 "pending": len(await pending_values(self.db, citizen_id=resident.citizen_id)),
+                                 "consent": sorted(g.value for g in
+                                                   (await consent_of(self.db, resident.citizen_id)).any_clinic)}
+        for name, wanted in record.items():
+            got = facts[name] if name in facts else _plain(getattr(citizen, name.removeprefix("citizen.")))
+            assert got == wanted, f"{where}: {name} is {got!r}, wanted {wanted!r}"
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "code") and callable(value.code):  # a blood group
+        return value.code()
+    if hasattr(value, "value"):
+        return value.value
+    return value
