@@ -3,10 +3,11 @@
 Each file `tests/journeys/<journey>.json` holds the cases of one journey, the way RapidPro's
 goflow keeps `testdata/*.json` beside each action: who acts (a linked citizen, a stranger, a
 receptionist, a volunteer, a citizen on a keypad phone), what they send, type, press or share,
-and what must follow (a step may say `"as"` to speak from another account of the same case,
-e.g. a volunteer enters what the citizen then confirms): words said, buttons offered, the journey's next state, changes in the
-record. Every case runs on its own copy of a seeded SQLite file, through `Conversation.handle`
-(the call every channel makes), without HTTP; the end-to-end tests keep what only they catch.
+and what must follow: words said, buttons offered, the journey's next state, changes in the
+record. A step may say `"as"` to speak from another account of the same case (a volunteer enters
+what the citizen then confirms). Every case runs on its own copy of a seeded SQLite file,
+through `Conversation.handle` (the call every channel makes), without HTTP;
+the end-to-end tests keep what only they catch.
 
 A step `{"invite": "receptionist"}` opens the link an operator made for that role.
 Placeholders in texts: $ID, $BIRTH, $BIRTH8 (ddmmyyyy), $PHONE, $NAME of the case's resident.
@@ -203,12 +204,13 @@ class CaseRun:
             linked = await session.scalar(select(accounts.ChannelAccount.citizen_id).where(
                 accounts.ChannelAccount.channel == actor.channel,
                 accounts.ChannelAccount.external_id == actor.external_id))
+        waiting = await pending_values(self.db, citizen_id=resident.citizen_id)
+        granted = (await consent_of(self.db, resident.citizen_id)).any_clinic
         facts: dict[str, Any] = {"linked": linked is not None, "correction_requests": requests,
-                                 "pending": len(await pending_values(self.db, citizen_id=resident.citizen_id)),
-                                 "consent": sorted(g.value for g in
-                                                   (await consent_of(self.db, resident.citizen_id)).any_clinic)}
+                                 "pending": len(waiting), "consent": sorted(g.value for g in granted)}
         for name, wanted in record.items():
-            got = facts[name] if name in facts else _plain(getattr(citizen, name.removeprefix("citizen.")))
+            column = name.removeprefix("citizen.")
+            got = facts[name] if name in facts else _plain(getattr(citizen, column))
             assert got == wanted, f"{where}: {name} is {got!r}, wanted {wanted!r}"
 
 
