@@ -67,8 +67,8 @@ class CheckinFlow:
         return Step((menu_reply(turn, text),))
 
     async def _open(self, turn: Turn, found: DeskLookup, *, via: str) -> Step:
-        if found.state is DeskState.OWN:
-            return await self._own_code(turn)
+        if found.state is DeskState.OWN and found.citizen_id is not None:
+            return await self._own_code(turn, found.citizen_id)
         if found.state is DeskState.PAUSED:
             return Step((Reply(turn._("Too many codes that opened nothing. Please wait 10 minutes, then try "
                                       "again.")),))
@@ -99,9 +99,8 @@ class CheckinFlow:
                      options=_again(turn))
         return Step((card,), notify=(Notice(found.citizen_id, viewed_notice(read.access)),))
 
-    async def _own_code(self, turn: Turn) -> Step:
-        assert turn.account.citizen_id is not None
-        consent = await consent_of(turn.db, turn.account.citizen_id)
+    async def _own_code(self, turn: Turn, citizen_id: int) -> Step:
+        consent = await consent_of(turn.db, citizen_id)
         sees = group_names(any_clinic_sees(consent, today_hanoi()), turn.t)
         text = turn._("This is your own check-in code. Show it at the reception desk; the clinic will "
                       "see: {groups}.", groups=sees)

@@ -45,7 +45,7 @@ class Turn:
     account: Account
     input: Input
     t: Translator
-    channel: ChannelInfo = ChannelInfo("telegram")
+    channel: ChannelInfo
     staff: Staff | None = None
     who: frozenset[Who] = frozenset({Who.UNLINKED})
     # Whose record the journey acts on, chosen by the engine (bot.flows.engine: `_subject`).
