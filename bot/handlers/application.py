@@ -14,7 +14,7 @@ from bot.handlers.http import AiohttpRequest
 from bot.handlers.ordering import PerChatUpdateProcessor
 from bot.handlers.outbox import Outbox
 from bot.handlers.retry import RetryingRateLimiter
-from bot.handlers.telegram import CHANNEL, TelegramAdapter
+from bot.handlers.telegram import CHANNEL_INFO, TelegramAdapter
 from core.db import Database
 from core.i18n import N_, translator
 
@@ -56,6 +56,6 @@ def build_application(settings: BotSettings, db: Database, *, polling: bool = Tr
     if not polling:
         builder = builder.updater(None)
     application = builder.build()
-    TelegramAdapter(Conversation(db, CHANNEL)).install(application)
+    TelegramAdapter(Conversation(db, CHANNEL_INFO)).install(application)
     application.bot_data[OUTBOX] = Outbox(db)
     return application

@@ -18,11 +18,17 @@ from telegram.ext import filters as tg_filters
 
 from bot.flows.engine import Answer, Conversation
 from bot.flows.replies import Input
+from bot.flows.turn import ChannelInfo
 from bot.handlers.render import Outgoing, outgoing
 from core.i18n import N_, translator
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+# Pictures, messages first, free typing, buttons and /commands; long replies are split by the
+# renderer, not paged; the account is the Telegram user, so no PIN. The deep link base (the
+# bot's t.me address) is learnt from getMe at the first update.
+CHANNEL_INFO = ChannelInfo(CHANNEL, None, images=True, push=True, typing=True, buttons=True, commands=True,
+                           screen=None, pin_sessions=False)
 
 PRIVATE_ONLY = N_("I only work in a private chat, to keep health data private. Please write to me "
                   "directly. I am leaving this group.")
