@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.flows.actions import Action, Open, declare
-from bot.flows.book_text import brief_text, section_text, visit_text
+from bot.flows.book_text import Newest, brief_text, section_text, visit_text
 from bot.flows.paging import Page
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
@@ -28,15 +28,13 @@ _ICONS = {BookGroup.GENERAL: "👤", BookGroup.INSURANCE: "💳", BookGroup.HIST
 
 @dataclass(frozen=True)
 class BriefSection:
-    """One part of the short book: which rows of a section, and how many of its newest entries."""
+    """One part of the short book: which rows of a section, and which of its newest entries."""
 
-    key: str
-    title: str
-    group: BookGroup
-    rows: tuple[str, ...] = ()
-    list_key: str | None = None
-    entries: int = 0
-    entry_rows: tuple[str, ...] = ()
+    key: str  # what its button carries
+    title: str  # a catalogue message: the button's label and the screen's title
+    group: BookGroup  # the section of the book it is cut from
+    rows: tuple[str, ...] = ()  # display-rule keys of the section's rows it shows
+    newest: Newest | None = None
 
 
 # The short book on a small screen: general, insurance, allergies and blood group, the
@@ -49,12 +47,12 @@ BRIEF = (
                  rows=("insurance.card_number", "insurance.benefit_level", "insurance.valid_to",
                        "insurance.registered_facility")),
     BriefSection("allergies", N_("Allergies and blood group"), BookGroup.HISTORY,
-                 rows=("history.blood_group",), list_key="history.allergies", entries=5,
-                 entry_rows=("history.allergies.reaction",)),
-    BriefSection("visits", N_("Last visits"), BookGroup.VISITS, list_key="visits.visits", entries=3,
-                 entry_rows=("visits.diagnosis",)),
+                 rows=("history.blood_group",),
+                 newest=Newest("history.allergies", 5, ("history.allergies.reaction",))),
+    BriefSection("visits", N_("Last visits"), BookGroup.VISITS,
+                 newest=Newest("visits.visits", 3, ("visits.diagnosis",))),
     BriefSection("doses", N_("Last immunizations"), BookGroup.IMMUNIZATIONS,
-                 list_key="immunizations.doses", entries=3, entry_rows=("immunizations.date",)),
+                 newest=Newest("immunizations.doses", 3, ("immunizations.date",))),
 )
 BRIEF_BY_KEY = {brief.key: brief for brief in BRIEF}
 
@@ -115,7 +113,7 @@ class BookFlow:
         section = await self._book(turn, brief.group)
         if section is None:
             raise StaleOption
-        text = brief_text(section, brief.rows, brief.list_key, brief.entries, brief.entry_rows, turn.t)
+        text = brief_text(section, brief.rows, brief.newest, turn.t)
         return Step((Reply(text or turn._("Nothing recorded yet."), title=turn.t.gettext(brief.title),
                            options=rows(_back(turn), _to_menu(turn))),))
 

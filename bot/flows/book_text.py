@@ -6,6 +6,8 @@ limit is the adapter's job (every line is kept).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from core.i18n import Translator
 from core.records.healthbook import BookEntry, BookList, BookRow, BookSection
 
@@ -52,16 +54,24 @@ def visit_text(entry: BookEntry, t: Translator) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def brief_text(section: BookSection, rows: tuple[str, ...], list_key: str | None, entries: int,
-               entry_rows: tuple[str, ...], t: Translator) -> str:
+@dataclass(frozen=True)
+class Newest:
+    """The newest entries of one of a section's lists, with the few rows each shows."""
+
+    list_key: str
+    count: int
+    rows: tuple[str, ...]
+
+
+def brief_text(section: BookSection, rows: tuple[str, ...], newest: Newest | None, t: Translator) -> str:
     """A few chosen rows of a section and its newest entries, for a small screen."""
     lines = [row_line(row, t) for row in section.rows if row.key in rows]
     for book_list in section.lists:
-        if book_list.key != list_key:
+        if newest is None or book_list.key != newest.list_key:
             continue
         if not book_list.entries:
             lines.append(book_list.empty_text)
-        for entry in book_list.entries[:entries]:
+        for entry in book_list.entries[:newest.count]:
             lines.append(f"• {entry.title}{_mark(entry.declared, t)}")
-            lines.extend(row_line(row, t, " ") for row in entry.rows if row.key in entry_rows)
+            lines.extend(row_line(row, t, " ") for row in entry.rows if row.key in newest.rows)
     return "\n".join(lines)
