@@ -129,7 +129,7 @@ async def receptionist(world: TelegramWorld, *, name: str = "Lê Thu") -> tuple[
                                         name=name)
     desk = world.phone(first_name="Thu")
     await desk.send(f"/start staff_{invite.code}")
-    await desk.until(lambda m: "lễ tân" in m.text.lower())
+    await desk.until(lambda m: "nhân viên tiếp đón" in m.text.lower())
     return desk, facility.name
 
 

@@ -163,7 +163,7 @@ async def test_an_invite_works_once(world: TelegramWorld) -> None:
     invite = await staff_service.invite(world.db, StaffRole.RECEPTIONIST, facility_code=code)
     first, second = world.phone(), world.phone()
     await first.send(f"/start staff_{invite.code}")
-    await first.until(lambda m: "lễ tân" in m.text.lower())
+    await first.until(lambda m: "nhân viên tiếp đón" in m.text.lower())
     await second.send(f"/start staff_{invite.code}")
     await second.until(lambda m: "không hợp lệ" in m.text)
     assert len(await staff_service.list_staff(world.db)) == 1
@@ -242,7 +242,7 @@ async def test_desks_of_one_facility_share_one_limit_on_codes_that_open_nothing(
     invite = await staff_service.invite(world.db, StaffRole.RECEPTIONIST, facility_code=other, name="Hà")
     elsewhere = world.phone(first_name="Hà")
     await elsewhere.send(f"/start staff_{invite.code}")
-    await elsewhere.until(lambda m: "lễ tân" in m.text.lower())
+    await elsewhere.until(lambda m: "nhân viên tiếp đón" in m.text.lower())
     await elsewhere.send(f"/checkin {spoken}")
     card = await elsewhere.until(lambda m: "Thẻ tiếp đón" in m.text)
     assert resident.full_name in card.text
@@ -260,7 +260,7 @@ async def test_a_grant_to_one_facility_shows_more_there_only_until_withdrawn(wor
         invite = await staff_service.invite(world.db, StaffRole.RECEPTIONIST, facility_code=code)
         desk = world.phone()
         await desk.send(f"/start staff_{invite.code}")
-        await desk.until(lambda m: "lễ tân" in m.text.lower())
+        await desk.until(lambda m: "nhân viên tiếp đón" in m.text.lower())
         desks.append(desk)
     granted_desk, other_desk = desks
 
@@ -304,6 +304,6 @@ async def test_reception_staff_opening_the_bot_see_their_own_work_not_verificati
         world: TelegramWorld) -> None:
     desk, facility_name = await receptionist(world)
     await desk.send("/start")
-    home = await desk.until(lambda m: "lễ tân" in m.text.lower())
+    home = await desk.until(lambda m: "nhân viên tiếp đón" in m.text.lower())
     assert facility_name in home.text and "⌨ Nhập mã" in home.labels
     assert "CCCD" not in home.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.flows import registry
 from bot.flows.actions import Open
-from bot.flows.menu import menu_options
+from bot.flows.menu import menu_options, work_account
 from bot.flows.registry import Journey
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import Turn
@@ -23,10 +23,15 @@ class HelpFlow:
             # One way back: on a small screen the whole menu again would fill three pages.
             return Step((Reply(text, title=turn._("Help"), options=rows(Option(turn._("🏠 Main menu"),
                                                                                Open("menu")))),), turn.state)
-        lines = [turn._("This bot shows your electronic health book from the Hanoi health record."), ""]
-        lines += [f"/{registry.command_name(j, turn.t.locale)}: {turn.t.gettext(j.describe)}"
-                  for j in registry.help_entries(turn.who, turn.channel) if j.describe]
-        lines += ["", rights, in_person]
+        entries = [f"/{registry.command_name(j, turn.t.locale)}: {turn.t.gettext(j.describe)}"
+                   for j in registry.help_entries(turn.who, turn.channel) if j.describe]
+        if work_account(turn):  # the duty that comes with the work, not a citizen's rights
+            duty = turn._("What you see of a resident at work is confidential. Every opening of a health "
+                          "book is recorded and shown to its owner.")
+            lines = [turn._("This is your work account."), "", *entries, "", duty]
+        else:
+            lines = [turn._("This bot shows your electronic health book from the Hanoi health record."), "",
+                     *entries, "", rights, in_person]
         return Step((Reply("\n".join(lines), title=turn._("Help"), options=menu_options(turn)),), turn.state)
 
     async def on_action(self, turn: Turn, action: object) -> Step:

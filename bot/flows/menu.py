@@ -34,17 +34,31 @@ def menu_reply(turn: Turn, text: str | None = None, *, linked: bool | None = Non
     return Reply(prompt, options=menu_options(turn, linked=linked))
 
 
+def typed(turn: Turn, journey: str) -> str:
+    """The command a person of this language types for a journey (`/tiepdon` in Vietnamese)."""
+    found = registry.named(journey)
+    assert found is not None and found.commands
+    return "/" + registry.command_name(found, turn.t.locale)
+
+
+def work_account(turn: Turn) -> bool:
+    """A staff member's account that holds no book of its own: its help speaks of the work."""
+    return turn.staff is not None and Who.CITIZEN not in turn.who
+
+
 def staff_home(turn: Turn, staff: Staff) -> Step:
     """What a staff member can do, in the words of their role, with their menu."""
     if staff.role is StaffRole.RECEPTIONIST:
         text = turn._("You are registered as reception staff of {facility}. To check a person in, "
-                      "scan their QR code with your phone's camera, or type /checkin and the 8 "
-                      "digits they read out.", facility=staff.facility_name or staff.facility_code)
+                      "scan their QR code with your phone's camera, or type {checkin} and the 8 "
+                      "digits they read out.", facility=staff.facility_name or staff.facility_code,
+                      checkin=typed(turn, "checkin"))
     else:
         ward = ward_by_code(staff.ward_code or "")
-        text = turn._("You are registered as a volunteer of {ward}. /worklist shows the residents with "
-                      "missing details; /assist helps one of them.",
-                      ward=ward.name if ward else staff.ward_code)
+        text = turn._("You are registered as a volunteer of {ward}. {worklist} shows the residents with "
+                      "missing details; {assist} helps one of them.",
+                      ward=ward.name if ward else staff.ward_code, worklist=typed(turn, "worklist"),
+                      assist=typed(turn, "assist"))
     return Step((menu_reply(turn, text),))
 
 
