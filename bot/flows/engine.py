@@ -224,6 +224,9 @@ class Conversation:
         return Step((menu_reply(turn, text),), turn.state, notice=turn._("This button is out of date."))
 
     def _not_understood(self, turn: Turn) -> Step:
+        if turn.staff is not None:  # a receptionist or a volunteer: their own work, not a citizen's
+            step = staff_home(turn, turn.staff, turn._("Sorry, I did not understand that."))
+            return replace(step, state=turn.state)
         text = turn._("Sorry, I did not understand that. Please choose from the menu.")
         return Step((menu_reply(turn, text),), turn.state)
 

@@ -46,8 +46,9 @@ def work_account(turn: Turn) -> bool:
     return turn.staff is not None and Who.CITIZEN not in turn.who
 
 
-def staff_home(turn: Turn, staff: Staff) -> Step:
-    """What a staff member can do, in the words of their role, with their menu."""
+def staff_home(turn: Turn, staff: Staff, before: str | None = None) -> Step:
+    """What a staff member can do, in the words of their role, with their menu (`before`: what
+    is said first, as "I did not understand that")."""
     if staff.role is StaffRole.RECEPTIONIST:
         text = turn._("You are registered as reception staff of {facility}. To check a person in, "
                       "scan their QR code with your phone's camera, or type {checkin} and the 8 "
@@ -59,7 +60,7 @@ def staff_home(turn: Turn, staff: Staff) -> Step:
                       "missing details; {assist} helps one of them.",
                       ward=ward.name if ward else staff.ward_code, worklist=typed(turn, "worklist"),
                       assist=typed(turn, "assist"))
-    return Step((menu_reply(turn, text),))
+    return Step((menu_reply(turn, f"{before}\n\n{text}" if before else text),))
 
 
 class MenuFlow:
