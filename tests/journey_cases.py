@@ -10,7 +10,8 @@ through `Conversation.handle` (the call every channel makes), without HTTP;
 the end-to-end tests keep what only they catch.
 
 A step `{"invite": "receptionist"}` opens the link an operator made for that role.
-Placeholders in texts: $ID, $BIRTH, $BIRTH8 (ddmmyyyy), $PHONE, $NAME of the case's resident.
+Placeholders in texts: $ID, $BIRTH, $BIRTH8 (ddmmyyyy), $PHONE, $NAME of the case's resident, and
+$SHORT, the short name a volunteer sees (`Trần T. B.`), and $YEAR, the year of birth.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from core.seed.demo import DemoResident, demo_residents
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
 from core.volunteering.pending import pending_values
+from core.volunteering.residents import short_name
 
 CASES = Path(__file__).with_name("journeys")
 TELEGRAM = "https://t.me/HanoiHealthBookBot?start="
@@ -152,7 +154,8 @@ class CaseRun:
         born = resident.birth_date.display()
         return (text.replace("$ID", resident.personal_id).replace("$BIRTH8", born.replace("/", ""))
                 .replace("$BIRTH", born).replace("$PHONE", (resident.phone or "").lstrip("+"))
-                .replace("$NAME", resident.full_name))
+                .replace("$NAME", resident.full_name).replace("$SHORT", short_name(resident.full_name))
+                .replace("$YEAR", str(resident.birth_date.year)))
 
     async def _input(self, actor: Actor, step: dict[str, Any], resident: DemoResident, where: str) -> Input:
         if "invite" in step:  # the link an operator gave for this role, opened

@@ -46,15 +46,15 @@ async def look_up(helper: TelegramUser, personal_id: str, birth: str) -> BotMess
     await helper.send("/assist")
     await helper.until(lambda m: "12 chữ số" in m.text)
     await helper.send(personal_id)
-    await helper.until(lambda m: "dd/mm/yyyy" in m.text)
+    await helper.until(lambda m: "ngày sinh của người dân" in m.text)
     await helper.send(birth)
-    return await helper.until(lambda m: "Đã tìm thấy" in m.text or "Không có người dân" in m.text
+    return await helper.until(lambda m: "còn thiếu" in m.text or "Không có người dân" in m.text
                               or "tạm dừng" in m.text or "tra cứu nhiều" in m.text)
 
 
 async def enter_ethnicity_and_stop(helper: TelegramUser, typed: str, choice: str) -> None:
     """The volunteer, asked the resident's ethnicity, finds it by typing, chooses it and stops."""
-    await helper.until(lambda m: "Dân tộc" in m.text and "Cho " in m.text)
+    await helper.until(lambda m: "Dân tộc của " in m.text)
     await helper.send(typed)
     await helper.until(lambda m: choice in m.labels)
     await helper.press(choice)
@@ -71,9 +71,9 @@ async def test_entries_reach_the_resident_as_a_prompt_and_land_only_after_confir
     await verify(citizen, resident)
     helper = await volunteer(world, ward)
     found = await look_up(helper, resident.personal_id, resident.birth_date.display())
-    assert "Đã tìm thấy" in found.text and "Dân tộc" in found.text
+    assert "còn thiếu: dân tộc" in found.text
     assert resident.full_name not in found.text  # a shortened name only
-    await helper.until(lambda m: "Cho " in m.text and "Dân tộc" in m.text)
+    await helper.until(lambda m: "Dân tộc của " in m.text and "của bạn" not in m.text)
     await helper.send("kinh")
     await helper.until(lambda m: "Kinh" in m.labels)
     await helper.press("Kinh")
@@ -137,7 +137,9 @@ async def test_worklist_shows_shortened_names_most_missing_first(world: Telegram
     listed = await helper.until(lambda m: "Người dân cần hỗ trợ" in m.text)
     lines = [line for line in listed.text.splitlines() if "sinh năm" in line]
     assert lines
-    counts = [int(line.rsplit("thiếu ", 1)[1]) for line in lines]
+    # `Trần T. B., sinh năm 1961 — thiếu: dân tộc, địa chỉ; cần kiểm tra: số điện thoại`
+    counts = [sum(len(part.split(": ", 1)[1].split(", ")) for part in line.split(" — ", 1)[1].split("; "))
+              for line in lines]
     assert counts == sorted(counts, reverse=True)
     assert all(re.match(r"^\S+( \S\.)+, sinh năm \d{4}", line) for line in lines), lines
 
@@ -150,7 +152,7 @@ async def test_lookups_are_rate_limited_and_wrong_pairs_lock(world: TelegramWorl
         answer = await look_up(helper, resident.personal_id, f"0{day}/01/1901")
     assert "tạm dừng 24 giờ" in answer.text
     right = await look_up(helper, resident.personal_id, resident.birth_date.display())
-    assert "tạm dừng" in right.text and "Đã tìm thấy" not in right.text
+    assert "tạm dừng" in right.text and "còn thiếu" not in right.text
 
     monkeypatch.setenv("EHR_VOLUNTEER_LOOKUPS_PER_HOUR", "2")
     busy = await volunteer(world, ward)

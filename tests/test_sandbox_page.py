@@ -185,9 +185,9 @@ async def test_newcomer_helps_a_resident_as_a_ward_volunteer(sandbox: str) -> No
         await page.get_by_test_id(f"persona-{helper['user_id']}").click()
         messages = await type_steps(page, (("/worklist", helper["name"]),))
         assert "sinh năm" in await messages.filter(has_text=helper["name"]).last.inner_text()
-        await type_steps(page, (("/assist", "12 chữ số"), (personal_id, "dd/mm/yyyy"),
-                                (birth, "Đã tìm thấy")))
-        found = await messages.filter(has_text="Đã tìm thấy").last.inner_text()
+        await type_steps(page, (("/assist", "12 chữ số"), (personal_id, "ngày sinh của người dân"),
+                                (birth, "còn thiếu")))
+        found = await messages.filter(has_text="còn thiếu").last.inner_text()
         assert resident["name"] not in found  # the volunteer sees a shortened name
 
 

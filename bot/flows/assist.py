@@ -46,7 +46,8 @@ class AssistFlow:
                 personal_id = validation.personal_id(turn.input.text)
             except validation.InvalidValue as error:
                 return Step((Reply(error.message.render(turn.t), options=rows(_stop(turn))),), turn.state)
-            text = turn._("Now the resident's date of birth, as dd/mm/yyyy.")
+            text = turn._("Now the resident's date of birth, as day/month/year (for example "
+                          "05/09/1960).")
             return Step((Reply(text, options=rows(_stop(turn))),), JourneyState("assist", "dob",
                                                                                 {"pid": personal_id}))
         if turn.state.step == "dob":
@@ -81,7 +82,7 @@ class AssistFlow:
                 turn._("What is missing for {name} already waits for their confirmation: {fields}.",
                        name=found.name, fields=field_names(turn, waiting))
             return Step((Reply(text, options=another),))
-        intro = Reply(turn._("Found {name}. Missing: {fields}. Fill them in together; the resident "
+        intro = Reply(turn._("{name} is missing: {fields}. Fill them in together; the resident "
                              "confirms before anything is saved.", name=found.name,
                              fields=field_names(turn, missing)))
         # The resident becomes the walk's subject (the engine reads it from the journey's state).

@@ -10,6 +10,7 @@ volunteer found (kept apart until the resident says yes).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,16 +35,37 @@ CHOICES_SHOWN = 6
 # Details found by a short typed search and chosen from a list: all where typing is hard.
 CHOSEN_FROM_LISTS = ("ethnicity_code", "ward_code", "blood_group")
 BLOOD_GROUPS = [f"{abo}{rh}" for abo in ("A", "B", "AB", "O") for rh in ("+", "-")]
+# Each detail's question: to the citizen about themself, and to a volunteer about the resident
+# beside them ({resident}: the resident's short name), never "your" as if they were the resident.
 PROMPTS = {
-    "ethnicity_code": N_("Your ethnic group: type its name or part of it, for example Kinh, Tày or Mường."),
-    "ward_code": N_("Your ward or commune in Hanoi: type part of its name, for example Hoàn Kiếm."),
-    "street_address": N_("Your street address: house number, lane, street or village."),
-    "occupation": N_("Your occupation, for example teacher, farmer, retired."),
-    "blood_group": N_("Your blood group: choose it below, or tap “I don't know”."),
-    "emergency_contact_name": N_("Someone to call in an emergency: type their full name."),
-    "emergency_contact_relation": N_("How is {name} related to you? For example wife, son, neighbour."),
-    "emergency_contact_phone": N_("{name}'s mobile number, for example 0912 345 678."),
-    "email": N_("Your email address, for example name@example.com."),
+    "ethnicity_code": (
+        N_("Your ethnic group: type its name or part of it, for example Kinh, Tày or Mường."),
+        N_("{resident}'s ethnic group: type its name or part of it, for example Kinh, Tày or "
+           "Mường.")),
+    "ward_code": (
+        N_("Your ward or commune in Hanoi: type part of its name, for example Hoàn Kiếm."),
+        N_("{resident}'s ward or commune in Hanoi: type part of its name, for example Hoàn Kiếm.")),
+    "street_address": (
+        N_("Your street address: house number, lane, street or village."),
+        N_("{resident}'s street address: house number, lane, street or village.")),
+    "occupation": (
+        N_("Your occupation, for example teacher, farmer, retired."),
+        N_("{resident}'s occupation, for example teacher, farmer, retired.")),
+    "blood_group": (
+        N_("Your blood group: choose it below, or tap “I don't know”."),
+        N_("{resident}'s blood group: choose it below, or tap “I don't know”.")),
+    "emergency_contact_name": (
+        N_("Someone to call in an emergency: type their full name."),
+        N_("Someone to call if {resident} has an emergency: type their full name.")),
+    "emergency_contact_relation": (
+        N_("How is {name} related to you? For example wife, son, neighbour."),
+        N_("How is {name} related to {resident}? For example wife, son, neighbour.")),
+    "emergency_contact_phone": (
+        N_("{name}'s mobile number, for example 0912 345 678."),
+        N_("{name}'s mobile number, for example 0912 345 678.")),
+    "email": (
+        N_("Your email address, for example name@example.com."),
+        N_("{resident}'s email address, for example name@example.com.")),
 }
 
 
@@ -110,9 +132,7 @@ class DetailsWalk:
             options.append(Option(turn._("🤷 I don't know"), self.actions.skip(field)))
         grid = tuple(tuple(options[i:i + 2]) for i in range(0, len(options), 2)) if field == "blood_group" \
             else tuple((o,) for o in options)
-        prompt = text or self._prompt(turn, field, contact or {})
-        if carry.get("name"):  # a volunteer asks on a resident's behalf
-            prompt = turn._("For {name}:", name=carry["name"]) + "\n" + prompt
+        prompt = text or self._prompt(turn, field, contact or {}, carry)
         # Each button names its question: an older message's button never answers a later one.
         steer = (Option(turn._("⏭ Skip this one"), self.actions.skip(field)),
                  Option(turn._("✖ Stop for now"), self.actions.stop()))
@@ -122,10 +142,18 @@ class DetailsWalk:
             data["contact"] = contact
         return Step((*before, reply), JourneyState(self.journey, field, data))
 
-    @staticmethod
-    def _prompt(turn: Turn, field: str, contact: dict[str, str]) -> str:
+    def _prompt(self, turn: Turn, field: str, contact: dict[str, str],
+                carry: dict[str, Any]) -> str:
         part = EMERGENCY_CONTACT[len(contact)] if field == "emergency_contact_name" else field
-        return turn._(PROMPTS[part], name=contact.get("emergency_contact_name", ""))
+        own, assisted = PROMPTS[part]
+        return turn._(assisted if self.assisted else own,
+                      name=contact.get("emergency_contact_name", ""),
+                      resident=self._resident(turn, carry))
+
+    def _resident(self, turn: Turn, carry: dict[str, Any]) -> str:
+        """Whom a volunteer's questions are about: the resident's short name (`Trần T. B.`)."""
+        name = carry.get("name")
+        return name if isinstance(name, str) and name else turn._("the resident")
 
     async def _next(self, turn: Turn, skipped: list[str], before: tuple[Reply, ...]) -> Step:
         remaining = await self.missing(turn, skipped)
@@ -139,9 +167,9 @@ class DetailsWalk:
         if self.assisted:
             assert turn.subject is not None
             waiting = await pending_values(turn.db, citizen_id=turn.subject)
-            text = turn._("Done with {name}. What you entered waits for their confirmation: in the bot if "
-                          "they use it, otherwise at the ward health station.",
-                          name=self._carry(turn).get("name"))
+            text = turn._("Done. What you entered for {name} waits for their confirmation: in the "
+                          "bot if they use it, otherwise at the ward health station.",
+                          name=self._resident(turn, self._carry(turn)))
             reply = Reply(text, options=((Option(turn._("🔎 Help another resident"), Open("assist")),),))
             notify = (Notice(turn.subject, confirm_prompt(waiting)),) if waiting else ()
             return Step((*before, reply), notify=notify)
@@ -198,8 +226,9 @@ class DetailsWalk:
             else:
                 value = validation.phone(typed)
         except validation.InvalidValue as error:
-            text = error.message.render(turn.t) + "\n" + self._prompt(turn, field, contact)
-            return self._ask(turn, field, skipped, self._carry(turn), text=text, contact=contact)
+            carry = self._carry(turn)
+            text = error.message.render(turn.t) + "\n" + self._prompt(turn, field, contact, carry)
+            return self._ask(turn, field, skipped, carry, text=text, contact=contact)
         contact[part] = value
         if len(contact) < len(EMERGENCY_CONTACT):
             return self._ask(turn, field, skipped, self._carry(turn), contact=contact)
@@ -213,14 +242,19 @@ class DetailsWalk:
             return self._ask(turn, field, skipped, carry, text=text)
         choices = tuple(Option(name, self.actions.choose(field, code))
                         for name, code in found[:CHOICES_SHOWN])
-        return self._ask(turn, field, skipped, carry, choices=choices, text=turn._("Choose yours:"))
+        if self.assisted:
+            chosen = turn._("Choose {resident}'s:", resident=self._resident(turn, carry))
+        else:
+            chosen = turn._("Choose yours:")
+        return self._ask(turn, field, skipped, carry, choices=choices, text=chosen)
 
     async def _save(self, turn: Turn, field: str, given: str, skipped: list[str]) -> Step:
         try:
             value = _parse(field, given)
         except validation.InvalidValue as error:
-            return self._ask(turn, field, skipped, self._carry(turn),
-                             text=error.message.render(turn.t) + "\n" + self._prompt(turn, field, {}))
+            carry = self._carry(turn)
+            text = error.message.render(turn.t) + "\n" + self._prompt(turn, field, {}, carry)
+            return self._ask(turn, field, skipped, carry, text=text)
         said = await self._store(turn, {field: value}, _shown(field, value))
         return await self._next(turn, [*skipped, field], (Reply(said),))
 
@@ -238,12 +272,19 @@ class DetailsWalk:
         return turn._("Saved: {value} (self-declared).", value=shown)
 
 
-def field_names(turn: Turn, fields: list[str] | set[str]) -> str:
-    """The details' names: a list in its own order (the order they are asked), a set in the rules'."""
+def field_names(turn: Turn, fields: Iterable[str]) -> str:
+    """The details' names as a sentence says them (`dân tộc, số điện thoại`), from the completeness
+    rules' labels: a list in its own order (the order they are asked), a set in the rules'."""
     named = [f for f in fields if f in RULES_BY_FIELD]
-    if isinstance(fields, set):
+    if isinstance(fields, (set, frozenset)):
         named.sort(key=list(RULES_BY_FIELD).index)
-    return ", ".join(turn.t.gettext(RULES_BY_FIELD[f].label) for f in named)
+    return ", ".join(_in_sentence(turn.t.gettext(RULES_BY_FIELD[f].label)) for f in named)
+
+
+def _in_sentence(label: str) -> str:
+    """A label inside a sentence: its first letter small (`Số định danh cá nhân (số CCCD)` →
+    `số định danh cá nhân (số CCCD)`), the rest as written."""
+    return label[:1].lower() + label[1:]
 
 
 def _text(given: str, length: int) -> str:

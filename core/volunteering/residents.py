@@ -25,7 +25,7 @@ from core.identity.attempts import Outcome
 from core.identity.keys import personal_id_keys
 from core.records import people
 from core.records.citizen import Citizen
-from core.records.completeness import counted, gaps
+from core.records.completeness import Gap, counted, gaps
 from core.records.display_rules import BookGroup
 from core.staff.service import Staff
 from core.values import CitizenStatus
@@ -99,7 +99,13 @@ async def find_resident(db: Database, staff: Staff, account: accounts.Account, p
 class WorkItem:
     name: str  # shortened
     birth_year: int
-    missing: int
+    # The details to fill in and those to check, as fields of the completeness rules, in their order.
+    missing: tuple[str, ...]
+    invalid: tuple[str, ...] = ()
+
+    @property
+    def gaps(self) -> int:
+        return len(self.missing) + len(self.invalid)
 
 
 def _worklist(connection: Connection, ward: str, today: dt.date) -> list[WorkItem]:
@@ -109,8 +115,10 @@ def _worklist(connection: Connection, ward: str, today: dt.date) -> list[WorkIte
     for row in rows:
         found = counted(gaps(row, today))
         if found:
-            items.append(WorkItem(short_name(row.full_name), row.birth_date.year, len(found)))
-    items.sort(key=lambda item: (-item.missing, item.name))
+            missing = tuple(g.field for g in found if g.gap is Gap.MISSING)
+            invalid = tuple(g.field for g in found if g.gap is Gap.INVALID)
+            items.append(WorkItem(short_name(row.full_name), row.birth_date.year, missing, invalid))
+    items.sort(key=lambda item: (-item.gaps, item.name))
     return items
 
 
