@@ -9,7 +9,8 @@ what the citizen then confirms). Every case runs on its own copy of a seeded SQL
 through `Conversation.handle` (the call every channel makes), without HTTP;
 the end-to-end tests keep what only they catch.
 
-A step `{"invite": "receptionist"}` opens the link an operator made for that role.
+A step `{"invite": "receptionist"}` opens the link an operator made for that role; a step
+`{"press": "…", "on_step": 2}` presses a button of an earlier message (the answer to step 2).
 Placeholders in texts: $ID, $BIRTH, $BIRTH8 (ddmmyyyy), $PHONE, $NAME of the case's resident, and
 $SHORT, the short name a volunteer sees (`Trần T. B.`), and $YEAR, the year of birth.
 """
@@ -61,6 +62,7 @@ class Actor:
     signed_in: bool = True  # a PIN channel's session starts signed out
     last: Answer | None = None
     answers: list[Answer] = field(default_factory=list)
+    by_step: dict[int, Answer] = field(default_factory=dict)  # the answer to each step of the case
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -92,7 +94,7 @@ class CaseRun:
                 kind = step.get("as", case.get("as", "citizen"))  # a step may speak from another account
                 if kind not in actors:
                     actors[kind] = await self._actor(kind, resident)
-                await self._step(actors[kind], step, resident, where)
+                await self._step(actors[kind], step, resident, where, number)
         finally:
             await self.db.dispose()
             DURATIONS.append(time.perf_counter() - started)
@@ -129,7 +131,8 @@ class CaseRun:
 
     # --- One step -----------------------------------------------------------------------------------
 
-    async def _step(self, actor: Actor, step: dict[str, Any], resident: DemoResident, where: str) -> None:
+    async def _step(self, actor: Actor, step: dict[str, Any], resident: DemoResident, where: str,
+                    number: int) -> None:
         given = await self._input(actor, step, resident, where)
         answer = await self._handle(actor, given)
         if step.get("twice"):  # a quick double tap: the second changes nothing and says so once
@@ -138,7 +141,7 @@ class CaseRun:
             done = translator(again.locale).gettext("Already done.")
             assert again.replies == () and again.notice == done, (where, again)
             assert again.locale != "vi" or done == "Đã xử lý rồi.", where
-        actor.last = answer
+        actor.last = actor.by_step[number] = answer
         self._expect(answer, step.get("expect", {}), resident, where)
         await self._expect_record(actor, step.get("expect", {}), resident, where)
 
@@ -167,7 +170,9 @@ class CaseRun:
         if "open" in step:  # a journey's button from outside the case (a menu, a notice)
             return Input.of_option(encode(Open(step["open"])))
         label = self._fill(step["press"], resident)
-        offered = [o for reply in (actor.last.replies if actor.last else ()) for row in reply.options
+        # A button of the last message, or of an earlier one still on the screen (`"on_step": 2`).
+        shown = actor.by_step.get(step["on_step"]) if "on_step" in step else actor.last
+        offered = [o for reply in (shown.replies if shown else ()) for row in reply.options
                    for o in row]
         found = next((o for o in offered if o.label == label), None)
         assert found is not None, f"{where}: no button {label!r} among {[o.label for o in offered]}"

@@ -65,9 +65,9 @@ async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(
     # The citizen opens allergies and visits to any clinic; the next check-in shows them.
     await citizen.send("/consent")
     await citizen.until(lambda m: any("Dị ứng" in label for label in m.labels))
-    await citizen.press("consent.t:history")
+    await citizen.press("consent.t:history:1")
     await citizen.until(lambda m: any(label.startswith("✅") and "Dị ứng" in label for label in m.labels))
-    await citizen.press("consent.t:visits")
+    await citizen.press("consent.t:visits:1")
     await citizen.until(lambda m: any(label.startswith("✅") and "Lần khám" in label for label in m.labels))
     payload, _spoken, _shown = await show_qr(citizen)
     card = await open_card(desk, payload)
@@ -77,7 +77,7 @@ async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(
     # Narrowing consent, then scanning again, shows less at once.
     await citizen.send("/consent")
     await citizen.until(lambda m: any("Dị ứng" in label for label in m.labels))
-    await citizen.press("consent.t:visits")
+    await citizen.press("consent.t:visits:0")
     await citizen.until(lambda m: any(label.startswith("⬜") and "Lần khám" in label for label in m.labels))
     payload, _spoken, _shown = await show_qr(citizen)
     card = await open_card(desk, payload)
@@ -179,7 +179,7 @@ async def test_tampering_with_the_access_log_is_caught_by_audit_verify(any_world
         await open_card(desk, payload)
     await citizen.send("/consent")
     await citizen.until(lambda m: any("Dị ứng" in label for label in m.labels))
-    await citizen.press("consent.t:history")
+    await citizen.press("consent.t:history:1")
     await citizen.until(lambda m: any(label.startswith("✅") for label in m.labels))
 
     def audit() -> subprocess.CompletedProcess[str]:

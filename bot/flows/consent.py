@@ -25,8 +25,9 @@ ORDER = (BookGroup.HISTORY, BookGroup.IMMUNIZATIONS, BookGroup.VISITS)
 DURATIONS = (1, 7, 30, 90)  # days a facility grant lasts, counted from today
 
 
-# Allow or stop one group for any clinic (a repeat of the same button is not a second flip).
-Toggle = declare("consent", "t", "Toggle", once=True, group=BookGroup)
+# Allow (`on`) or stop one group for any clinic. The button carries the state it sets, so a tap of
+# an older message's button never flips back what a newer one set.
+Toggle = declare("consent", "t", "Toggle", once=True, group=BookGroup, on=bool)
 AskFacility = declare("consent", "f", "AskFacility")
 # The groups chosen so far for one facility, before the duration.
 FacilityGroups = declare("consent", "g", "FacilityGroups", facility=str, groups=frozenset[BookGroup])
@@ -67,8 +68,8 @@ class ConsentFlow:
                 lines.append(turn._("{facility} also sees until {date}: {groups}.",
                                     facility=grant.facility_name or grant.facility_code, date=until,
                                     groups=group_names(grant.groups, t)))
-        options = [(Option(f"{_mark(g in consent.any_clinic)} {t.gettext(CONSENT_LABELS[g])}", Toggle(g)),)
-                   for g in ORDER]
+        options = [(Option(f"{_mark(g in consent.any_clinic)} {t.gettext(CONSENT_LABELS[g])}",
+                           Toggle(g, g not in consent.any_clinic)),) for g in ORDER]
         options += [(Option(turn._("➕ More for one clinic"), AskFacility()),)]
         options += [(Option(turn._("✖ Withdraw: {facility}",
                                    facility=grant.facility_name or grant.facility_code),
@@ -82,10 +83,12 @@ class ConsentFlow:
         citizen = self._citizen(turn)
         if isinstance(chosen, Toggle):  # a group for any clinic
             group = self._consentable(chosen.group)
-            current = (await grants.consent_of(turn.db, citizen)).any_clinic
-            picked = current - {group} if group in current else current | {group}
-            consent = await grants.set_any_clinic(turn.db, citizen, picked, turn.channel.name)
-            notice = turn._("Allowed.") if group in picked else turn._("Stopped.")
+            consent = await grants.consent_of(turn.db, citizen)
+            current = consent.any_clinic
+            picked = current | {group} if chosen.on else current - {group}
+            if picked != current:  # already so (an older message's button): nothing to record
+                consent = await grants.set_any_clinic(turn.db, citizen, picked, turn.channel.name)
+            notice = turn._("Allowed.") if chosen.on else turn._("Stopped.")
             return Step((self._overview(turn, consent),), notice=notice)
         if isinstance(chosen, AskFacility):
             text = turn._("Type the 5-digit code of the clinic (on its papers or ask the reception desk).")
