@@ -10,7 +10,8 @@ through `Conversation.handle` (the call every channel makes), without HTTP;
 the end-to-end tests keep what only they catch.
 
 A step `{"invite": "receptionist"}` opens the link an operator made for that role; a step
-`{"press": "…", "on_step": 2}` presses a button of an earlier message (the answer to step 2).
+`{"press": "…", "on_step": 2}` presses a button of an earlier message (the answer to step 2), and
+`"later": 60` takes the step that many seconds after the taps before it (not a quick double tap).
 Placeholders in texts: $ID, $BIRTH, $BIRTH8 (ddmmyyyy), $PHONE, $NAME of the case's resident, and
 $SHORT, the short name a volunteer sees (`Trần T. B.`), and $YEAR, the year of birth.
 """
@@ -24,12 +25,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.flows.actions import Open, encode
 from bot.flows.engine import Answer, Conversation
 from bot.flows.replies import Input
 from bot.ussd.gateway import CHANNEL_INFO as KEYPAD
+from core.checkin.tokens import CheckinToken
 from core.consent.grants import consent_of
 from core.corrections.model import CorrectionRequest
 from core.db import Database
@@ -134,6 +136,8 @@ class CaseRun:
     async def _step(self, actor: Actor, step: dict[str, Any], resident: DemoResident, where: str,
                     number: int) -> None:
         given = await self._input(actor, step, resident, where)
+        if "later" in step:
+            await self._age_taps(actor, float(step["later"]))
         answer = await self._handle(actor, given)
         if step.get("twice"):  # a quick double tap: the second changes nothing and says so once
             again = await self._handle(actor, given)
@@ -144,6 +148,15 @@ class CaseRun:
         actor.last = actor.by_step[number] = answer
         self._expect(answer, step.get("expect", {}), resident, where)
         await self._expect_record(actor, step.get("expect", {}), resident, where)
+
+    async def _age_taps(self, actor: Actor, seconds: float) -> None:
+        """Time passes: the buttons the account pressed were pressed `seconds` earlier."""
+        table = accounts.ChannelAccount.__table__
+        where = (table.c.channel == actor.channel) & (table.c.external_id == actor.external_id)
+        async with self.db.transaction() as session:
+            raw = await session.scalar(select(table.c.recent_taps).where(where))
+            taps = {key: when - seconds for key, when in json.loads(raw or "{}").items()}
+            await session.execute(update(table).where(where).values(recent_taps=json.dumps(taps)))
 
     async def _handle(self, actor: Actor, given: Input) -> Answer:
         answer = await actor.conversation.handle(actor.external_id, replace(given, caller=actor.caller),
@@ -191,6 +204,8 @@ class CaseRun:
             assert label not in labels, f"{where}: button {label!r} offered"
         if "notice" in expect:
             assert answer.notice == expect["notice"], f"{where}: notice {answer.notice!r}"
+        if "retires" in expect:  # what the message whose button was pressed says from now on
+            assert answer.retired == expect["retires"], f"{where}: retired {answer.retired!r}"
 
     async def _expect_record(self, actor: Actor, expect: dict[str, Any], resident: DemoResident,
                              where: str) -> None:
@@ -209,12 +224,15 @@ class CaseRun:
             citizen = await session.get(Citizen, resident.citizen_id)
             requests = await session.scalar(select(func.count()).select_from(CorrectionRequest).where(
                 CorrectionRequest.citizen_id == resident.citizen_id))
+            codes = await session.scalar(select(func.count()).select_from(CheckinToken).where(
+                CheckinToken.citizen_id == resident.citizen_id))
             linked = await session.scalar(select(accounts.ChannelAccount.citizen_id).where(
                 accounts.ChannelAccount.channel == actor.channel,
                 accounts.ChannelAccount.external_id == actor.external_id))
         waiting = await pending_values(self.db, citizen_id=resident.citizen_id)
         granted = (await consent_of(self.db, resident.citizen_id)).any_clinic
         facts: dict[str, Any] = {"linked": linked is not None, "correction_requests": requests,
+                                 "checkin_codes": codes,
                                  "pending": len(waiting), "consent": sorted(g.value for g in granted)}
         for name, wanted in record.items():
             column = name.removeprefix("citizen.")

@@ -66,6 +66,7 @@ class Answer:
     locale: str
     deliveries: tuple[Delivery, ...] = ()
     signed_in: bool = False  # the person proved who they are for this session (PIN channels)
+    retired: str | None = None  # what the pressed button's message says from now on (Step.retire)
 
 
 class Conversation:
@@ -111,7 +112,7 @@ class Conversation:
                   step.state.flow, step.state.step, (time.perf_counter() - started) * 1000)
         deliveries = await self._deliveries(step.notify) if step.notify else ()
         return Answer(tuple(encoded(reply) for reply in step.replies), step.notice,
-                      step.locale or turn.t.locale, deliveries, step.signed_in)
+                      step.locale or turn.t.locale, deliveries, step.signed_in, step.retire)
 
     # --- Routing ---------------------------------------------------------------------------------
 

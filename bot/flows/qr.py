@@ -8,11 +8,12 @@ shown, the code is read out instead.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
-from bot.flows.actions import Open
+from bot.flows.actions import Action, Open, declare
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import Turn
@@ -20,6 +21,9 @@ from core.checkin import tokens
 from core.consent.grants import consent_of, group_names
 from core.consent.policy import any_clinic_sees
 from core.i18n import N_, today_hanoi
+
+# A new code in place of the one on this message: issued once, however often the button is tapped.
+NewCode = declare("qr", "n", "NewCode", once=True)
 
 
 def qr_png(data: str) -> bytes:
@@ -52,14 +56,18 @@ class QrFlow:
             turn._("If scanning does not work, read out this code: {code}", code=issued.spoken_code),
             turn._("The clinic will see: {groups}.", groups=sees),
         ))
-        options = rows(Option(turn._("🔄 New code"), Open("qr")),
+        options = rows(Option(turn._("🔄 New code"), NewCode()),
                        Option(turn._("🔒 What clinics may see"), Open("consent")),
                        Option(turn._("🏠 Main menu"), Open("menu")))
         image = qr_png(f"{turn.channel.deep_link_base}ci_{issued.token}")
         return Step((Reply(text, title=turn._("Check-in code"), options=options, image=image),))
 
-    async def on_action(self, turn: Turn, action: object) -> Step:
-        return await self.start(turn)
+    async def on_action(self, turn: Turn, action: Action) -> Step:
+        step = await self.start(turn)
+        if isinstance(action, NewCode) and turn.channel.edits:  # the old code's message says so
+            return replace(step, retire=turn._("This code was replaced by a new one and no longer "
+                                               "works."))
+        return step
 
 
 JOURNEY = Journey("qr", QrFlow(), Requires.CITIZEN, Subject.OWN, commands=("qr", "maqr"),

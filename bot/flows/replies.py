@@ -108,6 +108,9 @@ class Step:
     notify: tuple[Notice, ...] = ()
     # The person proved who they are for this session (a PIN channel's sign-in or first link).
     signed_in: bool = False
+    # What the message whose button was pressed says from now on, its buttons gone, where the
+    # channel can change a message it showed (a check-in code replaced by a new one).
+    retire: str | None = None
 
 
 def rows(*options: Option) -> tuple[tuple[Option, ...], ...]:

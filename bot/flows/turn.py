@@ -28,6 +28,8 @@ class ChannelInfo:
     typing: bool = True  # free text is easy to type (an address, a reason); False: digits and choices
     buttons: bool = True  # options are tapped; False: the person types an option's number
     commands: bool = True  # the person can type /commands
+    # A message already shown can be changed (an old check-in code then says it was replaced).
+    edits: bool = True
     # Characters one screen shows; None where a long reply is sent whole (split by the adapter).
     screen: int | None = None
     # The sender is a phone number the network vouches for, with nothing else to prove who holds

@@ -17,7 +17,7 @@ from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, C
 from telegram.ext import filters as tg_filters
 
 from bot.flows.engine import Answer, Conversation
-from bot.flows.replies import Input
+from bot.flows.replies import Input, Reply
 from bot.flows.turn import ChannelInfo
 from bot.handlers.render import Outgoing, outgoing
 from core.i18n import N_, translator
@@ -28,7 +28,7 @@ CHANNEL = "telegram"
 # renderer, not paged; the account is the Telegram user, so no PIN. The deep link base (the
 # bot's t.me address) is learnt from getMe at the first update.
 CHANNEL_INFO = ChannelInfo(CHANNEL, None, images=True, push=True, typing=True, buttons=True, commands=True,
-                           screen=None, pin_sessions=False)
+                           edits=True, screen=None, pin_sessions=False)
 
 PRIVATE_ONLY = N_("I only work in a private chat, to keep health data private. Please write to me "
                   "directly. I am leaving this group.")
@@ -120,6 +120,9 @@ class TelegramAdapter:
     async def send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, answer: Answer,
                    edit: Message | None = None) -> None:
         messages = [m for reply in answer.replies for m in outgoing(reply)]
+        if edit is not None and answer.retired is not None:  # it no longer holds: it says so
+            await self._retire(edit, answer.retired)
+            edit = None
         for index, message in enumerate(messages):
             if index == 0 and edit is not None and await self._edit(edit, message):
                 continue
@@ -143,6 +146,18 @@ class TelegramAdapter:
             log.info("could not edit a message (%s); sending a new one", error.message)
             return False
         return True
+
+    async def _retire(self, original: Message, text: str) -> None:
+        """The message whose button was pressed says what replaced it, its buttons gone (an edit
+        without a keyboard removes it)."""
+        (message,) = outgoing(Reply(text))
+        try:
+            if original.photo:
+                await original.edit_caption(message.html, parse_mode=ParseMode.HTML)
+            else:
+                await original.edit_text(message.html, parse_mode=ParseMode.HTML)
+        except BadRequest as error:  # too old to edit, or deleted: the new message still goes
+            log.info("could not mark a message as replaced (%s)", error.message)
 
     async def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, message: Outgoing) -> None:
         if message.photo is not None:

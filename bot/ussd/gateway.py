@@ -47,7 +47,7 @@ USSD_PATH = "/ussd"
 # A keypad and a small screen: no pictures, no messages first, digits and numbered choices, no
 # typed commands, 182 characters a screen (DOMAIN.md); the caller's number signs in with a PIN.
 CHANNEL_INFO = ChannelInfo(CHANNEL, None, images=False, push=False, typing=False, buttons=False,
-                           commands=False, screen=SCREEN_LIMIT, pin_sessions=True)
+                           commands=False, edits=False, screen=SCREEN_LIMIT, pin_sessions=True)
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
 _MAX_TEXT = 1000
 _CLAIM_WAIT = 5.0  # seconds a retry waits for the first request of the same step to finish
