@@ -146,6 +146,23 @@ async def test_an_expired_or_replaced_code_reads_to_reception_exactly_like_a_mis
     assert counted == 5
 
 
+async def test_a_citizen_who_taps_new_code_sees_the_old_qr_message_say_it_was_replaced(
+        world: TelegramWorld) -> None:
+    citizen = world.phone()
+    await verify(citizen, world.resident("with_visits"))
+    desk, _facility = await receptionist(world)
+    old_payload, old_spoken, old = await show_qr(citizen)
+    await citizen.press("🔄 Mã mới", old)
+    # The old message keeps its picture, but its words say the code is gone, and its buttons are.
+    retired = await citizen.until(lambda m: m.edited and m.message_id == old.message_id)
+    assert retired.text == "Mã này đã được thay bằng mã mới và không còn dùng được."
+    assert retired.has_photo and retired.buttons == []
+    assert citizen.current[old.message_id].text == retired.text  # what the phone shows now
+    new = await citizen.until(lambda m: m.has_photo and not m.edited)
+    assert new.message_id != old.message_id and old_spoken not in new.text and "🔄 Mã mới" in new.labels
+    assert "không mở được" in (await open_card(desk, old_payload)).text
+
+
 async def test_a_revoked_receptionist_can_no_longer_open_cards(world: TelegramWorld) -> None:
     citizen = world.phone()
     await verify(citizen, world.resident("with_visits"))
