@@ -170,7 +170,8 @@ class CaseRun:
         born = resident.birth_date.display()
         return (text.replace("$ID", resident.personal_id).replace("$BIRTH8", born.replace("/", ""))
                 .replace("$BIRTH", born).replace("$PHONE", (resident.phone or "").lstrip("+"))
-                .replace("$NAME", resident.full_name).replace("$SHORT", short_name(resident.full_name))
+                .replace("$NAME", resident.full_name)
+                .replace("$SHORT", short_name(resident.full_name))
                 .replace("$YEAR", str(resident.birth_date.year)))
 
     async def _input(self, actor: Actor, step: dict[str, Any], resident: DemoResident, where: str) -> Input:

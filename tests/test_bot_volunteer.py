@@ -138,8 +138,8 @@ async def test_worklist_shows_shortened_names_most_missing_first(world: Telegram
     lines = [line for line in listed.text.splitlines() if "sinh năm" in line]
     assert lines
     # `Trần T. B., sinh năm 1961 — thiếu: dân tộc, địa chỉ; cần kiểm tra: số điện thoại`
-    counts = [sum(len(part.split(": ", 1)[1].split(", ")) for part in line.split(" — ", 1)[1].split("; "))
-              for line in lines]
+    counts = [sum(len(part.split(": ", 1)[1].split(", "))
+                  for part in line.split(" — ", 1)[1].split("; ")) for line in lines]
     assert counts == sorted(counts, reverse=True)
     assert all(re.match(r"^\S+( \S\.)+, sinh năm \d{4}", line) for line in lines), lines
 

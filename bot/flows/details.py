@@ -243,7 +243,8 @@ class DetailsWalk:
         choices = tuple(Option(name, self.actions.choose(field, code))
                         for name, code in found[:CHOICES_SHOWN])
         if self.assisted:
-            chosen = turn._("Choose the right one for {resident}:", resident=self._resident(turn, carry))
+            chosen = turn._("Choose the right one for {resident}:",
+                            resident=self._resident(turn, carry))
         else:
             chosen = turn._("Choose yours:")
         return self._ask(turn, field, skipped, carry, choices=choices, text=chosen)

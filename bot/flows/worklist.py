@@ -1,5 +1,6 @@
 """`/worklist`: the residents of a volunteer's ward with details missing, most missing first, each
-with the details to fill in or check (named by the completeness rules, core.records.completeness)."""
+with the details to fill in or check (named by the completeness rules,
+core.records.completeness)."""
 
 from __future__ import annotations
 
@@ -42,15 +43,15 @@ class WorklistFlow:
 
     @staticmethod
     def _line(turn: Turn, item: WorkItem) -> str:
-        """`Trần T. B., born 1961 — missing: ethnicity, phone`: what to bring up with each resident."""
+        """`Trần T. B., born 1961 — missing: ethnicity, phone`: what to bring up with each one."""
         if not item.invalid:
             return turn._("{name}, born {year} — missing: {missing}", name=item.name,
                           year=item.birth_year, missing=field_names(turn, item.missing))
         if not item.missing:
             return turn._("{name}, born {year} — to check: {invalid}", name=item.name,
                           year=item.birth_year, invalid=field_names(turn, item.invalid))
-        return turn._("{name}, born {year} — missing: {missing}; to check: {invalid}", name=item.name,
-                      year=item.birth_year, missing=field_names(turn, item.missing),
+        return turn._("{name}, born {year} — missing: {missing}; to check: {invalid}",
+                      name=item.name, year=item.birth_year, missing=field_names(turn, item.missing),
                       invalid=field_names(turn, item.invalid))
 
 

@@ -99,7 +99,7 @@ async def find_resident(db: Database, staff: Staff, account: accounts.Account, p
 class WorkItem:
     name: str  # shortened
     birth_year: int
-    # The details to fill in and those to check, as fields of the completeness rules, in their order.
+    # The details to fill in and those to check: fields of the completeness rules, in their order.
     missing: tuple[str, ...]
     invalid: tuple[str, ...] = ()
 
