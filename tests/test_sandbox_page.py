@@ -147,7 +147,7 @@ async def test_newcomer_verifies_a_demo_citizen_by_clicking_in_the_chat_page(san
         book = page.get_by_test_id("inline-button").filter(has_text="Sổ sức khỏe của tôi")
         await expect(book.last).to_be_visible()
         await book.last.click()
-        await page.get_by_test_id("inline-button").filter(has_text="Thông tin chung").last.click()
+        await page.get_by_test_id("inline-button").filter(has_text="Thông tin hành chính").last.click()
         await expect(messages.filter(has_text=personal_id).last).to_be_visible()
         await page.screenshot(path=str(tmp_path / "sandbox.png"))
 
