@@ -51,7 +51,7 @@ async def test_citizen_verifies_and_reads_every_section_of_the_book(any_world: T
     general = await user.until(lambda m: "Họ và tên" in m.text)
     assert resident.full_name in general.text and resident.personal_id in general.text
 
-    for section, expected in (("💳 Bảo hiểm y tế", "Thẻ bảo hiểm y tế"),
+    for section, expected in (("💳 Bảo hiểm y tế", "Mã thẻ BHYT"),
                               ("🩺 Tiền sử bệnh và dị ứng", "Dị ứng"),
                               ("💉 Tiêm chủng", "Các mũi tiêm")):
         await user.press("⬅ Các mục của sổ sức khỏe")
