@@ -57,7 +57,7 @@ async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(
     assert "Thông tin hành chính, Bảo hiểm y tế" in shown.text  # what the clinic will see, said up front
     card = await open_card(desk, payload)
     assert resident.full_name in card.text and resident.personal_id in card.text
-    assert "Thẻ bảo hiểm y tế" in card.text
+    assert "Mã thẻ BHYT" in card.text
     assert "Dị ứng" not in card.text and "Chẩn đoán" not in card.text  # nothing consent-gated yet
     told = await citizen.until(lambda m: "đã xem sổ sức khỏe" in m.text)
     assert facility_name in told.text and "thông tin chung, bảo hiểm y tế" in told.text
