@@ -60,7 +60,7 @@ async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(
     assert "Mã thẻ BHYT" in card.text
     assert "Dị ứng" not in card.text and "Chẩn đoán" not in card.text  # nothing consent-gated yet
     told = await citizen.until(lambda m: "đã xem sổ sức khỏe" in m.text)
-    assert facility_name in told.text and "thông tin chung, bảo hiểm y tế" in told.text
+    assert facility_name in told.text and "thông tin hành chính, bảo hiểm y tế" in told.text
 
     # The citizen opens allergies and visits to any clinic; the next check-in shows them.
     await citizen.send("/consent")

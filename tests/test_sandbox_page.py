@@ -216,7 +216,7 @@ async def test_a_newcomer_on_a_feature_phone_reads_the_book_and_gets_a_code_the_
         assert ussd_option(screen, *menu), screen
 
         screen = await ussd_choose(page, screen, "So suc khoe", "health book")
-        screen = await ussd_choose(page, screen, "Thong tin chung", "General information")
+        screen = await ussd_choose(page, screen, "Thong tin hanh chinh", "Administrative information")
         assert strip_diacritics(keypad["name"]) in screen, screen  # GSM-7: the name without diacritics
         for _ in range(4):  # back to the menu, as the screen offers it
             if ussd_option(screen, *menu):
