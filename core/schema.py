@@ -22,7 +22,7 @@ from core.records.immunization import Immunization
 from core.records.insurance import InsuranceCard
 from core.records.operations import ImportRun, QuarantinedSubmission
 from core.records.provenance import Provenance
-from core.records.visit import Prescription, TestResult, Visit
+from core.records.visit import Prescription, Service, TestResult, Visit
 from core.staff.model import StaffInvite, StaffMember
 from core.volunteering.model import PendingValue
 
@@ -54,6 +54,7 @@ __all__ = [
     "Provenance",
     "QuarantinedSubmission",
     "RiskFactor",
+    "Service",
     "StaffInvite",
     "StaffMember",
     "Surgery",

@@ -288,16 +288,18 @@ def sex(text: str) -> Sex:
     return found
 
 
-_BLOOD = re.compile(r"(AB|A|B|O)\s*(?:RH)?\s*([+-]|POS|NEG|DUONG|AM)?")
+_BLOOD = re.compile(r"(AB|A|B|O)?\s*(?:RH)?\s*([+-]|POS|NEG|DUONG|AM)?")
 
 
 @lru_cache(maxsize=4096)  # few distinct values, a million rows
 def blood_group(text: str) -> BloodGroup:
-    """`O+`, `AB-`, `A Rh+`, `B Rh−`, or the ABO group alone when Rh is not known."""
+    """`O+`, `AB-`, `A Rh+`, `B Rh−`; the ABO group alone when Rh is not known, or the Rh
+    factor alone (`Rh+`, `Rh(-)`, `Rh dương`) when only it was tested."""
     value = clean(text).upper().replace("−", "-").replace("0", "O")
+    value = value.replace("(", "").replace(")", "")
     value = fold(value).upper() if not value.endswith(("+", "-")) else value.replace(" ", "")
     match = _BLOOD.fullmatch(value)
-    if not match:
+    if not match or not any(match.groups()):
         raise _fail(N_("A blood group is A, B, AB or O, with Rh+ or Rh− if known."))
     abo, rh = match.groups()
     rh_sign = {"+": "+", "POS": "+", "DUONG": "+", "-": "-", "NEG": "-", "AM": "-"}.get(rh or "")

@@ -96,27 +96,31 @@ class PartialDate:
 
 @dataclass(frozen=True)
 class BloodGroup:
-    """ABO group with the Rh factor when known (`O+`, `AB-`, or `B` alone)."""
+    """ABO group and Rh factor, either of them alone when only it is known (`O+`, `AB-`,
+    `B`, or `+` for Rh+ alone): the register records what was tested (QĐ 831 part 2)."""
 
-    abo: str
+    abo: str | None
     rh: str | None = None
 
     ABO_GROUPS = ("A", "B", "AB", "O")
 
     def __post_init__(self) -> None:
-        if self.abo not in self.ABO_GROUPS or self.rh not in (None, "+", "-"):
-            raise ValueError(f"not a blood group: {self.abo}{self.rh or ''}")
+        if self.abo not in (None, *self.ABO_GROUPS) or self.rh not in (None, "+", "-") \
+                or (self.abo is None and self.rh is None):
+            raise ValueError(f"not a blood group: {self.abo or ''}{self.rh or ''}")
 
     @classmethod
     def from_code(cls, text: str) -> BloodGroup:
         if text.endswith(("+", "-")):
-            return cls(text[:-1], text[-1])
+            return cls(text[:-1] or None, text[-1])
         return cls(text)
 
     def code(self) -> str:
-        return f"{self.abo}{self.rh or ''}"
+        return f"{self.abo or ''}{self.rh or ''}"
 
     def display(self) -> str:
         if self.rh is None:
-            return self.abo
+            return self.abo or ""
+        if self.abo is None:
+            return f"Rh{'+' if self.rh == '+' else '−'}"
         return f"{self.abo} Rh{'+' if self.rh == '+' else '−'}"

@@ -21,7 +21,7 @@ from core.records.history import (
 from core.records.immunization import Immunization, Programme
 from core.records.insurance import InsuranceCard
 from core.records.provenance import Provenance, Source
-from core.records.visit import Prescription, TestResult, Visit, VisitKind
+from core.records.visit import Prescription, Service, TestResult, Visit, VisitKind
 from core.values import BloodGroup, CitizenStatus, PartialDate, Sex
 
 FULL_ID = "001090001234"
@@ -112,18 +112,41 @@ async def make_full_record(db: Database, *, self_declared_ethnicity: bool = Fals
         newer = Visit(citizen_id=cid, facility_code="01901", visit_key="V-NEW",
                       kind=VisitKind.OUTPATIENT, kind_code="01", admitted_at=at(2026, 10, 20, 8, 30),
                       discharged_at=at(2026, 10, 20, 11, 5), reason="Tái khám tăng huyết áp",
+                      admission_diagnosis="Theo dõi tăng huyết áp",
                       diagnosis="Bệnh lý tăng huyết áp vô căn (nguyên phát)", primary_icd10="I10",
-                      secondary_icd10="E78.5;E11.9", treatment_result="2",
-                      follow_up_on=dt.date(2026, 11, 20), content_hash="b" * 64,
-                      provenance_id=clinic)
+                      secondary_icd10="E78.5;E11.9", treatment_method="Điều trị nội khoa",
+                      treatment_result="2", follow_up_dates="2026-11-20", note="Hạn chế muối",
+                      weight_kg=62.5, accident_code="1", referred_from="01001",
+                      referred_to="01001", card_number="DN4010123456789",
+                      card_five_years_from=dt.date(2024, 1, 1),
+                      card_copay_exempt_from=dt.date(2026, 6, 1), card_area_code="K1",
+                      content_hash="b" * 64, provenance_id=clinic)
         newer.prescriptions.append(Prescription(
-            drug="Amlodipin", strength="5mg", route="Uống", dose="1 viên/ngày",
+            drug="Amlodipin", strength="5mg", route="1.01", dose="1 viên/ngày",
             instructions="Uống buổi sáng", quantity=30, unit="Viên", ordered_at=at(2026, 10, 20)))
-        newer.test_results.append(TestResult(
-            service_code="23.0041.1506", indicator_code="CHOL", name="Cholesterol toàn phần",
-            value="5,8", unit="mmol/L", description="Máu tĩnh mạch",
-            conclusion="Cao hơn bình thường", resulted_at=at(2026, 10, 20, 10, 15)))
-        session.add_all([older, newer])
+        newer.services.append(Service(
+            service_code="18.0001.0001", group_code="2", name="Chụp X-quang ngực thẳng",
+            quantity=1, unit="Lần", performed_at=at(2026, 10, 20, 9, 10)))
+        # One result under each heading XML4 has: by the service's group in XML3, by the
+        # chapter of its code, and without a code.
+        for code, name, value, unit in (
+                ("23.0041.1506", "Cholesterol toàn phần", "5,8", "mmol/L"),
+                ("18.0001.0001", "X-quang ngực thẳng", "Không thấy tổn thương", None),
+                ("21.0014.1778", "Điện tim thường", "Nhịp xoang 72 lần/phút", None),
+                (None, "Nhận xét khác", "Bình thường", None)):
+            newer.test_results.append(TestResult(
+                service_code=code, indicator_code="CHOL" if unit else None, name=name,
+                value=value, unit=unit, description="Máu tĩnh mạch" if unit else "Bóng tim bình thường",
+                conclusion="Cao hơn bình thường", resulted_at=at(2026, 10, 20, 10, 15)))
+        # Kinds of care whose NGAY_VAO and NGAY_RA mean other things (QĐ 130, MA_LOAI_KCB).
+        kinds = [Visit(citizen_id=cid, facility_code="01901", visit_key=f"V-{code}",
+                       kind=kind, kind_code=code, admitted_at=at(2024, month, 1),
+                       discharged_at=at(2024, month, 28), content_hash=code * 32,
+                       provenance_id=clinic)
+                 for month, code, kind in ((1, "03", VisitKind.INPATIENT),
+                                           (2, "06", VisitKind.INPATIENT),
+                                           (3, "07", VisitKind.OUTPATIENT))]
+        session.add_all([older, newer, *kinds])
     return cid
 
 

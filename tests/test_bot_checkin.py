@@ -25,7 +25,7 @@ from core.staff.model import StaffRole
 from sandbox.client import BotMessage, TelegramUser
 from tests.telegram_world import TelegramWorld, open_card, receptionist, verify
 
-GENERAL, INSURANCE, HISTORY, VISITS = ("Thông tin chung", "Bảo hiểm y tế", "Tiền sử bệnh và dị ứng",
+GENERAL, INSURANCE, HISTORY, VISITS = ("Thông tin hành chính", "Bảo hiểm y tế", "Tiền sử bệnh và dị ứng",
                                        "Lịch sử khám chữa bệnh")
 
 
@@ -54,13 +54,13 @@ async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(
 
     payload, _spoken, shown = await show_qr(citizen)
     assert payload.startswith("ci_") and len(payload) <= 64
-    assert "Thông tin chung, Bảo hiểm y tế" in shown.text  # what the clinic will see, said up front
+    assert "Thông tin hành chính, Bảo hiểm y tế" in shown.text  # what the clinic will see, said up front
     card = await open_card(desk, payload)
     assert resident.full_name in card.text and resident.personal_id in card.text
-    assert "Thẻ bảo hiểm y tế" in card.text
+    assert "Mã thẻ BHYT" in card.text
     assert "Dị ứng" not in card.text and "Chẩn đoán" not in card.text  # nothing consent-gated yet
     told = await citizen.until(lambda m: "đã xem sổ sức khỏe" in m.text)
-    assert facility_name in told.text and "thông tin chung, bảo hiểm y tế" in told.text
+    assert facility_name in told.text and "thông tin hành chính, bảo hiểm y tế" in told.text
 
     # The citizen opens allergies and visits to any clinic; the next check-in shows them.
     await citizen.send("/consent")
@@ -109,7 +109,7 @@ async def test_the_citizen_scanning_their_own_code_is_told_what_the_clinic_will_
     await verify(citizen, world.resident("with_visits"))
     payload, _spoken, _shown = await show_qr(citizen)
     own = await open_card(citizen, payload)
-    assert "mã khám bệnh của chính bạn" in own.text and "Thông tin chung, Bảo hiểm y tế" in own.text
+    assert "mã khám bệnh của chính bạn" in own.text and "Thông tin hành chính, Bảo hiểm y tế" in own.text
 
 
 async def test_an_expired_or_replaced_code_reads_to_reception_exactly_like_a_mistyped_one(

@@ -47,11 +47,11 @@ async def test_citizen_verifies_and_reads_every_section_of_the_book(any_world: T
     sections = await user.until(lambda m: "Tiêm chủng" in " ".join(m.labels))
     assert len(sections.labels) == 6  # five sections and the way back to the menu
 
-    await user.press("👤 Thông tin chung")
+    await user.press("👤 Thông tin hành chính")
     general = await user.until(lambda m: "Họ và tên" in m.text)
     assert resident.full_name in general.text and resident.personal_id in general.text
 
-    for section, expected in (("💳 Bảo hiểm y tế", "Thẻ bảo hiểm y tế"),
+    for section, expected in (("💳 Bảo hiểm y tế", "Mã thẻ BHYT"),
                               ("🩺 Tiền sử bệnh và dị ứng", "Dị ứng"),
                               ("💉 Tiêm chủng", "Các mũi tiêm")):
         await user.press("⬅ Các mục của sổ sức khỏe")
@@ -336,8 +336,8 @@ async def test_a_self_declared_value_is_marked_in_the_book(world: TelegramWorld)
     user = world.phone()
     await verify(user, resident)
     await user.send("/book")
-    await user.until(lambda m: "👤 Thông tin chung" in m.labels)
-    await user.press("👤 Thông tin chung")
+    await user.until(lambda m: "👤 Thông tin hành chính" in m.labels)
+    await user.press("👤 Thông tin hành chính")
     general = await user.until(lambda m: "Họ và tên" in m.text)
     assert "Nghề nghiệp: Thợ may (Tự khai báo)" in general.text
     assert "Họ và tên: " + resident.full_name + "\n" in general.text  # official: no mark

@@ -121,7 +121,8 @@ async def test_logs_of_a_whole_journey_hold_no_id_phone_or_health_data(
     await verify(user, resident)
     await user.send("/book")
     shown: list[str] = []
-    for section in ("👤 Thông tin chung", "💳 Bảo hiểm y tế", "🩺 Tiền sử bệnh và dị ứng", "💉 Tiêm chủng"):
+    for section in ("👤 Thông tin hành chính", "💳 Bảo hiểm y tế", "🩺 Tiền sử bệnh và dị ứng",
+                    "💉 Tiêm chủng"):
         await user.until(lambda m, s=section: s in m.labels)
         await user.press(section)
         shown.append((await user.until(lambda m: "⬅ Các mục của sổ sức khỏe" in m.labels)).text)

@@ -81,8 +81,8 @@ async def test_citizen_completes_details_skips_one_and_resumes_later(any_world: 
     assert source is Source.SELF_DECLARED
 
     await user.send("/book")
-    await user.until(lambda m: "👤 Thông tin chung" in m.labels)
-    await user.press("👤 Thông tin chung")
+    await user.until(lambda m: "👤 Thông tin hành chính" in m.labels)
+    await user.press("👤 Thông tin hành chính")
     general = await user.until(lambda m: "Dân tộc" in m.text)
     assert "Dân tộc: Mường (Tự khai báo)" in general.text
     assert "Người liên hệ khi khẩn cấp: Nguyễn Văn An (con trai), 0912 345 678 (Tự khai báo)" in general.text

@@ -15,7 +15,8 @@ PO = PROJECT_ROOT / "locales" / "vi" / "LC_MESSAGES" / "messages.po"
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 # Codes and names that read the same in Vietnamese.
-SAME_IN_BOTH = {"COVID-19", "Email", "MA_LK", "{reason}: {detail}", "{time}: {role}, {place}: {groups}"}
+SAME_IN_BOTH = {"COVID-19", "Email", "MA_LK", "{reason}: {detail}", "{time}: {role}, {place}: {groups}",
+                "{kg} kg", "{percent}%"}
 
 
 def catalogue():

@@ -45,7 +45,7 @@ def test_book_prints_the_health_book_in_vietnamese_by_default(seeded: tuple[Path
     database, demo = seeded
     result = cli(database, "book", demo, lang="vi")
     assert result.returncode == 0, result.stderr
-    assert "== Thông tin chung ==" in result.stdout
+    assert "== Thông tin hành chính ==" in result.stdout
     assert "== Lịch sử khám chữa bệnh ==" in result.stdout
 
 

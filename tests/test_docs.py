@@ -130,3 +130,25 @@ def test_the_path_check_reads_paths_in_backticks_and_leaves_dates_and_urls() -> 
     assert not exists("core/records/no_such_module.py")
     assert slug("Completing records: `/update`, corrections, volunteers") == \
         "completing-records-update-corrections-volunteers"
+
+
+def test_every_line_the_book_can_show_is_mapped_to_its_source_in_the_manual() -> None:
+    # Issue 14: "What the book shows" maps each displayed line to its source (QĐ 130 table
+    # and field, QĐ 831 section, register column). One table row per line, in the book's
+    # Vietnamese words, naming where it comes from and the legal text.
+    from core.i18n import translator
+    from core.records.display_rules import CATALOGUE, iter_fields
+
+    vi = translator("vi")
+    table = [line for line in (DOCS / "BOOK.md").read_text(encoding="utf-8").splitlines()
+             if line.startswith("| ")]
+    missing = []
+    for section in CATALOGUE:
+        for rule in iter_fields(section):
+            assert rule.element, f"{rule.key} does not say where it comes from"
+            label = f"| {vi.gettext(rule.label)} | {rule.label} |"
+            sources = (rule.element.replace("|", "/"), rule.legal_source)
+            if not any(label in line and all(s in line for s in sources) for line in table):
+                missing.append(rule.key)
+    assert missing == [], f"run scripts/book_sources.py and update docs/BOOK.md: {missing}"
+    assert "](docs/BOOK.md#every-line-and-its-source)" in README.read_text(encoding="utf-8")

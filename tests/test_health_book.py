@@ -11,7 +11,14 @@ from core.consent.access import read_own_book
 from core.consent.policy import ConsentScope, view_for, visible_fields
 from core.db import Database
 from core.records.book_view import BookView
-from core.records.display_rules import CATALOGUE, Audience, BookGroup, all_field_keys, iter_fields
+from core.records.display_rules import (
+    CATALOGUE,
+    Audience,
+    BookGroup,
+    all_field_keys,
+    iter_fields,
+    row_field_keys,
+)
 from core.records.healthbook import HealthBook, build_health_book
 from tests.records import make_empty_record, make_full_record
 
@@ -29,6 +36,8 @@ async def test_every_catalogue_field_appears_for_a_fully_populated_record(db: Da
     book = await read_own_book(db, cid, locale="en")
     assert book is not None
     assert book.field_keys() == set(all_field_keys())
+    # A title's fields are never repeated as rows beneath it (a phone screen is short).
+    assert {row.key for row in book.rows()} == set(row_field_keys())
     assert [s.group for s in book.sections] == [s.group for s in CATALOGUE]
 
 
@@ -49,11 +58,14 @@ async def test_values_are_formatted_as_the_display_rules_say(db: Database) -> No
     assert rows["history.conditions.since"] == "--/03/2019"
     assert rows["history.surgeries.date"] == "2010"
     # 08:30 Hanoi time stays 08:30 whatever the server's zone (stored as 01:30 UTC).
-    assert rows["visits.admitted_at"] == "08:30 20/10/2026"
-    assert rows["visits.secondary_icd10"] == "E78.5, E11.9"
-    assert rows["visits.follow_up"] == "20/11/2026"
-    assert rows["visits.prescriptions.quantity"] == "30 Viên"
-    assert rows["visits.test_results.value"] == "5,8 mmol/L"
+    assert rows["visits.arrived"] == "08:30 20/10/2026"
+    assert rows["visits.secondary_icd10"] == (
+        "E78.5 · Tăng lipid máu, không đặc hiệu; "
+        "E11.9 · Bệnh đái tháo đường không phụ thuộc insulin, không có biến chứng")
+    assert rows["visits.follow_up"] == "20/11/2026 (passed)"
+    assert rows["visits.medicines.quantity"] == "30 Viên"
+    assert rows["visits.medicines.route"] == "By mouth"  # DUONG_DUNG 1.01
+    assert rows["visits.results.laboratory.value"] == "5,8 mmol/L"
 
 
 async def test_visits_are_listed_newest_first_with_their_details(db: Database) -> None:
@@ -61,12 +73,14 @@ async def test_visits_are_listed_newest_first_with_their_details(db: Database) -
     book = await read_own_book(db, cid, locale="en")
     assert book is not None
     visits = book.section(BookGroup.VISITS).lists[0].entries  # type: ignore[union-attr]
-    assert [v.title for v in visits] == [
+    assert [v.title for v in visits][:2] == [
         "20/10/2026 · Bệnh viện Bạch Mai", "01/03/2025 · Trạm Y tế Phường Hoàn Kiếm"]
     newest = visits[0]
-    assert [lst.key for lst in newest.lists] == ["visits.prescriptions", "visits.test_results"]
+    assert [lst.key for lst in newest.lists] == [
+        "visits.medicines", "visits.services", "visits.results.laboratory",
+        "visits.results.imaging", "visits.results.function", "visits.results.other"]
     assert newest.lists[0].entries[0].title == "Amlodipin 5mg"
-    assert visits[1].lists[0].entries == () and visits[1].lists[0].empty_text
+    assert visits[1].lists == ()  # nothing said of what a visit did not have
 
 
 async def test_an_empty_record_shows_the_missing_value_texts(db: Database) -> None:

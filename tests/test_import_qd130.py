@@ -34,7 +34,7 @@ from core.records.imports.report import FileUnreadable, ImportReport
 from core.records.imports.roster import import_roster
 from core.records.operations import ImportRun, QuarantinedSubmission, QuarantineReason
 from core.records.provenance import Provenance, Source
-from core.records.submission import PrescriptionLine, TestLine, VisitSubmission
+from core.records.submission import PrescriptionLine, ServiceLine, TestLine, VisitSubmission
 from core.records.visit import Prescription, TestResult, Visit, VisitKind
 from core.reference.ethnicities import ethnicities
 from core.reference.wards import hanoi_wards
@@ -78,7 +78,7 @@ def _visit(key: str = "LK-2025-0001", **changes: object) -> VisitSubmission:
         primary_icd10="I10",
         secondary_icd10=["J02.9"],
         treatment_result="2",
-        follow_up_on=dt.date(2025, 4, 5),
+        follow_ups=[dt.date(2025, 4, 5)],
         prescriptions=[
             PrescriptionLine("Amlodipin", "5mg", "Uống", "1 viên/ngày", "Uống sau ăn sáng", 30.0,
                              "viên", ARRIVED),
@@ -176,23 +176,23 @@ async def test_clinic_visit_appears_in_the_citizens_health_book(db: Database, tm
     visit = visits.entries[0]
     assert visit.title == "05/03/2025 · 01001"
     rows = {row.key: row.value for row in visit.rows}
-    assert rows["visits.kind"] == "Outpatient"  # MA_LOAI_KCB 01: examination
-    assert rows["visits.admitted_at"] == "08:30 05/03/2025"
-    assert rows["visits.discharged_at"] == "09:30 05/03/2025"
+    assert rows["visits.kind"] == "Medical examination"  # MA_LOAI_KCB 01
+    assert rows["visits.arrived"] == "08:30 05/03/2025"
+    assert rows["visits.finished"] == "09:30 05/03/2025"
     assert rows["visits.diagnosis"] == "Tăng huyết áp"
-    assert rows["visits.primary_icd10"] == "I10"
-    assert rows["visits.secondary_icd10"] == "J02.9"
+    assert rows["visits.primary_icd10"] == "I10 · Bệnh lý tăng huyết áp vô căn (nguyên phát)"
+    assert rows["visits.secondary_icd10"] == "J02.9 · Viêm họng cấp, không đặc hiệu"
     assert rows["visits.treatment_result"] == "Improved"  # KET_QUA_DTRI 2
-    assert rows["visits.follow_up"] == "05/04/2025"
+    assert rows["visits.follow_up"] == "05/04/2025 (passed)"
 
     drugs, tests = visit.lists
     assert [e.title for e in drugs.entries] == ["Amlodipin 5mg", "Paracetamol 500mg"]
     amlodipin = {row.key: row.value for row in drugs.entries[0].rows}
-    assert amlodipin["visits.prescriptions.quantity"] == "30 viên"
-    assert amlodipin["visits.prescriptions.instructions"] == "Uống sau ăn sáng"
-    glucose = {row.key: row.value for row in tests.entries[0].rows}
-    assert glucose["visits.test_results.value"] == "6.1 mmol/L"
-    assert glucose["visits.test_results.time"] == "08:50 05/03/2025"
+    assert amlodipin["visits.medicines.quantity"] == "30 viên"
+    assert amlodipin["visits.medicines.instructions"] == "Uống sau ăn sáng"
+    glucose = {row.key.rsplit(".", 1)[1]: row.value for row in tests.entries[0].rows}
+    assert glucose["value"] == "6.1 mmol/L"
+    assert glucose["time"] == "08:50 05/03/2025"
 
     async with db.sessions() as session:
         stored = await session.scalar(select(Visit))
@@ -567,6 +567,10 @@ _quantity = st.decimals(0, 99_999, places=3, allow_nan=False).map(float)
 
 _drug = st.builds(PrescriptionLine, _text, _maybe_text, _maybe_text, _maybe_text, _maybe_text,
                   st.none() | _quantity, _maybe_text, st.none() | _moments)
+_service = st.builds(ServiceLine, _text, _maybe_text, st.none() | st.integers(1, 18).map(str),
+                     st.none() | _quantity, _maybe_text, st.none() | _moments)
+_day = st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31))
+_facility = st.from_regex(r"01[0-9]{3}", fullmatch=True)
 _test = st.builds(TestLine, _text, _maybe_text, _maybe_text, _maybe_text, _maybe_text,
                   _maybe_text, _maybe_text, st.none() | _moments)
 
@@ -575,7 +579,7 @@ _test = st.builds(TestLine, _text, _maybe_text, _maybe_text, _maybe_text, _maybe
 def _submissions(draw: st.DrawFn) -> VisitSubmission:
     admitted = draw(_moments)
     return VisitSubmission(
-        facility_code=draw(st.from_regex(r"01[0-9]{3}", fullmatch=True)),
+        facility_code=draw(_facility),
         visit_key=draw(st.from_regex(r"[A-Za-z0-9_.-]{1,40}", fullmatch=True)),
         admitted_at=admitted,
         personal_id=draw(st.none() | st.from_regex(r"0(01|79|31)[0-5][0-9]{8}", fullmatch=True)),
@@ -591,16 +595,27 @@ def _submissions(draw: st.DrawFn) -> VisitSubmission:
         phone=draw(st.none() | st.from_regex(r"\+84[35789][0-9]{8}", fullmatch=True)),
         address=draw(_maybe_text),
         ward_code=draw(st.none() | st.sampled_from(sorted(hanoi_wards()))),
-        kind_code=draw(st.none() | st.sampled_from([f"{n:02d}" for n in range(1, 10)])),
+        kind_code=draw(st.none() | st.sampled_from([f"{n:02d}" for n in range(1, 11)])),
         discharged_at=draw(st.none() | st.integers(0, 60 * 24 * 30).map(
             lambda m: admitted + dt.timedelta(minutes=m))),
         reason=draw(_maybe_text),
+        admission_diagnosis=draw(_maybe_text),
         diagnosis=draw(_maybe_text),
         primary_icd10=draw(st.none() | _icd10),
         secondary_icd10=draw(st.lists(_icd10, max_size=5, unique=True)),
+        treatment_method=draw(_maybe_text),
         treatment_result=draw(st.none() | st.sampled_from("1234567")),
-        follow_up_on=draw(st.none() | st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31))),
+        follow_ups=sorted(draw(st.lists(_day, max_size=3, unique=True))),
+        note=draw(_maybe_text),
+        weight_kg=draw(st.none() | st.decimals("0.1", "250", places=2).map(float)),
+        accident_code=draw(st.none() | st.sampled_from("012345678")),
+        referred_from=draw(st.none() | _facility),
+        referred_to=draw(st.none() | _facility),
+        card_five_years_from=draw(st.none() | _day),
+        card_copay_exempt_from=draw(st.none() | _day),
+        card_area_code=draw(st.none() | st.sampled_from(["K1", "K2", "K3"])),
         prescriptions=draw(st.lists(_drug, max_size=3)),
+        services=draw(st.lists(_service, max_size=3)),
         tests=draw(st.lists(_test, max_size=3)),
     )
 

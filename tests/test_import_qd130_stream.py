@@ -204,7 +204,7 @@ def test_times_that_cannot_be_in_the_future_are_left_out_and_those_that_can_are_
     drug = PrescriptionLine("Amlodipin", "5mg", quantity=30.0, unit="viên", ordered_at=later)
     result = TestLine("Glucose máu", value="6.1", resulted_at=later)
     examination = _visit("LK-01", admitted_at=admitted, kind_code="01", discharged_at=later,
-                         follow_up_on=later.date(), prescriptions=[drug], tests=[result])
+                         follow_ups=[later.date()], prescriptions=[drug], tests=[result])
     refill = _visit("LK-07", admitted_at=admitted, kind_code="07", discharged_at=later,
                     prescriptions=[], tests=[])
 
@@ -213,7 +213,7 @@ def test_times_that_cannot_be_in_the_future_are_left_out_and_those_that_can_are_
     visit = first.submission
     assert visit is not None
     assert visit.discharged_at is None  # an examination cannot end a month from now
-    assert visit.follow_up_on == later.date()  # an appointment is in the future by nature
+    assert visit.follow_ups == [later.date()]  # an appointment is in the future by nature
     assert (visit.prescriptions[0].ordered_at, visit.tests[0].resulted_at) == (None, None)
     assert [m.msgid for m in first.warnings] == [
         "NGAY_RA is in the future, which only outpatient treatment (MA_LOAI_KCB 02, 05, 07 or "

@@ -147,7 +147,7 @@ async def test_newcomer_verifies_a_demo_citizen_by_clicking_in_the_chat_page(san
         book = page.get_by_test_id("inline-button").filter(has_text="Sổ sức khỏe của tôi")
         await expect(book.last).to_be_visible()
         await book.last.click()
-        await page.get_by_test_id("inline-button").filter(has_text="Thông tin chung").last.click()
+        await page.get_by_test_id("inline-button").filter(has_text="Thông tin hành chính").last.click()
         await expect(messages.filter(has_text=personal_id).last).to_be_visible()
         await page.screenshot(path=str(tmp_path / "sandbox.png"))
 
@@ -216,7 +216,7 @@ async def test_a_newcomer_on_a_feature_phone_reads_the_book_and_gets_a_code_the_
         assert ussd_option(screen, *menu), screen
 
         screen = await ussd_choose(page, screen, "So suc khoe", "health book")
-        screen = await ussd_choose(page, screen, "Thong tin chung", "General information")
+        screen = await ussd_choose(page, screen, "Thong tin hanh chinh", "Administrative information")
         assert strip_diacritics(keypad["name"]) in screen, screen  # GSM-7: the name without diacritics
         for _ in range(4):  # back to the menu, as the screen offers it
             if ussd_option(screen, *menu):

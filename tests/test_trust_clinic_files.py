@@ -105,7 +105,7 @@ async def test_a_later_clinic_file_cannot_take_a_book_from_its_owner(
         citizen = await session.get(Citizen, owner.citizen_id)
     assert (citizen.phone, citizen.clinic_phone) == (owner.phone, "+84987000333")
     await owner_phone.send("/book")
-    await owner_phone.until(lambda m: "👤 Thông tin chung" in m.labels)
+    await owner_phone.until(lambda m: "👤 Thông tin hành chính" in m.labels)
 
 
 # --- The release that moves numbers a clinic wrote out of the verifying column -------------

@@ -255,4 +255,4 @@ async def test_the_account_a_book_moves_away_from_is_told_at_once(any_world: Tel
     assert not any("liên kết với một tài khoản khác" in m.text for m in second.transcript)
     await first.send("/book")  # and the earlier account no longer opens it
     await first.until(lambda m: "CCCD" in m.text or "xác thực" in m.text.lower())
-    assert not any("👤 Thông tin chung" in m.labels for m in first.transcript[-3:])
+    assert not any("👤 Thông tin hành chính" in m.labels for m in first.transcript[-3:])

@@ -148,7 +148,7 @@ async def test_short_health_book_shows_general_insurance_allergies_visits_and_im
     assert len(visits) > 3  # the resident has more visits than the short book shows
 
     await phone.choose("So suc khoe")
-    general = await choose(phone, "Thong tin chung")
+    general = await choose(phone, "Thong tin hanh chinh")
     assert f"Ho va ten: {strip_diacritics(resident.full_name)}" in general
     assert f"Ngay sinh: {resident.birth_date.display()}" in general
     await phone.send("1")  # back to the sections
@@ -427,7 +427,7 @@ async def test_english_screens_fit_a_feature_phone_too(world: TelegramWorld) -> 
     await phone.choose("English")
     assert "My health book" in await read_all(phone)
     await choose(phone, "My health book")
-    general = await choose(phone, "General information")
+    general = await choose(phone, "Administrative information")
     assert strip_diacritics(resident.full_name) in general
     await phone.send("00")
     await phone.send("00")

@@ -40,7 +40,7 @@ class BriefSection:
 # The short book on a small screen: general, insurance, allergies and blood group, the
 # last three visits and the last immunizations (display-rule keys, QĐ 4026 order).
 BRIEF = (
-    BriefSection("general", N_("General information"), BookGroup.GENERAL,
+    BriefSection("general", N_("Administrative information"), BookGroup.GENERAL,
                  rows=("general.full_name", "general.birth_date", "general.sex", "general.ethnicity",
                        "general.ward")),
     BriefSection("insurance", N_("Health insurance"), BookGroup.INSURANCE,

@@ -43,11 +43,13 @@ class QrFlow:
         consent = await consent_of(turn.db, turn.subject)
         sees = group_names(any_clinic_sees(consent, today_hanoi()), turn.t)
         if not (turn.channel.images and turn.channel.deep_link_base):  # the code to read out instead
+            # The code last: a long answer is paged on a small screen, and the last page is
+            # the one that stays in front of the person at the desk.
             text = "\n".join((
-                turn._("Your check-in code: {code}", code=issued.spoken_code),
+                turn._("The clinic will see: {groups}.", groups=sees),
                 turn._("Read it out at the reception desk. It is valid until {time}.",
                        time=turn.t.datetime(issued.expires_at)),
-                turn._("The clinic will see: {groups}.", groups=sees),
+                turn._("Your check-in code: {code}", code=issued.spoken_code),
             ))
             return Step((Reply(text, ends=True),))
         text = "\n".join((

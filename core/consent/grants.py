@@ -33,7 +33,7 @@ CONSENT_LABELS: dict[BookGroup, str] = {
 
 
 def group_names(groups: frozenset[BookGroup], t: Translator) -> str:
-    """`General information, Health insurance, …` in the book's order, for a sentence."""
+    """`Administrative information, Health insurance, …` in the book's order, for a sentence."""
     from core.records.display_rules import CATALOGUE
 
     return ", ".join(t.gettext(rule.title) for rule in CATALOGUE if rule.group in groups)

@@ -10,8 +10,10 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from core.i18n import N_, Translator
+from core.i18n import N_, TIMEZONE, Translator, today_hanoi
+from core.reference import icd10
 from core.reference.ethnicities import ethnicity_by_code
+from core.reference.qd130 import BENEFIT_PERCENT, ROUTE_FAMILY_LABELS, ROUTE_LABELS
 from core.reference.wards import ward_by_code
 from core.validation import phone_national
 from core.values import BloodGroup, CitizenStatus, PartialDate, Sex
@@ -93,8 +95,61 @@ def labelled(labels: Mapping[Any, str]) -> Formatter:
 
 
 def as_benefit_level(level: int, fmt: BookFormat) -> str:
-    # Mức hưởng 1-5 of the card; the share paid depends on the level (Luật BHYT).
-    return fmt.t.text(N_("Level {level}"), level=level)
+    # Mức hưởng, the card's third character: the share of covered costs the fund pays
+    # (core.reference.qd130.BENEFIT_PERCENT), shown as the card holder knows it: "80%".
+    percent = BENEFIT_PERCENT.get(level)
+    if percent is None:
+        return fmt.t.text(N_("Level {level}"), level=level)
+    return fmt.t.text(N_("{percent}%"), percent=percent)
+
+
+def as_day(value: dt.datetime, fmt: BookFormat) -> str:
+    """The day of a moment, in Hanoi: for a time that means a day (the last medicine day)."""
+    return fmt.t.date(value.astimezone(TIMEZONE).date())
+
+
+def as_valid_to(value: dt.date, fmt: BookFormat) -> str:
+    """A card's end date, marked when it has passed."""
+    if value < today_hanoi():
+        return fmt.t.text(N_("{date} (expired)"), date=fmt.t.date(value))
+    return fmt.t.date(value)
+
+
+def as_appointments(days: list[dt.date], fmt: BookFormat) -> str:
+    """Every re-examination date, the next one to come first, then those already past."""
+    today = today_hanoi()
+    coming = [fmt.t.date(d) for d in sorted(d for d in days if d >= today)]
+    past = [fmt.t.text(N_("{date} (passed)"), date=fmt.t.date(d))
+            for d in sorted((d for d in days if d < today), reverse=True)]
+    return "; ".join(coming + past)
+
+
+def as_icd10(code: str, fmt: BookFormat) -> str:
+    """`I10 · Bệnh lý tăng huyết áp vô căn`: the code the clinic wrote and what it names."""
+    name = icd10.name_of(code)
+    return f"{code} · {name}" if name else code
+
+
+def as_icd10_list(codes: list[str], fmt: BookFormat) -> str:
+    return "; ".join(as_icd10(code, fmt) for code in codes)
+
+
+def as_route(value: str, fmt: BookFormat) -> str:
+    """XML2 DUONG_DUNG by its name: a known code, else its family; a name sent as text as is."""
+    code = value.strip()
+    label = ROUTE_LABELS.get(code)
+    if label is None and code[:1].isdigit() and code.replace(".", "").isdigit():
+        label = ROUTE_FAMILY_LABELS.get(code.split(".")[0], N_("Other route"))
+    return fmt.t.gettext(label) if label else value
+
+
+def as_weight(value: float, fmt: BookFormat) -> str:
+    return fmt.t.text(N_("{kg} kg"), kg=fmt.t.number(value))
+
+
+def as_quantity(value: tuple[float, str | None], fmt: BookFormat) -> str:
+    """`30 Viên`: a quantity with the unit the clinic wrote."""
+    return " ".join(p for p in (fmt.t.number(value[0]), value[1]) if p)
 
 
 SEX_LABELS = {Sex.MALE: N_("Male"), Sex.FEMALE: N_("Female"), Sex.UNDETERMINED: N_("Undetermined")}
@@ -103,4 +158,6 @@ STATUS_LABELS = {
     CitizenStatus.MOVED_AWAY: N_("Moved away"),
     CitizenStatus.DECEASED: N_("Deceased"),
 }
-CHRONIC_LABELS = {True: N_("Chronic"), False: N_("Past")}
+# QĐ 831 part 2 (tiền sử bệnh): an illness is either still treated or part of the person's
+# history; no source we take in says an illness was cured, so the book never says so.
+CHRONIC_LABELS = {True: N_("Under treatment"), False: N_("History")}

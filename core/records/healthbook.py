@@ -13,13 +13,14 @@ import datetime as dt
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from types import SimpleNamespace
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, Select, bindparam, exists, select
 
 from core.db import Database
-from core.i18n import Translator, now_utc, translator
+from core.i18n import Translator, now_utc, today_hanoi, translator
 from core.records.book_view import BookView
 from core.records.citizen import Citizen
 from core.records.display_format import BookFormat
@@ -36,7 +37,8 @@ from core.records.history import Allergy, Condition, Disability, FamilyHistory, 
 from core.records.immunization import Immunization
 from core.records.insurance import InsuranceCard
 from core.records.provenance import Provenance, Source
-from core.records.visit import Prescription, TestResult, Visit
+from core.records.visit import Prescription, Service, TestResult, Visit
+from core.reference.qd130 import paraclinical_kind
 from core.text import fold
 
 # --- The view -----------------------------------------------------------------
@@ -62,6 +64,8 @@ class BookEntry:
     rows: tuple[BookRow, ...]
     lists: tuple[BookList, ...] = ()
     declared: str | None = None
+    # The fields the title shows (the medicine's name, the vaccine and dose ...).
+    title_keys: tuple[str, ...] = ()
     # The entry's row in its table, for a channel to point back at it (a visit's
     # button); storage-specific, so not part of what two books compare equal on.
     ref: int | None = field(default=None, compare=False)
@@ -107,9 +111,22 @@ class HealthBook:
             yield from section.rows
             yield from in_lists(section.lists)
 
+    def entries(self) -> Iterator[BookEntry]:
+        """Every entry of the book, those inside other entries included."""
+
+        def in_lists(lists: Sequence[BookList]) -> Iterator[BookEntry]:
+            for book_list in lists:
+                for entry in book_list.entries:
+                    yield entry
+                    yield from in_lists(entry.lists)
+
+        for section in self.sections:
+            yield from in_lists(section.lists)
+
     def field_keys(self) -> set[str]:
-        """Every catalogue field key present anywhere in this book."""
-        return {row.key for row in self.rows()}
+        """Every catalogue field key present anywhere in this book, in a row or a title."""
+        return {row.key for row in self.rows()} | {
+            key for entry in self.entries() for key in entry.title_keys}
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -172,8 +189,23 @@ _CARD_QUERY = (
     .outerjoin(_FACILITIES, _FACILITIES.c.code == _CARDS.c.registered_facility_code)
     .where(_CARDS.c.citizen_id == _CITIZEN_ID, _CARDS.c.superseded_at.is_(None))
     .order_by(_CARDS.c.valid_from.desc().nulls_last(), _CARDS.c.id.desc())
+)
+# What the newest clinic file paid under a card says of it (QĐ 130, XML1 NAM_NAM_LIEN_TUC,
+# NGAY_MIEN_CCT, MA_KHUVUC): the card's rows in the register do not carry these.
+_CARD_DETAILS = ("card_five_years_from", "card_copay_exempt_from", "card_area_code")
+_CARD_DETAILS_QUERY = (
+    select(*(_VISITS.c[name] for name in _CARD_DETAILS))
+    .where(_VISITS.c.citizen_id == _CITIZEN_ID, _VISITS.c.card_number == bindparam("number"))
+    .order_by(_VISITS.c.admitted_at.desc(), _VISITS.c.id.desc())
     .limit(1)
 )
+
+
+def _current_card(cards: list[Any]) -> Any:
+    """The card the book shows: the newest still valid, else the newest (marked expired)."""
+    today = today_hanoi()
+    valid = [c for c in cards if c.valid_to is None or c.valid_to >= today]
+    return (valid or cards)[0] if cards else None
 _HISTORY_QUERIES = {
     "history.allergies": _rows_of(Allergy),
     "history.conditions": _rows_of(Condition),
@@ -189,10 +221,9 @@ _VISITS_QUERY = (
     .where(_VISITS.c.citizen_id == _CITIZEN_ID)
     .order_by(_VISITS.c.admitted_at.desc(), _VISITS.c.id.desc())
 )
-_CHILD_QUERIES = {
-    "visits.prescriptions": _children_of(Prescription),
-    "visits.test_results": _children_of(TestResult),
-}
+_MEDICINES_QUERY = _children_of(Prescription)
+_SERVICES_QUERY = _children_of(Service)
+_RESULTS_QUERY = _children_of(TestResult)
 # Which lists have any entry at all, in one round trip: most people have no
 # allergies, surgeries or disabilities, and an empty list then costs no query.
 _LIST_QUERIES: dict[str, Select] = {**_HISTORY_QUERIES, "immunizations.doses": _DOSES_QUERY,
@@ -261,10 +292,14 @@ def load_book_data(connection: Connection, citizen_id: int,
         return list(connection.execute(_LIST_QUERIES[name], key)) if name in present else []
 
     if BookGroup.INSURANCE in groups:
-        data.card = connection.execute(_CARD_QUERY, key).one_or_none()
-        if data.card is not None:
-            prov_ids.append(data.card.provenance_id)
-            note_facility(data.card.registered_facility_code, data.card.facility_name)
+        card = _current_card(list(connection.execute(_CARD_QUERY, key)))
+        if card is not None:
+            details = connection.execute(_CARD_DETAILS_QUERY, {**key, "number": card.number}) \
+                .one_or_none()
+            data.card = SimpleNamespace(**card._mapping, **(
+                details._mapping if details is not None else dict.fromkeys(_CARD_DETAILS)))
+            prov_ids.append(card.provenance_id)
+            note_facility(card.registered_facility_code, card.facility_name)
 
     if BookGroup.HISTORY in groups:
         for name in _HISTORY_QUERIES:
@@ -289,12 +324,7 @@ def load_book_data(connection: Connection, citizen_id: int,
         data.lists["visits.visits"] = visits
         for row in visits:
             note_facility(row.facility_code, row.facility_name)
-        for name, query in _CHILD_QUERIES.items():
-            by_visit: dict[int, list[Any]] = {}
-            if visits:
-                for row in connection.execute(query, key):
-                    by_visit.setdefault(row.visit_id, []).append(row)
-            data.children[name] = by_visit
+        data.children.update(_visit_lines(connection, key) if visits else {})
 
     for entries in data.lists.values():
         prov_ids.extend(r.provenance_id for r in entries)
@@ -303,6 +333,27 @@ def load_book_data(connection: Connection, citizen_id: int,
         cache = _sources[connection.engine] = _SourceCache()
     data.sources = cache.resolve(connection, prov_ids)
     return data
+
+
+def _visit_lines(connection: Connection, key: dict[str, int]) -> dict[str, dict[int, list[Any]]]:
+    """The lines of every visit by list: medicines (XML2), services (XML3), and the results
+    (XML4) under the heading their service's group gives them (core.reference.qd130)."""
+    lines: dict[str, dict[int, list[Any]]] = {}
+
+    def add(name: str, row: Any) -> None:
+        lines.setdefault(name, {}).setdefault(row.visit_id, []).append(row)
+
+    for row in connection.execute(_MEDICINES_QUERY, key):
+        add("visits.medicines", row)
+    groups: dict[int, dict[str, str]] = {}
+    for row in connection.execute(_SERVICES_QUERY, key):
+        add("visits.services", row)
+        if row.service_code and row.group_code:
+            groups.setdefault(row.visit_id, {})[row.service_code] = row.group_code
+    for row in connection.execute(_RESULTS_QUERY, key):
+        kind = paraclinical_kind(row.service_code, groups.get(row.visit_id, {}))
+        add(f"visits.results.{kind}", row)
+    return lines
 
 
 # --- Assembling ---------------------------------------------------------------
@@ -327,6 +378,10 @@ class _Assembler:
             return None
         return rule.format(raw, self.fmt)
 
+    @staticmethod
+    def applies(rule: FieldRule, subject: Any) -> bool:
+        return subject is None or rule.applies is None or rule.applies(subject)
+
     def section_row(self, rule: FieldRule, subject: Any) -> BookRow:
         value = self.value(rule, subject)
         declared = None
@@ -339,19 +394,28 @@ class _Assembler:
     def entry(self, rule: EntryRule, row: Any) -> BookEntry:
         rows = []
         for field_rule in rule.fields:
-            if not self.view.shows(field_rule):
+            if field_rule.in_title or not self.view.shows(field_rule) \
+                    or not self.applies(field_rule, row):
                 continue
             value = self.value(field_rule, row)
             if value is not None:  # inside a list, an empty detail is left out
                 rows.append(BookRow(field_rule.key, self.t.gettext(field_rule.label), value, value))
+        # An entry's own lists only when they hold something: a visit without imaging says
+        # nothing about imaging (a phone screen is short).
         lists = tuple(
-            self.book_list(child, self.data.children.get(child.key, {}).get(row.id, []))
+            self.book_list(child, lines)
             for child in rule.children
             if self.view.shows_any(child)
+            and (lines := self.data.children.get(child.key, {}).get(row.id, []))
         )
         source = self.data.sources.get(getattr(row, "provenance_id", None))
-        return BookEntry(rule.key, rule.title(row, self.fmt), tuple(rows), lists,
-                         _declared(source, self.t), ref=getattr(row, "id", None))
+        title_fields = [f for f in rule.fields if f.in_title]
+        if all(self.view.shows(f) for f in title_fields):
+            title, title_keys = rule.title(row, self.fmt), tuple(f.key for f in title_fields)
+        else:  # the title would show what the view does not: the list's name stands instead
+            title, title_keys = self.t.gettext(rule.label), ()
+        return BookEntry(rule.key, title, tuple(rows), lists, _declared(source, self.t),
+                         title_keys, ref=getattr(row, "id", None))
 
     def book_list(self, rule: EntryRule, rows: list[Any]) -> BookList:
         return BookList(rule.key, self.t.gettext(rule.label),
@@ -359,7 +423,7 @@ class _Assembler:
 
     def section(self, rule: SectionRule) -> BookSection:
         subject = self.data.card if rule.group is BookGroup.INSURANCE else self.data.citizen
-        rows = tuple(row for f in rule.fields if self.view.shows(f)
+        rows = tuple(row for f in rule.fields if self.view.shows(f) and self.applies(f, subject)
                      if (row := self.section_row(f, subject)).value is not None or f.shown_when_missing)
         lists = tuple(self.book_list(e, self.data.lists.get(e.key, []))
                       for e in rule.entries if self.view.shows_any(e))

@@ -43,6 +43,18 @@ class TestLine:
 
 
 @dataclass
+class ServiceLine:
+    """XML3 CHI_TIET_DVKT: a technical service or a supply."""
+
+    name: str  # TEN_DICH_VU, else TEN_VAT_TU
+    service_code: str | None = None  # MA_DICH_VU
+    group_code: str | None = None  # MA_NHOM
+    quantity: float | None = None  # SO_LUONG
+    unit: str | None = None  # DON_VI_TINH
+    performed_at: dt.datetime | None = None  # NGAY_TH_YL, else NGAY_YL
+
+
+@dataclass
 class VisitSubmission:
     """XML1 TONG_HOP with its drug and test lines (MA_LK ties them together)."""
 
@@ -63,10 +75,21 @@ class VisitSubmission:
     kind_code: str | None = None  # MA_LOAI_KCB
     discharged_at: dt.datetime | None = None  # NGAY_RA
     reason: str | None = None  # LY_DO_VV
-    diagnosis: str | None = None  # CHAN_DOAN_RV, else CHAN_DOAN_VAO
+    admission_diagnosis: str | None = None  # CHAN_DOAN_VAO
+    diagnosis: str | None = None  # CHAN_DOAN_RV
     primary_icd10: str | None = None  # MA_BENH_CHINH
     secondary_icd10: list[str] = field(default_factory=list)  # MA_BENH_KT, `;`-separated
+    treatment_method: str | None = None  # PP_DIEU_TRI
     treatment_result: str | None = None  # KET_QUA_DTRI
-    follow_up_on: dt.date | None = None  # NGAY_TAI_KHAM
+    follow_ups: list[dt.date] = field(default_factory=list)  # NGAY_TAI_KHAM, `;`-separated
+    note: str | None = None  # GHI_CHU
+    weight_kg: float | None = None  # CAN_NANG
+    accident_code: str | None = None  # MA_TAI_NAN
+    referred_from: str | None = None  # MA_NOI_DI
+    referred_to: str | None = None  # MA_NOI_DEN
+    card_five_years_from: dt.date | None = None  # NAM_NAM_LIEN_TUC
+    card_copay_exempt_from: dt.date | None = None  # NGAY_MIEN_CCT
+    card_area_code: str | None = None  # MA_KHUVUC
     prescriptions: list[PrescriptionLine] = field(default_factory=list)
+    services: list[ServiceLine] = field(default_factory=list)
     tests: list[TestLine] = field(default_factory=list)

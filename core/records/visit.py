@@ -12,7 +12,7 @@ import enum
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.i18n import N_, now_utc
+from core.i18n import now_utc
 from core.records.base import Base, BigIntPK, str_enum
 
 
@@ -23,15 +23,8 @@ class VisitKind(enum.StrEnum):
     OTHER = "other"
 
 
-VISIT_KIND_LABELS = {
-    VisitKind.OUTPATIENT: N_("Outpatient"),
-    VisitKind.DAY_TREATMENT: N_("Day treatment"),
-    VisitKind.INPATIENT: N_("Inpatient"),
-    VisitKind.OTHER: N_("Other"),
-}
-
-# QĐ 130 MA_LOAI_KCB -> kind. Our reading of the code list: 01 examination,
-# 02/05/07/08 outpatient treatment and refills, 04 day inpatient, 03/06/09 inpatient.
+# QĐ 130 MA_LOAI_KCB -> the kind the record indexes by; the book shows the code's own
+# label (core.reference.qd130.CARE_KIND_LABELS), never this grouping.
 VISIT_KIND_BY_CODE = {
     "01": VisitKind.OUTPATIENT,
     "02": VisitKind.OUTPATIENT,
@@ -42,17 +35,7 @@ VISIT_KIND_BY_CODE = {
     "03": VisitKind.INPATIENT,
     "06": VisitKind.INPATIENT,
     "09": VisitKind.INPATIENT,
-}
-
-# QĐ 130 KET_QUA_DTRI.
-TREATMENT_RESULT_LABELS = {
-    "1": N_("Cured"),
-    "2": N_("Improved"),
-    "3": N_("Unchanged"),
-    "4": N_("Worse"),
-    "5": N_("Died"),
-    "6": N_("Serious prognosis, went home"),
-    "7": N_("Not determined"),
+    "10": VisitKind.OTHER,
 }
 
 
@@ -71,12 +54,25 @@ class Visit(Base):
     kind_code: Mapped[str | None] = mapped_column(String(2))  # MA_LOAI_KCB as sent
     admitted_at: Mapped[dt.datetime]
     discharged_at: Mapped[dt.datetime | None]
-    reason: Mapped[str | None] = mapped_column(Text)
-    diagnosis: Mapped[str | None] = mapped_column(Text)
-    primary_icd10: Mapped[str | None] = mapped_column(String(10))
-    secondary_icd10: Mapped[str | None] = mapped_column(String(200))  # `;`-separated, as sent
-    treatment_result: Mapped[str | None] = mapped_column(String(2))
-    follow_up_on: Mapped[dt.date | None]  # NGAY_TAI_KHAM
+    reason: Mapped[str | None] = mapped_column(Text)  # LY_DO_VV
+    admission_diagnosis: Mapped[str | None] = mapped_column(Text)  # CHAN_DOAN_VAO
+    diagnosis: Mapped[str | None] = mapped_column(Text)  # CHAN_DOAN_RV
+    primary_icd10: Mapped[str | None] = mapped_column(String(10))  # MA_BENH_CHINH
+    secondary_icd10: Mapped[str | None] = mapped_column(String(200))  # MA_BENH_KT, `;` as sent
+    treatment_method: Mapped[str | None] = mapped_column(Text)  # PP_DIEU_TRI
+    treatment_result: Mapped[str | None] = mapped_column(String(2))  # KET_QUA_DTRI
+    # NGAY_TAI_KHAM: every appointment date, ISO, `;`-separated, in date order.
+    follow_up_dates: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)  # GHI_CHU
+    weight_kg: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))  # CAN_NANG
+    accident_code: Mapped[str | None] = mapped_column(String(2))  # MA_TAI_NAN
+    referred_from: Mapped[str | None] = mapped_column(String(5))  # MA_NOI_DI
+    referred_to: Mapped[str | None] = mapped_column(String(5))  # MA_NOI_DEN
+    # The card this visit was paid under and what XML1 says of it.
+    card_number: Mapped[str | None] = mapped_column(String(15))  # MA_THE_BHYT (first card)
+    card_five_years_from: Mapped[dt.date | None]  # NAM_NAM_LIEN_TUC
+    card_copay_exempt_from: Mapped[dt.date | None]  # NGAY_MIEN_CCT
+    card_area_code: Mapped[str | None] = mapped_column(String(2))  # MA_KHUVUC
     content_hash: Mapped[str] = mapped_column(String(64))
     provenance_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("provenance.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
@@ -87,10 +83,26 @@ class Visit(Base):
     test_results: Mapped[list[TestResult]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="TestResult.id"
     )
+    services: Mapped[list[Service]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="Service.id"
+    )
 
     @property
     def secondary_codes(self) -> list[str]:
         return [c for c in (self.secondary_icd10 or "").split(";") if c]
+
+    @property
+    def follow_ups(self) -> list[dt.date]:
+        return follow_up_days(self.follow_up_dates)
+
+
+def follow_up_days(stored: str | None) -> list[dt.date]:
+    """The appointment dates of `Visit.follow_up_dates`."""
+    return [dt.date.fromisoformat(d) for d in (stored or "").split(";") if d]
+
+
+def stored_follow_ups(days: list[dt.date]) -> str | None:
+    return ";".join(d.isoformat() for d in sorted(set(days))) or None
 
 
 class Prescription(Base):
@@ -130,3 +142,20 @@ class TestResult(Base):
     description: Mapped[str | None] = mapped_column(Text)
     conclusion: Mapped[str | None] = mapped_column(Text)
     resulted_at: Mapped[dt.datetime | None]
+
+
+class Service(Base):
+    """A technical service or supply of the visit (QĐ 130 XML3 CHI_TIET_DVKT)."""
+
+    __tablename__ = "visit_services"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    visit_id: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("visits.id", ondelete="CASCADE"), index=True
+    )
+    service_code: Mapped[str | None] = mapped_column(String(50))  # MA_DICH_VU
+    group_code: Mapped[str | None] = mapped_column(String(2))  # MA_NHOM
+    name: Mapped[str] = mapped_column(String(1024))  # TEN_DICH_VU, else TEN_VAT_TU
+    quantity: Mapped[float | None] = mapped_column(Numeric(12, 3, asdecimal=False))  # SO_LUONG
+    unit: Mapped[str | None] = mapped_column(String(50))  # DON_VI_TINH
+    performed_at: Mapped[dt.datetime | None]  # NGAY_TH_YL, else NGAY_YL

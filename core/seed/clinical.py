@@ -60,63 +60,64 @@ def doses_for(rng: random.Random, resident: Resident, town: Town, today: dt.date
 
 # --- Visits ----------------------------------------------------------------------
 
-# diagnosis -> (reason for the visit, drugs: name, strength, route, dose, how, quantity, unit)
+# diagnosis -> (reason for the visit, drugs: name, strength, route, dose, how, quantity, unit);
+# the route is a code of the Ministry's list, as clinics send it in XML2 DUONG_DUNG.
 TREATMENTS: dict[str, tuple[str, tuple[tuple[str, str, str, str, str, float, str], ...]]] = {
     "J06.9": ("Sốt, ho, sổ mũi 3 ngày", (
-        ("Paracetamol", "500mg", "Uống", "1 viên/lần, 3 lần/ngày", "Uống sau ăn, cách nhau 6 giờ",
+        ("Paracetamol", "500mg", "1.01", "1 viên/lần, 3 lần/ngày", "Uống sau ăn, cách nhau 6 giờ",
          15, "Viên"),
-        ("Loratadin", "10mg", "Uống", "1 viên/ngày", "Uống buổi tối", 7, "Viên"))),
+        ("Loratadin", "10mg", "1.01", "1 viên/ngày", "Uống buổi tối", 7, "Viên"))),
     "J02.9": ("Đau họng, sốt nhẹ", (
-        ("Amoxicilin", "500mg", "Uống", "1 viên/lần, 3 lần/ngày", "Uống sau ăn", 21, "Viên"),
-        ("Paracetamol", "500mg", "Uống", "1 viên khi sốt", "Cách nhau ít nhất 6 giờ", 10, "Viên"))),
+        ("Amoxicilin", "500mg", "1.01", "1 viên/lần, 3 lần/ngày", "Uống sau ăn", 21, "Viên"),
+        ("Paracetamol", "500mg", "1.01", "1 viên khi sốt", "Cách nhau ít nhất 6 giờ", 10, "Viên"))),
     "J20.9": ("Ho có đờm một tuần", (
-        ("Amoxicilin", "500mg", "Uống", "1 viên/lần, 3 lần/ngày", "Uống sau ăn", 21, "Viên"),
-        ("Acetylcystein", "200mg", "Uống", "1 gói/lần, 3 lần/ngày", "Hòa tan trong nước", 15, "Gói"))),
+        ("Amoxicilin", "500mg", "1.01", "1 viên/lần, 3 lần/ngày", "Uống sau ăn", 21, "Viên"),
+        ("Acetylcystein", "200mg", "1.01", "1 gói/lần, 3 lần/ngày", "Hòa tan trong nước", 15, "Gói"))),
     "A09": ("Tiêu chảy, đau bụng", (
-        ("Oresol", "245mg", "Uống", "Pha 1 gói với 200ml nước", "Uống dần sau mỗi lần đi ngoài",
+        ("Oresol", "245mg", "1.01", "Pha 1 gói với 200ml nước", "Uống dần sau mỗi lần đi ngoài",
          10, "Gói"),
-        ("Diosmectit", "3g", "Uống", "1 gói/lần, 3 lần/ngày", "Uống xa bữa ăn", 9, "Gói"))),
+        ("Diosmectit", "3g", "1.01", "1 gói/lần, 3 lần/ngày", "Uống xa bữa ăn", 9, "Gói"))),
     "A90": ("Sốt cao 2 ngày, đau mỏi người", (
-        ("Paracetamol", "500mg", "Uống", "1 viên khi sốt trên 38,5°C", "Cách nhau ít nhất 6 giờ",
+        ("Paracetamol", "500mg", "1.01", "1 viên khi sốt trên 38,5°C", "Cách nhau ít nhất 6 giờ",
          12, "Viên"),
-        ("Oresol", "245mg", "Uống", "Pha 1 gói với 200ml nước", "Uống nhiều nước", 10, "Gói"))),
+        ("Oresol", "245mg", "1.01", "Pha 1 gói với 200ml nước", "Uống nhiều nước", 10, "Gói"))),
     "K29.7": ("Đau vùng thượng vị", (
-        ("Omeprazol", "20mg", "Uống", "1 viên/ngày", "Uống trước ăn sáng 30 phút", 28, "Viên"),)),
+        ("Omeprazol", "20mg", "1.01", "1 viên/ngày", "Uống trước ăn sáng 30 phút", 28, "Viên"),)),
     "K21.9": ("Ợ chua, nóng rát sau xương ức", (
-        ("Esomeprazol", "40mg", "Uống", "1 viên/ngày", "Uống trước ăn sáng", 28, "Viên"),)),
+        ("Esomeprazol", "40mg", "1.01", "1 viên/ngày", "Uống trước ăn sáng", 28, "Viên"),)),
     "M54.5": ("Đau lưng", (
-        ("Meloxicam", "7,5mg", "Uống", "1 viên/ngày", "Uống sau ăn", 10, "Viên"),
-        ("Eperison", "50mg", "Uống", "1 viên/lần, 3 lần/ngày", "Uống sau ăn", 30, "Viên"))),
+        ("Meloxicam", "7,5mg", "1.01", "1 viên/ngày", "Uống sau ăn", 10, "Viên"),
+        ("Eperison", "50mg", "1.01", "1 viên/lần, 3 lần/ngày", "Uống sau ăn", 30, "Viên"))),
     "N39.0": ("Tiểu buốt, tiểu rắt", (
-        ("Ciprofloxacin", "500mg", "Uống", "1 viên/lần, 2 lần/ngày", "Uống nhiều nước", 14, "Viên"),)),
+        ("Ciprofloxacin", "500mg", "1.01", "1 viên/lần, 2 lần/ngày", "Uống nhiều nước", 14, "Viên"),)),
     "L30.9": ("Ngứa, nổi ban đỏ", (
-        ("Cetirizin", "10mg", "Uống", "1 viên/ngày", "Uống buổi tối", 10, "Viên"),
-        ("Kem Fucicort", "15g", "Dùng ngoài", "Bôi 2 lần/ngày", "Bôi lớp mỏng", 1, "Tuýp"))),
+        ("Cetirizin", "10mg", "1.01", "1 viên/ngày", "Uống buổi tối", 10, "Viên"),
+        ("Kem Fucicort", "15g", "3.05", "Bôi 2 lần/ngày", "Bôi lớp mỏng", 1, "Tuýp"))),
     "H10.9": ("Đỏ mắt, chảy nước mắt", (
-        ("Tobramycin", "0,3%", "Nhỏ mắt", "1 giọt/lần, 4 lần/ngày", "Nhỏ cả hai mắt", 1, "Lọ"),)),
+        ("Tobramycin", "0,3%", "6.01", "1 giọt/lần, 4 lần/ngày", "Nhỏ cả hai mắt", 1, "Lọ"),)),
     "K02.9": ("Đau răng", (
-        ("Paracetamol", "500mg", "Uống", "1 viên khi đau", "Cách nhau ít nhất 6 giờ", 10, "Viên"),)),
+        ("Paracetamol", "500mg", "1.01", "1 viên khi đau", "Cách nhau ít nhất 6 giờ", 10, "Viên"),)),
     "Z00.0": ("Khám sức khỏe định kỳ", ()),
     "I10": ("Tái khám tăng huyết áp", (
-        ("Amlodipin", "5mg", "Uống", "1 viên/ngày", "Uống buổi sáng", 30, "Viên"),
-        ("Losartan", "50mg", "Uống", "1 viên/ngày", "Uống buổi sáng", 30, "Viên"))),
+        ("Amlodipin", "5mg", "1.01", "1 viên/ngày", "Uống buổi sáng", 30, "Viên"),
+        ("Losartan", "50mg", "1.01", "1 viên/ngày", "Uống buổi sáng", 30, "Viên"))),
     "E11.9": ("Tái khám đái tháo đường", (
-        ("Metformin", "500mg", "Uống", "1 viên/lần, 2 lần/ngày", "Uống trong bữa ăn", 60, "Viên"),
-        ("Gliclazid", "30mg", "Uống", "1 viên/ngày", "Uống trước ăn sáng", 30, "Viên"))),
+        ("Metformin", "500mg", "1.01", "1 viên/lần, 2 lần/ngày", "Uống trong bữa ăn", 60, "Viên"),
+        ("Gliclazid", "30mg", "1.01", "1 viên/ngày", "Uống trước ăn sáng", 30, "Viên"))),
     "E78.5": ("Tái khám rối loạn mỡ máu", (
-        ("Atorvastatin", "10mg", "Uống", "1 viên/ngày", "Uống buổi tối", 30, "Viên"),)),
+        ("Atorvastatin", "10mg", "1.01", "1 viên/ngày", "Uống buổi tối", 30, "Viên"),)),
     "I25.9": ("Tức ngực khi gắng sức", (
-        ("Aspirin", "81mg", "Uống", "1 viên/ngày", "Uống sau ăn sáng", 30, "Viên"),
-        ("Bisoprolol", "2,5mg", "Uống", "1 viên/ngày", "Uống buổi sáng", 30, "Viên"))),
+        ("Aspirin", "81mg", "1.01", "1 viên/ngày", "Uống sau ăn sáng", 30, "Viên"),
+        ("Bisoprolol", "2,5mg", "1.01", "1 viên/ngày", "Uống buổi sáng", 30, "Viên"))),
     "J44.9": ("Khó thở, ho kéo dài", (
-        ("Budesonid/Formoterol", "160/4,5mcg", "Hít", "1 nhát/lần, 2 lần/ngày", "Súc miệng sau khi hít",
+        ("Budesonid/Formoterol", "160/4,5mcg", "5.02", "1 nhát/lần, 2 lần/ngày", "Súc miệng sau khi hít",
          1, "Bình"),)),
     "J45.9": ("Khò khè, khó thở về đêm", (
-        ("Salbutamol", "100mcg/liều", "Xịt họng", "2 nhát khi khó thở", "Không quá 8 nhát/ngày",
+        ("Salbutamol", "100mcg/liều", "5.04", "2 nhát khi khó thở", "Không quá 8 nhát/ngày",
          1, "Bình"),)),
     "M17.9": ("Đau khớp gối", (
-        ("Glucosamin", "1500mg", "Uống", "1 gói/ngày", "Uống sau ăn", 30, "Gói"),
-        ("Meloxicam", "7,5mg", "Uống", "1 viên/ngày", "Uống sau ăn", 10, "Viên"))),
+        ("Glucosamin", "1500mg", "1.01", "1 gói/ngày", "Uống sau ăn", 30, "Gói"),
+        ("Meloxicam", "7,5mg", "1.01", "1 viên/ngày", "Uống sau ăn", 10, "Viên"))),
 }
 
 # diagnosis -> tests: (name, service code, value low, value high, unit, decimals, normal high)
@@ -210,7 +211,13 @@ class VisitFactory:
             treatment_result="2" if code in CHRONIC_CODES else rng.choice("112"),
         )
         if code in CHRONIC_CODES:
-            submission.follow_up_on = day + dt.timedelta(days=rng.choice((28, 30, 30, 60)))
+            # A check-up of a long-term illness with its month of medicine (MA_LOAI_KCB 05; a
+            # quarter of them medicine collected by appointment, 07): NGAY_RA is the last day
+            # the medicine covers, and the next appointment is set for then.
+            days = rng.choice((28, 30, 30, 60))
+            submission.kind_code = "07" if rng.random() < 0.25 else "05"
+            submission.discharged_at = admitted + dt.timedelta(days=days)
+            submission.follow_ups = [day + dt.timedelta(days=days)]
         for drug, strength, route, dose, how, quantity, unit in drugs:
             submission.prescriptions.append(PrescriptionLine(
                 drug, strength, route, dose, how, float(quantity), unit, admitted))
@@ -244,6 +251,8 @@ class VisitFactory:
         for code in chronic:
             for _ in range(rng.randrange(2, 5)):
                 day = self.today - dt.timedelta(days=rng.randrange(1, 730))
+                if day < resident.born:  # a baby's asthma is checked after it is born
+                    continue
                 visits.append(self.visit(resident, code, day, chronic))
         return chronic, visits
 

@@ -36,7 +36,15 @@ from core.records.insurance import InsuranceCard
 from core.records.operations import QuarantineReason
 from core.records.provenance import Provenance, Source
 from core.records.submission import VisitSubmission
-from core.records.visit import VISIT_KIND_BY_CODE, Prescription, TestResult, Visit, VisitKind
+from core.records.visit import (
+    VISIT_KIND_BY_CODE,
+    Prescription,
+    Service,
+    TestResult,
+    Visit,
+    VisitKind,
+    stored_follow_ups,
+)
 from core.text import fold
 from core.values import PartialDate
 
@@ -45,6 +53,7 @@ _CARDS = InsuranceCard.__table__
 _VISITS = Visit.__table__
 _PRESCRIPTIONS = Prescription.__table__
 _TESTS = TestResult.__table__
+_SERVICES = Service.__table__
 _PROVENANCE = Provenance.__table__
 
 _NO_IDENTIFIER = Message(N_(
@@ -327,9 +336,16 @@ async def _insert_provenance(connection: AsyncConnection, writes: list[_Write],
 
 
 _VISIT_COLUMNS = ("citizen_id", "facility_code", "visit_key", "kind", "kind_code", "admitted_at",
-                  "discharged_at", "reason", "diagnosis", "primary_icd10", "secondary_icd10",
-                  "treatment_result", "follow_up_on", "content_hash", "provenance_id",
-                  "recorded_at")
+                  "discharged_at", "reason", "admission_diagnosis", "diagnosis", "primary_icd10",
+                  "secondary_icd10", "treatment_method", "treatment_result", "follow_up_dates",
+                  "note", "weight_kg", "accident_code", "referred_from", "referred_to",
+                  "card_number", "card_five_years_from", "card_copay_exempt_from",
+                  "card_area_code", "content_hash", "provenance_id", "recorded_at")
+# Copied as they are from the submission to the visit's row.
+_AS_SENT = ("reason", "admission_diagnosis", "diagnosis", "primary_icd10", "treatment_method",
+            "treatment_result", "note", "weight_kg", "accident_code", "referred_from",
+            "referred_to", "card_number", "card_five_years_from", "card_copay_exempt_from",
+            "card_area_code")
 _INSERT_VISITS = Bulk.insert(_VISITS, _VISIT_COLUMNS)
 _REPLACE_VISITS = Bulk(
     update(_VISITS).where(_VISITS.c.id == bindparam("visit_id"))
@@ -339,6 +355,8 @@ _REPLACE_VISITS = Bulk(
 _DELETE_PRESCRIPTIONS = delete(_PRESCRIPTIONS).where(
     _PRESCRIPTIONS.c.visit_id.in_(bindparam("visit_ids", expanding=True)))
 _DELETE_TESTS = delete(_TESTS).where(_TESTS.c.visit_id.in_(bindparam("visit_ids", expanding=True)))
+_DELETE_SERVICES = delete(_SERVICES).where(
+    _SERVICES.c.visit_id.in_(bindparam("visit_ids", expanding=True)))
 
 
 def _lines_of_visit(table: Any, columns: tuple[str, ...]) -> Bulk:
@@ -360,6 +378,8 @@ _TEST_COLUMNS = ("service_code", "indicator_code", "name", "value", "unit", "des
                  "conclusion", "resulted_at")
 _INSERT_PRESCRIPTIONS = _lines_of_visit(_PRESCRIPTIONS, _DRUG_COLUMNS)
 _INSERT_TESTS = _lines_of_visit(_TESTS, _TEST_COLUMNS)
+_SERVICE_COLUMNS = ("service_code", "group_code", "name", "quantity", "unit", "performed_at")
+_INSERT_SERVICES = _lines_of_visit(_SERVICES, _SERVICE_COLUMNS)
 
 
 def _visit_row(w: _Write, now: dt.datetime) -> dict[str, Any]:
@@ -372,12 +392,9 @@ def _visit_row(w: _Write, now: dt.datetime) -> dict[str, Any]:
         "kind_code": s.kind_code,
         "admitted_at": s.admitted_at,
         "discharged_at": s.discharged_at,
-        "reason": s.reason,
-        "diagnosis": s.diagnosis,
-        "primary_icd10": s.primary_icd10,
+        **{name: getattr(s, name) for name in _AS_SENT},
         "secondary_icd10": ";".join(s.secondary_icd10) or None,
-        "treatment_result": s.treatment_result,
-        "follow_up_on": s.follow_up_on,
+        "follow_up_dates": stored_follow_ups(s.follow_ups),
         "content_hash": w.digest,
         "provenance_id": w.provenance_id,
         "recorded_at": now,
@@ -397,8 +414,10 @@ async def _write_visits(connection: AsyncConnection, writes: list[_Write],
         old_ids = {"visit_ids": [known[w.key].id for w in replaced]}
         await connection.execute(_DELETE_PRESCRIPTIONS, old_ids)
         await connection.execute(_DELETE_TESTS, old_ids)
+        await connection.execute(_DELETE_SERVICES, old_ids)
     drugs: list[dict[str, Any]] = []
     tests: list[dict[str, Any]] = []
+    services: list[dict[str, Any]] = []
     for (facility, visit_key), w in final.items():
         drugs.extend({"facility_code": facility, "visit_key": visit_key, "drug": p.drug,
                       "strength": p.strength, "route": p.route, "dose": p.dose,
@@ -409,7 +428,11 @@ async def _write_visits(connection: AsyncConnection, writes: list[_Write],
                       "name": t.name, "value": t.value, "unit": t.unit,
                       "description": t.description, "conclusion": t.conclusion,
                       "resulted_at": t.resulted_at} for t in w.submission.tests)
+        services.extend({"facility_code": facility, "visit_key": visit_key,
+                         **{name: getattr(line, name) for name in _SERVICE_COLUMNS}}
+                        for line in w.submission.services)
     await _INSERT_PRESCRIPTIONS.run(connection, drugs)
+    await _INSERT_SERVICES.run(connection, services)
     await _INSERT_TESTS.run(connection, tests)
 
 

@@ -1,7 +1,8 @@
 """One HOSO of a QĐ 130/QĐ-BYT checkout file: the visit it carries, or why it cannot be read.
 
 A HOSO holds tables (`FILEHOSO`) whose content is base64 of an inner XML document.
-We read XML1 (the visit), XML2 (drugs) and XML4 (test results) and ignore the others.
+We read XML1 (the visit), XML2 (medicines used or dispensed), XML3 (technical services
+and supplies) and XML4 (paraclinical results) and ignore the others.
 Everything is looked up by element name and normalised to NFC; a bad optional value
 is dropped with a warning, and a HOSO that cannot be read is reported whole (the
 other HOSOs of the file go on). The envelope around the HOSOs is `qd130_format`'s.
@@ -21,11 +22,14 @@ from xml.etree.ElementTree import Element
 from core import validation as v
 from core.i18n import N_, Message, now_utc
 from core.records.imports.qd130_values import (
+    area_code,
     birth_date,
     bounded,
     column_length,
+    day,
+    days,
     first_card,
-    first_day,
+    group_number,
     icd10_code,
     in_the_future,
     moment,
@@ -34,8 +38,9 @@ from core.records.imports.qd130_values import (
     secondary_codes,
     sex_code,
     short_code,
+    weight,
 )
-from core.records.imports.qd130_writer import XML1, XML2, XML4, element_bytes, hoso_element
+from core.records.imports.qd130_writer import XML1, XML2, XML3, XML4, element_bytes, hoso_element
 from core.records.imports.qd130_xml import (
     PARSER_ERRORS,
     DocumentRefused,
@@ -48,8 +53,9 @@ from core.records.imports.qd130_xml import (
     refused,
 )
 from core.records.imports.qd130_xml import name as tag_name
-from core.records.submission import PrescriptionLine, TestLine, VisitSubmission
-from core.records.visit import Prescription, TestResult, Visit
+from core.records.submission import PrescriptionLine, ServiceLine, TestLine, VisitSubmission
+from core.records.visit import Prescription, Service, TestResult, Visit
+from core.reference.qd130 import MEDICINE_UNTIL_KINDS
 from core.text import clean
 
 T = TypeVar("T")
@@ -164,6 +170,9 @@ def read_hoso(hoso: Element, index: int, envelope_facility: str | None,
         for content in tables.get(XML2, []):
             visit.prescriptions.extend(_drugs(_inner(XML2, content), visit.visit_key,
                                               record.warnings, now))
+        for content in tables.get(XML3, []):
+            visit.services.extend(_services(_inner(XML3, content), visit.visit_key,
+                                            record.warnings, now))
         for content in tables.get(XML4, []):
             visit.tests.extend(_tests(_inner(XML4, content), visit.visit_key, record.warnings,
                                       now))
@@ -172,13 +181,6 @@ def read_hoso(hoso: Element, index: int, envelope_facility: str | None,
         return record
     record.submission = visit
     return record
-
-
-# QĐ 130 as amended by QĐ 4750, XML1 MA_LOAI_KCB: outpatient treatment (02), long-term
-# outpatient treatment with examination and medicine (05), medicine by appointment (07)
-# and long-term outpatient treatment with services or medicine (08), for which NGAY_RA is
-# the last day the medicine covers, not the time the patient left.
-MEDICINE_UNTIL_NGAY_RA = frozenset({"02", "05", "07", "08"})
 
 
 def _visit(document: Element, record: HosoRecord, envelope_facility: str | None,
@@ -221,9 +223,10 @@ def _visit(document: Element, record: HosoRecord, envelope_facility: str | None,
     if discharged is not None and discharged < admitted:
         record.warnings.append(Message(N_("NGAY_RA is before NGAY_VAO and was left out.")))
         discharged = None
-    # QĐ 130, XML1 NGAY_RA: in the future only as the last medicine day (see above).
+    # QĐ 130, XML1 NGAY_RA: in the future only as the last day the medicine covers, which it
+    # is for outpatient treatment and refills (MA_LOAI_KCB 02, 05, 07, 08; QĐ 4750).
     if discharged is not None and in_the_future(discharged, now) \
-            and kind not in MEDICINE_UNTIL_NGAY_RA:
+            and kind not in MEDICINE_UNTIL_KINDS:
         record.warnings.append(Message(N_(
             "NGAY_RA is in the future, which only outpatient treatment (MA_LOAI_KCB 02, 05, 07 "
             "or 08) allows; it was left out.")))
@@ -246,13 +249,24 @@ def _visit(document: Element, record: HosoRecord, envelope_facility: str | None,
         kind_code=kind,
         discharged_at=discharged,
         reason=f.get("LY_DO_VV") or None,
-        # QĐ 130, XML1: the discharge diagnosis when there is one, else the one on arrival.
-        diagnosis=f.get("CHAN_DOAN_RV") or f.get("CHAN_DOAN_VAO") or None,
+        # QĐ 130, XML1: CHAN_DOAN_VAO is the diagnosis on admission, kept and labelled as
+        # such; the visit's diagnosis is CHAN_DOAN_RV (with MA_BENH_CHINH), never the former.
+        admission_diagnosis=f.get("CHAN_DOAN_VAO") or None,
+        diagnosis=f.get("CHAN_DOAN_RV") or None,
         primary_icd10=optional("MA_BENH_CHINH", icd10_code),
         secondary_icd10=secondary_codes(f.get("MA_BENH_KT", ""), record.warnings),
+        treatment_method=f.get("PP_DIEU_TRI") or None,
         treatment_result=optional("KET_QUA_DTRI", short_code(1)),
-        # QĐ 130, XML1 NGAY_TAI_KHAM: an appointment; the future is where it belongs.
-        follow_up_on=optional("NGAY_TAI_KHAM", first_day),
+        # QĐ 130, XML1 NGAY_TAI_KHAM: appointments; the future is where they belong.
+        follow_ups=optional("NGAY_TAI_KHAM", days) or [],
+        note=f.get("GHI_CHU") or None,
+        weight_kg=optional("CAN_NANG", weight),
+        accident_code=optional("MA_TAI_NAN", short_code(1)),
+        referred_from=optional("MA_NOI_DI", v.facility_code),
+        referred_to=optional("MA_NOI_DEN", v.facility_code),
+        card_five_years_from=optional("NAM_NAM_LIEN_TUC", day),
+        card_copay_exempt_from=optional("NGAY_MIEN_CCT", day),
+        card_area_code=optional("MA_KHUVUC", area_code),
     )
 
 
@@ -306,6 +320,33 @@ def _drugs(document: Element, visit_key: str, warnings: list[Message],
     return lines
 
 
+def _services(document: Element, visit_key: str, warnings: list[Message],
+              now: dt.datetime) -> list[ServiceLine]:
+    """XML3 `CHI_TIET_DVKT` lines: a service (TEN_DICH_VU) or a supply (TEN_VAT_TU)."""
+    lines = []
+    for f in _lines(document, "CHI_TIET_DVKT", visit_key, XML3, warnings):
+        element = "TEN_DICH_VU" if f.get("TEN_DICH_VU") else "TEN_VAT_TU"
+        name = bounded(f.get(element, ""), element, column_length(Service, "name"), warnings)
+        if name is None:
+            warnings.append(Message(N_(
+                "A line of the XML3 table has neither TEN_DICH_VU nor TEN_VAT_TU and was left out.")))
+            continue
+        performed = "NGAY_TH_YL" if f.get("NGAY_TH_YL") else "NGAY_YL"
+        lines.append(ServiceLine(
+            name=name,
+            service_code=bounded(f.get("MA_DICH_VU", ""), "MA_DICH_VU",
+                                 column_length(Service, "service_code"), warnings),
+            group_code=optional_element(f.get("MA_NHOM", ""), "MA_NHOM", group_number,
+                                        warnings),
+            quantity=optional_element(f.get("SO_LUONG", ""), "SO_LUONG", quantity, warnings),
+            unit=bounded(f.get("DON_VI_TINH", ""), "DON_VI_TINH",
+                         column_length(Service, "unit"), warnings),
+            # QĐ 130, XML3 NGAY_TH_YL (when it was done), else NGAY_YL (when it was ordered).
+            performed_at=_past(f.get(performed, ""), performed, warnings, now),
+        ))
+    return lines
+
+
 def _tests(document: Element, visit_key: str, warnings: list[Message],
            now: dt.datetime) -> list[TestLine]:
     """XML4 `CHI_TIET_CLS` lines."""
@@ -333,4 +374,4 @@ def _tests(document: Element, visit_key: str, warnings: list[Message],
     return lines
 
 
-__all__ = ["MEDICINE_UNTIL_NGAY_RA", "HosoRecord", "HosoUnreadable", "read_hoso"]
+__all__ = ["HosoRecord", "HosoUnreadable", "read_hoso"]

@@ -1,4 +1,4 @@
-"""Values in QĐ 130/QĐ-BYT XML1, XML2 and XML4: times, dates, codes, quantities.
+"""Values in QĐ 130/QĐ-BYT XML1 to XML4: times, dates, codes, quantities.
 
 Each reader takes the text of one element and returns the record's value or
 raises; `optional_element` turns a failure into a warning that names the element and
@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from core import validation as v
 from core.i18n import N_, TIMEZONE, Message, today_hanoi
 from core.records.visit import Visit
+from core.reference.qd130 import AREA_LABELS
 from core.values import PartialDate, Sex
 
 T = TypeVar("T")
@@ -66,12 +67,33 @@ def in_the_future(value: dt.datetime, now: dt.datetime) -> bool:
     return value > now + FUTURE_TOLERANCE
 
 
-def first_day(text: str) -> dt.date:
-    # QĐ 130, XML1 NGAY_TAI_KHAM: several appointments are separated by `;`; the first is kept.
-    for part in text.split(";"):
-        if part.strip():
-            return moment(part).date()
-    raise ValueError("empty")
+def days(text: str) -> list[dt.date]:
+    # QĐ 130, XML1 NGAY_TAI_KHAM: several appointments are separated by `;`; all are kept.
+    found = sorted({moment(part).date() for part in text.split(";") if part.strip()})
+    if not found:
+        raise ValueError("empty")
+    return found
+
+
+def day(text: str) -> dt.date:
+    # QĐ 130, XML1 NGAY_MIEN_CCT, NAM_NAM_LIEN_TUC: a date, yyyymmdd.
+    return moment(text).date()
+
+
+def area_code(text: str) -> str:
+    # QĐ 130, XML1 MA_KHUVUC: K1, K2 or K3 (core.reference.qd130.AREA_LABELS).
+    value = text.strip().upper()
+    if value not in AREA_LABELS:
+        raise v.InvalidValue(Message(N_("MA_KHUVUC is K1, K2 or K3.")))
+    return value
+
+
+def weight(text: str) -> float:
+    # QĐ 130, XML1 CAN_NANG: kilograms, a comma or a dot as the decimal mark.
+    value = quantity(text)
+    if not 0 < value < 500:
+        raise v.InvalidValue(Message(N_("A weight in kilograms is between 0 and 500.")))
+    return value
 
 
 def birth_date(text: str) -> PartialDate:
@@ -114,6 +136,13 @@ def short_code(length: int) -> Callable[[str], str]:
                                          {"n": length}))
         return str(int(text)).zfill(length)
     return read
+
+
+def group_number(text: str) -> str:
+    # QĐ 130, XML3 MA_NHOM: the cost group, a number 1-18 (core.reference.qd130).
+    if not text.isdigit() or not 0 < int(text) < 100:
+        raise v.InvalidValue(Message(N_("MA_NHOM is a number such as 1 or 13.")))
+    return str(int(text))
 
 
 _NUMBER = re.compile(r"[0-9]{1,9}(?:[.,][0-9]+)?")
@@ -178,11 +207,14 @@ def secondary_codes(text: str, warnings: list[Message]) -> list[str]:
 
 
 __all__ = [
+    "area_code",
     "birth_date",
     "bounded",
     "column_length",
+    "day",
+    "days",
     "first_card",
-    "first_day",
+    "group_number",
     "icd10_code",
     "in_the_future",
     "moment",
@@ -191,5 +223,6 @@ __all__ = [
     "secondary_codes",
     "sex_code",
     "short_code",
+    "weight",
     "whole_number",
 ]

@@ -20,7 +20,7 @@ from core.records.submission import VisitSubmission
 from core.values import BloodGroup, PartialDate
 
 ROOT = "GIAMDINHHS"
-XML1, XML2, XML4 = "XML1", "XML2", "XML4"
+XML1, XML2, XML3, XML4 = "XML1", "XML2", "XML3", "XML4"
 
 # Characters XML 1.0 cannot carry at all; a writer that let them through would make
 # a file no clinic system (nor this reader) accepts.
@@ -74,18 +74,31 @@ def _xml1(s: VisitSubmission) -> Element:
         ("MAXA_CU_TRU", s.ward_code),
         ("DIEN_THOAI", _national_phone(s.phone) if s.phone else None),
         ("MA_THE_BHYT", s.card_number),
+        ("NAM_NAM_LIEN_TUC", _day(s.card_five_years_from)),
+        ("NGAY_MIEN_CCT", _day(s.card_copay_exempt_from)),
+        ("MA_KHUVUC", s.card_area_code),
         ("LY_DO_VV", s.reason),
-        ("CHAN_DOAN_VAO", None),
+        ("CHAN_DOAN_VAO", s.admission_diagnosis),
         ("CHAN_DOAN_RV", s.diagnosis),
         ("MA_BENH_CHINH", s.primary_icd10),
         ("MA_BENH_KT", ";".join(s.secondary_icd10)),
+        ("MA_TAI_NAN", s.accident_code),
+        ("PP_DIEU_TRI", s.treatment_method),
+        ("MA_NOI_DI", s.referred_from),
+        ("MA_NOI_DEN", s.referred_to),
         ("NGAY_VAO", format_moment(s.admitted_at)),
         ("NGAY_RA", format_moment(s.discharged_at) if s.discharged_at else None),
         ("KET_QUA_DTRI", s.treatment_result),
         ("MA_LOAI_KCB", s.kind_code),
-        ("NGAY_TAI_KHAM", s.follow_up_on.strftime("%Y%m%d") if s.follow_up_on else None),
+        ("CAN_NANG", _format_quantity(s.weight_kg) if s.weight_kg is not None else None),
+        ("NGAY_TAI_KHAM", ";".join(d.strftime("%Y%m%d") for d in s.follow_ups)),
         ("MA_CSKCB", s.facility_code),
+        ("GHI_CHU", s.note),
     ])
+
+
+def _day(value: dt.date | None) -> str | None:
+    return value.strftime("%Y%m%d") if value else None
 
 
 def _xml2(s: VisitSubmission) -> Element:
@@ -103,6 +116,23 @@ def _xml2(s: VisitSubmission) -> Element:
             ("DON_VI_TINH", line.unit),
             ("SO_LUONG", _format_quantity(line.quantity) if line.quantity is not None else None),
             ("NGAY_YL", format_moment(line.ordered_at) if line.ordered_at else None),
+        ]))
+    return root
+
+
+def _xml3(s: VisitSubmission) -> Element:
+    root = Element("CHITIEU_CHITIET_DVKT_VTYT")
+    rows = SubElement(root, "DSACH_CHI_TIET_DVKT")
+    for number, line in enumerate(s.services, start=1):
+        rows.append(_table("CHI_TIET_DVKT", [
+            ("MA_LK", s.visit_key),
+            ("STT", number),
+            ("MA_DICH_VU", line.service_code),
+            ("MA_NHOM", line.group_code),
+            ("TEN_DICH_VU", line.name),
+            ("DON_VI_TINH", line.unit),
+            ("SO_LUONG", _format_quantity(line.quantity) if line.quantity is not None else None),
+            ("NGAY_TH_YL", format_moment(line.performed_at) if line.performed_at else None),
         ]))
     return root
 
@@ -134,11 +164,13 @@ def _file_entry(parent: Element, kind: str, document: Element) -> None:
 
 
 def hoso_element(submission: VisitSubmission) -> Element:
-    """One HOSO: XML1, and XML2/XML4 when the visit has drug or test lines."""
+    """One HOSO: XML1, and XML2/XML3/XML4 when the visit has such lines."""
     hoso = Element("HOSO")
     _file_entry(hoso, XML1, _xml1(submission))
     if submission.prescriptions:
         _file_entry(hoso, XML2, _xml2(submission))
+    if submission.services:
+        _file_entry(hoso, XML3, _xml3(submission))
     if submission.tests:
         _file_entry(hoso, XML4, _xml4(submission))
     return hoso
@@ -173,5 +205,5 @@ def element_bytes(element: Element) -> bytes:
     return tostring(kept, encoding="utf-8", xml_declaration=True)
 
 
-__all__ = ["ROOT", "XML1", "XML2", "XML4", "element_bytes", "encode_qd130", "format_moment",
+__all__ = ["ROOT", "XML1", "XML2", "XML3", "XML4", "element_bytes", "encode_qd130", "format_moment",
            "hoso_element", "write_qd130_file"]
