@@ -46,7 +46,7 @@ class AssistFlow:
                 personal_id = validation.personal_id(turn.input.text)
             except validation.InvalidValue as error:
                 return Step((Reply(error.message.render(turn.t), options=rows(_stop(turn))),), turn.state)
-            text = turn._("Now the resident's date of birth, as dd/mm/yyyy.")
+            text = turn._("Now the resident's date of birth: day/month/year, for example 05/09/1960.")
             return Step((Reply(text, options=rows(_stop(turn))),), JourneyState("assist", "dob",
                                                                                 {"pid": personal_id}))
         if turn.state.step == "dob":

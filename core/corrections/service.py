@@ -20,7 +20,7 @@ from core.corrections.model import CorrectionRequest, RequestStatus
 from core.db import Database
 from core.i18n import N_, Translator, now_utc
 from core.records.citizen import Citizen, FieldChange
-from core.records.display_value import restore, shown_stored
+from core.records.display_value import restore, shown, shown_stored
 from core.records.insurance import InsuranceCard
 from core.records.provenance import Provenance, Source
 from core.records.register import merge_fields, serialize
@@ -74,6 +74,26 @@ def proposed_value(field: str, stored: str) -> Any:
 def proposed_shown(field: str, stored: str, t: Translator) -> str:
     """The proposed value as the book would show it (`01/02/1960`, `Nam`)."""
     return stored if field == "insurance_card" else shown_stored(field, stored, t)
+
+
+def _current(connection: Connection, citizen_id: int, field: str) -> Any:
+    if field == "insurance_card":
+        return connection.execute(select(_CARDS.c.number).where(
+            _CARDS.c.citizen_id == citizen_id, _CARDS.c.superseded_at.is_(None))
+            .order_by(_CARDS.c.id.desc()).limit(1)).scalar()
+    return connection.execute(select(_CITIZENS.c[field]).where(_CITIZENS.c.id == citizen_id)).scalar()
+
+
+async def current_value(db: Database, citizen_id: int, field: str) -> Any:
+    """What the record holds now for a correctable detail (None when nothing), to show beside
+    the question: the citizen corrects what they can see."""
+    if field not in CORRECTABLE:
+        raise ValueError(f"not a correctable detail: {field}")
+    return await db.read(_current, citizen_id, field)
+
+
+def current_shown(field: str, value: Any, t: Translator) -> str:
+    return value if field == "insurance_card" else shown(field, value, t)
 
 
 def proposed_text(field: str, typed: str) -> str:
