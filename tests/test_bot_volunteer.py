@@ -46,7 +46,7 @@ async def look_up(helper: TelegramUser, personal_id: str, birth: str) -> BotMess
     await helper.send("/assist")
     await helper.until(lambda m: "12 chữ số" in m.text)
     await helper.send(personal_id)
-    await helper.until(lambda m: "dd/mm/yyyy" in m.text)
+    await helper.until(lambda m: "ngày/tháng/năm" in m.text)
     await helper.send(birth)
     return await helper.until(lambda m: "Đã tìm thấy" in m.text or "Không có người dân" in m.text
                               or "tạm dừng" in m.text or "tra cứu nhiều" in m.text)

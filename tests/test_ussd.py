@@ -54,7 +54,7 @@ async def sign_up(world: TelegramWorld, resident: DemoResident, pin: str = PIN) 
     phone = world.feature_phone(resident)
     first = await phone.dial()
     assert "CCCD" in first.text and first.open
-    assert "ddmmyyyy" in (await phone.send(resident.personal_id)).text
+    assert "05091960" in (await phone.send(resident.personal_id)).text
     assert "PIN" in (await phone.send(born(resident))).text
     assert "lai" in (await phone.send(pin)).text  # "type the same PIN again"
     assert MENU in (await phone.send(pin)).text
@@ -286,7 +286,7 @@ async def test_five_wrong_pins_lock_the_number_and_the_id_on_telegram_too(world:
     await telegram.send("/start")
     await telegram.until(lambda m: "CCCD" in m.text)
     await telegram.send(resident.personal_id)
-    answer = await telegram.until(lambda m: "24 giờ" in m.text or "dd/mm/yyyy" in m.text)
+    answer = await telegram.until(lambda m: "24 giờ" in m.text or "ngày/tháng/năm" in m.text)
     assert "24 giờ" in answer.text
 
 

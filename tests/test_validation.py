@@ -124,7 +124,7 @@ def test_partial_dates_keep_only_what_is_known(text: str, expected: PartialDate)
 def test_dates_before_1900_in_the_future_or_impossible_are_refused() -> None:
     tomorrow = dt.date.today() + dt.timedelta(days=2)
     for text, expected in (("31/12/1899", "before 1900"), (tomorrow.strftime("%d/%m/%Y"), "future"),
-                           ("31/02/2000", "not a real date"), ("2000/01/01", "dd/mm/yyyy")):
+                           ("31/02/2000", "not a real date"), ("2000/01/01", "day/month/year")):
         with pytest.raises(v.InvalidValue) as error:
             v.partial_date(text)
         assert expected in message(error)
