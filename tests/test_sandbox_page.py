@@ -160,7 +160,8 @@ async def test_newcomer_shows_a_qr_as_a_citizen_and_opens_it_as_a_receptionist(s
     personal_id, birth = credentials(citizen)
     async with chat_page(sandbox) as page:
         await page.get_by_test_id(f"persona-{citizen['user_id']}").click()
-        messages = await type_steps(page, (("/start", "CCCD"), (personal_id, "ngày/tháng/năm"), (birth, None)))
+        messages = await type_steps(page, (("/start", "CCCD"), (personal_id, "ngày/tháng/năm"),
+                                           (birth, None)))
         await page.get_by_test_id("contact-button").click()
         await page.get_by_test_id("inline-button").filter(has_text="Mã QR khám bệnh").last.click()
         shown = messages.filter(has_text="đọc mã này").last
