@@ -18,7 +18,7 @@ from core.i18n import N_, Message, today_hanoi
 from core.reference.ethnicities import find_ethnicity
 from core.reference.provinces import PROVINCE_CODES
 from core.reference.wards import ward_by_code
-from core.text import BIDI_CONTROLS, clean, drop_invisible, fold
+from core.text import BIDI_CONTROLS, clean, drop_invisible, fold, nfc
 from core.values import BloodGroup, CitizenStatus, PartialDate, Sex
 
 EARLIEST_YEAR = 1900
@@ -38,6 +38,11 @@ class InvalidValue(ValueError):
         super().__init__(message.msgid)
         self.message = message
         self.report_message = message if report_message is None else report_message
+
+
+class UnreadableDate(InvalidValue):
+    """A date that could not be read at all (not a wrong day, a wrong shape): a flow answers it
+    with its own question, which shows an example the person's phone can type."""
 
 
 def _fail(msgid: str, report: str | None = None, **params: object) -> InvalidValue:
@@ -201,11 +206,27 @@ def full_name(text: str) -> str:
     value = clean(text)
     if not value:
         raise _fail(N_("The full name is missing."))
-    if len(value) > 100:
-        raise _fail(N_("A full name has at most 100 characters."))
+    if len(value) > FULL_NAME_LENGTH:
+        raise _fail(N_("This name is too long: a full name has at most {n} characters."),
+                    n=FULL_NAME_LENGTH)
     if not _NAME.fullmatch(value):
         raise _fail(N_("A full name has only letters and spaces."))
-    return value
+    return _capitalised(value)
+
+
+FULL_NAME_LENGTH = 100
+_NAME_PART = re.compile(r"[^\W\d_]+")
+
+
+def _capitalised(name: str) -> str:
+    """`nguyễn văn an` -> `Nguyễn Văn An`: each word typed all in lower case gets its capital, as
+    Vietnamese names are written; a word with a capital already (`H'Hen`, `McDonald`, a register's
+    capitals) stays as it was typed. NFC in, NFC out."""
+    def capital(match: re.Match[str]) -> str:
+        word = match.group(0)
+        return word[0].upper() + word[1:] if word.islower() else word
+
+    return nfc(_NAME_PART.sub(capital, name))
 
 
 def _check_past(value: dt.date, what: Message) -> None:
@@ -219,7 +240,9 @@ _DATE_LABEL = Message(N_("The date"))
 
 
 def partial_date(text: str, what: Message = _DATE_LABEL) -> PartialDate:
-    """`dd/mm/yyyy`, `mm/yyyy` or `yyyy` (also with `-` or `.`), not before 1900, not in the future."""
+    """`dd/mm/yyyy`, `mm/yyyy` or `yyyy` (also with `-` or `.`), not before 1900, not in the future.
+
+    `UnreadableDate` when the text is no date at all."""
     result = partial_date_any(text, what)
     _check_past(result.earliest(), what)
     return result
@@ -236,7 +259,8 @@ def calendar_date(text: str, *, past_only: bool = True, what: Message = _DATE_LA
         value = f"{value[:2]}/{value[2:4]}/{value[4:]}"
     result = partial_date_any(value, what)
     if not result.is_full:
-        raise _fail(N_("Write the full date as dd/mm/yyyy."))
+        raise UnreadableDate(Message(N_("Write the whole date: day, month and year, for example "
+                                        "05/09/1960.")))
     day = result.earliest()
     if past_only:
         _check_past(day, what)
@@ -265,7 +289,8 @@ def partial_date_any(text: str, what: Message = _DATE_LABEL) -> PartialDate:
             raise _not_a_real_date(value, what) from None
     parts = re.split(r"[/.-]", value) if value else []
     if not parts or not all(p.isdigit() for p in parts) or len(parts) > 3 or len(parts[-1]) != 4:
-        raise _fail(N_("Write the date as dd/mm/yyyy, mm/yyyy or yyyy."))
+        raise UnreadableDate(Message(N_("Write the date as day/month/year, for example 05/09/1960; "
+                                        "or month/year, or the year alone.")))
     numbers = [int(p) for p in reversed(parts)]
     try:
         return PartialDate(*numbers)

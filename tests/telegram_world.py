@@ -114,7 +114,7 @@ async def verify(user: TelegramUser, resident: DemoResident) -> None:
     await user.send("/start")
     await user.until(lambda m: "12" in m.text and "CCCD" in m.text)
     await user.send(resident.personal_id)
-    await user.until(lambda m: "dd/mm/yyyy" in m.text)
+    await user.until(lambda m: "ngày/tháng/năm" in m.text)
     await user.send(resident.birth_date.display())
     await user.until(lambda m: m.reply_keyboard is not None)
     await user.share_contact(resident.phone.lstrip("+"))

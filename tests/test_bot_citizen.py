@@ -25,7 +25,7 @@ async def ask_for_contact(user: TelegramUser, personal_id: str, birth: str) -> B
     await user.send("/start")
     await user.until(lambda m: "CCCD" in m.text)
     await user.send(personal_id)
-    await user.until(lambda m: "dd/mm/yyyy" in m.text)
+    await user.until(lambda m: "ngày/tháng/năm" in m.text)
     await user.send(birth)
     return await user.until(lambda m: m.reply_keyboard is not None or REFUSAL in m.text)
 
@@ -145,7 +145,7 @@ async def test_five_failures_lock_verification_for_the_account_and_for_the_id(wo
     for attempt in range(5):
         await user.until(lambda m: "CCCD" in m.text)
         await user.send(resident.personal_id)
-        await user.until(lambda m: "dd/mm/yyyy" in m.text)
+        await user.until(lambda m: "ngày/tháng/năm" in m.text)
         await user.send(f"0{attempt + 1}/01/1950")
     locked = await user.until(lambda m: LOCKED in m.text)
     assert "trạm y tế" in locked.text.lower()
@@ -164,7 +164,7 @@ async def ask_for_contact_or_lock(user: TelegramUser, personal_id: str) -> BotMe
     await user.send("/start")
     await user.until(lambda m: "CCCD" in m.text)
     await user.send(personal_id)
-    return await user.until(lambda m: LOCKED in m.text or "dd/mm/yyyy" in m.text)
+    return await user.until(lambda m: LOCKED in m.text or "ngày/tháng/năm" in m.text)
 
 
 async def test_a_record_without_a_phone_is_sent_to_the_health_station(world: TelegramWorld) -> None:
@@ -194,7 +194,7 @@ async def test_verification_continues_after_the_bot_restarts(world: TelegramWorl
     await user.send("/start")
     await user.until(lambda m: "CCCD" in m.text)
     await user.send(resident.personal_id)
-    await user.until(lambda m: "dd/mm/yyyy" in m.text)
+    await user.until(lambda m: "ngày/tháng/năm" in m.text)
     await world.restart_bot()
     await user.send(resident.birth_date.display())
     await user.until(lambda m: m.reply_keyboard is not None)

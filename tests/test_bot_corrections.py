@@ -23,7 +23,7 @@ async def ask(user, field_label: str, value: str, reason: str) -> None:
     await user.send("/correct")
     await user.until(lambda m: field_label in m.labels)
     await user.press(field_label)
-    await user.until(lambda m: "Nhập" in m.text)
+    await user.until(lambda m: "Hồ sơ của bạn đang ghi" in m.text)
     await user.send(value)
     await user.until(lambda m: "Vì sao" in m.text)
     await user.send(reason)

@@ -115,7 +115,7 @@ async def test_logs_of_a_whole_journey_hold_no_id_phone_or_health_data(
     await user.send("/start")
     await user.until(lambda m: "CCCD" in m.text)
     await user.send(resident.personal_id)
-    await user.until(lambda m: "dd/mm/yyyy" in m.text)
+    await user.until(lambda m: "ngày/tháng/năm" in m.text)
     await user.send("01/01/1901")  # a failed attempt is logged too
     await user.until(lambda m: "không khớp" in m.text)
     await verify(user, resident)

@@ -175,7 +175,9 @@ async def test_the_health_station_confirms_for_a_resident_without_the_bot(world:
                               capture_output=True, text=True, timeout=60)
 
     listed = station("list", "--ward", ward)
-    assert "ethnicity_code = 02" in listed.stdout, listed.stdout + listed.stderr
+    # The detail and its value as the book shows them, the resident by short name, never a row number.
+    assert "Ethnicity = Tày" in listed.stdout, listed.stdout + listed.stderr
+    assert "ethnicity_code" not in listed.stdout and "citizen" not in listed.stdout
     pending_id = listed.stdout.split()[0].lstrip("#")
     assert station("confirm", pending_id).returncode == 0
     async with world.db.sessions() as session:

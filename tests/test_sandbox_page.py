@@ -141,7 +141,7 @@ async def test_newcomer_verifies_a_demo_citizen_by_clicking_in_the_chat_page(san
         messages = await type_steps(page, (("/start", "CCCD"),))
         await page.get_by_test_id("message-input").fill(personal_id)
         await page.get_by_test_id("send-button").click()  # the Send button, not only Enter
-        await expect(messages.filter(has_text="dd/mm/yyyy").last).to_be_visible()
+        await expect(messages.filter(has_text="ngày/tháng/năm").last).to_be_visible()
         await type_steps(page, ((birth, None),))
         await page.get_by_test_id("contact-button").click()
         book = page.get_by_test_id("inline-button").filter(has_text="Sổ sức khỏe của tôi")
@@ -160,7 +160,8 @@ async def test_newcomer_shows_a_qr_as_a_citizen_and_opens_it_as_a_receptionist(s
     personal_id, birth = credentials(citizen)
     async with chat_page(sandbox) as page:
         await page.get_by_test_id(f"persona-{citizen['user_id']}").click()
-        messages = await type_steps(page, (("/start", "CCCD"), (personal_id, "dd/mm/yyyy"), (birth, None)))
+        messages = await type_steps(page, (("/start", "CCCD"), (personal_id, "ngày/tháng/năm"),
+                                           (birth, None)))
         await page.get_by_test_id("contact-button").click()
         await page.get_by_test_id("inline-button").filter(has_text="Mã QR khám bệnh").last.click()
         shown = messages.filter(has_text="đọc mã này").last

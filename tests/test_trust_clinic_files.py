@@ -66,7 +66,7 @@ async def test_relatives_phone_from_clinic_file_cannot_open_the_book(
     await daughter.send("/start")
     await daughter.until(lambda m: "CCCD" in m.text)
     await daughter.send(father.personal_id)
-    await daughter.until(lambda m: "dd/mm/yyyy" in m.text)
+    await daughter.until(lambda m: "ngày/tháng/năm" in m.text)
     await daughter.send(father.birth_date.display())  # she knows it, and holds the clinic's number
     answer = await daughter.until(lambda m: "trạm y tế" in m.text)
     assert "chưa có số điện thoại" in answer.text and answer.reply_keyboard is None
@@ -94,7 +94,7 @@ async def test_a_later_clinic_file_cannot_take_a_book_from_its_owner(
     await intruder.send("/start")
     await intruder.until(lambda m: "CCCD" in m.text)
     await intruder.send(owner.personal_id)
-    await intruder.until(lambda m: "dd/mm/yyyy" in m.text)
+    await intruder.until(lambda m: "ngày/tháng/năm" in m.text)
     await intruder.send(owner.birth_date.display())
     await intruder.until(lambda m: m.reply_keyboard is not None)
     await intruder.share_contact(intruder_number.lstrip("+"))

@@ -88,7 +88,7 @@ async def test_a_strangers_wrong_birth_dates_never_lock_the_owner_out_of_their_p
     await stranger.until(lambda m: "CCCD" in m.text)
     for _ in range(MAX_FAILURES):
         await stranger.send(resident.personal_id)
-        await stranger.until(lambda m: "dd/mm/yyyy" in m.text)
+        await stranger.until(lambda m: "ngày/tháng/năm" in m.text)
         await stranger.send("01/01/1901")
         await stranger.until(lambda m: "không khớp" in m.text or "tạm dừng" in m.text)
     assert "tạm dừng" in stranger.transcript[-1].text  # the ID is paused for new links ...
@@ -135,7 +135,7 @@ async def test_a_year_only_birth_date_sends_the_person_to_the_ward_station_whate
         await user.send("/start")
         await user.until(lambda m: "CCCD" in m.text)
         await user.send(resident.personal_id)
-        await user.until(lambda m: "dd/mm/yyyy" in m.text)
+        await user.until(lambda m: "ngày/tháng/năm" in m.text)
         await user.send(day)
         answer = await user.until(lambda m: "trạm y tế" in m.text or "số điện thoại" in m.text.lower())
         assert "một phần ngày sinh" in answer.text and answer.reply_keyboard is None
@@ -186,7 +186,7 @@ async def test_a_resident_without_a_phone_gets_one_recorded_at_the_station_and_t
     await user.send("/start")
     await user.until(lambda m: "CCCD" in m.text)
     await user.send(resident.personal_id)
-    await user.until(lambda m: "dd/mm/yyyy" in m.text)
+    await user.until(lambda m: "ngày/tháng/năm" in m.text)
     await user.send(resident.birth_date.display())
     await user.until(lambda m: "trạm y tế" in m.text)
     done = _core(world.db, "identity", "confirm-in-person", resident.personal_id, "--phone", "0912 000 222",

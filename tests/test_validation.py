@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 import pytest
 from hypothesis import given
@@ -124,7 +125,7 @@ def test_partial_dates_keep_only_what_is_known(text: str, expected: PartialDate)
 def test_dates_before_1900_in_the_future_or_impossible_are_refused() -> None:
     tomorrow = dt.date.today() + dt.timedelta(days=2)
     for text, expected in (("31/12/1899", "before 1900"), (tomorrow.strftime("%d/%m/%Y"), "future"),
-                           ("31/02/2000", "not a real date"), ("2000/01/01", "dd/mm/yyyy")):
+                           ("31/02/2000", "not a real date"), ("2000/01/01", "day/month/year")):
         with pytest.raises(v.InvalidValue) as error:
             v.partial_date(text)
         assert expected in message(error)
@@ -175,3 +176,29 @@ def test_wards_and_ethnic_groups_are_found_without_diacritics() -> None:
     assert search_wards("") == []
     assert [e.code for e in search_ethnicities("ede")] == ["12"]
     assert {e.name for e in search_ethnicities("Tha")} >= {"Thái"}
+
+
+def test_a_name_typed_in_lower_case_is_capitalised_the_vietnamese_way() -> None:
+    typed = unicodedata.normalize("NFD", "nguyễn văn an")  # as some phones send it
+    assert v.full_name(typed) == "Nguyễn Văn An"
+    assert unicodedata.is_normalized("NFC", v.full_name(typed))
+    assert v.full_name("đỗ thị ưng") == "Đỗ Thị Ưng"
+    # A capital already typed (a register's capitals, an Ê Đê name) is kept as it was written.
+    assert v.full_name("NGUYỄN VĂN AN") == "NGUYỄN VĂN AN"
+    assert v.full_name("H'Hen Niê") == "H'Hen Niê"
+
+
+def test_a_name_too_long_says_it_is_too_long() -> None:
+    with pytest.raises(v.InvalidValue) as error:
+        v.full_name("Nguyễn " + "a" * 100)
+    assert "too long" in message(error) and "100" in message(error)
+
+
+def test_a_date_that_cannot_be_read_is_told_apart_from_a_wrong_one() -> None:
+    with pytest.raises(v.UnreadableDate):
+        v.calendar_date("ngày mai")
+    with pytest.raises(v.UnreadableDate):
+        v.calendar_date("09/1960")  # a birth date needs the day
+    with pytest.raises(v.InvalidValue) as error:
+        v.calendar_date("31/02/1960")
+    assert not isinstance(error.value, v.UnreadableDate)

@@ -9,17 +9,17 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.flows.actions import Action, Open, declare
+from bot.flows.details import CHOICES_SHOWN
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
-from core import validation
 from core.consent import grants
 from core.consent.grants import CONSENT_LABELS, CitizenConsent, group_names
 from core.consent.policy import ALWAYS_VISIBLE, CONSENTABLE
 from core.i18n import N_, today_hanoi
 from core.identity.accounts import JourneyState
 from core.records.display_rules import Audience, BookGroup
-from core.staff.service import facility_exists
+from core.records.facility import facility_name, search_facilities
 
 ORDER = (BookGroup.HISTORY, BookGroup.IMMUNIZATIONS, BookGroup.VISITS)
 DURATIONS = (1, 7, 30, 90)  # days a facility grant lasts, counted from today
@@ -91,10 +91,12 @@ class ConsentFlow:
             notice = turn._("Allowed.") if chosen.on else turn._("Stopped.")
             return Step((self._overview(turn, consent),), notice=notice)
         if isinstance(chosen, AskFacility):
-            text = turn._("Type the 5-digit code of the clinic (on its papers or ask the reception desk).")
+            text = turn._("Which clinic or hospital? Type part of its name, for example Bạch Mai or "
+                          "Hoàn Kiếm.")
             return Step((Reply(text, options=_back(turn)),), JourneyState("consent", "facility"))
         if isinstance(chosen, FacilityGroups):
-            return self._facility_groups(turn, chosen.facility, self._all_consentable(chosen.groups))
+            return await self._facility_groups(turn, chosen.facility,
+                                               self._all_consentable(chosen.groups))
         if isinstance(chosen, Grant):
             groups = self._all_consentable(chosen.groups)
             if chosen.days not in DURATIONS or not groups:
@@ -121,17 +123,20 @@ class ConsentFlow:
     def _all_consentable(self, groups: frozenset[BookGroup]) -> frozenset[BookGroup]:
         return frozenset(self._consentable(g) for g in groups)
 
-    async def on_input(self, turn: Turn) -> Step:  # the facility code, typed
-        try:
-            code = validation.facility_code(turn.input.text)
-        except validation.InvalidValue as error:
-            return Step((Reply(error.message.render(turn.t), options=_back(turn)),), turn.state)
-        if not await facility_exists(turn.db, code):
-            return Step((Reply(turn._("No clinic has the code {code}. Please check it.", code=code),
-                               options=_back(turn)),), turn.state)
-        return self._facility_groups(turn, code, frozenset())
+    async def on_input(self, turn: Turn) -> Step:  # part of the facility's name, typed
+        found = await search_facilities(turn.db, turn.input.text, CHOICES_SHOWN)
+        if not found:
+            text = turn._("Nothing matches that. Please try another spelling or part of the name.")
+            return Step((Reply(text, options=_back(turn)),), turn.state)
+        # Chosen by name; the buttons carry the code the citizen never needs to know.
+        options = [Option(f.name, FacilityGroups(f.code, frozenset())) for f in found]
+        return Step((Reply(turn._("Choose the clinic:"), options=rows(*options, *_back(turn)[0])),),
+                    turn.state)
 
-    def _facility_groups(self, turn: Turn, code: str, chosen: frozenset[BookGroup]) -> Step:
+    async def _facility_groups(self, turn: Turn, code: str, chosen: frozenset[BookGroup]) -> Step:
+        name = await facility_name(turn.db, code)
+        if name is None:  # a button for a facility no longer listed
+            raise StaleOption
         t = turn.t
         options = []
         for group in ORDER:
@@ -143,7 +148,7 @@ class ConsentFlow:
                 Option(turn._("{days} days", days=days) if days > 1 else turn._("Today only"),
                        Grant(code, chosen, days)) for days in DURATIONS))
         options.append(_back(turn)[0])
-        text = turn._("Clinic {code}: choose what it may also see, then for how long.", code=code)
+        text = turn._("{facility}: choose what it may also see, then for how long.", facility=name)
         return Step((Reply(text, options=tuple(options)),))
 
     async def _history(self, turn: Turn, citizen: int) -> Step:

@@ -7,23 +7,60 @@ person is told of the decision.
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.flows.actions import Action, declare
 from bot.flows.menu import menu_reply
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
 from core import validation
-from core.corrections.service import CORRECTABLE, REASON_LENGTH, file_request, proposed_text
+from core.corrections.service import (
+    CORRECTABLE,
+    REASON_LENGTH,
+    current_shown,
+    current_value,
+    file_request,
+    proposed_shown,
+    proposed_text,
+)
 from core.i18n import N_
 from core.identity.accounts import JourneyState
+from core.records.display_value import shown
+from core.values import Sex
 
 ChooseDetail = declare("correct", "f", "ChooseDetail", field=str)
+# A value chosen rather than typed (sex): it answers the question it was offered for.
+ChooseValue = declare("correct", "v", "ChooseValue", once=True, answers_step=True, value=str,
+                      step=(str, "value"))
 Send = declare("correct", "s", "Send", once=True, answers_step=True, step=(str, "confirm"))
 Stop = declare("correct", "x", "Stop")
 
 
 def _back(turn: Turn) -> Option:
     return Option(turn._("✖ Stop"), Stop())
+
+
+# How to type each detail; sex is chosen from buttons (a numbered list where there are none).
+ASK = {
+    "full_name": N_("Type the correct full name, for example Nguyễn Văn An."),
+    "birth_date": N_("Type the correct date of birth as day/month/year, for example 05/09/1960."),
+    "sex": N_("Choose the correct sex."),
+    "personal_id": N_("Type the correct personal ID number (12 digits)."),
+    "insurance_card": N_("Type the correct health insurance card number as printed on the card "
+                         "(2 letters, then 13 digits)."),
+}
+CHOSEN = {"sex": tuple(Sex)}
+
+
+def _ask(turn: Turn, field: str, current: Any) -> Reply:
+    lines = []
+    if current is not None:
+        lines.append(turn._("Your record says: {value}.", value=current_shown(field, current, turn.t)))
+    lines.append(turn._(ASK[field]))
+    choices = [Option(shown(field, value, turn.t), ChooseValue(str(value.value)))
+               for value in CHOSEN.get(field, ())]
+    return Reply("\n".join(lines), options=rows(*choices, _back(turn)))
 
 
 class CorrectionFlow:
@@ -39,10 +76,12 @@ class CorrectionFlow:
         if isinstance(chosen, Stop):
             return Step((menu_reply(turn, turn._("Stopped. Nothing was sent.")),))
         if isinstance(chosen, ChooseDetail) and chosen.field in CORRECTABLE:
-            label = turn.t.gettext(CORRECTABLE[chosen.field].label)
-            text = turn._("Type the correct {field}.", field=label.lower())
-            return Step((Reply(text, options=rows(_back(turn))),), JourneyState("correct", "value",
-                                                                                {"field": chosen.field}))
+            assert turn.subject is not None
+            current = await current_value(turn.db, turn.subject, chosen.field)
+            return Step((_ask(turn, chosen.field, current),),
+                        JourneyState("correct", "value", {"field": chosen.field}))
+        if isinstance(chosen, ChooseValue) and turn.state.data.get("field") in CHOSEN:
+            return self._value(turn, dict(turn.state.data), chosen.value)
         if isinstance(chosen, Send):
             data = turn.state.data
             assert turn.subject is not None
@@ -59,12 +98,7 @@ class CorrectionFlow:
         if field not in CORRECTABLE:
             return await self.start(turn)
         if turn.state.step == "value":
-            try:
-                data["value"] = proposed_text(field, turn.input.text)
-            except validation.InvalidValue as error:
-                return Step((Reply(error.message.render(turn.t), options=rows(_back(turn))),), turn.state)
-            text = turn._("Why is it wrong? For example: a spelling mistake on the card.")
-            return Step((Reply(text, options=rows(_back(turn))),), JourneyState("correct", "reason", data))
+            return self._value(turn, data, turn.input.text)
         if turn.state.step == "reason":
             try:
                 reason = validation.free_text(turn.input.text, REASON_LENGTH)
@@ -76,10 +110,21 @@ class CorrectionFlow:
             data["reason"] = reason
             label = turn.t.gettext(CORRECTABLE[field].label)
             text = turn._("Send this request to the health station?\n{field}: {value}\nReason: {reason}",
-                          field=label, value=data["value"], reason=reason)
+                          field=label, value=proposed_shown(field, data["value"], turn.t),
+                          reason=reason)
             options = ((Option(turn._("✅ Send"), Send()), _back(turn)),)
             return Step((Reply(text, options=options),), JourneyState("correct", "confirm", data))
         return Step((Reply(turn._("Please use the buttons."), options=rows(_back(turn))),), turn.state)
+
+    @staticmethod
+    def _value(turn: Turn, data: dict[str, Any], given: str) -> Step:
+        field = data["field"]
+        try:
+            data["value"] = proposed_text(field, given)
+        except validation.InvalidValue as error:  # one message: what is wrong, with its example
+            return Step((Reply(error.message.render(turn.t), options=rows(_back(turn))),), turn.state)
+        text = turn._("Why is it wrong? For example: a spelling mistake on the card.")
+        return Step((Reply(text, options=rows(_back(turn))),), JourneyState("correct", "reason", data))
 
 
 # A proposed value and a reason are typed: not offered where typing is hard.

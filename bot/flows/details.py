@@ -24,10 +24,11 @@ from core import validation
 from core.i18n import N_, Message
 from core.identity.accounts import JourneyState
 from core.records.completeness import RULES_BY_FIELD
+from core.records.display_value import shown
 from core.records.provenance import Decision
 from core.records.self_declared import DECLARABLE, EMERGENCY_CONTACT, declare, missing_details
-from core.reference.ethnicities import ethnicity_by_code, search_ethnicities
-from core.reference.wards import search_wards, ward_by_code
+from core.reference.ethnicities import search_ethnicities
+from core.reference.wards import search_wards
 from core.values import BloodGroup
 from core.volunteering.pending import pending_values, propose, waiting_fields
 
@@ -225,10 +226,9 @@ class DetailsWalk:
                 value = _text(typed, 50)
             else:
                 value = validation.phone(typed)
-        except validation.InvalidValue as error:
-            carry = self._carry(turn)
-            text = error.message.render(turn.t) + "\n" + self._prompt(turn, field, contact, carry)
-            return self._ask(turn, field, skipped, carry, text=text, contact=contact)
+        except validation.InvalidValue as error:  # one message: what is wrong, with its example
+            return self._ask(turn, field, skipped, self._carry(turn), text=error.message.render(turn.t),
+                             contact=contact)
         contact[part] = value
         if len(contact) < len(EMERGENCY_CONTACT):
             return self._ask(turn, field, skipped, self._carry(turn), contact=contact)
@@ -252,11 +252,9 @@ class DetailsWalk:
     async def _save(self, turn: Turn, field: str, given: str, skipped: list[str]) -> Step:
         try:
             value = _parse(field, given)
-        except validation.InvalidValue as error:
-            carry = self._carry(turn)
-            text = error.message.render(turn.t) + "\n" + self._prompt(turn, field, {}, carry)
-            return self._ask(turn, field, skipped, carry, text=text)
-        said = await self._store(turn, {field: value}, _shown(field, value))
+        except validation.InvalidValue as error:  # one message: what is wrong, with its example
+            return self._ask(turn, field, skipped, self._carry(turn), text=error.message.render(turn.t))
+        said = await self._store(turn, {field: value}, shown(field, value, turn.t))
         return await self._next(turn, [*skipped, field], (Reply(said),))
 
     async def _store(self, turn: Turn, values: dict[str, object], shown: str) -> str:
@@ -305,15 +303,3 @@ def _parse(field: str, given: str) -> object:
     if field == "email":
         return validation.email(given)
     return _text(given, 200 if field == "street_address" else 100)
-
-
-def _shown(field: str, value: object) -> str:
-    if field == "ethnicity_code":
-        found = ethnicity_by_code(str(value))
-        return found.name if found else str(value)
-    if field == "ward_code":
-        ward = ward_by_code(str(value))
-        return ward.name if ward else str(value)
-    if isinstance(value, BloodGroup):
-        return value.display()
-    return str(value)

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.flows.actions import Open
 from bot.flows.replies import Option, Reply, encoded, rows
-from core.corrections.service import CORRECTABLE
+from core.corrections.service import CORRECTABLE, proposed_shown
 from core.i18n import N_, Translator
 
 TEXTS = {
@@ -46,9 +46,11 @@ def notice_reply(kind: str, params: dict[str, Any], t: Translator) -> Reply | No
     text = TEXTS.get(kind)
     if text is None:
         return None
-    field = CORRECTABLE.get(params.get("field", ""))
+    name = params.get("field", "")
+    field = CORRECTABLE.get(name)
+    value = proposed_shown(name, params.get("value", ""), t) if field else params.get("value", "")
     label, action = _NEXT.get(kind, (N_("📖 My health book"), "book"))
-    return encoded(Reply(t.text(text, field=t.gettext(field.label) if field else params.get("field", ""),
-                                value=params.get("value", ""), reason=params.get("reason", ""),
+    return encoded(Reply(t.text(text, field=t.gettext(field.label) if field else name,
+                                value=value, reason=params.get("reason", ""),
                                 time=_time(params.get("at"), t)),
                          options=rows(Option(t.gettext(label), Open(action)))))

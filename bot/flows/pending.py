@@ -10,32 +10,11 @@ from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step
 from bot.flows.turn import Turn
 from core.i18n import N_, Translator
-from core.records.completeness import RULES_BY_FIELD
-from core.reference.ethnicities import ethnicity_by_code
-from core.reference.wards import ward_by_code
-from core.values import BloodGroup
+from core.records.display_value import detail_label, shown_stored
 from core.volunteering.pending import Pending, decide_shown, pending_values, shown_digest
-
-_LABELS = {"emergency_contact_relation": N_("Relation"), "emergency_contact_phone": N_("Phone")}
-
 
 # Yes or no to exactly the entries a message listed (`shown`: their fingerprint).
 Decide = declare("pending", "d", "Decide", once=True, confirm=bool, shown=str)
-
-
-def _shown(pending: Pending) -> str:
-    if pending.field == "ethnicity_code" and (found := ethnicity_by_code(pending.value)):
-        return found.name
-    if pending.field == "ward_code" and (ward := ward_by_code(pending.value)):
-        return ward.name
-    if pending.field == "blood_group":
-        return BloodGroup.from_code(pending.value).display()
-    return pending.value
-
-
-def _label(field: str) -> str:
-    rule = RULES_BY_FIELD.get(field)
-    return rule.label if rule else _LABELS.get(field, field)
 
 
 def confirm_prompt(waiting: list[Pending], before: str | None = None) -> Callable[[Translator], Reply]:
@@ -45,7 +24,8 @@ def confirm_prompt(waiting: list[Pending], before: str | None = None) -> Callabl
     def write(t: Translator) -> Reply:
         lines = [before] if before else []
         lines.append(t.text(N_("A volunteer entered these details with you. Are they right?")))
-        lines += [f"• {t.gettext(_label(p.field))}: {_shown(p)}" for p in waiting]
+        lines += [f"• {t.gettext(detail_label(p.field))}: {shown_stored(p.field, p.value, t)}"
+                  for p in waiting]
         options = ((Option(t.gettext(N_("✅ Yes, save them")), Decide(True, shown)),
                     Option(t.gettext(N_("✖ No, discard them")), Decide(False, shown))),)
         return Reply("\n".join(lines), options=options)

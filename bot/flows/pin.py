@@ -100,8 +100,11 @@ class PinFlow:
         if outcome is Outcome.LOCKED:
             return _locked(turn)
         if outcome is not Outcome.SIGNED_IN:
-            return Step((Reply(turn._("That PIN is not right. Please try again."), options=_forgot(turn)),),
-                        ENTER)
+            left = await pins.pin_tries_left(turn.db, turn.account)
+            text = turn._("That PIN is not right. Tries left before PIN entry pauses for 24 hours: "
+                          "{count}. Please type it again, or choose “Forgot my PIN” to verify again "
+                          "and set a new one.", count=left)
+            return Step((Reply(text, options=_forgot(turn)),), ENTER)
         return Step((menu_reply(turn),), JourneyState(), signed_in=True)
 
     async def _chosen(self, turn: Turn, claim: Claim) -> Step:

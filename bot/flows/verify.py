@@ -37,8 +37,9 @@ def _ask_id(turn: Turn, before: str | None = None) -> Reply:
 
 def _ask_birth_date(turn: Turn) -> str:
     if not turn.channel.typing:  # digits only: no slash to type
-        return turn._("Type your date of birth as 8 digits ddmmyyyy, for example 05091960.")
-    return turn._("Type your date of birth as dd/mm/yyyy, for example 05/09/1960.")
+        return turn._("Type your date of birth as 8 digits, day, month, year: for example "
+                      "05091960.")
+    return turn._("Type your date of birth as day/month/year, for example 05/09/1960.")
 
 
 def _locked(turn: Turn) -> Step:
@@ -48,10 +49,17 @@ def _locked(turn: Turn) -> Step:
     return Step((Reply(text, close_keyboard=True),))
 
 
-def _refused(turn: Turn) -> Step:
+async def _tries_left(turn: Turn, claim: Claim) -> str:
+    return turn._("Tries left before verification pauses for 24 hours: {count}.",
+                  count=await verification.tries_left(turn.db, turn.account, claim))
+
+
+async def _refused(turn: Turn, claim: Claim) -> Step:
+    """What happened, how many tries are left, and that it starts over; then the first question."""
     # One text for an unknown ID, a wrong birth date and a number that is not the record's.
-    text = turn._("These details do not match our records. Please check them and try again.")
-    return Step((Reply(text, close_keyboard=True), _ask_id(turn)), ASK_ID)
+    lines = [turn._("These details do not match our records."), await _tries_left(turn, claim),
+             turn._("Let us start again from your personal ID.")]
+    return Step((Reply(" ".join(lines), close_keyboard=True), _ask_id(turn)), ASK_ID)
 
 
 class VerifyFlow:
@@ -114,14 +122,17 @@ class VerifyFlow:
             return Step((Reply(_ask_birth_date(turn), options=_cancel(turn)),), again)
         try:
             born = validation.calendar_date(turn.input.text, compact=True)  # 05/09/1960 or 05091960
-        except validation.InvalidValue as error:
-            text = error.message.render(turn.t) + "\n" + _ask_birth_date(turn)
+        except validation.UnreadableDate:  # one message: the question again, with this phone's example
+            text = turn._("That is not a date I can read.") + " " + _ask_birth_date(turn)
+            return Step((Reply(text, options=_cancel(turn)),), again)
+        except validation.InvalidValue as error:  # a real shape but not a birth date (31/02, future)
+            text = error.message.render(turn.t) + " " + _ask_birth_date(turn)
             return Step((Reply(text, options=_cancel(turn)),), again)
         outcome = await verification.check_birth_date(turn.db, turn.account, claim, born)
         if outcome is Outcome.LOCKED:
             return _locked(turn)
         if outcome is Outcome.MISMATCH:
-            return _refused(turn)
+            return await _refused(turn, claim)
         if outcome is Outcome.DECEASED:
             text = turn._("This health book belongs to a person who has died, so it cannot be "
                           "opened here. Family members can ask the health station of the ward.")
@@ -147,7 +158,7 @@ class VerifyFlow:
         if outcome is Outcome.LOCKED:
             return _locked(turn)
         if outcome is not Outcome.PHONE_MATCHED:
-            return _refused(turn)
+            return await _refused(turn, claim)
         return pin.ask_new_pin(turn, claim, turn._("Thank you, your details match."))
 
     def _ask_contact(self, turn: Turn, before: str | None = None) -> tuple[Reply, ...]:
@@ -170,10 +181,10 @@ class VerifyFlow:
         if outcome is Outcome.LOCKED:
             return _locked(turn)
         if outcome is Outcome.NOT_OWN_CONTACT:
-            return Step(self._ask_contact(turn, turn._("That is not your own number. Please "
-                                                       "share your own with the button.")), again)
+            wrong = turn._("That is not your own number. Please share your own with the button.")
+            return Step(self._ask_contact(turn, f"{wrong} {await _tries_left(turn, claim)}"), again)
         if outcome is not Outcome.LINKED:
-            return _refused(turn)
+            return await _refused(turn, claim)
         text = turn._("Thank you, you are verified. Your health book is ready.")
         replies = [Reply(text, close_keyboard=True)]
         if await verification.status_of(turn.db, claim) == CitizenStatus.MOVED_AWAY:

@@ -23,7 +23,9 @@ from core.i18n import N_, Translator, translator
 from core.identity.keys import allow_local_key, current_keys
 from core.marks import is_demo
 from core.migrate import current_revision, head_revision
-from core.privacy import configure_logging
+from core.privacy import configure_logging, mask_personal_id
+from core.records.people import Person
+from core.volunteering.residents import short_name
 
 COMMAND_MODULES = (
     "core.cli.admin",
@@ -82,6 +84,14 @@ class Context:
 
     def error(self, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
+
+
+def resident(person: Person | None) -> str:
+    """A resident in a station's list: the short name and the masked ID, never the full ID nor
+    an internal row number (Decree 13/2023/NĐ-CP: no more personal data than the work needs)."""
+    if person is None:
+        return "—"
+    return f"{short_name(person.full_name)} ({mask_personal_id(person.personal_id)})"
 
 
 class CommandError(Exception):

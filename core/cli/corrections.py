@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import CommandError, Context
+from core.cli import CommandError, Context, resident
 from core.corrections import service
-from core.i18n import N_
+from core.i18n import N_, Translator
+from core.privacy import mask_card, mask_personal_id
+from core.records import people
+from core.records.display_value import shown
 from core.text import clean
 
 
@@ -16,17 +19,28 @@ async def list_requests(args: argparse.Namespace, context: Context) -> int:
     db = await context.open_database()
     try:
         requests = await service.list_requests(db, ward)
+        found = await db.read(people.by_ids, {r.citizen_id for r in requests})
     finally:
         await db.dispose()
     if not requests:
         context.say(t.text(N_("No correction requests are waiting.")))
     for request in requests:
         label = t.gettext(service.CORRECTABLE[request.field].label)
-        context.say(t.text(N_("#{id} {date} ward {ward}, citizen {citizen}: {field} → {value} ({reason})"),
-                           id=request.id, date=t.datetime(request.created_at), ward=request.ward_code or "—",
-                           citizen=request.citizen_id, field=label, value=request.proposed_value,
-                           reason=request.reason))
+        context.say(t.text(N_("#{id} {date} {resident}, {ward}: {field} → {value} ({reason})"),
+                           id=request.id, date=t.datetime(request.created_at),
+                           resident=resident(found.get(request.citizen_id)),
+                           ward=shown("ward_code", request.ward_code, t) if request.ward_code else "—",
+                           field=label, value=_value(request, t), reason=request.reason))
     return 0
+
+
+def _value(request: service.Request, t: Translator) -> str:
+    """As the book shows it; a proposed ID or card number masked like any other on a console."""
+    if request.field == "personal_id":
+        return mask_personal_id(request.proposed_value)
+    if request.field == "insurance_card":
+        return mask_card(request.proposed_value)
+    return service.proposed_shown(request.field, request.proposed_value, t)
 
 
 async def approve(args: argparse.Namespace, context: Context) -> int:

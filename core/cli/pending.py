@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import CommandError, Context
-from core.i18n import N_
+from core.cli import CommandError, Context, resident
+from core.i18n import N_, Translator
+from core.privacy import mask_phone
+from core.records import people
+from core.records.display_value import detail_label, shown, shown_stored
 from core.volunteering import pending
 
 
@@ -16,14 +19,26 @@ async def list_pending(args: argparse.Namespace, context: Context) -> int:
     db = await context.open_database()
     try:
         waiting = await pending.pending_values(db, ward_code=ward)
+        found = await db.read(people.by_ids, {p.citizen_id for p in waiting})
     finally:
         await db.dispose()
     if not waiting:
         context.say(t.text(N_("Nothing entered by volunteers is waiting.")))
     for item in waiting:
-        context.say(f"#{item.id} {t.datetime(item.created_at)} {item.ward_code or '—'} "
-                    f"citizen {item.citizen_id}: {item.field} = {item.value}")
+        context.say(t.text(N_("#{id} {date} {resident}, {ward}: {field} = {value}"),
+                           id=item.id, date=t.datetime(item.created_at),
+                           resident=resident(found.get(item.citizen_id)),
+                           ward=shown("ward_code", item.ward_code, t) if item.ward_code else "—",
+                           field=t.gettext(detail_label(item.field)),
+                           value=_value(item.field, item.value, t)))
     return 0
+
+
+def _value(field: str, stored: str, t: Translator) -> str:
+    """As the book shows it; a contact's phone number masked like any other on a console."""
+    if field == "emergency_contact_phone":
+        return mask_phone(stored)
+    return shown_stored(field, stored, t)
 
 
 async def decide(args: argparse.Namespace, context: Context, confirm: bool) -> int:

@@ -18,8 +18,9 @@ from sqlalchemy import Connection, insert, select, update
 from core import notices, validation
 from core.corrections.model import CorrectionRequest, RequestStatus
 from core.db import Database
-from core.i18n import N_, now_utc
+from core.i18n import N_, Translator, now_utc
 from core.records.citizen import Citizen, FieldChange
+from core.records.display_value import restore, shown, shown_stored
 from core.records.insurance import InsuranceCard
 from core.records.provenance import Provenance, Source
 from core.records.register import merge_fields, serialize
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Correctable:
     label: str
-    parse: Callable[[str], Any]
+    parse: Callable[[str], Any]  # what the citizen typed
 
 
 # The official details (QĐ 4026/QĐ-BYT administrative group) a citizen may ask to correct.
@@ -60,6 +61,39 @@ class Request:
     status: RequestStatus
     created_at: dt.datetime
     decision_reason: str | None
+
+
+def proposed_value(field: str, stored: str) -> Any:
+    """A request's proposed value read back from its stored form (`1960-02-01`, `1`), not re-parsed
+    as typing: the stored form of a date is ISO, which a person never types."""
+    if field == "insurance_card":
+        return validation.insurance_card(stored)
+    return restore(field, stored)
+
+
+def proposed_shown(field: str, stored: str, t: Translator) -> str:
+    """The proposed value as the book would show it (`01/02/1960`, `Nam`)."""
+    return stored if field == "insurance_card" else shown_stored(field, stored, t)
+
+
+def _current(connection: Connection, citizen_id: int, field: str) -> Any:
+    if field == "insurance_card":
+        return connection.execute(select(_CARDS.c.number).where(
+            _CARDS.c.citizen_id == citizen_id, _CARDS.c.superseded_at.is_(None))
+            .order_by(_CARDS.c.id.desc()).limit(1)).scalar()
+    return connection.execute(select(_CITIZENS.c[field]).where(_CITIZENS.c.id == citizen_id)).scalar()
+
+
+async def current_value(db: Database, citizen_id: int, field: str) -> Any:
+    """What the record holds now for a correctable detail (None when nothing), to show beside
+    the question: the citizen corrects what they can see."""
+    if field not in CORRECTABLE:
+        raise ValueError(f"not a correctable detail: {field}")
+    return await db.read(_current, citizen_id, field)
+
+
+def current_shown(field: str, value: Any, t: Translator) -> str:
+    return value if field == "insurance_card" else shown(field, value, t)
 
 
 def proposed_text(field: str, typed: str) -> str:
@@ -117,7 +151,7 @@ def _apply(connection: Connection, request: Any, now: dt.datetime) -> None:
         verified=True).returning(_PROVENANCE.c.id)).scalar_one()
     if request.field == "insurance_card":
         # A corrected card is a new card period; the old one is kept, superseded.
-        card = validation.insurance_card(request.proposed_value)
+        card = proposed_value(request.field, request.proposed_value)
         current = connection.execute(select(_CARDS).where(
             _CARDS.c.citizen_id == request.citizen_id, _CARDS.c.superseded_at.is_(None))
             .order_by(_CARDS.c.id.desc()).limit(1)).one_or_none()
@@ -132,7 +166,7 @@ def _apply(connection: Connection, request: Any, now: dt.datetime) -> None:
             provenance_id=provenance_id, created_at=now))
         return
     row = connection.execute(select(_CITIZENS).where(_CITIZENS.c.id == request.citizen_id)).one()
-    value = CORRECTABLE[request.field].parse(request.proposed_value)
+    value = proposed_value(request.field, request.proposed_value)
     old_prov = getattr(row, f"{request.field}_prov")
     sources = {}
     if old_prov is not None:

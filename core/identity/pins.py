@@ -178,10 +178,15 @@ async def _rehash_if_stale(db: Database, account_id: int, pin: str, stored: str 
         await db.write(_replace_pin_hash, account_id, stored, await hash_pin_async(pin))
 
 
+async def pin_tries_left(db: Database, account: accounts.Account) -> int:
+    """Wrong PINs still allowed before sign-in pauses (this account's own failures)."""
+    return await db.read(attempts.tries_left, account.id, None)
+
+
 async def pin_locked(db: Database, account: accounts.Account) -> bool:
     """Sign-in is paused after five failures of this number's own account in 24 hours."""
     return (await db.read(_stored, account.id))[3]
 
 
 __all__ = ["hash_pin", "hash_pin_async", "looks_like_pin", "new_pin", "pin_locked", "pin_matches",
-           "pin_matches_async", "pin_needs_rehash", "sign_in"]
+           "pin_matches_async", "pin_needs_rehash", "pin_tries_left", "sign_in"]

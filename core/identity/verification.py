@@ -141,6 +141,11 @@ async def locked(db: Database, account: accounts.Account, claim: Claim | None = 
     return await db.read(is_locked, account.id, claim.id_keys if claim else None)
 
 
+async def tries_left(db: Database, account: accounts.Account, claim: Claim) -> int:
+    """Failed tries still allowed for this account and this ID before verification pauses."""
+    return await db.read(attempts.tries_left, account.id, claim.id_keys)
+
+
 async def check_birth_date(db: Database, account: accounts.Account, claim: Claim,
                            born: dt.date) -> Outcome:
     return await db.write(_check_birth_date, account, claim, born)
@@ -170,4 +175,4 @@ async def unlink(db: Database, account: accounts.Account) -> None:
 
 
 __all__ = ["MAX_FAILURES", "Claim", "Outcome", "check_birth_date", "claim_identity", "confirm_phone",
-           "is_locked", "locked", "lookup", "record_attempt", "status_of", "unlink"]
+           "is_locked", "locked", "lookup", "record_attempt", "status_of", "tries_left", "unlink"]
