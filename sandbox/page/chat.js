@@ -130,6 +130,7 @@ async function choose(persona) {
     button.setAttribute("aria-pressed", String(Number(button.dataset.userId) === persona.user_id));
   }
   $("app").dataset.view = "chat";
+  drawPersonaCard(persona);
   if (isFeaturePhone(persona)) {
     openFeaturePhone(persona);
     return;
@@ -154,6 +155,30 @@ async function choose(persona) {
   scrollDown();
   $("message-input").focus();
   pollLoop(generation);
+}
+
+// The details a tester types for this person, in view while chatting (synthetic people only).
+function drawPersonaCard(p) {
+  const card = $("persona-card");
+  const detail = (label, value, testid) => el("span", {class: "detail"},
+    el("span", {class: "label", text: label}), " ",
+    el("strong", {class: "value", "data-testid": testid, text: value}));
+  const parts = [];
+  if (p.personal_id) {
+    const keypad = isFeaturePhone(p);
+    parts.push(detail("Số định danh (ID)", p.personal_id, "persona-personal-id"));
+    parts.push(detail(keypad ? "Ngày sinh, gõ liền (Born, typed)" : "Ngày sinh (Born)",
+                      keypad ? p.birth_date.replaceAll("/", "") : p.birth_date, "persona-birth-date"));
+    if (p.role === "citizen" && !p.phone_number) {
+      parts.push(el("span", {class: "detail", text: "Hồ sơ không có số điện thoại (No phone on record)"}));
+    }
+  } else if (p.hint) {
+    parts.push(el("span", {class: "detail", text: p.hint}));
+  } else {
+    parts.push(el("span", {class: "detail", text: "Không có hồ sơ (No record)"}));
+  }
+  card.replaceChildren(...parts);
+  card.hidden = false;
 }
 
 function emptyChat(description) {
