@@ -244,7 +244,8 @@ class VisitFactory:
         for code in chronic:
             for _ in range(rng.randrange(2, 5)):
                 day = self.today - dt.timedelta(days=rng.randrange(1, 730))
-                visits.append(self.visit(resident, code, day, chronic))
+                if day >= resident.born:  # a baby's check-ups start at birth
+                    visits.append(self.visit(resident, code, day, chronic))
         return chronic, visits
 
 
