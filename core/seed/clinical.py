@@ -244,8 +244,9 @@ class VisitFactory:
         for code in chronic:
             for _ in range(rng.randrange(2, 5)):
                 day = self.today - dt.timedelta(days=rng.randrange(1, 730))
+                visit = self.visit(resident, code, day, chronic)  # drawn anyway: the same city
                 if day >= resident.born:  # a baby's check-ups start at birth
-                    visits.append(self.visit(resident, code, day, chronic))
+                    visits.append(visit)
         return chronic, visits
 
 
