@@ -155,8 +155,9 @@ async def enrol_volunteers(db: Database) -> None:
 
 def _telegram_ids(connection: Connection, account_ids: list[int]) -> dict[int, str]:
     a = ChannelAccount.__table__
-    return dict(connection.execute(select(a.c.id, a.c.external_id).where(
-        a.c.channel == "telegram", a.c.id.in_(account_ids))).tuples())
+    rows = connection.execute(select(a.c.id, a.c.external_id).where(
+        a.c.channel == "telegram", a.c.id.in_(account_ids)))
+    return {row.id: row.external_id for row in rows}
 
 
 async def enrolled_staff(db: Database) -> list[tuple[int, Staff]]:

@@ -36,12 +36,15 @@ async def persona_list(page: Page) -> list[tuple[str, str]]:
 
 
 async def answer_after(page: Page, typed: str) -> None:
-    """Types `typed` and waits for the bot's next message."""
-    messages = page.get_by_test_id("bot-message")
-    before = await messages.count()
+    """Types `typed` and waits for the bot's answer: a message after the one just sent."""
+    mine = page.get_by_test_id("user-message")
+    before = await mine.count()
     await page.get_by_test_id("message-input").fill(typed)
     await page.get_by_test_id("message-input").press("Enter")
-    await expect(messages).to_have_count(before + 1, timeout=15_000)
+    await expect(mine).to_have_count(before + 1, timeout=15_000)
+    sent = int(await mine.last.get_attribute("data-message-id"))
+    await page.wait_for_function("""(sent) => [...document.querySelectorAll("[data-testid=bot-message]")]
+        .some((bubble) => Number(bubble.dataset.messageId) > sent)""", arg=sent, timeout=15_000)
 
 
 async def verify(page: Page, persona: dict) -> None:
@@ -172,7 +175,7 @@ async def test_buttons_stay_in_view_when_a_message_grows_long_on_a_390_by_844_ph
                "phone_number": "84912345678", "role": "citizen", "personal_id": "001180012345",
                "birth_date": "05/09/1960", "hint": "", "name": "Nguyễn Thị Lan"}
     long_text = "\n".join(f"Dòng {n}: Khám ngoại trú tại Trạm Y tế phường, tái khám sau 30 ngày."
-                          for n in range(1, 70))
+                          for n in range(1, 50))
     buttons = {"inline_keyboard": [[{"text": "⬅ Trước", "callback_data": "p"},
                                     {"text": "Sau ➡", "callback_data": "n"}],
                                    [{"text": "🏠 Menu chính", "callback_data": "m"}]]}

@@ -232,6 +232,8 @@ function applyEvent(event) {
     if (event.kind === "message") {
       setStatus(null);
       scrollDown();
+    } else if (isNewest(event.message.message_id)) {
+      scrollDown();  // the newest message grew: its buttons stay in view
     }
   } else if (event.kind === "delete") {
     const drawn = state.messages.get(event.message.message_id);
@@ -248,6 +250,10 @@ function applyEvent(event) {
     setStatus(event.action === "typing" ? "đang nhập… (typing…)" : `${event.action}…`);
   }
   updateEmptyState();
+}
+
+function isNewest(messageId) {
+  return Math.max(...state.messages.keys()) === messageId;
 }
 
 let statusTimer = null;
