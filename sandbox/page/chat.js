@@ -49,7 +49,7 @@ async function api(path, body) {
 const ROLE_NAMES = {
   citizen: "Người dân (Citizens)",
   volunteer: "Tình nguyện viên (Volunteers)",
-  receptionist: "Lễ tân phòng khám (Clinic reception)",
+  receptionist: "Nhân viên tiếp đón (Clinic reception)",
   staff: "Nhân viên (Staff)",
   feature_phone: "📟 Điện thoại phổ thông (Feature phones, USSD)",
 };
