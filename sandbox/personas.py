@@ -32,7 +32,7 @@ CITIZEN_BASE = IMPOSSIBLE_USER_IDS  # + the citizen id
 FEATURE_PHONE_BASE = IMPOSSIBLE_USER_IDS + 1 * 2**48  # + the citizen id (USSD)
 RECEPTION_BASE = IMPOSSIBLE_USER_IDS + 2 * 2**48  # + the facility code
 VOLUNTEER_BASE = IMPOSSIBLE_USER_IDS + 3 * 2**48  # + the ward code
-GUEST_BASE = IMPOSSIBLE_USER_IDS + 4 * 2**48  # and up: the page's "new person" (chat.js, GUEST_BASE)
+GUEST_BASE = IMPOSSIBLE_USER_IDS + 4 * 2**48  # and up: the page's "new person" (chat.js)
 
 
 def persona(resident: DemoResident, t: Translator) -> dict[str, Any]:
@@ -134,7 +134,7 @@ async def _enrol(db: Database, user_id: int, role: StaffRole, **place: str) -> N
     """Binds the persona's account as an operator's invite would, unless it is staff already."""
     account = await db.write(accounts.open_account, "telegram", str(user_id))
     if await staff.active_staff(db, account.id) is None:
-        name = f"Reception {place['facility_code']}" if role is StaffRole.RECEPTIONIST else "Đoàn viên"
+        name = "Đoàn viên" if role is StaffRole.VOLUNTEER else f"Reception {place['facility_code']}"
         invite = await staff.invite(db, role, name=name, **place)
         await staff.accept(db, invite.code, account.id)
 
@@ -178,8 +178,10 @@ def personas_of(db: Database):
         citizens = [persona(r, t) for r in residents]
         phones = [feature_phone_persona(r, t) for r in residents if on_feature_phone(r)]
         enrolled = await enrolled_staff(db)
-        desks = [reception_persona(m, uid, t) for uid, m in enrolled if m.role is StaffRole.RECEPTIONIST]
-        helpers = [volunteer_persona(m, uid, t) for uid, m in enrolled if m.role is StaffRole.VOLUNTEER]
+        desks = [reception_persona(m, uid, t) for uid, m in enrolled
+                 if m.role is StaffRole.RECEPTIONIST]
+        helpers = [volunteer_persona(m, uid, t) for uid, m in enrolled
+                   if m.role is StaffRole.VOLUNTEER]
         return citizens + phones + desks + helpers
     return personas
 

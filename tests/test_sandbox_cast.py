@@ -1,4 +1,4 @@
-"""The sandbox keeps its cast, and its page stays usable on a phone: a real browser, a real sandbox."""
+"""The sandbox keeps its cast and its page stays usable on a phone (a real browser and sandbox)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from core.config import PROJECT_ROOT
 from core.db import Database
@@ -32,7 +32,8 @@ async def persona_list(page: Page) -> list[tuple[str, str]]:
     """Each button of the page's list: its persona and what it says."""
     buttons = page.locator(".persona-list .persona")
     await expect(buttons.first).to_be_visible()
-    return [(await b.get_attribute("data-testid"), await b.inner_text()) for b in await buttons.all()]
+    return [(await b.get_attribute("data-testid"), await b.inner_text())
+            for b in await buttons.all()]
 
 
 async def answer_after(page: Page, typed: str) -> None:
@@ -43,8 +44,13 @@ async def answer_after(page: Page, typed: str) -> None:
     await page.get_by_test_id("message-input").press("Enter")
     await expect(mine).to_have_count(before + 1, timeout=15_000)
     sent = int(await mine.last.get_attribute("data-message-id"))
-    await page.wait_for_function("""(sent) => [...document.querySelectorAll("[data-testid=bot-message]")]
+    await page.wait_for_function("""(sent) => [...document.querySelectorAll(".bubble:not(.mine)")]
         .some((bubble) => Number(bubble.dataset.messageId) > sent)""", arg=sent, timeout=15_000)
+
+
+def book_button(page: Page) -> Locator:
+    """The linked citizen's way to their book, offered once verification succeeds."""
+    return page.get_by_test_id("inline-button").filter(has_text="Sổ sức khỏe").last
 
 
 async def verify(page: Page, persona: dict) -> None:
@@ -53,8 +59,7 @@ async def verify(page: Page, persona: dict) -> None:
     for typed in ("/start", personal_id, birth):
         await answer_after(page, typed)
     await page.get_by_test_id("contact-button").click()
-    await expect(page.get_by_test_id("inline-button").filter(has_text="Sổ sức khỏe").last).to_be_visible(
-        timeout=15_000)
+    await expect(book_button(page)).to_be_visible(timeout=15_000)
 
 
 async def test_the_same_people_stay_on_the_page_across_reloads_verifying_one_and_a_restart(
@@ -71,7 +76,8 @@ async def test_the_same_people_stay_on_the_page_across_reloads_verifying_one_and
             await verify(page, citizen)
             await page.reload()  # the page comes back to the same person's chat
             assert await persona_list(page) == cast
-            await expect(page.get_by_test_id("persona-personal-id")).to_have_text(citizen["personal_id"])
+            shown = page.get_by_test_id("persona-personal-id")
+            await expect(shown).to_have_text(citizen["personal_id"])
     with sandbox_process(sandbox_database) as url:  # started again on the same database
         async with chat_page(url, width=1100) as page:
             assert await persona_list(page) == cast
@@ -101,7 +107,8 @@ async def test_every_desk_and_volunteer_on_the_list_works_as_staff_straight_away
                 await expect(home.get_by_text("Xác thực danh tính")).to_have_count(0)
 
 
-async def test_a_tester_sees_the_id_and_birth_date_to_type_while_chatting_on_a_phone(sandbox: str) -> None:
+async def test_a_tester_sees_the_id_and_birth_date_to_type_while_chatting_on_a_phone(
+        sandbox: str) -> None:
     people = personas(sandbox)
     citizen = next(p for p in people if p["role"] == "citizen" and p["phone_number"])
     keypad = next(p for p in people if p["role"] == "feature_phone")
@@ -120,13 +127,14 @@ async def test_a_tester_sees_the_id_and_birth_date_to_type_while_chatting_on_a_p
         await page.get_by_test_id("back-button").click()
         await page.get_by_test_id(f"persona-{keypad['user_id']}").click()
         await expect(card_id).to_have_text(keypad["personal_id"])
-        await expect(card_birth).to_have_text(keypad["birth_date"].replace("/", ""))  # as a keypad types it
+        # As a keypad types it: digits only.
+        await expect(card_birth).to_have_text(keypad["birth_date"].replace("/", ""))
         await expect(card_birth).to_be_in_viewport()
 
 
 @asynccontextmanager
 async def emulated_telegram(persona: dict) -> AsyncIterator[tuple[str, str]]:
-    """The sandbox's Bot API emulator and page, the test playing the bot: (page URL, Bot API URL)."""
+    """The sandbox's emulator and page, the test playing the bot: (page URL, Bot API URL)."""
     token = "100000001:PAGE-LAYOUT"
 
     async def cast() -> list[dict]:
@@ -171,9 +179,10 @@ async def assert_in_view_and_on_top(page: Page, selector: str) -> None:
 
 async def test_buttons_stay_in_view_when_a_message_grows_long_on_a_390_by_844_phone() -> None:
     user_id = CITIZEN_BASE + 1
-    persona = {"user_id": user_id, "first_name": "Lan", "last_name": "Nguyễn Thị", "language_code": "vi",
-               "phone_number": "84912345678", "role": "citizen", "personal_id": "001180012345",
-               "birth_date": "05/09/1960", "hint": "", "name": "Nguyễn Thị Lan"}
+    persona = {"user_id": user_id, "first_name": "Lan", "last_name": "Nguyễn Thị",
+               "language_code": "vi", "phone_number": "84912345678", "role": "citizen",
+               "personal_id": "001180012345", "birth_date": "05/09/1960", "hint": "",
+               "name": "Nguyễn Thị Lan"}
     long_text = "\n".join(f"Dòng {n}: Khám ngoại trú tại Trạm Y tế phường, tái khám sau 30 ngày."
                           for n in range(1, 50))
     buttons = {"inline_keyboard": [[{"text": "⬅ Trước", "callback_data": "p"},
@@ -185,8 +194,9 @@ async def test_buttons_stay_in_view_when_a_message_grows_long_on_a_390_by_844_ph
                 chat_page(f"{url}/#user={user_id}", **PHONE) as page):
         await page.get_by_test_id("start-button").click()  # the chat exists once the person writes
         await expect(page.get_by_test_id("user-message")).to_have_count(1)
-        await bot_says(http, api, "sendMessage", chat_id=user_id, text="Chọn:", reply_markup=keyboard)
-        await bot_says(http, api, "sendMessage", chat_id=user_id, text=long_text, reply_markup=buttons)
+        for text, markup in (("Chọn:", keyboard), (long_text, buttons)):
+            await bot_says(http, api, "sendMessage", chat_id=user_id, text=text,
+                           reply_markup=markup)
         await expect(page.get_by_test_id("inline-keyboard")).to_have_count(1)
         messages = page.get_by_test_id("messages")
         assert await messages.evaluate("(box) => box.scrollHeight > box.clientHeight")  # it scrolls
@@ -198,16 +208,17 @@ async def test_buttons_stay_in_view_when_a_message_grows_long_on_a_390_by_844_ph
         short = await bot_says(http, api, "sendMessage", chat_id=user_id, text="Đang tải…",
                                reply_markup=buttons)
         await expect(page.get_by_test_id("inline-keyboard")).to_have_count(2)
-        await bot_says(http, api, "editMessageText", chat_id=user_id, message_id=short["message_id"],
-                       text=long_text + "\nHết.", reply_markup=buttons)
+        await bot_says(http, api, "editMessageText", chat_id=user_id,
+                       message_id=short["message_id"], text=long_text + "\nHết.",
+                       reply_markup=buttons)
         await expect(page.get_by_test_id("bot-message").last).to_contain_text("Hết.")
         await assert_in_view_and_on_top(
             page, f"[data-testid=inline-keyboard][data-message-id='{short['message_id']}'] button")
         await assert_in_view_and_on_top(page, "[data-testid=keyboard-button]")
 
 
-# The WCAG 2.x contrast of every visible text against what is behind it: each element with text of
-# its own, its colour faded by the opacities above it, over its backgrounds composited down to white.
+# The WCAG 2.x contrast of every visible text against what is behind it: each element with text
+# of its own, its colour faded by the opacities above it, over its backgrounds down to white.
 # Controls that are disabled are left out (WCAG 1.4.3 exempts inactive components), and so are
 # a spoiler still hidden and text without a letter or digit (emoji, bars).
 LOW_CONTRAST = """(minimum) => {
@@ -221,7 +232,10 @@ LOW_CONTRAST = """(minimum) => {
     return [mix(0), mix(1), mix(2), a];
   };
   const luminance = ([r, g, b]) => {
-    const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    const lin = (v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    };
     return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
   };
   const background = (node) => {
@@ -249,8 +263,8 @@ LOW_CONTRAST = """(minimum) => {
   const check = (node, pseudo, text) => {
     const value = ratio(null, node, pseudo);
     if (value < minimum) {
-      found.push(`${node.tagName.toLowerCase()}.${node.className || node.id} "${text.slice(0, 40)}" `
-                 + `${value.toFixed(2)}:1`);
+      const name = `${node.tagName.toLowerCase()}.${node.className || node.id}`;
+      found.push(`${name} "${text.slice(0, 40)}" ${value.toFixed(2)}:1`);
     }
   };
   for (const node of document.body.querySelectorAll("*")) {
@@ -271,7 +285,8 @@ async def low_contrast(page: Page) -> list[str]:
     return await page.evaluate(LOW_CONTRAST, 4.5)
 
 
-async def test_every_text_on_the_page_reaches_wcag_aa_contrast_and_no_full_width_plus(sandbox: str) -> None:
+async def test_every_text_on_the_page_reaches_wcag_aa_contrast_and_no_full_width_plus(
+        sandbox: str) -> None:
     people = personas(sandbox)
     citizen = next(p for p in people if p.get("kind") == "with_visits")
     keypad = next(p for p in people if p["role"] == "feature_phone")
@@ -286,7 +301,7 @@ async def test_every_text_on_the_page_reaches_wcag_aa_contrast_and_no_full_width
             await answer_after(page, typed)
         found["asked to share the contact"] = await low_contrast(page)  # the reply keyboard
         await page.get_by_test_id("contact-button").click()
-        await expect(page.get_by_test_id("inline-button").filter(has_text="Sổ sức khỏe").last).to_be_visible()
+        await expect(book_button(page)).to_be_visible()
         found["a chat with buttons"] = await low_contrast(page)
         await page.get_by_test_id("menu-button").click()
         await expect(page.get_by_test_id("menu-command").first).to_be_visible()
@@ -315,8 +330,8 @@ def test_a_busy_port_is_one_line_saying_which_port_and_what_to_do(sandbox_databa
         env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{sandbox_database}",
                "LOG_LEVEL": "WARNING"}
         env.pop("TELEGRAM_BOT_TOKEN", None)
-        ran = subprocess.run([sys.executable, "-m", "sandbox", "--port", str(port)], cwd=PROJECT_ROOT,
-                             env=env, capture_output=True, text=True, timeout=60)
+        ran = subprocess.run([sys.executable, "-m", "sandbox", "--port", str(port)],
+                             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
     said = (ran.stdout + ran.stderr).strip()
     assert ran.returncode != 0
     assert "Traceback" not in said and len(said.splitlines()) == 1, said
@@ -324,7 +339,7 @@ def test_a_busy_port_is_one_line_saying_which_port_and_what_to_do(sandbox_databa
 
 
 def test_make_run_takes_a_port() -> None:
-    planned = subprocess.run(["make", "-n", "run", "PORT=8090"], cwd=PROJECT_ROOT, capture_output=True,
-                             text=True, check=True).stdout
+    planned = subprocess.run(["make", "-n", "run", "PORT=8090"], cwd=PROJECT_ROOT,
+                             capture_output=True, text=True, check=True).stdout
     assert "-m sandbox --port 8090" in planned, planned
 

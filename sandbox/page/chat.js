@@ -167,10 +167,12 @@ function drawPersonaCard(p) {
   if (p.personal_id) {
     const keypad = isFeaturePhone(p);
     parts.push(detail("Số định danh (ID)", p.personal_id, "persona-personal-id"));
-    parts.push(detail(keypad ? "Ngày sinh, gõ liền (Born, typed)" : "Ngày sinh (Born)",
-                      keypad ? p.birth_date.replaceAll("/", "") : p.birth_date, "persona-birth-date"));
+    const born = keypad ? p.birth_date.replaceAll("/", "") : p.birth_date;  // a keypad types digits
+    parts.push(detail(keypad ? "Ngày sinh, gõ liền (Born, typed)" : "Ngày sinh (Born)", born,
+                      "persona-birth-date"));
     if (p.role === "citizen" && !p.phone_number) {
-      parts.push(el("span", {class: "detail", text: "Hồ sơ không có số điện thoại (No phone on record)"}));
+      const note = "Hồ sơ không có số điện thoại (No phone on record)";
+      parts.push(el("span", {class: "detail", text: note}));
     }
   } else if (p.hint) {
     parts.push(el("span", {class: "detail", text: p.hint}));
