@@ -62,7 +62,7 @@ async def verify(page: Page, persona: dict) -> None:
     await expect(book_button(page)).to_be_visible(timeout=15_000)
 
 
-async def test_the_same_people_stay_on_the_page_across_reloads_verifying_one_and_a_restart(
+async def test_the_same_people_stay_on_the_page_across_reloads_a_completed_journey_and_a_restart(
         sandbox_database: Path) -> None:
     with sandbox_process(sandbox_database) as url:
         async with chat_page(url, width=1100) as page:
@@ -71,9 +71,15 @@ async def test_the_same_people_stay_on_the_page_across_reloads_verifying_one_and
             await page.reload()
             assert await persona_list(page) == cast
 
-            citizen = next(p for p in personas(url) if p.get("kind") == "with_visits")
+            # The resident with missing details verifies and fills one in, as the page invites.
+            citizen = next(p for p in personas(url) if p.get("kind") == "with_gaps")
             await page.get_by_test_id(f"persona-{citizen['user_id']}").click()
             await verify(page, citizen)
+            await answer_after(page, "/capnhat")
+            await answer_after(page, "kinh")
+            await page.get_by_test_id("inline-button").filter(has_text="Kinh").last.click()
+            saved = page.get_by_test_id("bot-message").filter(has_text="Đã lưu: Kinh")
+            await expect(saved.last).to_be_visible(timeout=15_000)
             await page.reload()  # the page comes back to the same person's chat
             assert await persona_list(page) == cast
             shown = page.get_by_test_id("persona-personal-id")
