@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from core.config import PROJECT_ROOT
-from tests.test_sandbox_page import free_port
+from tests.sandbox_world import free_port
 
 TWELVE_DIGITS = re.compile(r"(?<!\d)\d{12}(?!\d)")
 PHONE = re.compile(r"(?<!\d)(?:\+?84|0)\d{9}(?!\d)")
