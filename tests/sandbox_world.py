@@ -33,15 +33,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def sandbox_command(database: Path, port: int) -> tuple[list[str], dict[str, str]]:
+    """`python -m sandbox` as `make run` starts it, without a token, on `database`: args, env."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{database}", "LOG_LEVEL": "WARNING"}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    return [sys.executable, "-m", "sandbox", "--port", str(port)], env
+
+
 @contextmanager
 def sandbox_process(database: Path) -> Iterator[str]:
     """`python -m sandbox`, as `make run` starts it without a token, on `database`; its URL."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{database}", "LOG_LEVEL": "WARNING"}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    server = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)],
-                              cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True)
+    command, env = sandbox_command(database, port)
+    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +20,7 @@ from core.staff import service as staff
 from core.staff.model import StaffRole
 from sandbox.emulator import BotApiEmulator
 from sandbox.personas import CITIZEN_BASE
-from tests.sandbox_world import chat_page, credentials, personas, sandbox_process
+from tests.sandbox_world import chat_page, credentials, personas, sandbox_command, sandbox_process
 
 FULL_WIDTH_PLUS = "\uff0b"
 PHONE = {"width": 390, "height": 844}
@@ -333,11 +331,9 @@ def test_a_busy_port_is_one_line_saying_which_port_and_what_to_do(sandbox_databa
         held.bind(("127.0.0.1", 0))
         held.listen()
         port = held.getsockname()[1]
-        env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{sandbox_database}",
-               "LOG_LEVEL": "WARNING"}
-        env.pop("TELEGRAM_BOT_TOKEN", None)
-        ran = subprocess.run([sys.executable, "-m", "sandbox", "--port", str(port)],
-                             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+        command, env = sandbox_command(sandbox_database, port)
+        ran = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                             timeout=60)
     said = (ran.stdout + ran.stderr).strip()
     assert ran.returncode != 0
     assert "Traceback" not in said and len(said.splitlines()) == 1, said
