@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/messages.po))
 DEMO_PEOPLE ?= 2000
+PORT ?= 8080
 
 .PHONY: run test lint messages install clean bench
 
@@ -20,11 +21,12 @@ locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 	$(VENV)/bin/pybabel compile --statistics -d locales -D messages -l $* 2>&1 | grep -v "^compiling" || true
 	@test -f $@
 
-# The local sandbox (Bot API emulator + chat page) at 127.0.0.1:8080, on the demo database.
+# The local sandbox (Bot API emulator + chat page) at 127.0.0.1:$(PORT), on the demo database.
+# Another port: make run PORT=8090.
 run: install
 	$(PY) -m core migrate
 	$(PY) -m core seed --people $(DEMO_PEOPLE) --if-empty
-	$(PY) -m sandbox
+	$(PY) -m sandbox --port $(PORT)
 
 # First what the suite needs from the machine: PostgreSQL running, Debian's chromium.
 test: install

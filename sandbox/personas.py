@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection, select
+
 from core.db import Database
 from core.i18n import N_, Translator, translator
 from core.identity import accounts
+from core.identity.accounts import ChannelAccount
 from core.privacy import mask_personal_id, mask_phone
 from core.reference.wards import ward_by_code
-from core.seed.demo import DemoFacility, DemoResident, demo_facilities, demo_residents
+from core.seed.demo import DemoResident, demo_facilities, demo_residents
 from core.staff import service as staff
 from core.staff.model import StaffRole
+from core.staff.service import Staff
 from core.validation import phone_national
 from sandbox.ussd_operator import SERVICE_CODE
 
@@ -28,7 +32,7 @@ CITIZEN_BASE = IMPOSSIBLE_USER_IDS  # + the citizen id
 FEATURE_PHONE_BASE = IMPOSSIBLE_USER_IDS + 1 * 2**48  # + the citizen id (USSD)
 RECEPTION_BASE = IMPOSSIBLE_USER_IDS + 2 * 2**48  # + the facility code
 VOLUNTEER_BASE = IMPOSSIBLE_USER_IDS + 3 * 2**48  # + the ward code
-# IMPOSSIBLE_USER_IDS + 4 * 2**48 and up: the page's "new person" (chat.js, GUEST_BASE).
+GUEST_BASE = IMPOSSIBLE_USER_IDS + 4 * 2**48  # and up: the page's "new person" (chat.js)
 
 
 def persona(resident: DemoResident, t: Translator) -> dict[str, Any]:
@@ -48,6 +52,9 @@ def persona(resident: DemoResident, t: Translator) -> dict[str, Any]:
         "phone_number": resident.phone.lstrip("+") if resident.phone else None,
         "role": "citizen",
         "kind": resident.kind,
+        # What the tester types to verify, shown beside the chat (synthetic people only).
+        "personal_id": resident.personal_id,
+        "birth_date": resident.birth_date.display(),
         "name": resident.full_name,  # Vietnamese order: family name first
         "hint": hint,
     }
@@ -64,6 +71,8 @@ def feature_phone_persona(resident: DemoResident, t: Translator) -> dict[str, An
         "language_code": "vi",
         "phone_number": phone_national(resident.phone),
         "role": "feature_phone",
+        "personal_id": resident.personal_id,
+        "birth_date": resident.birth_date.display(),  # typed without the slashes on a keypad
         "name": resident.full_name,
         "hint": t.text(N_("Feature phone {phone}: dial {code}, then ID {personal_id} and birth date "
                           "{birth_date}"), phone=phone_national(resident.phone), code=SERVICE_CODE,
@@ -89,39 +98,27 @@ def masked_feature_phone(resident: DemoResident, t: Translator) -> str:
                   code=SERVICE_CODE)
 
 
-def reception_persona(facility: DemoFacility, t: Translator) -> dict[str, Any]:
+def reception_persona(member: Staff, user_id: int, t: Translator) -> dict[str, Any]:
+    facility = member.facility_name or member.facility_code or ""
     return {
-        "user_id": RECEPTION_BASE + int(facility.code),
+        "user_id": user_id,
         # Shown family name first, as Vietnamese names are: "Tiếp đón Bệnh viện …".
-        "first_name": facility.name,
+        "first_name": facility,
         "last_name": t.gettext(N_("Reception")),
         "language_code": "vi",
         "phone_number": None,
         "role": "receptionist",
-        "name": facility.name,
+        "name": facility,
         "hint": t.text(N_("Reception of {facility}: type /checkin and the 8 digits a citizen's /qr shows"),
-                       facility=facility.name),
+                       facility=facility),
     }
 
 
-async def enrol_reception(db: Database) -> list[DemoFacility]:
-    """Reception staff for the demo facilities, bound as an operator's invite would bind them."""
-    facilities = await db.read(demo_facilities)
-    for facility in facilities:
-        external_id = str(RECEPTION_BASE + int(facility.code))
-        account = await db.write(accounts.open_account, "telegram", external_id)
-        if await staff.active_staff(db, account.id) is None:
-            invite = await staff.invite(db, StaffRole.RECEPTIONIST, facility_code=facility.code,
-                                        name=f"Reception {facility.code}")
-            await staff.accept(db, invite.code, account.id)
-    return facilities
-
-
-def volunteer_persona(ward_code: str, t: Translator) -> dict[str, Any]:
-    ward = ward_by_code(ward_code)
-    name = ward.name if ward else ward_code
+def volunteer_persona(member: Staff, user_id: int, t: Translator) -> dict[str, Any]:
+    ward = ward_by_code(member.ward_code or "")
+    name = ward.name if ward else member.ward_code or ""
     return {
-        "user_id": VOLUNTEER_BASE + int(ward_code),
+        "user_id": user_id,
         "first_name": name,
         "last_name": t.gettext(N_("Volunteer")),
         "language_code": "vi",
@@ -133,18 +130,45 @@ def volunteer_persona(ward_code: str, t: Translator) -> dict[str, Any]:
     }
 
 
-async def volunteer_wards(db: Database) -> list[str]:
-    """The wards of the demo residents with missing details: a volunteer there can help them."""
-    residents = await db.read(demo_residents)
-    return sorted({r.ward_code for r in residents if r.kind == "with_gaps" and r.ward_code})
+async def _enrol(db: Database, user_id: int, role: StaffRole, **place: str) -> None:
+    """Binds the persona's account as an operator's invite would, unless it is staff already."""
+    account = await db.write(accounts.open_account, "telegram", str(user_id))
+    if await staff.active_staff(db, account.id) is None:
+        name = "Đoàn viên" if role is StaffRole.VOLUNTEER else f"Reception {place['facility_code']}"
+        invite = await staff.invite(db, role, name=name, **place)
+        await staff.accept(db, invite.code, account.id)
+
+
+async def enrol_reception(db: Database) -> None:
+    """Reception staff for the demo facilities: a hospital, a polyclinic, a health station."""
+    for facility in await db.read(demo_facilities):
+        await _enrol(db, RECEPTION_BASE + int(facility.code), StaffRole.RECEPTIONIST,
+                     facility_code=facility.code)
 
 
 async def enrol_volunteers(db: Database) -> None:
-    for ward in await volunteer_wards(db):
-        account = await db.write(accounts.open_account, "telegram", str(VOLUNTEER_BASE + int(ward)))
-        if await staff.active_staff(db, account.id) is None:
-            invite = await staff.invite(db, StaffRole.VOLUNTEER, ward_code=ward, name="Đoàn viên")
-            await staff.accept(db, invite.code, account.id)
+    """A volunteer in the ward of each demo resident with missing details: one they can help."""
+    residents = await db.read(demo_residents)
+    for ward in sorted({r.ward_code for r in residents if r.kind == "with_gaps" and r.ward_code}):
+        await _enrol(db, VOLUNTEER_BASE + int(ward), StaffRole.VOLUNTEER, ward_code=ward)
+
+
+def _telegram_ids(connection: Connection, account_ids: list[int]) -> dict[int, str]:
+    a = ChannelAccount.__table__
+    rows = connection.execute(select(a.c.id, a.c.external_id).where(
+        a.c.channel == "telegram", a.c.id.in_(account_ids)))
+    return {row.id: row.external_id for row in rows}
+
+
+async def enrolled_staff(db: Database) -> list[tuple[int, Staff]]:
+    """The sandbox's desks and volunteers as the staff register holds them, in the order bound.
+
+    The page lists these and only these, so every desk and volunteer on it acts as staff.
+    """
+    members = await staff.list_staff(db)
+    ids = await db.read(_telegram_ids, [m.account_id for m in members])
+    return [(int(ids[m.account_id]), m) for m in members if ids.get(m.account_id, "").isdigit()
+            and RECEPTION_BASE <= int(ids[m.account_id]) < GUEST_BASE]
 
 
 def personas_of(db: Database):
@@ -152,9 +176,13 @@ def personas_of(db: Database):
         t = translator("vi")
         residents = await db.read(demo_residents)
         citizens = [persona(r, t) for r in residents]
-        desks = [reception_persona(f, t) for f in await db.read(demo_facilities)]
         phones = [feature_phone_persona(r, t) for r in residents if on_feature_phone(r)]
-        return citizens + phones + desks + [volunteer_persona(w, t) for w in await volunteer_wards(db)]
+        enrolled = await enrolled_staff(db)
+        desks = [reception_persona(m, uid, t) for uid, m in enrolled
+                 if m.role is StaffRole.RECEPTIONIST]
+        helpers = [volunteer_persona(m, uid, t) for uid, m in enrolled
+                   if m.role is StaffRole.VOLUNTEER]
+        return citizens + phones + desks + helpers
     return personas
 
 

@@ -8,6 +8,7 @@ empty database marks it), unless `--allow-any-database` says otherwise.
 
 from __future__ import annotations
 
+import errno
 import logging
 import secrets
 import sys
@@ -79,12 +80,26 @@ def add_feature_phones(app: web.Application, db: Database, configured: UssdSetti
     add_sandbox_gateway(app, lambda: holder["operator"])
 
 
+async def listen(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Serves `app` on `host:port`; a port taken by another program is one line for the operator."""
+    # No access log: a line per long poll says nothing, and the URLs carry the (local) token.
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise ConfigurationError(N_(
+            "Port {port} on {host} is already in use, perhaps by another sandbox. Stop that "
+            "program, or choose another port: make run PORT=8090 (python -m sandbox --port 8090)."),
+            port=port, host=url_host(host)) from None
+    return runner
+
+
 async def start_sandbox(settings: BotSettings, db: Database, host: str, port: int, *, demo: bool = True):
     """Listening on `host:port` (a loopback address: `guard.loopback_host`), the bot polling it."""
-    if demo:  # staff for the desks and volunteers the page offers; never in a database of others
-        await db.write(remember_demo_residents)  # a demo seeded before the choice was kept
-        await enrol_reception(db)
-        await enrol_volunteers(db)
     token = sandbox_token()
     emulator = BotApiEmulator(token, personas=personas_of(db) if demo else no_personas())
     app = create_app(db, status_path="/status")
@@ -92,11 +107,11 @@ async def start_sandbox(settings: BotSettings, db: Database, host: str, port: in
     emulator.add_routes(app, page=True)
     base = f"http://{url_host(host)}:{port}"
     add_feature_phones(app, db, settings.ussd, f"{base}{USSD_PATH}")
-    # No access log: a line per long poll says nothing, and the URLs carry the (local) token.
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+    runner = await listen(app, host, port)  # first: a busy port is said before anything is done
+    if demo:  # staff for the desks and volunteers the page offers; never in a database of others
+        await db.write(remember_demo_residents)  # a demo seeded before the choice was kept
+        await enrol_reception(db)
+        await enrol_volunteers(db)
     local = replace(settings, token=token, api_base_url=f"{base}/bot", webhook_url=None, webhook_secret=None)
     application = build_application(local, db)
     await start_polling(application)

@@ -30,8 +30,9 @@ from core.schema import Base
 os.environ["EHR_SECRET_KEY"] = secrets.token_hex(32)
 os.environ.pop("EHR_SECRET_KEY_PREVIOUS", None)
 
-# The Telegram world of the end-to-end tests (emulator, real bot, seeded database).
-pytest_plugins = ["tests.telegram_world"]
+# The Telegram world of the end-to-end tests (emulator, real bot, seeded database), and the
+# sandbox as a newcomer runs it, for the page's tests in a real browser.
+pytest_plugins = ["tests.telegram_world", "tests.sandbox_world"]
 
 POSTGRES_SERVER = os.environ.get(
     "EHR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from core.config import PROJECT_ROOT
-from tests.test_sandbox_page import free_port
+from tests.sandbox_world import free_port
 
 TWELVE_DIGITS = re.compile(r"(?<!\d)\d{12}(?!\d)")
 PHONE = re.compile(r"(?<!\d)(?:\+?84|0)\d{9}(?!\d)")
@@ -101,15 +101,8 @@ def running_sandbox(database: Path, *args: str, ready: str, **env: str | None) -
 
 
 @pytest.fixture
-def demo_database(seeded_sqlite: Path, tmp_path: Path) -> Path:
-    database = tmp_path / "ehr.sqlite3"
-    shutil.copyfile(seeded_sqlite, database)
-    return database
-
-
-@pytest.fixture
-def demo_sandbox(demo_database: Path) -> Iterator[RunningSandbox]:
-    with running_sandbox(demo_database, ready="Ward volunteers:") as sandbox:
+def demo_sandbox(sandbox_database: Path) -> Iterator[RunningSandbox]:
+    with running_sandbox(sandbox_database, ready="Ward volunteers:") as sandbox:
         yield sandbox
 
 
@@ -151,26 +144,26 @@ def test_allow_any_database_still_needs_the_databases_own_secret_key(sqlite_temp
     assert refused.returncode == 2 and "EHR_SECRET_KEY is not set" in refused.stderr, refused.stderr
 
 
-def test_the_demo_sandbox_runs_with_the_local_key_when_no_key_is_set(demo_database: Path) -> None:
-    with running_sandbox(demo_database, ready="Ward volunteers:", EHR_SECRET_KEY=None) as sandbox:
+def test_the_demo_sandbox_runs_with_the_local_key_when_no_key_is_set(sandbox_database: Path) -> None:
+    with running_sandbox(sandbox_database, ready="Ward volunteers:", EHR_SECRET_KEY=None) as sandbox:
         assert sandbox.get_json("/sandbox/api/personas")
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "ehr.example.vn"])
-def test_the_sandbox_refuses_to_listen_beyond_this_computer(host: str, demo_database: Path) -> None:
+def test_the_sandbox_refuses_to_listen_beyond_this_computer(host: str, sandbox_database: Path) -> None:
     refused = subprocess.run([sys.executable, "-m", "sandbox", "--host", host, "--port",
-                              str(free_port())], cwd=PROJECT_ROOT, env=sandbox_env(demo_database),
+                              str(free_port())], cwd=PROJECT_ROOT, env=sandbox_env(sandbox_database),
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2, refused.stdout + refused.stderr
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and "loopback" in lines[0] and host in lines[0]
 
 
-def test_python_m_bot_sandbox_still_starts_the_sandbox_with_its_guard(demo_database: Path) -> None:
+def test_python_m_bot_sandbox_still_starts_the_sandbox_with_its_guard(sandbox_database: Path) -> None:
     """The documented `python -m bot sandbox` reaches the sandbox's own command (an entry point)."""
     def bot(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "bot", *args], cwd=PROJECT_ROOT,
-                              env=sandbox_env(demo_database), capture_output=True, text=True, timeout=60)
+                              env=sandbox_env(sandbox_database), capture_output=True, text=True, timeout=60)
 
     assert re.search(r"^\s+sandbox\s", bot("--help").stdout, re.MULTILINE)
     assert "--allow-any-database" in bot("sandbox", "--help").stdout

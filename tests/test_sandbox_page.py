@@ -2,89 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import pytest
-from playwright.async_api import Locator, Page, async_playwright, expect
+from playwright.async_api import Locator, Page, expect
 
-from core.config import PROJECT_ROOT
 from core.text import strip_diacritics
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Headless, no sandbox (CI runs as root), and no calls home: this machine has no internet.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def sandbox(seeded_sqlite: Path, tmp_path: Path) -> Iterator[str]:
-    """`python -m sandbox`, as `make run` starts it without a token, on a seeded database."""
-    database = tmp_path / "ehr.sqlite3"
-    shutil.copyfile(seeded_sqlite, database)
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{database}", "LOG_LEVEL": "WARNING"}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    server = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)],
-                              cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            server.terminate()
-            pytest.fail(f"the sandbox did not start: {server.communicate()[0]}")
-        yield url
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=15)[0]
-        assert "Traceback" not in output, output
-
-
-def personas(sandbox: str) -> list[dict]:
-    with urllib.request.urlopen(f"{sandbox}/sandbox/api/personas") as response:
-        return json.load(response)
-
-
-def credentials(persona: dict) -> tuple[str, str]:
-    """The ID and birth date the page's hint tells the newcomer to type."""
-    return (re.search(r"\b\d{12}\b", persona["hint"]).group(),
-            re.search(r"\d{2}/\d{2}/\d{4}", persona["hint"]).group())
-
-
-@asynccontextmanager
-async def chat_page(sandbox: str, width: int = 420) -> AsyncIterator[Page]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (.ci/run does)"
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": width, "height": 860})
-            await page.goto(sandbox)
-            yield page
-        finally:
-            await browser.close()
+from tests.sandbox_world import chat_page, credentials, personas
 
 
 async def type_steps(page: Page, steps: tuple[tuple[str, str | None], ...]) -> Locator:

@@ -159,3 +159,19 @@ async def test_the_sandboxs_demo_people_stay_the_same_when_one_completes_their_d
     after = await db.read(demo_residents)
     assert [(r.citizen_id, r.kind) for r in after] == [(r.citizen_id, r.kind) for r in before]
     assert {r.kind for r in before} == {"with_visits", "older", "with_gaps", "no_phone"}
+
+
+async def test_a_seeded_residents_address_names_their_own_ward(db: Database) -> None:
+    city = generate_city(300, 8, AS_OF)
+    for resident in city.residents:  # also those whose register lost the ward code
+        address = resident.entry.street_address
+        assert address is None or address.endswith(f", {resident.ward.name}"), address
+    await seed_database(db, city)
+    async with db.sessions() as session:
+        rows = (await session.execute(select(Citizen.street_address, Citizen.ward_code).where(
+            Citizen.street_address.is_not(None), Citizen.ward_code.is_not(None)))).all()
+    wards = hanoi_wards()
+    assert len(rows) > 200
+    for address, ward_code in rows:
+        named = [w.name for w in wards.values() if address.endswith(f", {w.name}")]
+        assert named == [wards[ward_code].name], (address, wards[ward_code].name)

@@ -251,9 +251,9 @@ class VisitFactory:
         for code in chronic:
             for _ in range(rng.randrange(2, 5)):
                 day = self.today - dt.timedelta(days=rng.randrange(1, 730))
-                if day < resident.born:  # a baby's asthma is checked after it is born
-                    continue
-                visits.append(self.visit(resident, code, day, chronic))
+                visit = self.visit(resident, code, day, chronic)  # drawn anyway: the same city
+                if day >= resident.born:  # a baby's check-ups start at birth
+                    visits.append(visit)
         return chronic, visits
 
 

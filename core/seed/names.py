@@ -27,11 +27,6 @@ GIVEN_FEMALE = ("An", "Anh", "Châu", "Chi", "Dung", "Duyên", "Giang", "Hà", "
                 "Mai", "My", "Nga", "Ngân", "Ngọc", "Nhung", "Oanh", "Phương", "Quỳnh", "Tâm",
                 "Thảo", "Thơ", "Thủy", "Trang", "Trâm", "Uyên", "Vân", "Yến", "Lụa", "Sen")
 
-URBAN_STREETS = ("Phố Huế", "Đường Láng", "Đường Giải Phóng", "Đường Nguyễn Trãi", "Phố Kim Mã",
-                 "Đường Hoàng Quốc Việt", "Đường Trường Chinh", "Phố Bạch Mai", "Phố Hàng Bạc",
-                 "Đường Nguyễn Văn Cừ", "Đường Lạc Long Quân", "Phố Tôn Đức Thắng",
-                 "Đường Cầu Giấy", "Phố Chùa Bộc", "Đường Minh Khai", "Phố Đội Cấn",
-                 "Đường Phạm Văn Đồng", "Đường Lê Văn Lương", "Phố Thái Hà", "Đường Kim Giang")
 RURAL_PLACES = ("Thôn Đông", "Thôn Đoài", "Thôn Thượng", "Thôn Hạ", "Xóm Chùa", "Xóm Mới",
                 "Thôn Bắc", "Thôn Nam", "Xóm Giữa", "Thôn Trung", "Xóm Đình", "Thôn An Lạc")
 

@@ -199,12 +199,20 @@ class PeopleFactory:
     # --- a household ------------------------------------------------------------------
 
     def _address(self, ward: Ward) -> str:
+        """A house in the household's own ward, named last as a roster's DIA_CHI names it.
+
+        A phường is divided into residential groups (tổ dân phố), a xã into villages (thôn, xóm).
+        The draws are the ones the city was made with before, so the same people come out.
+        """
         if ward.kind == "phường":
-            street = self.rng.choice(names.URBAN_STREETS)
+            group = f"tổ dân phố {self.rng.randrange(1, 21)}"
             if self.rng.random() < 0.5:
-                return f"Số {self.rng.randrange(1, 40)}, ngõ {self.rng.randrange(1, 300)} {street}"
-            return f"Số {self.rng.randrange(1, 400)} {street}"
-        return f"Số {self.rng.randrange(1, 120)}, {self.rng.choice(names.RURAL_PLACES)}"
+                house = f"Số {self.rng.randrange(1, 40)}, ngõ {self.rng.randrange(1, 300)}"
+            else:
+                house = f"Số {self.rng.randrange(1, 400)}"
+            return f"{house}, {group}, {ward.name}"
+        house = f"Số {self.rng.randrange(1, 120)}"
+        return f"{house}, {self.rng.choice(names.RURAL_PLACES)}, {ward.name}"
 
     def household_members(self) -> list[Resident]:
         """One household: a young single, a couple, parents with children, elders..."""

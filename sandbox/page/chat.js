@@ -49,7 +49,7 @@ async function api(path, body) {
 const ROLE_NAMES = {
   citizen: "Người dân (Citizens)",
   volunteer: "Tình nguyện viên (Volunteers)",
-  receptionist: "Lễ tân phòng khám (Clinic reception)",
+  receptionist: "Nhân viên tiếp đón (Clinic reception)",
   staff: "Nhân viên (Staff)",
   feature_phone: "📟 Điện thoại phổ thông (Feature phones, USSD)",
 };
@@ -130,6 +130,7 @@ async function choose(persona) {
     button.setAttribute("aria-pressed", String(Number(button.dataset.userId) === persona.user_id));
   }
   $("app").dataset.view = "chat";
+  drawPersonaCard(persona);
   if (isFeaturePhone(persona)) {
     openFeaturePhone(persona);
     return;
@@ -154,6 +155,32 @@ async function choose(persona) {
   scrollDown();
   $("message-input").focus();
   pollLoop(generation);
+}
+
+// The details a tester types for this person, in view while chatting (synthetic people only).
+function drawPersonaCard(p) {
+  const card = $("persona-card");
+  const detail = (label, value, testid) => el("span", {class: "detail"},
+    el("span", {class: "label", text: label}), " ",
+    el("strong", {class: "value", "data-testid": testid, text: value}));
+  const parts = [];
+  if (p.personal_id) {
+    const keypad = isFeaturePhone(p);
+    parts.push(detail("Số định danh (ID)", p.personal_id, "persona-personal-id"));
+    const born = keypad ? p.birth_date.replaceAll("/", "") : p.birth_date;  // a keypad types digits
+    parts.push(detail(keypad ? "Ngày sinh, gõ liền (Born, typed)" : "Ngày sinh (Born)", born,
+                      "persona-birth-date"));
+    if (p.role === "citizen" && !p.phone_number) {
+      const note = "Hồ sơ không có số điện thoại (No phone on record)";
+      parts.push(el("span", {class: "detail", text: note}));
+    }
+  } else if (p.hint) {
+    parts.push(el("span", {class: "detail", text: p.hint}));
+  } else {
+    parts.push(el("span", {class: "detail", text: "Không có hồ sơ (No record)"}));
+  }
+  card.replaceChildren(...parts);
+  card.hidden = false;
 }
 
 function emptyChat(description) {
@@ -207,6 +234,8 @@ function applyEvent(event) {
     if (event.kind === "message") {
       setStatus(null);
       scrollDown();
+    } else if (isNewest(event.message.message_id)) {
+      scrollDown();  // the newest message grew: its buttons stay in view
     }
   } else if (event.kind === "delete") {
     const drawn = state.messages.get(event.message.message_id);
@@ -223,6 +252,10 @@ function applyEvent(event) {
     setStatus(event.action === "typing" ? "đang nhập… (typing…)" : `${event.action}…`);
   }
   updateEmptyState();
+}
+
+function isNewest(messageId) {
+  return Math.max(...state.messages.keys()) === messageId;
 }
 
 let statusTimer = null;
