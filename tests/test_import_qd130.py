@@ -308,7 +308,8 @@ async def test_broken_base64_table_rejects_only_that_record(db: Database, tmp_pa
     (_hoso(("XML1", _b64(_tong_hop(MA_LK="LK-9", SO_CCCD=AN)))), "HOSO 1, MA_LK LK-9",
      "NGAY_VAO (the arrival time) is missing."),
     (_hoso(("XML1", _b64(_tong_hop(MA_LK="LK-9", NGAY_VAO="2025-03-05")))), "HOSO 1, MA_LK LK-9",
-     "NGAY_VAO (the arrival time) is not a date in the form yyyymmddHHMM."),
+     "NGAY_VAO (the arrival time) is not a time written as year, month, day, hour and minute "
+     "(for example 202503050830)."),
     (_hoso(("XML1", _b64(_tong_hop(MA_LK="LK-9", NGAY_VAO="202503050830"))),
            ("XML2", _b64("<CHI_TIET_THUOC>"))), "HOSO 1, MA_LK LK-9",
      "The {table} table is not well-formed XML (line {line}, column {column})."),

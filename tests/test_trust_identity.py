@@ -241,6 +241,21 @@ async def test_a_failure_below_the_limit_pauses_nothing(db: Database) -> None:
 
 
 
+async def test_the_tries_left_a_newcomer_is_told_say_nothing_of_others_who_tried_the_id(
+        db: Database) -> None:
+    # Telling someone how many tries they have left must not tell them that someone else has
+    # been trying this ID: the count is their account's own.
+    await make_full_record(db)
+    claim = await verification.lookup(db, FULL_ID)
+    first, second = await _accounts(db, 2)
+    for _ in range(MAX_FAILURES - 2):
+        await verification.check_birth_date(db, first, claim, WRONG_DAY)
+    assert await verification.tries_left(db, first) == 2
+    assert await verification.tries_left(db, second) == MAX_FAILURES
+    await verification.check_birth_date(db, second, claim, WRONG_DAY)
+    assert await verification.tries_left(db, second) == MAX_FAILURES - 1
+
+
 # --- A book that moves to another account says so --------------------------------------------
 
 

@@ -49,15 +49,15 @@ def _locked(turn: Turn) -> Step:
     return Step((Reply(text, close_keyboard=True),))
 
 
-async def _tries_left(turn: Turn, claim: Claim) -> str:
+async def _tries_left(turn: Turn) -> str:
     return turn._("Tries left before verification pauses for 24 hours: {count}.",
-                  count=await verification.tries_left(turn.db, turn.account, claim))
+                  count=await verification.tries_left(turn.db, turn.account))
 
 
 async def _refused(turn: Turn, claim: Claim) -> Step:
     """What happened, how many tries are left, and that it starts over; then the first question."""
     # One text for an unknown ID, a wrong birth date and a number that is not the record's.
-    lines = [turn._("These details do not match our records."), await _tries_left(turn, claim),
+    lines = [turn._("These details do not match our records."), await _tries_left(turn),
              turn._("Let us start again from your personal ID.")]
     return Step((Reply(" ".join(lines), close_keyboard=True), _ask_id(turn)), ASK_ID)
 
@@ -182,7 +182,7 @@ class VerifyFlow:
             return _locked(turn)
         if outcome is Outcome.NOT_OWN_CONTACT:
             wrong = turn._("That is not your own number. Please share your own with the button.")
-            return Step(self._ask_contact(turn, f"{wrong} {await _tries_left(turn, claim)}"), again)
+            return Step(self._ask_contact(turn, f"{wrong} {await _tries_left(turn)}"), again)
         if outcome is not Outcome.LINKED:
             return await _refused(turn, claim)
         text = turn._("Thank you, you are verified. Your health book is ready.")

@@ -160,11 +160,10 @@ def verification_locked(connection: Connection, account_id: int, id_keys: Sequen
     return max(failures(connection, account_id, id_keys, now or now_utc())) >= MAX_FAILURES
 
 
-def tries_left(connection: Connection, account_id: int, id_keys: Sequence[str] | None,
-               now: dt.datetime | None = None) -> int:
-    """Failures still allowed before the pause: the nearer of the account's and the ID's limits
-    (no ID: the account's alone, as for a PIN), so the person can be told before it comes."""
-    return max(0, MAX_FAILURES - max(failures(connection, account_id, id_keys, now or now_utc())))
+def tries_left(connection: Connection, account_id: int, now: dt.datetime | None = None) -> int:
+    """Failures this account may still make before its pause, so the person can be told before
+    it comes (never the ID's count: that would tell a stranger someone else tried the ID)."""
+    return max(0, MAX_FAILURES - failures(connection, account_id, None, now or now_utc())[0])
 
 
 def sign_in_locked(connection: Connection, account_id: int, now: dt.datetime | None = None) -> bool:

@@ -180,7 +180,7 @@ async def _rehash_if_stale(db: Database, account_id: int, pin: str, stored: str 
 
 async def pin_tries_left(db: Database, account: accounts.Account) -> int:
     """Wrong PINs still allowed before sign-in pauses (this account's own failures)."""
-    return await db.read(attempts.tries_left, account.id, None)
+    return await db.read(attempts.tries_left, account.id)
 
 
 async def pin_locked(db: Database, account: accounts.Account) -> bool:

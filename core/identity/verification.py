@@ -141,9 +141,11 @@ async def locked(db: Database, account: accounts.Account, claim: Claim | None = 
     return await db.read(is_locked, account.id, claim.id_keys if claim else None)
 
 
-async def tries_left(db: Database, account: accounts.Account, claim: Claim) -> int:
-    """Failed tries still allowed for this account and this ID before verification pauses."""
-    return await db.read(attempts.tries_left, account.id, claim.id_keys)
+async def tries_left(db: Database, account: accounts.Account) -> int:
+    """Failed tries this account still has before verification pauses. Counted on the account
+    alone: a count that took in the ID's failures from elsewhere would tell whoever types an
+    ID that others have tried it. The ID's own pause still comes, with its own message."""
+    return await db.read(attempts.tries_left, account.id)
 
 
 async def check_birth_date(db: Database, account: accounts.Account, claim: Claim,

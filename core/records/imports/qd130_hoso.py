@@ -213,7 +213,8 @@ def _visit(document: Element, record: HosoRecord, envelope_facility: str | None,
         admitted = moment(f["NGAY_VAO"])
     except ValueError:
         raise HosoUnreadable(Message(N_(
-            "NGAY_VAO (the arrival time) is not a date in the form yyyymmddHHMM."))) from None
+            "NGAY_VAO (the arrival time) is not a time written as year, month, day, hour and minute "
+            "(for example 202503050830)."))) from None
     # QĐ 130, XML1 NGAY_VAO: when the visit began. One that begins in the future did not
     # happen (a wrong year, day and month swapped): the HOSO waits in quarantine.
     if in_the_future(admitted, now):
