@@ -55,7 +55,7 @@ class ConsentFlow:
 
     def _overview(self, turn: Turn, consent: CitizenConsent, before: str | None = None) -> Reply:
         t = turn.t
-        lines = [turn._("Any clinic where you check in always sees: {groups}.",
+        lines = [turn._("Any clinic where you show your check-in code always sees: {groups}.",
                         groups=group_names(ALWAYS_VISIBLE[Audience.CLINIC], t)),
                  turn._("Tap to allow or stop more:") if turn.channel.buttons
                  else turn._("Choose a number to allow or stop more:")]
@@ -155,8 +155,8 @@ class ConsentFlow:
         t = turn.t
         entries = await grants.consent_history(turn.db, citizen)
         if not entries:
-            text = turn._("You have not changed anything yet: clinics see only general and insurance "
-                          "information.")
+            text = turn._("You have not changed anything yet: clinics see only administrative and "
+                          "insurance information.")
         else:
             lines = []
             for entry in entries:
