@@ -164,3 +164,32 @@ async def test_a_newcomer_on_a_feature_phone_reads_the_book_and_gets_a_code_the_
         messages = await type_steps(page, ((f"/checkin {code.replace(' ', '')}", "Thẻ tiếp đón"),))
         card = messages.filter(has_text="Thẻ tiếp đón").last
         assert keypad["name"] in await card.inner_text()  # Telegram shows the name as written
+
+
+async def test_a_visit_reads_on_one_phone_screen_without_repeating_its_heading(sandbox: str) -> None:
+    # Issue 14, point 15: on a 390×844 phone a visit's card fits the chat's screen in the common
+    # case (a visit from the seed: its kind, times, diagnosis, a few medicines and results,
+    # each on a line), and no line says again what its heading says.
+    citizen = next(p for p in personas(sandbox) if p["role"] == "citizen" and p["kind"] == "with_visits")
+    personal_id, birth = credentials(citizen)
+    async with chat_page(sandbox, width=390, height=844) as page:
+        await page.get_by_test_id(f"persona-{citizen['user_id']}").click()
+        messages = await type_steps(page, (("/start", "CCCD"), (personal_id, "ngày/tháng/năm"),
+                                           (birth, None)))
+        await page.get_by_test_id("contact-button").click()
+        await type_steps(page, (("/so", "Sổ sức khỏe của bạn"),))
+        await page.get_by_test_id("inline-button").filter(has_text="Lịch sử khám chữa bệnh").last.click()
+        await expect(messages.filter(has_text="mới nhất xếp trước").last).to_be_visible()
+        newest = page.get_by_test_id("inline-button").filter(has_text=re.compile(r"^\d{2}/\d{2}/\d{4} · "))
+        title = (await newest.first.inner_text()).strip()
+        await newest.first.click()
+        card = messages.filter(has_text="Loại khám chữa bệnh").last
+        await expect(card).to_be_visible()
+        text = await card.inner_text()
+        facility = title.split(" · ", 1)[1]
+        assert text.count(facility) == 1, text  # the heading names the clinic; no line repeats it
+        assert "Cơ sở khám chữa bệnh:" not in text
+        assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b|\b[0-9]\.[0-9]{2}\b", text), text  # no ISO date, no route code
+        card_height = (await card.bounding_box())["height"]
+        screen_height = await page.get_by_test_id("messages").evaluate("m => m.clientHeight")
+        assert card_height <= screen_height, f"{card_height:.0f} px of {screen_height} px:\n{text}"

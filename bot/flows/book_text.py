@@ -20,20 +20,28 @@ def row_line(row: BookRow, t: Translator, indent: str = "") -> str:
     return f"{indent}{row.label}: {row.text}{_mark(row.declared, t)}"
 
 
-def entry_lines(entry: BookEntry, t: Translator, indent: str = "") -> list[str]:
+def entry_lines(entry: BookEntry, t: Translator, indent: str = "", *,
+                compact: bool = False) -> list[str]:
+    """An entry under its title; `compact`: its details on one line (a visit's medicines and
+    results, so that a visit fits one phone screen)."""
     lines = [f"{indent}• {entry.title}{_mark(entry.declared, t)}"]
-    lines.extend(row_line(row, t, indent + "   ") for row in entry.rows)
+    if compact and entry.rows:
+        lines.append(indent + "   " + "; ".join(f"{row.label}: {row.text}{_mark(row.declared, t)}"
+                                                for row in entry.rows))
+    else:
+        lines.extend(row_line(row, t, indent + "   ") for row in entry.rows)
     for child in entry.lists:
-        lines.extend(list_lines(child, t, indent + "   "))
+        lines.extend(list_lines(child, t, indent + "   ", compact=compact))
     return lines
 
 
-def list_lines(book_list: BookList, t: Translator, indent: str = "") -> list[str]:
+def list_lines(book_list: BookList, t: Translator, indent: str = "", *,
+               compact: bool = False) -> list[str]:
     lines = ["", f"{indent}{book_list.label}:"]
     if not book_list.entries:
         lines.append(f"{indent}   {book_list.empty_text}")
     for entry in book_list.entries:
-        lines.extend(entry_lines(entry, t, indent))
+        lines.extend(entry_lines(entry, t, indent, compact=compact))
     return lines
 
 
@@ -45,10 +53,10 @@ def section_text(section: BookSection, t: Translator) -> str:
 
 
 def visit_text(entry: BookEntry, t: Translator) -> str:
-    """One visit in full: its details, then prescriptions and test results."""
+    """One visit in full: its details, then its medicines, services and results, each on a line."""
     lines = [row_line(row, t) for row in entry.rows]
     for child in entry.lists:
-        lines.extend(list_lines(child, t))
+        lines.extend(list_lines(child, t, compact=True))
     if entry.declared:
         lines.append(f"({entry.declared})")
     return "\n".join(lines).strip("\n")

@@ -63,6 +63,7 @@ from core.reference.qd130 import (
     TREATMENT_RESULT_LABELS,
     Paraclinical,
 )
+from core.text import fold
 from core.validation import phone_national
 
 
@@ -201,6 +202,15 @@ def _accident(row: Any) -> str | None:
 def _codes(stored: str | None) -> list[str] | None:
     """MA_BENH_KT as stored: `;`-separated ICD-10 codes."""
     return [c for c in (stored or "").split(";") if c] or None
+
+
+def as_main_illness(value: tuple[str, str | None], fmt: BookFormat) -> str:
+    """The main ICD-10 code with its name, or the code alone when the diagnosis line above
+    already reads as that name (a phone screen is short)."""
+    code, diagnosis = value
+    shown = as_icd10(code, fmt)
+    name = shown.partition(" · ")[2]
+    return code if name and diagnosis and fold(name) == fold(diagnosis) else shown
 
 
 def _lines(*parts: Any) -> Callable[[Any], Any]:
@@ -495,7 +505,7 @@ VISITS = SectionRule(
                              f"{fmt.facility_names.get(row.facility_code, row.facility_code)}",
             (
                 _f("visits.facility", N_("Facility"), _attr("facility_code"), as_facility,
-                   source=QD130_XML1, element="XML1 MA_CSKCB"),
+                   source=QD130_XML1, in_title=True, element="XML1 MA_CSKCB"),
                 _f("visits.kind", N_("Kind of care"), _attr("kind_code"),
                    labelled(CARE_KIND_LABELS), source=QD130_XML1, element="XML1 MA_LOAI_KCB"),
                 _f("visits.arrived", N_("Arrived"), _attr("admitted_at"), as_moment,
@@ -523,8 +533,8 @@ VISITS = SectionRule(
                    _attr("admission_diagnosis"), source=QD130_XML1, element="XML1 CHAN_DOAN_VAO"),
                 _f("visits.diagnosis", N_("Diagnosis"), _attr("diagnosis"), source=QD130_XML1,
                    element="XML1 CHAN_DOAN_RV"),
-                _f("visits.primary_icd10", N_("Main illness"), _attr("primary_icd10"), as_icd10,
-                   source=QD130_XML1, element="XML1 MA_BENH_CHINH"),
+                _f("visits.primary_icd10", N_("Main illness"), _lines("primary_icd10", "diagnosis"),
+                   as_main_illness, source=QD130_XML1, element="XML1 MA_BENH_CHINH"),
                 _f("visits.secondary_icd10", N_("Other illnesses"),
                    lambda row: _codes(row.secondary_icd10), as_icd10_list,
                    source=QD130_XML1, element="XML1 MA_BENH_KT"),
