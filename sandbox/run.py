@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import logging
 import secrets
+import socket
 import sys
 from dataclasses import replace
 
@@ -80,21 +81,32 @@ def add_feature_phones(app: web.Application, db: Database, configured: UssdSetti
     add_sandbox_gateway(app, lambda: holder["operator"])
 
 
-async def listen(app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Serves `app` on `host:port`; a port taken by another program is one line for the operator."""
-    # No access log: a line per long poll says nothing, and the URLs carry the (local) token.
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, taken before anything is written: a port another program holds is
+    one line for the operator, and nobody is served until the sandbox is ready."""
+    family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
     try:
-        await web.TCPSite(runner, host, port).start()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
     except OSError as error:
-        await runner.cleanup()
+        sock.close()
         if error.errno != errno.EADDRINUSE:
             raise
         raise ConfigurationError(N_(
             "Port {port} on {host} is already in use, perhaps by another sandbox. Stop that "
             "program, or choose another port: make run PORT=8090 (python -m sandbox --port 8090)."),
             port=port, host=url_host(host)) from None
+    return sock
+
+
+async def listen(app: web.Application, sock: socket.socket) -> web.AppRunner:
+    """Serves `app` on the socket `bind` took."""
+    # No access log: a line per long poll says nothing, and the URLs carry the (local) token.
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
     return runner
 
 
@@ -107,11 +119,16 @@ async def start_sandbox(settings: BotSettings, db: Database, host: str, port: in
     emulator.add_routes(app, page=True)
     base = f"http://{url_host(host)}:{port}"
     add_feature_phones(app, db, settings.ussd, f"{base}{USSD_PATH}")
-    runner = await listen(app, host, port)  # first: a busy port is said before anything is done
-    if demo:  # staff for the desks and volunteers the page offers; never in a database of others
-        await db.write(remember_demo_residents)  # a demo seeded before the choice was kept
-        await enrol_reception(db)
-        await enrol_volunteers(db)
+    sock = bind(host, port)  # first: a busy port is said before anything is done
+    try:
+        if demo:  # staff for the desks and volunteers the page offers; never in others' database
+            await db.write(remember_demo_residents)  # a demo seeded before the choice was kept
+            await enrol_reception(db)
+            await enrol_volunteers(db)
+        runner = await listen(app, sock)  # the page is served once its cast is in place
+    except BaseException:
+        sock.close()
+        raise
     local = replace(settings, token=token, api_base_url=f"{base}/bot", webhook_url=None, webhook_secret=None)
     application = build_application(local, db)
     await start_polling(application)

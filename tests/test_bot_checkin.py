@@ -22,6 +22,7 @@ from core.identity.attempts import Outcome, VerificationAttempt
 from core.records.facility import Facility
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
+from core.text import strip_diacritics
 from sandbox.client import BotMessage, TelegramUser
 from tests.telegram_world import TelegramWorld, open_card, receptionist, verify
 
@@ -271,8 +272,9 @@ async def test_a_grant_to_one_facility_shows_more_there_only_until_withdrawn(wor
     citizen = world.phone()
     await verify(citizen, resident)
     async with world.db.sessions() as session:
-        found = await session.execute(select(Facility.code).order_by(Facility.code).limit(2))
-        codes = list(found.scalars())
+        found = await session.execute(select(Facility.code, Facility.name).order_by(Facility.code)
+                                      .limit(2))
+        codes, names = zip(*found.all(), strict=True)
     desks = []
     for code in codes:
         invite = await staff_service.invite(world.db, StaffRole.RECEPTIONIST, facility_code=code)
@@ -285,10 +287,12 @@ async def test_a_grant_to_one_facility_shows_more_there_only_until_withdrawn(wor
     await citizen.send("/consent")
     await citizen.until(lambda m: "consent.f" in [d.split("~")[0] for row in m.buttons for _l, d in row])
     await citizen.press("consent.f")
-    await citizen.until(lambda m: "5 chữ số" in m.text)
-    await citizen.send("123")  # not a facility code: a specific answer, nothing saved
-    await citizen.until(lambda m: "phải có 5 chữ số" in m.text)
-    await citizen.send(codes[0])
+    await citizen.until(lambda m: "một phần tên" in m.text)
+    await citizen.send("zzqq")  # no clinic by that name: a specific answer, nothing saved
+    await citizen.until(lambda m: "Không tìm thấy" in m.text)
+    await citizen.send(strip_diacritics(names[0]).lower())  # typed without accents
+    await citizen.until(lambda m: names[0] in m.labels)
+    await citizen.press(names[0])
     await citizen.until(lambda m: any("Dị ứng" in label for label in m.labels))
     await citizen.press(f"consent.g:{codes[0]}:history")
     await citizen.until(lambda m: any(d.split("~")[0] == f"consent.d:{codes[0]}:history:7"
