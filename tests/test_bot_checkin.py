@@ -44,6 +44,15 @@ async def show_qr(user: TelegramUser) -> tuple[str, str, BotMessage]:
     return payload, spoken, shown
 
 
+async def sees_it_replaced(user: TelegramUser, shown: BotMessage) -> None:
+    """The earlier QR message keeps its picture, but its words say the code is gone, and its
+    buttons are: on the phone's screen, not only in the event."""
+    retired = await user.until(lambda m: m.edited and m.message_id == shown.message_id)
+    assert retired.text == "Mã này đã được thay bằng mã mới và không còn dùng được."
+    assert retired.has_photo and retired.buttons == []
+    assert user.current[shown.message_id].text == retired.text
+
+
 async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(
         any_world: TelegramWorld) -> None:
     world = any_world
@@ -153,11 +162,7 @@ async def test_a_citizen_who_taps_new_code_sees_the_old_qr_message_say_it_was_re
     desk, _facility = await receptionist(world)
     old_payload, old_spoken, old = await show_qr(citizen)
     await citizen.press("🔄 Mã mới", old)
-    # The old message keeps its picture, but its words say the code is gone, and its buttons are.
-    retired = await citizen.until(lambda m: m.edited and m.message_id == old.message_id)
-    assert retired.text == "Mã này đã được thay bằng mã mới và không còn dùng được."
-    assert retired.has_photo and retired.buttons == []
-    assert citizen.current[old.message_id].text == retired.text  # what the phone shows now
+    await sees_it_replaced(citizen, old)
     new = await citizen.until(lambda m: m.has_photo and not m.edited)
     assert new.message_id != old.message_id and old_spoken not in new.text
     assert "🔄 Mã mới" in new.labels
@@ -172,18 +177,14 @@ async def test_a_citizen_who_types_qr_again_sees_the_earlier_qr_message_say_it_w
     desk, _facility = await receptionist(world)
     old_payload, old_spoken, old = await show_qr(citizen)
     await citizen.send("/maqr")  # typed again: a new code, whatever path asked for it
-    retired = await citizen.until(lambda m: m.edited and m.message_id == old.message_id)
-    assert retired.text == "Mã này đã được thay bằng mã mới và không còn dùng được."
-    assert retired.has_photo and retired.buttons == []
+    await sees_it_replaced(citizen, old)
     new = await citizen.until(lambda m: m.has_photo and not m.edited)
     assert new.message_id != old.message_id and old_spoken not in new.text
-    assert citizen.current[old.message_id].text == retired.text  # what the phone shows now
     assert citizen.current[new.message_id].text == new.text and "🔄 Mã mới" in new.labels
     assert "không mở được" in (await open_card(desk, old_payload)).text
     # The second message is the live one now: the next code retires it, not the first again.
     await citizen.send("/qr")
-    again = await citizen.until(lambda m: m.edited)
-    assert again.message_id == new.message_id and again.buttons == []
+    await sees_it_replaced(citizen, new)
     await citizen.until(lambda m: m.has_photo and not m.edited)
     assert [m.message_id for m in citizen.transcript if m.edited] == [old.message_id, new.message_id]
 
