@@ -12,6 +12,8 @@ the end-to-end tests keep what only they catch.
 A step `{"invite": "receptionist"}` opens the link an operator made for that role; a step
 `{"press": "…", "on_step": 2}` presses a button of an earlier message (the answer to step 2), and
 `"later": 60` takes the step that many seconds after the taps before it (not a quick double tap).
+The answer to step N is drawn as the message numbered N: `"retires_step": 1` expects a reply
+that replaces a check-in code to change the message of step 1.
 Placeholders in texts: $ID, $BIRTH, $BIRTH8 (ddmmyyyy), $PHONE, $NAME of the case's resident, and
 $SHORT, the short name a volunteer sees (`Trần T. B.`), and $YEAR, the year of birth.
 """
@@ -146,6 +148,8 @@ class CaseRun:
             assert again.replies == () and again.notice == done, (where, again)
             assert again.locale != "vi" or done == "Đã xử lý rồi.", where
         actor.last = actor.by_step[number] = answer
+        if any(reply.replaces_code for reply in answer.replies):  # a channel that shows it tells
+            await actor.conversation.showing_code(actor.external_id, str(number))  # its message id
         self._expect(answer, step.get("expect", {}), resident, where)
         await self._expect_record(actor, step.get("expect", {}), resident, where)
 
@@ -205,8 +209,13 @@ class CaseRun:
             assert label not in labels, f"{where}: button {label!r} offered"
         if "notice" in expect:
             assert answer.notice == expect["notice"], f"{where}: notice {answer.notice!r}"
-        if "retires" in expect:  # what the message whose button was pressed says from now on
-            assert answer.retired == expect["retires"], f"{where}: retired {answer.retired!r}"
+        if "retires" in expect:  # what the message of the code a reply replaces says from now on
+            retired = next((r.replaces_code for r in answer.replies if r.replaces_code), None)
+            assert retired == expect["retires"], f"{where}: retired {retired!r}"
+        if "retires_step" in expect:  # the message it changes: the answer to that step
+            shown = answer.code_message
+            wanted = expect["retires_step"]
+            assert shown == (None if wanted is None else str(wanted)), f"{where}: changes {shown!r}"
 
     async def _expect_record(self, actor: Actor, expect: dict[str, Any], resident: DemoResident,
                              where: str) -> None:

@@ -34,7 +34,7 @@ GENERAL, INSURANCE, HISTORY, VISITS = ("Thông tin hành chính", "Bảo hiểm 
 async def show_qr(user: TelegramUser) -> tuple[str, str, BotMessage]:
     """The citizen asks for a code; returns the decoded deep-link payload, the spoken code, the message."""
     await user.send("/qr")
-    shown = await user.until(lambda m: m.has_photo)
+    shown = await user.until(lambda m: m.has_photo and not m.edited)  # not an old one, retired
     png = await shown.photo()
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
     assert len(decoded) == 1 and decoded[0].format == zxingcpp.BarcodeFormat.QRCode
@@ -43,6 +43,15 @@ async def show_qr(user: TelegramUser) -> tuple[str, str, BotMessage]:
     payload = parse_qs(link.query)["start"][0]
     spoken = next(line for line in shown.text.splitlines() if "mã này" in line).rsplit(": ", 1)[1]
     return payload, spoken, shown
+
+
+async def sees_it_replaced(user: TelegramUser, shown: BotMessage) -> None:
+    """The earlier QR message keeps its picture, but its words say the code is gone, and its
+    buttons are: on the phone's screen, not only in the event."""
+    retired = await user.until(lambda m: m.edited and m.message_id == shown.message_id)
+    assert retired.text == "Mã này đã được thay bằng mã mới và không còn dùng được."
+    assert retired.has_photo and retired.buttons == []
+    assert user.current[shown.message_id].text == retired.text
 
 
 async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(
@@ -154,15 +163,31 @@ async def test_a_citizen_who_taps_new_code_sees_the_old_qr_message_say_it_was_re
     desk, _facility = await receptionist(world)
     old_payload, old_spoken, old = await show_qr(citizen)
     await citizen.press("🔄 Mã mới", old)
-    # The old message keeps its picture, but its words say the code is gone, and its buttons are.
-    retired = await citizen.until(lambda m: m.edited and m.message_id == old.message_id)
-    assert retired.text == "Mã này đã được thay bằng mã mới và không còn dùng được."
-    assert retired.has_photo and retired.buttons == []
-    assert citizen.current[old.message_id].text == retired.text  # what the phone shows now
+    await sees_it_replaced(citizen, old)
     new = await citizen.until(lambda m: m.has_photo and not m.edited)
     assert new.message_id != old.message_id and old_spoken not in new.text
     assert "🔄 Mã mới" in new.labels
     assert "không mở được" in (await open_card(desk, old_payload)).text
+
+
+async def test_a_citizen_who_types_qr_again_sees_the_earlier_qr_message_say_it_was_replaced(
+        any_world: TelegramWorld) -> None:
+    world = any_world
+    citizen = world.phone()
+    await verify(citizen, world.resident("with_visits"))
+    desk, _facility = await receptionist(world)
+    old_payload, old_spoken, old = await show_qr(citizen)
+    await citizen.send("/maqr")  # typed again: a new code, whatever path asked for it
+    await sees_it_replaced(citizen, old)
+    new = await citizen.until(lambda m: m.has_photo and not m.edited)
+    assert new.message_id != old.message_id and old_spoken not in new.text
+    assert citizen.current[new.message_id].text == new.text and "🔄 Mã mới" in new.labels
+    assert "không mở được" in (await open_card(desk, old_payload)).text
+    # The second message is the live one now: the next code retires it, not the first again.
+    await citizen.send("/qr")
+    await sees_it_replaced(citizen, new)
+    await citizen.until(lambda m: m.has_photo and not m.edited)
+    assert [m.message_id for m in citizen.transcript if m.edited] == [old.message_id, new.message_id]
 
 
 async def test_a_revoked_receptionist_can_no_longer_open_cards(world: TelegramWorld) -> None:

@@ -66,7 +66,9 @@ class Answer:
     locale: str
     deliveries: tuple[Delivery, ...] = ()
     signed_in: bool = False  # the person proved who they are for this session (PIN channels)
-    retired: str | None = None  # what the pressed button's message says from now on (Step.retire)
+    # The message that shows the account's check-in code, as the channel named it, when a reply
+    # replaces that code (`Reply.replaces_code`): the message to change.
+    code_message: str | None = None
 
 
 class Conversation:
@@ -111,8 +113,14 @@ class Conversation:
         log.debug("input %s handled: flow %s -> %s/%s in %.1f ms", given.kind, account.state.flow,
                   step.state.flow, step.state.step, (time.perf_counter() - started) * 1000)
         deliveries = await self._deliveries(step.notify) if step.notify else ()
+        replaced = account.qr_message if any(r.replaces_code for r in step.replies) else None
         return Answer(tuple(encoded(reply) for reply in step.replies), step.notice,
-                      step.locale or turn.t.locale, deliveries, step.signed_in, step.retire)
+                      step.locale or turn.t.locale, deliveries, step.signed_in, replaced)
+
+    async def showing_code(self, external_id: str, message_id: str) -> None:
+        """The message that shows the account's current check-in code from now on, as the channel
+        names it: the one a later `Reply.replaces_code` changes (in the database, for every worker)."""
+        await self.db.write(accounts.remember_qr_message, self.channel, external_id, message_id)
 
     # --- Routing ---------------------------------------------------------------------------------
 

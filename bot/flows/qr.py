@@ -1,14 +1,14 @@
 """`/qr`: the check-in QR code to show at the clinic's reception, and its 8-digit code.
 
 The QR code holds the channel's deep link (`…?start=ci_<token>`); a receptionist's
-phone camera opens it. A new code replaces the previous one. Where no picture can be
-shown, the code is read out instead.
+phone camera opens it. A new code replaces the previous one, however it was asked for, and
+the message that showed the previous one says so where the channel can change it. Where no
+picture can be shown, the code is read out instead.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
@@ -62,14 +62,14 @@ class QrFlow:
                        Option(turn._("🔒 What clinics may see"), Open("consent")),
                        Option(turn._("🏠 Main menu"), Open("menu")))
         image = qr_png(f"{turn.channel.deep_link_base}ci_{issued.token}")
-        return Step((Reply(text, title=turn._("Check-in code"), options=options, image=image),))
+        # However the new code was asked for (/qr, the menu, 🔄 New code), the old one is gone.
+        replaced = turn._("This code was replaced by a new one and no longer works.") \
+            if turn.channel.edits else None
+        return Step((Reply(text, title=turn._("Check-in code"), options=options, image=image,
+                           replaces_code=replaced),))
 
     async def on_action(self, turn: Turn, action: Action) -> Step:
-        step = await self.start(turn)
-        if isinstance(action, NewCode) and turn.channel.edits:  # the old code's message says so
-            return replace(step, retire=turn._("This code was replaced by a new one and no longer "
-                                               "works."))
-        return step
+        return await self.start(turn)
 
 
 JOURNEY = Journey("qr", QrFlow(), Requires.CITIZEN, Subject.OWN, commands=("qr", "maqr"),

@@ -78,6 +78,9 @@ class Reply:
     # The last word of a visit, to be kept in view: a session channel closes with it, so the
     # text stays on the phone's screen (a check-in code to show at the desk).
     ends: bool = False
+    # This reply shows the account's new check-in code: the message that showed the code before
+    # says this from now on, its buttons gone, where the channel can change a message it showed.
+    replaces_code: str | None = None
 
     def __post_init__(self) -> None:
         # A chat message carries one keyboard. Beside the phone button, options are typed
@@ -108,9 +111,6 @@ class Step:
     notify: tuple[Notice, ...] = ()
     # The person proved who they are for this session (a PIN channel's sign-in or first link).
     signed_in: bool = False
-    # What the message whose button was pressed says from now on, its buttons gone, where the
-    # channel can change a message it showed (a check-in code replaced by a new one).
-    retire: str | None = None
 
 
 def rows(*options: Option) -> tuple[tuple[Option, ...], ...]:

@@ -73,7 +73,7 @@ class TelegramAdapter:
             given = Input.of_text(message.text or "")
         self._know_the_bot(context)
         answer = await self.conversation.handle(str(user.id), given)
-        await self.send(context, message.chat_id, answer)
+        await self.send(context, message.chat_id, answer, str(user.id))
 
     async def on_option(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -84,13 +84,14 @@ class TelegramAdapter:
             await query.answer()
             return
         self._know_the_bot(context)
-        answer = await self.conversation.handle(str(query.from_user.id), Input.of_option(query.data or ""))
+        external_id = str(query.from_user.id)
+        answer = await self.conversation.handle(external_id, Input.of_option(query.data or ""))
         try:  # the spinner on the button stops only when the query is answered
             await query.answer(answer.notice)
         except BadRequest as error:  # answered too late (a slow network): the reply still goes
             log.info("callback answer refused: %s", error.message)
         editable = query.message if isinstance(query.message, Message) else None
-        await self.send(context, chat.id, answer, edit=editable)
+        await self.send(context, chat.id, answer, external_id, edit=editable)
 
     async def on_group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
@@ -118,15 +119,23 @@ class TelegramAdapter:
     # --- Output -------------------------------------------------------------------------
 
     async def send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, answer: Answer,
-                   edit: Message | None = None) -> None:
-        messages = [m for reply in answer.replies for m in outgoing(reply)]
-        if edit is not None and answer.retired is not None:  # it no longer holds: it says so
-            await self._retire(edit, answer.retired)
-            edit = None
-        for index, message in enumerate(messages):
-            if index == 0 and edit is not None and await self._edit(edit, message):
-                continue
-            await self._send(context, chat_id, message)
+                   external_id: str, edit: Message | None = None) -> None:
+        for reply in answer.replies:
+            if reply.replaces_code is not None and answer.code_message is not None:
+                # The message of the code this one replaces no longer holds: it says so.
+                await self._retire(context, chat_id, int(answer.code_message), reply.replaces_code)
+                if edit is not None and edit.message_id == int(answer.code_message):
+                    edit = None
+            shown: Message | None = None
+            for message in outgoing(reply):
+                if edit is not None and await self._edit(edit, message):
+                    shown = shown or edit
+                else:
+                    sent = await self._send(context, chat_id, message)
+                    shown = shown or sent
+                edit = None  # only the first message may take the place of the pressed one
+            if reply.replaces_code is not None and shown is not None:
+                await self.conversation.showing_code(external_id, str(shown.message_id))
         for delivery in answer.deliveries:  # someone else's notice: their failure is not this chat's
             try:
                 for message in outgoing(delivery.reply):
@@ -147,25 +156,23 @@ class TelegramAdapter:
             return False
         return True
 
-    async def _retire(self, original: Message, text: str) -> None:
-        """The message whose button was pressed says what replaced it, its buttons gone (an edit
-        without a keyboard removes it)."""
+    async def _retire(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int,
+                      text: str) -> None:
+        """An earlier message says what replaced it, its buttons gone (an edit without a keyboard
+        removes it). A code's message shows a picture, so its caption changes."""
         (message,) = outgoing(Reply(text))
         try:
-            if original.photo:
-                await original.edit_caption(message.html, parse_mode=ParseMode.HTML)
-            else:
-                await original.edit_text(message.html, parse_mode=ParseMode.HTML)
+            await context.bot.edit_message_caption(chat_id=chat_id, message_id=message_id,
+                                                   caption=message.html, parse_mode=ParseMode.HTML)
         except BadRequest as error:  # too old to edit, or deleted: the new message still goes
             log.info("could not mark a message as replaced (%s)", error.message)
 
-    async def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, message: Outgoing) -> None:
+    async def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, message: Outgoing) -> Message:
         if message.photo is not None:
-            await context.bot.send_photo(chat_id, message.photo, caption=message.html,
-                                         parse_mode=ParseMode.HTML, reply_markup=message.markup)
-        else:
-            await context.bot.send_message(chat_id, message.html, parse_mode=ParseMode.HTML,
-                                           reply_markup=message.markup)
+            return await context.bot.send_photo(chat_id, message.photo, caption=message.html,
+                                                parse_mode=ParseMode.HTML, reply_markup=message.markup)
+        return await context.bot.send_message(chat_id, message.html, parse_mode=ParseMode.HTML,
+                                              reply_markup=message.markup)
 
     # --- Failures -----------------------------------------------------------------------
 

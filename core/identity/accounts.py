@@ -59,6 +59,9 @@ class ChannelAccount(Base):
     # The buttons lately pressed (their keys and when, as JSON): a second tap on one is not
     # applied twice, whichever worker gets it (bot.flows.engine).
     recent_taps: Mapped[str | None] = mapped_column(Text)
+    # The message that shows the account's check-in QR, as its channel names it: when a new code
+    # replaces that one, the message says so (bot.flows.qr). Kept here, not in a worker's memory.
+    qr_message_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
 
@@ -101,6 +104,7 @@ class Account:
     state_version: int
     citizen_status: str | None = None
     taps: dict[str, float] = field(default_factory=dict)  # button key -> when pressed (epoch seconds)
+    qr_message: str | None = None  # the message that shows the account's check-in QR
 
     @property
     def linked(self) -> bool:
@@ -111,7 +115,7 @@ _ACCOUNTS = ChannelAccount.__table__
 _LOAD = (
     select(_ACCOUNTS.c.id, _ACCOUNTS.c.channel, _ACCOUNTS.c.external_id, _ACCOUNTS.c.citizen_id,
            _ACCOUNTS.c.locale, _ACCOUNTS.c.state, _ACCOUNTS.c.state_version, _ACCOUNTS.c.recent_taps,
-           people.status_of(_ACCOUNTS.c.citizen_id).label("citizen_status"))
+           _ACCOUNTS.c.qr_message_id, people.status_of(_ACCOUNTS.c.citizen_id).label("citizen_status"))
     .where(_ACCOUNTS.c.channel == bindparam("channel"),
            _ACCOUNTS.c.external_id == bindparam("external_id"))
 )
@@ -136,7 +140,8 @@ def _account(row: Any) -> Account:
     status = row.citizen_status
     return Account(row.id, row.channel, row.external_id, row.citizen_id, row.locale,
                    JourneyState.from_json(row.state), row.state_version,
-                   str(status) if status is not None else None, _taps(row.recent_taps))
+                   str(status) if status is not None else None, _taps(row.recent_taps),
+                   row.qr_message_id)
 
 
 def find_account(connection: Connection, channel: str, external_id: str) -> Account | None:
@@ -181,6 +186,14 @@ def save_state(connection: Connection, account: Account, state: JourneyState,
                                         "state": state.to_json(), "now": now_utc(),
                                         "taps": json.dumps(kept, separators=(",", ":")) if kept else None})
     return result.rowcount == 1
+
+
+def remember_qr_message(connection: Connection, channel: str, external_id: str,
+                        message_id: str) -> None:
+    """The message that shows the account's check-in QR from now on."""
+    connection.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.channel == channel,
+                                               _ACCOUNTS.c.external_id == external_id)
+                       .values(qr_message_id=message_id, updated_at=now_utc()))
 
 
 def set_locale(connection: Connection, account_id: int, locale: str) -> None:
