@@ -37,10 +37,12 @@ async def persona_list(page: Page) -> list[tuple[str, str]]:
 async def answer_after(page: Page, typed: str) -> None:
     """Types `typed` and waits for the bot's answer: a message after the one just sent."""
     mine = page.get_by_test_id("user-message")
-    before = await mine.count()
+    before = await page.evaluate("""() => Math.max(0, ...[...document.querySelectorAll(".bubble")]
+        .map((bubble) => Number(bubble.dataset.messageId) || 0))""")
     await page.get_by_test_id("message-input").fill(typed)
     await page.get_by_test_id("message-input").press("Enter")
-    await expect(mine).to_have_count(before + 1, timeout=15_000)
+    await page.wait_for_function("""(before) => [...document.querySelectorAll(".bubble.mine")]
+        .some((bubble) => Number(bubble.dataset.messageId) > before)""", arg=before, timeout=15_000)
     sent = int(await mine.last.get_attribute("data-message-id"))
     await page.wait_for_function("""(sent) => [...document.querySelectorAll(".bubble:not(.mine)")]
         .some((bubble) => Number(bubble.dataset.messageId) > sent)""", arg=sent, timeout=15_000)
