@@ -53,15 +53,15 @@ async def test_values_are_formatted_as_the_display_rules_say(db: Database) -> No
     assert rows["general.nationality"] == "Vietnam"
     assert rows["general.guardian"] == "Trần Văn Bố"
     assert rows["insurance.valid_to"] == "31/12/2026"
-    assert rows["insurance.registered_facility"] == "Trạm Y tế Phường Hoàn Kiếm (01001)"
+    assert rows["insurance.registered_facility"] == "Trạm Y tế Phường Hoàn Kiếm"
     assert rows["history.blood_group"] == "O Rh+"
     assert rows["history.conditions.since"] == "--/03/2019"
     assert rows["history.surgeries.date"] == "2010"
     # 08:30 Hanoi time stays 08:30 whatever the server's zone (stored as 01:30 UTC).
     assert rows["visits.arrived"] == "08:30 20/10/2026"
     assert rows["visits.secondary_icd10"] == (
-        "E78.5 · Tăng lipid máu, không đặc hiệu; "
-        "E11.9 · Bệnh đái tháo đường không phụ thuộc insulin, không có biến chứng")
+        "Tăng lipid máu, không đặc hiệu (E78.5); "
+        "Bệnh đái tháo đường không phụ thuộc insulin, không có biến chứng (E11.9)")
     assert rows["visits.follow_up"] == "20/11/2026 (passed)"
     assert rows["visits.medicines.quantity"] == "30 Viên"
     assert rows["visits.medicines.route"] == "By mouth"  # DUONG_DUNG 1.01

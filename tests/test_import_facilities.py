@@ -65,11 +65,11 @@ async def test_facility_names_show_in_the_book(db: Database, tmp_path: Path) -> 
     insurance = book.section(BookGroup.INSURANCE)
     assert insurance is not None
     registered = next(r for r in insurance.rows if r.key == "insurance.registered_facility")
-    assert registered.text == "Trạm Y tế Phường Hoàn Kiếm (01001)"
+    assert registered.text == "Trạm Y tế Phường Hoàn Kiếm"
     doses = await immunization_entries(db, ids[AN])
     # A code the registry does not know is shown as the code alone.
     assert [row_text(d, "immunizations.facility") for d in doses] == [
-        "01099", "Bệnh viện Bạch Mai (01002)"]
+        "01099", "Bệnh viện Bạch Mai"]
 
 
 async def test_renamed_facility_is_updated(db: Database, tmp_path: Path) -> None:

@@ -180,8 +180,8 @@ async def test_clinic_visit_appears_in_the_citizens_health_book(db: Database, tm
     assert rows["visits.arrived"] == "08:30 05/03/2025"
     assert rows["visits.finished"] == "09:30 05/03/2025"
     assert rows["visits.diagnosis"] == "Tăng huyết áp"
-    assert rows["visits.primary_icd10"] == "I10 · Bệnh lý tăng huyết áp vô căn (nguyên phát)"
-    assert rows["visits.secondary_icd10"] == "J02.9 · Viêm họng cấp, không đặc hiệu"
+    assert rows["visits.primary_icd10"] == "Bệnh lý tăng huyết áp vô căn (nguyên phát) (I10)"
+    assert rows["visits.secondary_icd10"] == "Viêm họng cấp, không đặc hiệu (J02.9)"
     assert rows["visits.treatment_result"] == "Improved"  # KET_QUA_DTRI 2
     assert rows["visits.follow_up"] == "05/04/2025 (passed)"
 

@@ -156,7 +156,7 @@ DATE_LABELS = {
     "04": ("Vào viện", "Ra viện"),
     "05": ("Bắt đầu điều trị", "Thuốc dùng đến ngày"),
     "06": ("Bắt đầu điều trị", "Kết thúc điều trị"),
-    "07": ("Ngày nhận thuốc", "Thuốc dùng đến ngày"),
+    "07": ("Thời gian nhận thuốc", "Thuốc dùng đến ngày"),
     "08": ("Bắt đầu điều trị", "Thuốc dùng đến ngày"),
     "09": ("Vào viện", "Ra viện"),
     "10": ("Thời gian đến khám", "Kết thúc khám"),
@@ -218,10 +218,10 @@ async def test_the_admission_diagnosis_is_labelled_as_such_and_never_stands_for_
         rows = _rows(_visit(book, _shown(LAST_MONTH)))
         assert rows["Chẩn đoán vào viện"] == "Đau ngực chưa rõ nguyên nhân"
         assert rows["Chẩn đoán"] == "Tăng huyết áp"
-        assert rows["Bệnh chính"] == "I10 · Bệnh lý tăng huyết áp vô căn (nguyên phát)"
+        assert rows["Bệnh chính"] == "Bệnh lý tăng huyết áp vô căn (nguyên phát) (I10)"
         assert rows["Bệnh kèm theo"] == (
-            "E11.9 · Bệnh đái tháo đường không phụ thuộc insulin, không có biến chứng; "
-            "E78.5 · Tăng lipid máu, không đặc hiệu")
+            "Bệnh đái tháo đường không phụ thuộc insulin, không có biến chứng (E11.9); "
+            "Tăng lipid máu, không đặc hiệu (E78.5)")
         only_admission = _rows(_visit(book, _shown(LAST_MONTH - dt.timedelta(days=9))))
         assert only_admission["Chẩn đoán vào viện"] == "Sốt"
         assert "Chẩn đoán" not in only_admission

@@ -50,7 +50,7 @@ BRIEF = (
                  rows=("history.blood_group",),
                  newest=Newest("history.allergies", 5, ("history.allergies.reaction",))),
     BriefSection("visits", N_("Last visits"), BookGroup.VISITS,
-                 newest=Newest("visits.visits", 3, ("visits.diagnosis",))),
+                 newest=Newest("visits.visits", 3, ("visits.diagnosis", "visits.primary_icd10"))),
     BriefSection("doses", N_("Last immunizations"), BookGroup.IMMUNIZATIONS,
                  newest=Newest("immunizations.doses", 3, ("immunizations.date",))),
 )

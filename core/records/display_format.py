@@ -27,8 +27,8 @@ class BookFormat:
         self.facility_names = facility_names
 
     def facility(self, code: str) -> str:
-        name = self.facility_names.get(code)
-        return f"{name} ({code})" if name else code
+        """A facility by its name; its code only when the record has no name for it."""
+        return self.facility_names.get(code) or code
 
 
 Formatter = Callable[[Any, BookFormat], str]
@@ -125,9 +125,10 @@ def as_appointments(days: list[dt.date], fmt: BookFormat) -> str:
 
 
 def as_icd10(code: str, fmt: BookFormat) -> str:
-    """`I10 · Bệnh lý tăng huyết áp vô căn`: the code the clinic wrote and what it names."""
+    """`Bệnh lý tăng huyết áp vô căn (I10)`: what the code names, then the code the clinic wrote
+    (as a facility reads "name (code)"); the code alone when the list has no name for it."""
     name = icd10.name_of(code)
-    return f"{code} · {name}" if name else code
+    return f"{name} ({code})" if name else code
 
 
 def as_icd10_list(codes: list[str], fmt: BookFormat) -> str:

@@ -49,6 +49,7 @@ from core.records.display_format import (
 from core.records.history import ALLERGY_KIND_LABELS, RISK_FACTOR_LABELS
 from core.records.immunization import PROGRAMME_LABELS
 from core.records.visit import follow_up_days
+from core.reference import icd10
 from core.reference.qd130 import (
     ACCIDENT_LABELS,
     ADMITTED_KINDS,
@@ -204,13 +205,11 @@ def _codes(stored: str | None) -> list[str] | None:
     return [c for c in (stored or "").split(";") if c] or None
 
 
-def as_main_illness(value: tuple[str, str | None], fmt: BookFormat) -> str:
-    """The main ICD-10 code with its name, or the code alone when the diagnosis line above
-    already reads as that name (a phone screen is short)."""
-    code, diagnosis = value
-    shown = as_icd10(code, fmt)
-    name = shown.partition(" · ")[2]
-    return code if name and diagnosis and fold(name) == fold(diagnosis) else shown
+def _diagnosis_apart(row: Any) -> bool:
+    """CHAN_DOAN_RV is shown on its own line unless it only says what MA_BENH_CHINH's name
+    says (the main illness line then reads "name (code)"; a phone screen is short)."""
+    name = icd10.name_of(row.primary_icd10) if row.primary_icd10 else None
+    return not (name and row.diagnosis and fold(name) == fold(row.diagnosis))
 
 
 def _lines(*parts: Any) -> Callable[[Any], Any]:
@@ -522,7 +521,7 @@ VISITS = SectionRule(
                 _f("visits.treatment_ended", N_("Treatment ended"), _attr("discharged_at"),
                    as_moment, source=QD130_XML1, applies=_kind_in(STAY_KINDS),
                    element="XML1 NGAY_RA"),
-                _f("visits.collected", N_("Medicine collected"), _attr("admitted_at"), as_moment,
+                _f("visits.collected", N_("Medicine collected at"), _attr("admitted_at"), as_moment,
                    source=QD130_XML1, applies=_kind_in(COLLECTED_KINDS), element="XML1 NGAY_VAO"),
                 _f("visits.medicine_until", N_("Medicine lasts until"), _attr("discharged_at"),
                    as_day, source=QD130_XML1, applies=_kind_in(MEDICINE_UNTIL_KINDS),
@@ -532,9 +531,9 @@ VISITS = SectionRule(
                 _f("visits.admission_diagnosis", N_("Diagnosis on admission"),
                    _attr("admission_diagnosis"), source=QD130_XML1, element="XML1 CHAN_DOAN_VAO"),
                 _f("visits.diagnosis", N_("Diagnosis"), _attr("diagnosis"), source=QD130_XML1,
-                   element="XML1 CHAN_DOAN_RV"),
-                _f("visits.primary_icd10", N_("Main illness"), _lines("primary_icd10", "diagnosis"),
-                   as_main_illness, source=QD130_XML1, element="XML1 MA_BENH_CHINH"),
+                   applies=_diagnosis_apart, element="XML1 CHAN_DOAN_RV"),
+                _f("visits.primary_icd10", N_("Main illness"), _attr("primary_icd10"), as_icd10,
+                   source=QD130_XML1, element="XML1 MA_BENH_CHINH"),
                 _f("visits.secondary_icd10", N_("Other illnesses"),
                    lambda row: _codes(row.secondary_icd10), as_icd10_list,
                    source=QD130_XML1, element="XML1 MA_BENH_KT"),

@@ -20,7 +20,7 @@ class Programme(enum.StrEnum):
 
 PROGRAMME_LABELS = {
     Programme.EPI: N_("Expanded programme (EPI)"),
-    Programme.COVID19: N_("COVID-19"),
+    Programme.COVID19: N_("COVID-19 vaccination campaign"),
     Programme.SERVICE: N_("Paid service"),
 }
 

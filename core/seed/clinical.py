@@ -216,6 +216,8 @@ class VisitFactory:
             # the medicine covers, and the next appointment is set for then.
             days = rng.choice((28, 30, 30, 60))
             submission.kind_code = "07" if rng.random() < 0.25 else "05"
+            if submission.kind_code == "07":  # collected without an examination: no complaint
+                submission.reason = None
             submission.discharged_at = admitted + dt.timedelta(days=days)
             submission.follow_ups = [day + dt.timedelta(days=days)]
         for drug, strength, route, dose, how, quantity, unit in drugs:
