@@ -7,7 +7,9 @@ language and marks it sent at once. A notice is a kind and parameters, not text.
 Delivery is at least once: a sender that dies between sending and marking leaves
 a claim that expires, and the notice goes again. A notice that cannot be
 delivered is tried a bounded number of times with growing waits, then given up
-(`dead_at`), so it never holds up the notices behind it.
+(`dead_at`), so it never holds up the notices behind it. A notice for a citizen with no
+linked account (they logged out, or a station decided while they were away) waits for
+their next link, for a bounded time: linking wakes it (`wake`).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class DueNotice:
     params: dict[str, Any]
     account_id: int | None = None
     tries: int = 0  # failed tries so far
+    created_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,15 @@ class RetryPolicy:
     longest_wait: dt.timedelta = dt.timedelta(minutes=32)
     # Longer than any one send, rate limiter waits included; a dead sender's claim lapses then.
     claim_for: dt.timedelta = dt.timedelta(minutes=5)
+    # A citizen with no linked account is told when they next link (linking wakes the notice;
+    # the look every few hours is a backstop), for a month: after it the news is stale.
+    hold_unlinked: dt.timedelta = dt.timedelta(days=30)
+    look_again_unlinked: dt.timedelta = dt.timedelta(hours=6)
+
+    def still_held(self, notice: DueNotice, now: dt.datetime) -> bool:
+        """True while a notice that found nobody to tell should wait for a link."""
+        return notice.account_id is None and notice.created_at is not None \
+            and now - notice.created_at < self.hold_unlinked
 
     def wait_after(self, failed_tries: int) -> dt.timedelta:
         return min(self.first_wait * 2 ** (failed_tries - 1), self.longest_wait)
@@ -98,11 +110,12 @@ class RetryPolicy:
 
 _NOTICES = CitizenNotice.__table__
 _COLUMNS = (_NOTICES.c.id, _NOTICES.c.citizen_id, _NOTICES.c.kind, _NOTICES.c.params,
-            _NOTICES.c.account_id, _NOTICES.c.tries)
+            _NOTICES.c.account_id, _NOTICES.c.tries, _NOTICES.c.created_at)
 
 
 def _notice(row: Any) -> DueNotice:
-    return DueNotice(row.id, row.citizen_id, row.kind, json.loads(row.params), row.account_id, row.tries)
+    return DueNotice(row.id, row.citizen_id, row.kind, json.loads(row.params), row.account_id,
+                     row.tries, row.created_at)
 
 
 def enqueue(connection: Connection, citizen_id: int, kind: str, *, account_id: int | None = None,
@@ -148,6 +161,23 @@ def mark_sent(connection: Connection, ids: list[int]) -> None:
     if ids:
         connection.execute(update(_NOTICES).where(_NOTICES.c.id.in_(ids))
                            .values(sent_at=now_utc(), claimed_until=None))
+
+
+def postpone(connection: Connection, notice_id: int, sender: str, until: dt.datetime) -> None:
+    """Nobody to tell yet (no linked account): due again at `until`, or when the citizen links."""
+    connection.execute(update(_NOTICES).where(_NOTICES.c.id == notice_id,
+                                              _NOTICES.c.claimed_by == sender,
+                                              _NOTICES.c.sent_at.is_(None))
+                       .values(next_attempt_at=until, claimed_until=None))
+
+
+def wake(connection: Connection, citizen_id: int) -> None:
+    """The citizen has linked an account: what waited for one is due now."""
+    connection.execute(update(_NOTICES).where(_NOTICES.c.citizen_id == citizen_id,
+                                              _NOTICES.c.account_id.is_(None),
+                                              _NOTICES.c.sent_at.is_(None),
+                                              _NOTICES.c.dead_at.is_(None))
+                       .values(next_attempt_at=now_utc()))
 
 
 def record_failure(connection: Connection, notice: DueNotice, sender: str, error: str,

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 from telegram import Bot
 
 from bot.handlers.application import build_application
@@ -237,22 +237,55 @@ async def test_a_notice_for_one_account_reaches_that_account_and_not_the_citizen
     assert received(world, earlier, "to-the-citizen") == 0
 
 
-async def test_notices_nobody_can_receive_are_done_without_a_send(any_world: TelegramWorld) -> None:
+async def test_a_notice_for_a_feature_phone_is_done_without_a_send(any_world: TelegramWorld) -> None:
     world = any_world
     (lan,) = await quiet_world(world, "Lan")
-    linked, unlinked = world.residents[0].citizen_id, world.residents[1].citizen_id
+    linked = world.residents[0].citizen_id
     await link(world, lan, linked)
     # USSD cannot push a message: a notice for a feature-phone account is done, not sent elsewhere.
     feature_phone = await world.db.write(lambda c: accounts.open_account(c, "ussd", "a-number-key").id)
     await tell(world.db, linked, "to-the-feature-phone", account_id=feature_phone)
-    await tell(world.db, unlinked, "to-nobody")
     async with sender(world) as (outbox, bot):
-        assert await outbox.send_due(bot) == 2
+        assert await outbox.send_due(bot) == 1
         assert await outbox.send_due(bot) == 0
     state = await rows(world.db)
-    for value in ("to-the-feature-phone", "to-nobody"):
-        assert state[value]["sent_at"] is not None and state[value]["tries"] == 0
+    assert state["to-the-feature-phone"]["sent_at"] is not None
+    assert state["to-the-feature-phone"]["tries"] == 0
     assert received(world, lan, "to-the-feature-phone") == 0
+
+
+async def test_a_citizen_who_logged_out_is_told_the_stations_decision_when_they_come_back(
+        any_world: TelegramWorld) -> None:
+    # The walk's finding: a correction decided while the citizen was logged out was marked sent
+    # to nobody and never reached them. It now waits for their next link, a month at most.
+    world = any_world
+    (lan,) = await quiet_world(world, "Lan")
+    citizen_id = world.residents[1].citizen_id
+    await tell(world.db, citizen_id, "decided-while-away")
+    async with sender(world) as (outbox, bot):
+        assert await outbox.send_due(bot) == 1  # looked at: nobody to tell yet
+        assert await outbox.send_due(bot) == 0  # and not looked at again every round
+        state = (await rows(world.db))["decided-while-away"]
+        assert state["sent_at"] is None and state["tries"] == 0
+        await link(world, lan, citizen_id)  # they verify again
+        assert await outbox.send_due(bot) == 1
+    await lan.until(lambda m: "decided-while-away" in m.text)
+    assert (await rows(world.db))["decided-while-away"]["sent_at"] is not None
+
+
+async def test_a_notice_nobody_links_for_within_a_month_is_done_without_a_send(
+        any_world: TelegramWorld) -> None:
+    world = any_world
+    await quiet_world(world)
+    citizen_id = world.residents[1].citizen_id
+    await tell(world.db, citizen_id, "long-ago")
+    month_ago = notices.now_utc() - dt.timedelta(days=31)
+    await world.db.write(lambda c: c.execute(update(_NOTICES).values(created_at=month_ago)))
+    async with sender(world) as (outbox, bot):
+        assert await outbox.send_due(bot) == 1
+        assert await outbox.send_due(bot) == 0
+    state = (await rows(world.db))["long-ago"]
+    assert state["sent_at"] is not None and state["tries"] == 0
 
 
 async def test_a_claim_keeps_other_senders_off_until_it_lapses(db: Database) -> None:

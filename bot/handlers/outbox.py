@@ -24,7 +24,7 @@ from bot.handlers.render import outgoing
 from bot.handlers.telegram import CHANNEL
 from core import notices
 from core.db import Database
-from core.i18n import translator
+from core.i18n import now_utc, translator
 from core.identity import accounts
 from core.identity.accounts import ChannelAccount
 
@@ -96,22 +96,29 @@ class Outbox:
         self._holding = [notice.id for notice in claimed]
         for notice in claimed:
             try:
-                await self._send(bot, notice)
+                told = await self._send(bot, notice)
             except Exception as error:  # Forbidden, chat not found, a bug: this notice waits, the rest go
                 dead = await self.db.write(notices.record_failure, notice, self.name, type(error).__name__,
                                            self.policy)
                 log.warning("notice %s not delivered (%s, try %s of %s)%s", notice.id, type(error).__name__,
                             notice.tries + 1, self.policy.tries, "; given up" if dead else "")
             else:
-                await self.db.write(notices.mark_sent, [notice.id])
+                if told == 0 and self.policy.still_held(notice, now_utc()):
+                    await self.db.write(notices.postpone, notice.id, self.name,
+                                        now_utc() + self.policy.look_again_unlinked)
+                else:
+                    await self.db.write(notices.mark_sent, [notice.id])
             self._holding.remove(notice.id)
         return len(claimed)
 
-    async def _send(self, bot: Bot, notice: notices.DueNotice) -> None:
-        for external_id, locale in await self.db.read(recipients, notice):
+    async def _send(self, bot: Bot, notice: notices.DueNotice) -> int:
+        """Sends the notice to everyone it is for; how many chats that was."""
+        chats = await self.db.read(recipients, notice)
+        for external_id, locale in chats:
             reply = notice_reply(notice.kind, notice.params, translator(locale))
             if reply is None:  # a kind from a newer version (a rolling deploy): it sends it, not us
                 raise UnknownNoticeKind(notice.kind)
             for message in outgoing(reply):
                 await bot.send_message(int(external_id), message.html, parse_mode=ParseMode.HTML,
                                        reply_markup=message.markup)
+        return len(chats)

@@ -221,6 +221,7 @@ def link_citizen(connection: Connection, account_id: int, channel: str, citizen_
         notices.enqueue(connection, citizen_id, "link_moved", account_id=moved_from, at=now.isoformat())
     connection.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == account_id)
                        .values(citizen_id=citizen_id, linked_at=now, pin_hash=pin_hash, updated_at=now))
+    notices.wake(connection, citizen_id)  # news that waited for the citizen's next link
 
 
 def unlink_citizen(connection: Connection, account_id: int) -> None:
