@@ -46,12 +46,13 @@ async def show_qr(user: TelegramUser) -> tuple[str, str, BotMessage]:
 
 
 async def sees_it_replaced(user: TelegramUser, shown: BotMessage) -> None:
-    """The earlier QR message keeps its picture, but its words say the code is gone, and its
-    buttons are: on the phone's screen, not only in the event."""
+    """The earlier QR message's words say the code is gone, its buttons are, and its picture
+    is crossed out with nothing left to scan: on the phone's screen, not only in the event."""
     retired = await user.until(lambda m: m.edited and m.message_id == shown.message_id)
     assert retired.text == "Mã này đã được thay bằng mã mới và không còn dùng được."
     assert retired.has_photo and retired.buttons == []
     assert user.current[shown.message_id].text == retired.text
+    assert zxingcpp.read_barcodes(Image.open(io.BytesIO(await retired.photo()))) == []
 
 
 async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(

@@ -9,8 +9,10 @@ picture can be shown, the code is read out instead.
 from __future__ import annotations
 
 import io
+from functools import cache
 
 import qrcode
+from PIL import Image, ImageDraw
 from qrcode.constants import ERROR_CORRECT_M
 
 from bot.flows.actions import Action, Open, declare
@@ -33,6 +35,19 @@ def qr_png(data: str) -> bytes:
     code.make(fit=True)
     buffer = io.BytesIO()
     code.make_image().save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@cache
+def replaced_png() -> bytes:
+    """What an earlier code's picture becomes once replaced: grey, crossed out, nothing to
+    scan, so that a desk cannot be shown it by mistake."""
+    image = Image.new("RGB", (290, 290), "#e5e7eb")
+    draw = ImageDraw.Draw(image)
+    draw.line((45, 45, 245, 245), fill="#6b7280", width=14)
+    draw.line((45, 245, 245, 45), fill="#6b7280", width=14)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 

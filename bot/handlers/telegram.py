@@ -10,13 +10,14 @@ import logging
 import secrets
 from dataclasses import replace
 
-from telegram import Chat, ChatMemberUpdated, Message, Update
+from telegram import Chat, ChatMemberUpdated, InputMediaPhoto, Message, Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, ContextTypes, MessageHandler
 from telegram.ext import filters as tg_filters
 
 from bot.flows.engine import Answer, Conversation
+from bot.flows.qr import replaced_png
 from bot.flows.replies import Input, Reply
 from bot.flows.turn import ChannelInfo
 from bot.handlers.render import Outgoing, outgoing
@@ -158,12 +159,12 @@ class TelegramAdapter:
 
     async def _retire(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int,
                       text: str) -> None:
-        """An earlier message says what replaced it, its buttons gone (an edit without a keyboard
-        removes it). A code's message shows a picture, so its caption changes."""
+        """An earlier code's message says what replaced it, its buttons gone (an edit without a
+        keyboard removes it), and its picture crossed out so that nobody scans it by mistake."""
         (message,) = outgoing(Reply(text))
+        media = InputMediaPhoto(replaced_png(), caption=message.html, parse_mode=ParseMode.HTML)
         try:
-            await context.bot.edit_message_caption(chat_id=chat_id, message_id=message_id,
-                                                   caption=message.html, parse_mode=ParseMode.HTML)
+            await context.bot.edit_message_media(media, chat_id=chat_id, message_id=message_id)
         except BadRequest as error:  # too old to edit, or deleted: the new message still goes
             log.info("could not mark a message as replaced (%s)", error.message)
 
