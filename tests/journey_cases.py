@@ -11,16 +11,21 @@ the end-to-end tests keep what only they catch.
 
 A step `{"invite": "receptionist"}` opens the link an operator made for that role; a step
 `{"press": "…", "on_step": 2}` presses a button of an earlier message (the answer to step 2), and
-`"later": 60` takes the step that many seconds after the taps before it (not a quick double tap).
+`"later": 60` takes the step that many seconds after the taps before it (not a quick double tap);
+`{"press_at": 0}` presses a message's first button, whose label the case cannot know (a visit's
+date and place). `"keeps_pressed": true` expects every reply to be a message of its own, the
+message whose button was pressed left as it was (an open card stays in view).
 The answer to step N is drawn as the message numbered N: `"retires_step": 1` expects a reply
 that replaces a check-in code to change the message of step 1.
 Placeholders in texts: $ID, $BIRTH, $BIRTH8 (ddmmyyyy), $PHONE, $NAME of the case's resident, and
-$SHORT, the short name a volunteer sees (`Trần T. B.`), and $YEAR, the year of birth.
+$SHORT, the short name a volunteer sees (`Trần T. B.`), and $YEAR, the year of birth; $CODE, the
+8 digits of the check-in code last shown in the case (`4821 3907`, as the person reads it out).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from dataclasses import dataclass, field, replace
@@ -35,6 +40,7 @@ from bot.flows.replies import Input
 from bot.ussd.gateway import CHANNEL_INFO as KEYPAD
 from core.checkin.tokens import CheckinToken
 from core.consent.grants import consent_of
+from core.consent.records import AccessEvent
 from core.corrections.model import CorrectionRequest
 from core.db import Database
 from core.i18n import translator
@@ -86,6 +92,7 @@ class CaseRun:
         self.telegram = Conversation(self.db, replace(Conversation(self.db, "telegram").info,
                                                       deep_link_base=TELEGRAM))
         self.keypad = Conversation(self.db, KEYPAD)
+        self.code = ""  # the check-in code last shown: $CODE
 
     async def run(self, case: dict[str, Any]) -> None:
         started = time.perf_counter()
@@ -148,6 +155,9 @@ class CaseRun:
             assert again.replies == () and again.notice == done, (where, again)
             assert again.locale != "vi" or done == "Đã xử lý rồi.", where
         actor.last = actor.by_step[number] = answer
+        for reply in answer.replies:  # a check-in code shown (its picture), read out as $CODE
+            spoken = re.search(r"\b\d{4} \d{4}\b", reply.text) if reply.image else None
+            self.code = spoken.group(0) if spoken else self.code
         if any(reply.replaces_code for reply in answer.replies):  # a channel that shows it tells
             await actor.conversation.showing_code(actor.external_id, str(number))  # its message id
         self._expect(answer, step.get("expect", {}), resident, where)
@@ -169,10 +179,10 @@ class CaseRun:
         actor.answers.append(answer)
         return answer
 
-    @staticmethod
-    def _fill(text: str, resident: DemoResident) -> str:
+    def _fill(self, text: str, resident: DemoResident) -> str:
         born = resident.birth_date.display()
-        return (text.replace("$ID", resident.personal_id).replace("$BIRTH8", born.replace("/", ""))
+        return (text.replace("$CODE", self.code).replace("$ID", resident.personal_id)
+                .replace("$BIRTH8", born.replace("/", ""))
                 .replace("$BIRTH", born).replace("$PHONE", (resident.phone or "").lstrip("+"))
                 .replace("$NAME", resident.full_name)
                 .replace("$SHORT", short_name(resident.full_name))
@@ -187,11 +197,14 @@ class CaseRun:
             return Input.of_contact(self._fill(step["contact"], resident), own=step.get("own", True))
         if "open" in step:  # a journey's button from outside the case (a menu, a notice)
             return Input.of_option(encode(Open(step["open"])))
-        label = self._fill(step["press"], resident)
         # A button of the last message, or of an earlier one still on the screen (`"on_step": 2`).
         shown = actor.by_step.get(step["on_step"]) if "on_step" in step else actor.last
         offered = [o for reply in (shown.replies if shown else ()) for row in reply.options
                    for o in row]
+        if "press_at" in step:
+            assert len(offered) > step["press_at"], f"{where}: no button {step['press_at']}"
+            return Input.of_option(str(offered[step["press_at"]].action))
+        label = self._fill(step["press"], resident)
         found = next((o for o in offered if o.label == label), None)
         assert found is not None, f"{where}: no button {label!r} among {[o.label for o in offered]}"
         return Input.of_option(str(found.action))
@@ -207,6 +220,9 @@ class CaseRun:
             assert label in labels, f"{where}: no button {label!r} among {labels}"
         for label in expect.get("no_buttons", []):
             assert label not in labels, f"{where}: button {label!r} offered"
+        if expect.get("keeps_pressed"):
+            kept = all(reply.new_message for reply in answer.replies)
+            assert kept, f"{where}: replaces the message"
         if "notice" in expect:
             assert answer.notice == expect["notice"], f"{where}: notice {answer.notice!r}"
         if "retires" in expect:  # what the message of the code a reply replaces says from now on
@@ -239,10 +255,12 @@ class CaseRun:
             linked = await session.scalar(select(accounts.ChannelAccount.citizen_id).where(
                 accounts.ChannelAccount.channel == actor.channel,
                 accounts.ChannelAccount.external_id == actor.external_id))
+            reads = await session.scalar(select(func.count()).select_from(AccessEvent).where(
+                AccessEvent.citizen_id == resident.citizen_id))
         waiting = await pending_values(self.db, citizen_id=resident.citizen_id)
         granted = (await consent_of(self.db, resident.citizen_id)).any_clinic
         facts: dict[str, Any] = {"linked": linked is not None, "correction_requests": requests,
-                                 "checkin_codes": codes,
+                                 "checkin_codes": codes, "reads_logged": reads,
                                  "pending": len(waiting), "consent": sorted(g.value for g in granted)}
         for name, wanted in record.items():
             column = name.removeprefix("citizen.")

@@ -18,13 +18,14 @@ from sqlalchemy import func, select, text, update
 
 from core.checkin.tokens import CheckinToken
 from core.config import PROJECT_ROOT
+from core.consent.records import AccessEvent
 from core.identity.attempts import Outcome, VerificationAttempt
 from core.records.facility import Facility
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
 from core.text import strip_diacritics
 from sandbox.client import BotMessage, TelegramUser
-from tests.telegram_world import TelegramWorld, open_card, receptionist, verify
+from tests.telegram_world import TelegramWorld, busiest_resident, open_card, receptionist, verify
 
 GENERAL, INSURANCE, HISTORY, VISITS = ("Thông tin hành chính", "Bảo hiểm y tế", "Tiền sử bệnh và dị ứng",
                                        "Lịch sử khám chữa bệnh")
@@ -355,3 +356,73 @@ async def test_reception_staff_opening_the_bot_see_their_own_work_not_verificati
     home = await desk.until(lambda m: "nhân viên tiếp đón" in m.text.lower())
     assert facility_name in home.text and "⌨ Nhập mã" in home.labels
     assert "CCCD" not in home.text
+
+
+async def test_reception_reads_the_busiest_card_on_one_screen_and_opens_a_visit_below_it(
+        world: TelegramWorld) -> None:
+    """The common card (the seeded resident with the most visits, sharing history and visits) is
+    one message of about one phone screen: ID, birth date, sex, phone, address, guardian and
+    emergency contact; the insurance card, its benefit, end date and registered facility;
+    allergies first, blood group, illnesses; how many visits and the newest three, one line
+    each. A visit opens below it, on request, logged; the card stays as it was."""
+    resident, count = await busiest_resident(world)
+    citizen = world.phone()
+    await verify(citizen, resident)
+    for group in ("history", "visits"):
+        await citizen.send("/consent")
+        await citizen.until(lambda m: any("Dị ứng" in label for label in m.labels))
+        await citizen.press(f"consent.t:{group}:1")
+        await citizen.until(lambda m: any(label.startswith("✅") for label in m.labels))
+    desk, _facility = await receptionist(world)
+    payload, _spoken, _shown = await show_qr(citizen)
+    before = len(desk.transcript)
+    card = await open_card(desk, payload)
+    await desk.send("/help")  # whatever follows the card comes after it: the card was one message
+    await desk.until(lambda m: "/tiepdon" in m.text and m.message_id > card.message_id)
+    assert [m.message_id for m in desk.transcript[before:-1]] == [card.message_id]
+    lines = card.text.splitlines()
+    assert len(card.text) < 1200 and len(lines) <= 30, card.text  # about one screen at 390×844
+    assert card.text.count(resident.full_name) == 1 and "Họ và tên" not in card.text
+    assert resident.personal_id in card.text and "Mã thẻ BHYT" in card.text
+    history = lines.index(f"— {HISTORY} —")
+    assert lines[history + 1].startswith("Dị ứng: ")  # allergies first: they matter at the desk
+    assert f"Số lần khám: {count}. 3 lần gần nhất:" in card.text
+    visits = [line for line in lines if line.startswith("• ")]
+    assert len(visits) == 3 and all(" — " in line for line in visits)  # date · place — diagnosis
+    assert "Thuốc đã dùng" not in card.text and f"📋 Xem cả {count} lần khám" in card.labels
+
+    async with world.db.sessions() as session:
+        reads = await session.scalar(select(func.count()).select_from(AccessEvent))
+    await desk.press(card.buttons[0][0][1], card)
+    visit = await desk.until(lambda m: "lần khám" in m.text and "Chẩn đoán" in m.text)
+    assert visit.message_id != card.message_id and desk.current[card.message_id].text == card.text
+    async with world.db.sessions() as session:
+        logged = (await session.execute(select(AccessEvent.via, AccessEvent.groups)
+                                        .order_by(AccessEvent.id.desc()))).first()
+        assert await session.scalar(select(func.count()).select_from(AccessEvent)) == reads + 1
+    assert logged is not None and logged.via == "card" and "visits" in logged.groups
+
+    async with world.db.transaction() as session:  # the code has expired: the card opens no more
+        await session.execute(update(CheckinToken).values(expires_at=CheckinToken.created_at))
+    await desk.press(card.buttons[1][0][1], card)
+    closed = await desk.until(lambda m: "Thẻ này đã đóng" in m.text)
+    assert "Chẩn đoán" not in closed.text and desk.current[card.message_id].text == card.text
+    async with world.db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(AccessEvent)) == reads + 1
+
+
+async def test_typing_a_code_keeps_the_open_card_and_the_prompt_has_a_way_back(
+        world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    citizen = world.phone()
+    await verify(citizen, resident)
+    desk, _facility = await receptionist(world)
+    payload, _spoken, _shown = await show_qr(citizen)
+    card = await open_card(desk, payload)
+    await desk.press("⌨ Nhập mã", card)
+    prompt = await desk.until(lambda m: "8 chữ số" in m.text)
+    assert prompt.message_id != card.message_id and "✖ Dừng lại" in prompt.labels
+    assert desk.current[card.message_id].text == card.text  # the card is still on the screen
+    await desk.press("✖ Dừng lại", prompt)
+    await desk.until(lambda m: "Đã dừng" in m.text and "⌨ Nhập mã" in m.labels)
+    assert desk.current[card.message_id].text == card.text

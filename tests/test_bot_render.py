@@ -44,6 +44,19 @@ def test_a_long_section_becomes_several_messages_with_the_buttons_on_the_last() 
                      .replace("<b>", "").replace("</b>", "")) <= TEXT_LIMIT for m in messages)
 
 
+def test_a_visit_is_never_cut_across_two_messages() -> None:
+    visit = ["• 24/04/2026 · Trạm Y tế", "   Chẩn đoán: Viêm phế quản cấp", "",
+             "   Thuốc đã dùng/đã cấp:", "   • Amoxicilin 500mg", "      Liều dùng: 1 viên/lần",
+             "   Bệnh kèm theo: I10"]
+    visits = [line.replace("24/04", f"{n:02d}/04") for n in range(1, 29) for line in visit]
+    pieces = split_text("\n".join(["— Lịch sử khám chữa bệnh —", *visits]), 400)
+    assert len(pieces) > 3 and all(utf16(piece) <= 400 for piece in pieces)
+    for piece in pieces:  # each message starts with a visit's date and ends with its last line
+        lines = piece.split("\n")
+        assert lines[0].startswith(("•", "—")) and lines[-1] == "   Bệnh kèm theo: I10", piece
+    assert sum(piece.count("• ") for piece in pieces) == 28 * 2
+
+
 def test_the_contact_button_is_a_one_time_reply_keyboard_and_can_be_closed() -> None:
     asked = outgoing(Reply("Chia sẻ số điện thoại", ask_contact="📱 Chia sẻ"))[0].markup
     assert isinstance(asked, ReplyKeyboardMarkup)

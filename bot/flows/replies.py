@@ -81,6 +81,9 @@ class Reply:
     # This reply shows the account's new check-in code: the message that showed the code before
     # says this from now on, its buttons gone, where the channel can change a message it showed.
     replaces_code: str | None = None
+    # A message of its own: the message whose button was pressed stays as it was, where a
+    # channel would otherwise change it into this reply (an open card stays in view).
+    new_message: bool = False
 
     def __post_init__(self) -> None:
         # A chat message carries one keyboard. Beside the phone button, options are typed

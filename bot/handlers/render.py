@@ -43,10 +43,28 @@ def _length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def _continues(line: str) -> bool:
+    """An indented (or empty) line belongs to the entry above it: `• visit` and its details."""
+    return not line.strip() or line[0].isspace()
+
+
+def _entry_tail(lines: list[str]) -> list[str]:
+    """The last entry of a piece (its first line and the lines that continue it), unless the
+    piece is that one entry."""
+    start = next((i for i in range(len(lines) - 1, -1, -1) if not _continues(lines[i])), 0)
+    return lines[start:] if start > 0 else []
+
+
 def split_text(text: str, limit: int) -> list[str]:
-    """Pieces of at most `limit` characters, cut at line ends, else at spaces."""
+    """Pieces of at most `limit` characters, cut at line ends, else at spaces. An entry (a line
+    and the indented lines under it) is never cut across two pieces unless it is longer than one."""
     pieces: list[str] = []
-    current = ""
+    current: list[str] = []
+
+    def flush(lines: list[str]) -> None:
+        if "".join(lines).strip():  # a message of blank lines is no message
+            pieces.append("\n".join(lines))
+
     for line in text.split("\n"):
         while _length(line) > limit:  # one line longer than a message: cut at a space
             cut = limit
@@ -55,19 +73,21 @@ def split_text(text: str, limit: int) -> list[str]:
             space = line.rfind(" ", 0, cut)
             cut = space if space > limit // 2 else cut
             head, line = line[:cut], line[cut:].lstrip(" ")
-            if current:
-                pieces.append(current)
-                current = ""
+            flush(current)
+            current = []
             pieces.append(head)
-        candidate = f"{current}\n{line}" if current else line
-        if current and _length(candidate) > limit:
-            pieces.append(current)
-            current = line
+        if current and _length("\n".join([*current, line])) > limit:
+            tail = _entry_tail(current) if _continues(line) else []
+            if tail and _length("\n".join([*tail, line])) <= limit:  # the entry moves on whole
+                flush(current[:-len(tail)])
+                current = [*tail, line]
+            else:
+                flush(current)
+                current = [line]
         else:
-            current = candidate
-    if current or not pieces:
-        pieces.append(current)
-    return pieces
+            current.append(line)
+    flush(current)
+    return pieces or ["\n".join(current)]
 
 
 def markup_of(reply: Reply) -> Markup:

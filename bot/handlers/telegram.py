@@ -127,6 +127,8 @@ class TelegramAdapter:
                 await self._retire(context, chat_id, int(answer.code_message), reply.replaces_code)
                 if edit is not None and edit.message_id == int(answer.code_message):
                     edit = None
+            if reply.new_message:
+                edit = None
             shown: Message | None = None
             for message in outgoing(reply):
                 if edit is not None and await self._edit(edit, message):

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from core.checkin import tokens
 from core.checkin.tokens import CheckinState
+from core.consent.access import read_with_token
 from core.db import Database
 from core.i18n import now_utc
 from core.identity import attempts
@@ -79,6 +80,22 @@ def _look_up(connection: Connection, account: Account, staff: Staff | None, colu
     return DeskLookup(DeskState.NOT_VALID if reception else DeskState.NOT_RECEPTION)
 
 
+def _reopen(connection: Connection, account: Account, staff: Staff | None,
+            token_id: int) -> DeskLookup:
+    reception = staff is not None and staff.role is StaffRole.RECEPTIONIST
+    citizen_id = tokens.live_citizen(connection, token_id, now_utc()) if reception else None
+    if citizen_id is not None and read_with_token(connection, citizen_id, account.id, token_id):
+        return DeskLookup(DeskState.OPEN, citizen_id, token_id)
+    return DeskLookup(DeskState.NOT_VALID if reception else DeskState.NOT_RECEPTION)
+
+
+async def reopen(db: Database, account: Account, staff: Staff | None, token_id: int) -> DeskLookup:
+    """A card already open at this desk, read again (a visit opened on request): only while its
+    code is valid, and only by the account that opened it. No secret is guessed here (the token's
+    number is no code), so nothing is counted."""
+    return await db.read(_reopen, account, staff, token_id)
+
+
 async def open_link(db: Database, account: Account, staff: Staff | None, token: str) -> DeskLookup:
     """A scanned QR code: `/start ci_<token>`."""
     return await db.write(_look_up, account, staff, "token_hash", tokens.token_digest(token))
@@ -89,4 +106,4 @@ async def open_code(db: Database, account: Account, staff: Staff | None, typed: 
     return await db.write(_look_up, account, staff, "code_hash", tokens.code_digest(typed))
 
 
-__all__ = ["DeskLookup", "DeskState", "max_wrong_per_facility", "open_code", "open_link"]
+__all__ = ["DeskLookup", "DeskState", "max_wrong_per_facility", "open_code", "open_link", "reopen"]

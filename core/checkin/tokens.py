@@ -111,7 +111,20 @@ def resolve(connection: Connection, column: str, digests: tuple[str, ...],
     if not rows:
         return ResolvedCheckin(CheckinState.UNKNOWN)
     # A code may repeat over time (10^8 of them): the live one wins, else the newest.
-    row = next((r for r in rows if r.revoked_at is None and r.expires_at > now), rows[0])
+    live = next((r for r in rows if r.revoked_at is None and r.expires_at > now), rows[0])
+    return _state(live, now)
+
+
+def live_citizen(connection: Connection, token_id: int, now: dt.datetime) -> int | None:
+    """The citizen of a token neither expired nor replaced: a card opened with it may still be
+    read; None otherwise."""
+    row = connection.execute(select(_TOKENS.c.id, _TOKENS.c.citizen_id, _TOKENS.c.expires_at,
+                                    _TOKENS.c.revoked_at).where(_TOKENS.c.id == token_id)).first()
+    found = _state(row, now) if row is not None else None
+    return found.citizen_id if found is not None and found.state is CheckinState.VALID else None
+
+
+def _state(row, now: dt.datetime) -> ResolvedCheckin:
     if row.revoked_at is not None:
         return ResolvedCheckin(CheckinState.REVOKED, row.id, row.citizen_id)
     if row.expires_at <= now:

@@ -81,6 +81,16 @@ async def read_book_as(db: Database, reader: Reader, citizen_id: int, *, via: st
                                          facility_name, reader.ward_code, shown, via))
 
 
+def read_with_token(connection: Connection, citizen_id: int, reader_account_id: int,
+                    token_id: int) -> bool:
+    """This account read the citizen's book with this check-in token: what a card's later reads
+    (a visit opened on request) rest on."""
+    return connection.execute(
+        select(_EVENTS.c.id).where(_EVENTS.c.citizen_id == citizen_id,
+                                   _EVENTS.c.reader_account_id == reader_account_id,
+                                   _EVENTS.c.token_id == token_id).limit(1)).first() is not None
+
+
 def _facility_name(connection: Connection, code: str) -> str | None:
     return connection.execute(select(_FACILITIES.c.name).where(_FACILITIES.c.code == code)).scalar()
 

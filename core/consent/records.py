@@ -51,7 +51,7 @@ class AccessEvent(Base):
     facility_code: Mapped[str | None] = mapped_column(String(5))
     ward_code: Mapped[str | None] = mapped_column(String(5))
     groups: Mapped[str] = mapped_column(String(100))  # what was shown, comma-separated
-    via: Mapped[str] = mapped_column(String(16))  # qr, code, lookup
+    via: Mapped[str] = mapped_column(String(16))  # qr, code, card (a visit from a card), lookup
     token_id: Mapped[int | None] = mapped_column(BigIntPK)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

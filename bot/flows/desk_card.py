@@ -1,0 +1,99 @@
+"""The reception card as text: readable at a glance at the desk, on one phone screen.
+
+Who the person is and their insurance card, their history with allergies first (they matter
+at the desk), and their visits as the newest few one-line summaries with how many there are;
+a visit's full detail is opened on request (bot/flows/checkin.py). The card's heading names
+the person, so no line repeats the name.
+"""
+
+from __future__ import annotations
+
+from bot.flows.book_text import row_line
+from core.i18n import N_, Translator
+from core.records.display_rules import BookGroup
+from core.records.healthbook import BookEntry, BookList, BookSection, HealthBook
+
+# Display-rule keys of the rows the card shows, section by section (the name is the heading).
+CARD_ROWS = {
+    BookGroup.GENERAL: ("general.personal_id", "general.birth_date", "general.sex", "general.phone",
+                        "general.street_address", "general.guardian", "general.emergency_contact"),
+    BookGroup.INSURANCE: ("insurance.card_number", "insurance.benefit_level", "insurance.valid_to",
+                          "insurance.registered_facility"),
+    BookGroup.HISTORY: ("history.blood_group",),
+}
+ALLERGIES = "history.allergies"
+ALLERGY_DETAIL = ("history.allergies.reaction",)
+VISITS = "visits.visits"
+NEWEST_VISITS = 3
+
+
+def _mark(declared: str | None) -> str:
+    return f" ({declared})" if declared else ""
+
+
+def _one_line(entry: BookEntry, detail: tuple[str, ...] = ()) -> str:
+    """An entry's title, and the chosen rows' values after it."""
+    values = [row.text for row in entry.rows if row.key in detail and not row.missing]
+    return entry.title + (f" ({', '.join(values)})" if values else "") + _mark(entry.declared)
+
+
+def _list_line(book_list: BookList, detail: tuple[str, ...] = ()) -> str:
+    entries = "; ".join(_one_line(entry, detail) for entry in book_list.entries)
+    return f"{book_list.label}: {entries or book_list.empty_text}"
+
+
+def _rows(section: BookSection, t: Translator) -> list[str]:
+    keys = CARD_ROWS.get(section.group, ())
+    return [row_line(row, t) for row in section.rows if row.key in keys]
+
+
+def _history(section: BookSection, t: Translator) -> list[str]:
+    """Allergies first, said even when there are none; then the other lists that hold anything."""
+    allergies = [_list_line(lst, ALLERGY_DETAIL) for lst in section.lists if lst.key == ALLERGIES]
+    others = [_list_line(lst) for lst in section.lists if lst.key != ALLERGIES and lst.entries]
+    return allergies + _rows(section, t) + others
+
+
+def visit_list(book: HealthBook) -> BookList | None:
+    section = book.section(BookGroup.VISITS)
+    return next((lst for lst in section.lists if lst.key == VISITS), None) if section else None
+
+
+def visit_line(entry: BookEntry) -> str:
+    """One visit on one line: date · facility — diagnosis."""
+    diagnosis = next((row.text for row in entry.rows if row.key == "visits.diagnosis"
+                      and not row.missing), None)
+    return f"• {entry.title}" + (f" — {diagnosis}" if diagnosis else "") + _mark(entry.declared)
+
+
+def _visits(visits: BookList, t: Translator) -> list[str]:
+    if not visits.entries:
+        return [visits.empty_text]
+    total = len(visits.entries)
+    shown = visits.entries[:NEWEST_VISITS]
+    said = (t.text(N_("Visits: {total}, the newest {shown}:"), total=total, shown=len(shown))
+            if total > len(shown) else t.text(N_("Visits: {total}."), total=total))
+    return [said, *(visit_line(entry) for entry in shown)]
+
+
+def card_text(book: HealthBook, t: Translator) -> str:
+    """The card's body, section by section, in the book's order."""
+    parts = []
+    for section in book.sections:
+        if section.group is BookGroup.HISTORY:
+            lines = _history(section, t)
+        elif section.group is BookGroup.VISITS:
+            found = visit_list(book)
+            lines = _visits(found, t) if found is not None else []
+        else:
+            lines = _rows(section, t)
+        if lines and section.group is not BookGroup.GENERAL:
+            lines.insert(0, f"— {section.title} —")
+        parts.append("\n".join(lines))
+    return "\n\n".join(part for part in parts if part)
+
+
+def name_of(book: HealthBook) -> str:
+    general = book.section(BookGroup.GENERAL)
+    rows = general.rows if general is not None else ()
+    return next((row.text for row in rows if row.key == "general.full_name"), "")
