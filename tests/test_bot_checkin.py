@@ -70,7 +70,7 @@ async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(
     card = await open_card(desk, payload)
     assert resident.full_name in card.text and resident.personal_id in card.text
     assert "Mã thẻ BHYT" in card.text
-    assert "Dị ứng" not in card.text and "Chẩn đoán" not in card.text  # nothing consent-gated yet
+    assert "Dị ứng" not in card.text and "Bệnh chính" not in card.text  # nothing consent-gated yet
     told = await citizen.until(lambda m: "đã xem sổ sức khỏe" in m.text)
     assert facility_name in told.text and "thông tin hành chính, bảo hiểm y tế" in told.text
 
@@ -394,7 +394,7 @@ async def test_reception_reads_the_busiest_card_on_one_screen_and_opens_a_visit_
     async with world.db.sessions() as session:
         reads = await session.scalar(select(func.count()).select_from(AccessEvent))
     await desk.press(card.buttons[0][0][1], card)
-    visit = await desk.until(lambda m: "lần khám" in m.text and "Chẩn đoán" in m.text)
+    visit = await desk.until(lambda m: "lần khám" in m.text and "Bệnh chính" in m.text)
     assert visit.message_id != card.message_id and desk.current[card.message_id].text == card.text
     async with world.db.sessions() as session:
         logged = (await session.execute(select(AccessEvent.via, AccessEvent.groups)
@@ -406,7 +406,7 @@ async def test_reception_reads_the_busiest_card_on_one_screen_and_opens_a_visit_
         await session.execute(update(CheckinToken).values(expires_at=CheckinToken.created_at))
     await desk.press(card.buttons[1][0][1], card)
     closed = await desk.until(lambda m: "Thẻ này đã đóng" in m.text)
-    assert "Chẩn đoán" not in closed.text and desk.current[card.message_id].text == card.text
+    assert "Bệnh chính" not in closed.text and desk.current[card.message_id].text == card.text
     async with world.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(AccessEvent)) == reads + 1
 

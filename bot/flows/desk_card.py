@@ -60,9 +60,10 @@ def visit_list(book: HealthBook) -> BookList | None:
 
 
 def visit_line(entry: BookEntry) -> str:
-    """One visit on one line: date · facility — diagnosis."""
-    diagnosis = next((row.text for row in entry.rows if row.key == "visits.diagnosis"
-                      and not row.missing), None)
+    """One visit on one line: date · facility — diagnosis (the clinic's words, else the main
+    illness by its name and ICD-10 code)."""
+    found = {row.key: row.text for row in entry.rows if not row.missing}
+    diagnosis = found.get("visits.diagnosis") or found.get("visits.primary_icd10")
     return f"• {entry.title}" + (f" — {diagnosis}" if diagnosis else "") + _mark(entry.declared)
 
 
