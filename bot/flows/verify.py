@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.flows import pin
 from bot.flows.actions import Action, declare
-from bot.flows.menu import menu_reply
+from bot.flows.menu import menu_reply, typed
 from bot.flows.pending import waiting_prompt
 from bot.flows.registry import Journey, Requires
 from bot.flows.replies import InputKind, Option, Reply, Step, rows
@@ -78,7 +78,7 @@ class VerifyFlow:
                    "the owner: your personal ID, your date of birth and your phone number. They "
                    "are used only for this check."),
             turn._("You may see your data, ask to correct them, and unlink this account at any "
-                   "time with /logout."),
+                   "time with {logout}.", logout=typed(turn, "logout")),
         ))
         return Step((Reply(notice, title=turn._("Welcome to the Hanoi electronic health book")),
                      _ask_id(turn)), ASK_ID)
