@@ -172,9 +172,10 @@ class VerifyFlow:
         if turn.input.kind is InputKind.TEXT and turn.input.text == _cancel(turn)[0][0].label:
             return await self.on_action(turn, Stop())  # the stop button beside the phone button
         if turn.input.kind is not InputKind.CONTACT:
-            # A typed number proves nothing; only the platform's own contact button does.
-            return Step(self._ask_contact(turn, turn._("Please use the button, do not type the "
-                                                       "number.")), again)
+            # Whatever was typed (a number, the birth date again), only the platform's own contact
+            # button proves the number: the button, not what the text might have been.
+            return Step(self._ask_contact(turn, turn._("Please press the button; there is nothing "
+                                                       "to type here.")), again)
         outcome = await verification.confirm_phone(turn.db, turn.account, claim,
                                                    turn.input.contact_phone or "",
                                                    own_contact=turn.input.contact_is_own)
