@@ -105,7 +105,7 @@ class ConsentFlow:
             until = today_hanoi() + dt.timedelta(days=chosen.days - 1)
             consent = await grants.set_facility_grant(turn.db, citizen, chosen.facility, groups, until,
                                                       turn.channel.name)
-            # Said once, in the message (a keypad phone shows no toast).
+            # Said once, in the message (a channel may show no short notice at all).
             return Step((self._overview(turn, consent, turn._("Saved.")),))
         if isinstance(chosen, Withdraw):
             consent = await grants.set_facility_grant(turn.db, citizen, chosen.facility, frozenset(), None,
