@@ -127,8 +127,9 @@ def insurance_card(text: str) -> CardNumber:
         raise _fail(N_("The insurance card number is missing."))
     match = _CARD.fullmatch(value)
     if not match:
-        raise _fail(N_("The insurance card number must be 2 letters, then 13 digits "
-                       "(benefit level 1-5, province, social-insurance number)."))
+        # Plain words: the parts' names (benefit level, BHXH number) are not on the card's face.
+        raise _fail(N_("The insurance card number has 2 letters, then 13 digits, as printed on "
+                       "the card."))
     group, level, province, number = match.groups()
     if province not in _CARD_PROVINCES:
         raise _fail(N_("The insurance card number has an unknown province code {code}."),

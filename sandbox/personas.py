@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+import bot.flows.journeys  # noqa: F401  (the registry the hints name commands from)
+from bot.flows.registry import typed
 from core.db import Database
 from core.i18n import N_, Translator, translator
 from core.identity import accounts
@@ -109,8 +111,9 @@ def reception_persona(member: Staff, user_id: int, t: Translator) -> dict[str, A
         "phone_number": None,
         "role": "receptionist",
         "name": facility,
-        "hint": t.text(N_("Reception of {facility}: type /checkin and the 8 digits a citizen's /qr shows"),
-                       facility=facility),
+        "hint": t.text(N_("Reception of {facility}: type {checkin} and the 8 digits a citizen's {qr} "
+                          "shows"), facility=facility, checkin=typed("checkin", t.locale),
+                       qr=typed("qr", t.locale)),
     }
 
 
@@ -125,8 +128,9 @@ def volunteer_persona(member: Staff, user_id: int, t: Translator) -> dict[str, A
         "phone_number": None,
         "role": "volunteer",
         "name": name,
-        "hint": t.text(N_("Volunteer of {ward}: /worklist, then /assist with a resident's ID and birth date"),
-                       ward=name),
+        "hint": t.text(N_("Volunteer of {ward}: {worklist}, then {assist} with a resident's ID and birth "
+                          "date"), ward=name, worklist=typed("worklist", t.locale),
+                       assist=typed("assist", t.locale)),
     }
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from bot.flows import registry
 from bot.flows.actions import Open, encode
 from bot.flows.engine import Answer, Conversation
 from bot.flows.replies import Input
@@ -73,6 +74,13 @@ class Actor:
     last: Answer | None = None
     answers: list[Answer] = field(default_factory=list)
     by_step: dict[int, Answer] = field(default_factory=dict)  # the answer to each step of the case
+
+
+def english_commands_named(text: str) -> list[str]:
+    """The English commands a Vietnamese text names where people type a Vietnamese alias
+    (`/update` for `/capnhat`): a Vietnamese reader is shown the command they would type."""
+    aliased = {j.commands[0] for j in registry.journeys() if len(j.commands) > 1}
+    return [c for c in re.findall(r"(?<![\w/])/([a-z]+)\b", text) if c in aliased]
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -158,6 +166,9 @@ class CaseRun:
         for reply in answer.replies:  # a check-in code shown (its picture), read out as $CODE
             spoken = re.search(r"\b\d{4} \d{4}\b", reply.text) if reply.image else None
             self.code = spoken.group(0) if spoken else self.code
+        if answer.locale == "vi":  # whatever a case expects, no English command in Vietnamese
+            said = "\n".join(f"{r.title or ''}\n{r.text}" for r in answer.replies)
+            assert english_commands_named(said) == [], f"{where}: {said}"
         if any(reply.replaces_code for reply in answer.replies):  # a channel that shows it tells
             await actor.conversation.showing_code(actor.external_id, str(number))  # its message id
         self._expect(answer, step.get("expect", {}), resident, where)

@@ -10,6 +10,7 @@ from babel.messages.pofile import read_po
 
 from core.config import PROJECT_ROOT
 from core.i18n import translator
+from tests.journey_cases import english_commands_named
 
 PO = PROJECT_ROOT / "locales" / "vi" / "LC_MESSAGES" / "messages.po"
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
@@ -72,6 +73,18 @@ def test_the_date_check_catches_a_pattern_and_an_iso_date_and_leaves_a_shown_dat
     assert PROGRAMMER_DATES.search("Nhập ngày sinh dd/mm/yyyy.")
     assert PROGRAMMER_DATES.search("Ngày sinh: 1960-09-05")
     assert not PROGRAMMER_DATES.search("ngày/tháng/năm (ví dụ 05/09/1960)")
+
+
+def test_no_vietnamese_sentence_names_an_english_command_that_has_a_vietnamese_alias() -> None:
+    # The menu and the command list say /capnhat; a sentence saying /update would send a reader
+    # to type a word they were never shown.
+    found = [m.id for m in catalogue() if m.id and english_commands_named(m.string)]
+    assert found == []
+
+
+def test_the_command_check_finds_an_english_command_and_leaves_the_vietnamese_alias() -> None:
+    assert english_commands_named("gõ /update để tiếp tục sau.") == ["update"]
+    assert english_commands_named("gõ /capnhat, /start hoặc https://t.me/x/update") == []
 
 
 def test_vietnamese_is_the_default_and_english_the_second_language() -> None:

@@ -15,11 +15,14 @@ from playwright.async_api import Locator, Page, expect
 
 from core.config import PROJECT_ROOT
 from core.db import Database
+from core.i18n import translator
 from core.identity.accounts import find_account
 from core.staff import service as staff
 from core.staff.model import StaffRole
+from core.staff.service import Staff
 from sandbox.emulator import BotApiEmulator
-from sandbox.personas import CITIZEN_BASE
+from sandbox.personas import CITIZEN_BASE, reception_persona, volunteer_persona
+from tests.journey_cases import english_commands_named
 from tests.sandbox_world import chat_page, credentials, personas, sandbox_command, sandbox_process
 
 FULL_WIDTH_PLUS = "\uff0b"
@@ -349,3 +352,13 @@ def test_make_run_takes_a_port() -> None:
                              capture_output=True, text=True, check=True).stdout
     assert "-m sandbox --port 8090" in planned, planned
 
+
+
+def test_the_desk_and_volunteer_hints_name_the_commands_a_vietnamese_reader_types() -> None:
+    t = translator("vi")
+    desk = reception_persona(Staff(1, 1, StaffRole.RECEPTIONIST, "01901", "Bệnh viện Bạch Mai", None,
+                                   None), 1, t)
+    volunteer = volunteer_persona(Staff(2, 2, StaffRole.VOLUNTEER, None, None, "00070", None), 2, t)
+    assert "/tiepdon" in desk["hint"] and "/maqr" in desk["hint"], desk["hint"]
+    assert "/danhsach" in volunteer["hint"] and "/hotro" in volunteer["hint"], volunteer["hint"]
+    assert english_commands_named(desk["hint"] + volunteer["hint"]) == []

@@ -434,4 +434,4 @@ async def test_english_screens_fit_a_feature_phone_too(world: TelegramWorld) -> 
     assert strip_diacritics(resident.full_name) in general
     await phone.send("00")
     await phone.send("00")
-    assert "( ) Allergies, blood group" in await choose(phone, "What clinics may see")
+    assert "( ) Medical history and allergies" in await choose(phone, "What clinics may see")

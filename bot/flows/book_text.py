@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.i18n import Translator
+from core.i18n import N_, Translator
 from core.records.healthbook import BookEntry, BookList, BookRow, BookSection
 
 
@@ -46,9 +46,15 @@ def list_lines(book_list: BookList, t: Translator, indent: str = "", *,
 
 
 def section_text(section: BookSection, t: Translator) -> str:
+    """The section's rows, then its lists: an empty list is left out when others have entries, and
+    lists all empty are said in one line (six headings each over "nothing yet" fill a screen)."""
     lines = [row_line(row, t) for row in section.rows]
-    for book_list in section.lists:
+    filled = [book_list for book_list in section.lists if book_list.entries]
+    for book_list in filled:
         lines.extend(list_lines(book_list, t))
+    if section.lists and not filled:
+        empty = ", ".join(book_list.label for book_list in section.lists)
+        lines.extend(["", t.text(N_("Nothing recorded yet: {lists}."), lists=empty)])
     return "\n".join(lines).strip("\n")
 
 

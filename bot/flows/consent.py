@@ -14,7 +14,7 @@ from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
 from core.consent import grants
-from core.consent.grants import CONSENT_LABELS, CitizenConsent, group_names
+from core.consent.grants import CitizenConsent, group_name, group_names
 from core.consent.policy import ALWAYS_VISIBLE, CONSENTABLE
 from core.i18n import N_, today_hanoi
 from core.identity.accounts import JourneyState
@@ -56,9 +56,7 @@ class ConsentFlow:
     def _overview(self, turn: Turn, consent: CitizenConsent, before: str | None = None) -> Reply:
         t = turn.t
         lines = [turn._("Any clinic where you show your check-in code always sees: {groups}.",
-                        groups=group_names(ALWAYS_VISIBLE[Audience.CLINIC], t)),
-                 turn._("Tap to allow or stop more:") if turn.channel.buttons
-                 else turn._("Choose a number to allow or stop more:")]
+                        groups=group_names(ALWAYS_VISIBLE[Audience.CLINIC], t))]
         if before:
             lines.insert(0, before + "\n")
         today = today_hanoi()
@@ -68,7 +66,10 @@ class ConsentFlow:
                 lines.append(turn._("{facility} also sees until {date}: {groups}.",
                                     facility=grant.facility_name or grant.facility_code, date=until,
                                     groups=group_names(grant.groups, t)))
-        options = [(Option(f"{_mark(g in consent.any_clinic)} {t.gettext(CONSENT_LABELS[g])}",
+        # Last, right above the buttons it introduces.
+        lines.append(turn._("Tap to allow or stop more:") if turn.channel.buttons
+                     else turn._("Choose a number to allow or stop more:"))
+        options = [(Option(f"{_mark(g in consent.any_clinic)} {group_name(g, t)}",
                            Toggle(g, g not in consent.any_clinic)),) for g in ORDER]
         options += [(Option(turn._("➕ More for one clinic"), AskFacility()),)]
         options += [(Option(turn._("✖ Withdraw: {facility}",
@@ -104,12 +105,12 @@ class ConsentFlow:
             until = today_hanoi() + dt.timedelta(days=chosen.days - 1)
             consent = await grants.set_facility_grant(turn.db, citizen, chosen.facility, groups, until,
                                                       turn.channel.name)
-            return Step((self._overview(turn, consent, turn._("Saved.")),), notice=turn._("Saved."))
+            # Said once, in the message (a channel may show no short notice at all).
+            return Step((self._overview(turn, consent, turn._("Saved.")),))
         if isinstance(chosen, Withdraw):
             consent = await grants.set_facility_grant(turn.db, citizen, chosen.facility, frozenset(), None,
                                                       turn.channel.name)
-            return Step((self._overview(turn, consent, turn._("Withdrawn. It takes effect now.")),),
-                        notice=turn._("Withdrawn."))
+            return Step((self._overview(turn, consent, turn._("Withdrawn. It takes effect now.")),))
         if isinstance(chosen, History):
             return await self._history(turn, citizen)
         raise StaleOption
@@ -141,7 +142,7 @@ class ConsentFlow:
         options = []
         for group in ORDER:
             toggled = chosen - {group} if group in chosen else chosen | {group}
-            options.append((Option(f"{_mark(group in chosen)} {t.gettext(CONSENT_LABELS[group])}",
+            options.append((Option(f"{_mark(group in chosen)} {group_name(group, t)}",
                                    FacilityGroups(code, frozenset(toggled))),))
         if chosen:
             options.append(tuple(

@@ -121,6 +121,9 @@ class CorrectionFlow:
         field = data["field"]
         try:
             data["value"] = proposed_text(field, given)
+        except validation.UnreadableDate:  # the question again: a whole date, as it was asked
+            text = turn._("That is not a date I can read.") + " " + turn._(ASK[field])
+            return Step((Reply(text, options=rows(_back(turn))),), turn.state)
         except validation.InvalidValue as error:  # one message: what is wrong, with its example
             return Step((Reply(error.message.render(turn.t), options=rows(_back(turn))),), turn.state)
         text = turn._("Why is it wrong? For example: a spelling mistake on the card.")

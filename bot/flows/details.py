@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.flows import actions
 from bot.flows.actions import Action, Open
-from bot.flows.menu import menu_reply
+from bot.flows.menu import menu_reply, typed
 from bot.flows.pending import confirm_prompt
 from bot.flows.replies import Notice, Option, Reply, Step
 from bot.flows.turn import StaleOption, Turn
@@ -180,8 +180,8 @@ class DetailsWalk:
             return Step((*before, menu_reply(turn, done)))
         if not turn.channel.commands:
             return Step((menu_reply(turn, turn._("Stopped. What you saved is kept.")),))
-        return Step((menu_reply(turn, turn._("Stopped. What you saved is kept; type /update to "
-                                             "continue later.")),))
+        return Step((menu_reply(turn, turn._("Stopped. What you saved is kept; type {update} to "
+                                             "continue later.", update=typed(turn, "update"))),))
 
     # --- Answers ------------------------------------------------------------------------------
 

@@ -230,7 +230,7 @@ class Conversation:
     def _stale(self, turn: Turn) -> Step:
         text = turn._("That button is from an earlier message and no longer applies. "
                       "Here is the menu.")
-        return Step((menu_reply(turn, text),), turn.state, notice=turn._("This button is out of date."))
+        return Step((menu_reply(turn, text),), turn.state)  # said once: in the message, no toast too
 
     def _not_understood(self, turn: Turn) -> Step:
         if turn.staff is not None:  # a receptionist or a volunteer: their own work, not a citizen's

@@ -36,9 +36,7 @@ def menu_reply(turn: Turn, text: str | None = None, *, linked: bool | None = Non
 
 def typed(turn: Turn, journey: str) -> str:
     """The command a person of this language types for a journey (`/tiepdon` in Vietnamese)."""
-    found = registry.named(journey)
-    assert found is not None and found.commands
-    return "/" + registry.command_name(found, turn.t.locale)
+    return registry.typed(journey, turn.t.locale)
 
 
 def work_account(turn: Turn) -> bool:

@@ -124,6 +124,14 @@ def command_name(journey: Journey, locale: str) -> str:
     return journey.commands[1] if locale == "vi" and len(journey.commands) > 1 else journey.commands[0]
 
 
+def typed(name: str, locale: str) -> str:
+    """A journey's command as text names it for a person of this language: `/capnhat` in
+    Vietnamese, `/update` in English. Every command a message or a hint names goes through here."""
+    found = named(name)
+    assert found is not None and found.commands, name
+    return "/" + command_name(found, locale)
+
+
 def menu_entries(who: frozenset[Who], channel: ChannelInfo) -> list[Journey]:
     """The menu's journeys for this account on this channel, in their order."""
     return [j for j in journeys() if j.menu and j.offered(channel) and _for(j, who)]
@@ -159,5 +167,6 @@ __all__ = [
     "menu_entries",
     "named",
     "register",
+    "typed",
     "unregister",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.flows.actions import Action
 from bot.flows.details import DetailsWalk, field_names
-from bot.flows.menu import menu_reply
+from bot.flows.menu import menu_reply, typed
 from bot.flows.pending import waiting_prompt
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Reply, Step
@@ -34,7 +34,8 @@ class UpdateFlow:
         else:
             intro = Reply(turn._("{count} details are missing from your record: {fields}. Let us fill them "
                                  "in one at a time. You can skip any of them, or stop and continue "
-                                 "later with /update.", count=len(missing), fields=names))
+                                 "later with {update}.", count=len(missing), fields=names,
+                                 update=typed(turn, "update")))
         return WALK.begin(turn, missing, {}, (intro,))
 
     async def on_action(self, turn: Turn, chosen: Action) -> Step:

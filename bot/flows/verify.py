@@ -7,8 +7,8 @@ giving anything. Refusals read the same whether or not the ID exists.
 from __future__ import annotations
 
 from bot.flows import pin
-from bot.flows.actions import Action, declare
-from bot.flows.menu import menu_reply
+from bot.flows.actions import Action, Open, declare
+from bot.flows.menu import menu_reply, typed
 from bot.flows.pending import waiting_prompt
 from bot.flows.registry import Journey, Requires
 from bot.flows.replies import InputKind, Option, Reply, Step, rows
@@ -42,11 +42,21 @@ def _ask_birth_date(turn: Turn) -> str:
     return turn._("Type your date of birth as day/month/year, for example 05/09/1960.")
 
 
-def _locked(turn: Turn) -> Step:
-    text = turn._("For your safety, verification is paused for 24 hours after five unsuccessful "
-                  "tries. You can verify in person: bring your ID card to the health station of "
-                  "your ward.")
-    return Step((Reply(text, close_keyboard=True),))
+def _way_back(turn: Turn) -> tuple[tuple[Option, ...], ...]:
+    """Where an end of verification leaves the person: help, and the menu."""
+    return rows(Option(turn._("❓ Help"), Open("help")), Option(turn._("🏠 Main menu"), Open("menu")))
+
+
+async def _locked(turn: Turn, claim: Claim | None = None) -> Step:
+    # Nothing about the record: the same words whether or not the ID exists, no station named.
+    until = await verification.paused_until(turn.db, turn.account, claim)
+    text = turn._("For your safety, verification is paused after five unsuccessful tries. You can "
+                  "try again from {time}, Hanoi time, or verify in person: bring your ID card to "
+                  "the health station of your ward.",
+                  time=turn.t.datetime(until))
+    # The phone button goes; the way back comes in a message of its own (one keyboard a message).
+    return Step((Reply(text, close_keyboard=True),
+                 Reply(turn._("What would you like to do?"), options=_way_back(turn))))
 
 
 async def _tries_left(turn: Turn) -> str:
@@ -65,7 +75,7 @@ async def _refused(turn: Turn, claim: Claim) -> Step:
 class VerifyFlow:
     async def start(self, turn: Turn, payload: str = "") -> Step:
         if await verification.locked(turn.db, turn.account):
-            return _locked(turn)
+            return await _locked(turn)
         if turn.channel.small_screen:  # the notice in one sentence, the question beside it
             notice = turn._("To protect your data (Decree 13/2023/NĐ-CP), we check your ID, birth date "
                             "and this phone number.")
@@ -78,7 +88,7 @@ class VerifyFlow:
                    "the owner: your personal ID, your date of birth and your phone number. They "
                    "are used only for this check."),
             turn._("You may see your data, ask to correct them, and unlink this account at any "
-                   "time with /logout."),
+                   "time with {logout}.", logout=typed(turn, "logout")),
         ))
         return Step((Reply(notice, title=turn._("Welcome to the Hanoi electronic health book")),
                      _ask_id(turn)), ASK_ID)
@@ -112,7 +122,7 @@ class VerifyFlow:
             return Step((_ask_id(turn, error.message.render(turn.t)),), ASK_ID)
         claim, locked = await verification.claim_identity(turn.db, turn.account, personal_id)
         if locked:
-            return _locked(turn)
+            return await _locked(turn, claim)
         return Step((Reply(_ask_birth_date(turn), options=_cancel(turn)),),
                     JourneyState("verify", "dob", claim.to_data()))
 
@@ -130,7 +140,7 @@ class VerifyFlow:
             return Step((Reply(text, options=_cancel(turn)),), again)
         outcome = await verification.check_birth_date(turn.db, turn.account, claim, born)
         if outcome is Outcome.LOCKED:
-            return _locked(turn)
+            return await _locked(turn, claim)
         if outcome is Outcome.MISMATCH:
             return await _refused(turn, claim)
         if outcome is Outcome.DECEASED:
@@ -142,11 +152,17 @@ class VerifyFlow:
                           "here. Please verify in person: bring your ID card to the health station of "
                           "your ward, which can also complete the date.")
             return Step((Reply(text, close_keyboard=True),))
-        if outcome is Outcome.NO_PHONE:
-            text = turn._("Your record has no phone number to check, so I cannot finish here. "
-                          "Please verify in person: bring your ID card to the health station of "
-                          "your ward.")
-            return Step((Reply(text),))
+        if outcome is Outcome.NO_PHONE:  # the ID and birth date matched: the ward may be named
+            station = await verification.ward_station(turn.db, claim)
+            if station:
+                text = turn._("Your record has no phone number to check, so I cannot finish here. "
+                              "Please verify in person: bring your ID card to {station}.",
+                              station=station)
+            else:
+                text = turn._("Your record has no phone number to check, so I cannot finish here. "
+                              "Please verify in person: bring your ID card to the health station of "
+                              "your ward.")
+            return Step((Reply(text, options=_way_back(turn)),))
         if turn.input.caller is not None:  # the network gave the sender's number: nothing to share
             return await self._caller(turn, claim)
         return Step(self._ask_contact(turn), JourneyState("verify", "contact", claim.to_data()))
@@ -156,7 +172,7 @@ class VerifyFlow:
         outcome = await verification.confirm_phone(turn.db, turn.account, claim, turn.input.caller or "",
                                                    own_contact=True, link=False)
         if outcome is Outcome.LOCKED:
-            return _locked(turn)
+            return await _locked(turn, claim)
         if outcome is not Outcome.PHONE_MATCHED:
             return await _refused(turn, claim)
         return pin.ask_new_pin(turn, claim, turn._("Thank you, your details match."))
@@ -172,14 +188,15 @@ class VerifyFlow:
         if turn.input.kind is InputKind.TEXT and turn.input.text == _cancel(turn)[0][0].label:
             return await self.on_action(turn, Stop())  # the stop button beside the phone button
         if turn.input.kind is not InputKind.CONTACT:
-            # A typed number proves nothing; only the platform's own contact button does.
-            return Step(self._ask_contact(turn, turn._("Please use the button, do not type the "
-                                                       "number.")), again)
+            # Whatever was typed (a number, the birth date again), only the platform's own contact
+            # button proves the number: the button, not what the text might have been.
+            return Step(self._ask_contact(turn, turn._("Please press the button; there is nothing "
+                                                       "to type here.")), again)
         outcome = await verification.confirm_phone(turn.db, turn.account, claim,
                                                    turn.input.contact_phone or "",
                                                    own_contact=turn.input.contact_is_own)
         if outcome is Outcome.LOCKED:
-            return _locked(turn)
+            return await _locked(turn, claim)
         if outcome is Outcome.NOT_OWN_CONTACT:
             wrong = turn._("That is not your own number. Please share your own with the button.")
             return Step(self._ask_contact(turn, f"{wrong} {await _tries_left(turn)}"), again)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 from core.consent.chain import append
 from core.consent.records import ConsentChange
 from core.db import Database
-from core.i18n import N_, Translator, now_utc
+from core.i18n import Translator, now_utc
 from core.records.display_rules import BookGroup
 from core.records.facility import Facility
 
@@ -24,19 +24,18 @@ _CHANGES = ConsentChange.__table__
 _FACILITIES = Facility.__table__
 
 
-# The choices as the citizen reads them (one per consent-gated group of the book).
-CONSENT_LABELS: dict[BookGroup, str] = {
-    BookGroup.HISTORY: N_("Allergies, blood group and chronic conditions"),
-    BookGroup.IMMUNIZATIONS: N_("Immunizations"),
-    BookGroup.VISITS: N_("Visits, prescriptions and test results"),
-}
-
-
 def group_names(groups: frozenset[BookGroup], t: Translator) -> str:
-    """`Administrative information, Health insurance, …` in the book's order, for a sentence."""
+    """`Administrative information, Health insurance, …` in the book's order, for a sentence.
+    A group is named by its section's title in the book, the one name it has everywhere: the
+    consent buttons, the QR summary, the access log."""
     from core.records.display_rules import CATALOGUE
 
     return ", ".join(t.gettext(rule.title) for rule in CATALOGUE if rule.group in groups)
+
+
+def group_name(group: BookGroup, t: Translator) -> str:
+    """One group's name, for its consent button."""
+    return group_names(frozenset({group}), t)
 
 
 def groups_text(groups: frozenset[BookGroup]) -> str:

@@ -160,6 +160,24 @@ def verification_locked(connection: Connection, account_id: int, id_keys: Sequen
     return max(failures(connection, account_id, id_keys, now or now_utc())) >= MAX_FAILURES
 
 
+def paused_until(connection: Connection, account_id: int, id_keys: Sequence[str] | None,
+                 now: dt.datetime | None = None) -> dt.datetime | None:
+    """When a paused verification may be tried again: the moment this account's and this ID's
+    failures in the last 24 hours drop below five (the failure that keeps each at five ages out)."""
+    now = now or now_utc()
+    ends = []
+    for where in (_ATTEMPTS.c.account_id == account_id,
+                  _ATTEMPTS.c.id_key.in_(list(id_keys or ())) if id_keys else None):
+        if where is None:
+            continue
+        times = list(connection.scalars(select(_ATTEMPTS.c.at).where(where, _ATTEMPTS.c.at >= now - WINDOW,
+                                                                    _IS_FAILURE)
+                                        .order_by(_ATTEMPTS.c.at.desc()).limit(MAX_FAILURES)))
+        if len(times) >= MAX_FAILURES:
+            ends.append(times[-1] + WINDOW)
+    return max(ends) if ends else None
+
+
 def tries_left(connection: Connection, account_id: int, now: dt.datetime | None = None) -> int:
     """Failures this account may still make before its pause, so the person can be told before
     it comes (never the ID's count: that would tell a stranger someone else tried the ID)."""

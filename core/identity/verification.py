@@ -21,6 +21,7 @@ from core.identity import accounts, attempts
 from core.identity.attempts import MAX_FAILURES, Outcome
 from core.identity.keys import personal_id_keys
 from core.records import people
+from core.records.facility import station_of_ward
 from core.values import CitizenStatus
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,25 @@ async def claim_identity(db: Database, account: accounts.Account, personal_id: s
 
 async def locked(db: Database, account: accounts.Account, claim: Claim | None = None) -> bool:
     return await db.read(is_locked, account.id, claim.id_keys if claim else None)
+
+
+async def paused_until(db: Database, account: accounts.Account,
+                       claim: Claim | None = None) -> dt.datetime:
+    """When a paused verification may be tried again, for this account or this ID (it says nothing
+    of a record); a day from now when nothing is paused any more."""
+    until = await db.read(attempts.paused_until, account.id, claim.id_keys if claim else None)
+    return until or now_utc() + attempts.WINDOW
+
+
+async def ward_station(db: Database, claim: Claim) -> str | None:
+    """The health station of the claimed record's ward, for a person whose ID and birth date
+    matched: where to finish in person."""
+    if claim.candidate is None:
+        return None
+    person = await db.read(people.by_id, claim.candidate)
+    if person is None or person.ward_code is None:
+        return None
+    return await station_of_ward(db, person.ward_code)
 
 
 async def tries_left(db: Database, account: accounts.Account) -> int:

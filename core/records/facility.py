@@ -56,6 +56,15 @@ def _names(connection: Connection) -> list[FacilityName]:
             connection.execute(select(_FACILITIES.c.code, _FACILITIES.c.name).order_by(_FACILITIES.c.name))]
 
 
+async def station_of_ward(db: Database, ward_code: str) -> str | None:
+    """The name of a ward's commune health station, where the ward has one on file."""
+    def read(connection: Connection) -> str | None:
+        return connection.scalar(select(_FACILITIES.c.name).where(
+            _FACILITIES.c.ward_code == ward_code, _FACILITIES.c.kind == FacilityKind.HEALTH_STATION)
+            .order_by(_FACILITIES.c.code).limit(1))
+    return await db.read(read)
+
+
 async def search_facilities(db: Database, query: str, limit: int = 6) -> list[FacilityName]:
     """Facilities by part of their name, diacritics optional (`bach mai` finds Bệnh viện Bạch
     Mai), as wards and ethnic groups are found; a name with a word that starts with the query
