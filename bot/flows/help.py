@@ -17,12 +17,13 @@ class HelpFlow:
                         "them, ask for corrections, and withdraw this link at any time.")
         in_person = turn._("For help in person, go to the health station of your ward.")
         if not turn.channel.commands:  # numbered choices only: how to move, where to go, one way back
+            # One screen, no title: three short lines and one way back (the whole menu again would
+            # fill three pages of a small screen).
             text = "\n".join((turn._("Type the number of your choice. 0: more. 00: back."),
                               turn._("Your health data are protected by law (Decree 13/2023/NĐ-CP)."),
-                              in_person))
-            # One way back: on a small screen the whole menu again would fill three pages.
-            return Step((Reply(text, title=turn._("Help"), options=rows(Option(turn._("🏠 Main menu"),
-                                                                               Open("menu")))),), turn.state)
+                              turn._("In person: your ward's health station.")))
+            return Step((Reply(text, options=rows(Option(turn._("🏠 Main menu"), Open("menu")))),),
+                        turn.state)
         entries = [f"/{registry.command_name(j, turn.t.locale)}: {turn.t.gettext(j.describe)}"
                    for j in registry.help_entries(turn.who, turn.channel) if j.describe]
         if work_account(turn):  # the duty that comes with the work, not a citizen's rights
