@@ -194,7 +194,7 @@ async def test_check_in_code_from_a_feature_phone_opens_the_card_at_a_telegram_r
         world: TelegramWorld) -> None:
     resident = world.resident("with_visits")
     phone = await sign_up(world, resident)
-    shown = await choose(phone, "Ma QR kham benh")
+    shown = await choose(phone, "Ma kham benh")
     assert phone.screen.kind == "END"  # the code stays on the phone's screen at the desk
     code = CODE.search(shown)
     assert code is not None
@@ -328,8 +328,8 @@ async def test_a_gateway_retry_gets_the_same_screen_and_nothing_happens_twice(wo
     operator = phone.operator
     assert phone.session_id is not None
     # Two identical requests at once (the gateway timed out and retried): one toggle, one answer.
-    await choose(phone, "Co so y te duoc xem gi")
-    number = phone.number_of("Di ung, nhom mau")
+    await phone.choose("Co so y te duoc xem gi")
+    number = phone.number_of("Di ung, nhom mau")  # on the first screen of the consent
     typed = f"{operator.dials[phone.session_id].text}*{number}"
     form = operator.form(phone.session_id, phone.phone, typed)
     first, second = await asyncio.gather(operator.call(form), operator.call(form))
@@ -340,7 +340,7 @@ async def test_a_gateway_retry_gets_the_same_screen_and_nothing_happens_twice(wo
     # The check-in code: a retry of the last step shows the same code and issues no second one.
     operator.dials[phone.session_id].typed.append(number)
     await phone.send("00")
-    shown = await choose(phone, "Ma QR kham benh")
+    shown = await choose(phone, "Ma kham benh")
     async with world.db.sessions() as session:
         last_text = await session.scalar(select(ChannelSession.last_text).where(
             ChannelSession.gateway_id == phone.session_id))
@@ -395,7 +395,7 @@ async def test_the_gateway_refuses_strangers_bad_requests_and_replays(world: Tel
     assert (await operator.call(operator.form(phone.session_id, resident.phone or "",
                                               "9*9*9*9*9*9"))).status == 409
     assert (await operator.call(operator.form(phone.session_id, "0399999999", typed + "*1"))).status == 409
-    await choose(phone, "Ma QR kham benh")
+    await choose(phone, "Ma kham benh")
     assert phone.screen.kind == "END"
     after_end = typed + "*3*1"
     assert (await operator.call(operator.form(phone.session_id, resident.phone or "", after_end))).status \

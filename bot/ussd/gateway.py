@@ -204,8 +204,9 @@ class UssdGateway:
                 view = move.view
             elif isinstance(move, NotOffered):  # the same screen, told so; the place is kept
                 t = translator(session.locale)
-                response = move.view.noted(to_gsm7(t.gettext(
-                    N_("Please type one of the numbers on the screen."))))
+                response, view = move.view.noted(
+                    to_gsm7(t.gettext(N_("Please type one of the numbers on the screen."))),
+                    to_gsm7(t.gettext(N_("0. More"))), to_gsm7(t.gettext(N_("00. Back"))))
             else:
                 answer = await self.conversation.handle(external_id, replace(move, caller=call.caller),
                                                         signed_in=signed_in)

@@ -51,20 +51,31 @@ class View:
             return False
         return self.shown is None or self.page >= len(self.shown) or number in self.shown[self.page]
 
-    def noted(self, note: str) -> str:
-        """This page again under `note` (what was typed is not on it): its options and footer kept,
-        the text above them shortened from the top where the screen has no room for all; the page
-        as it was where even its options leave no room."""
+    def noted(self, note: str, more: str, back: str) -> tuple[str, View]:
+        """This page again under `note` (what was typed is not on it), and the view from then on:
+        its options and footer kept, the text above them shortened from the top where the screen
+        has no room for all; where even its options leave no room, they take two pages."""
         lines = self.pages[self.page].split("\n")
-        on_page = len(self.actions) if self.shown is None else \
-            len(self.shown[self.page]) if self.page < len(self.shown) else 0
-        tail = on_page + (not self.last_page) + (self.page > 0)  # options, "0 more", "00 back"
+        numbers = tuple(range(1, len(self.actions) + 1)) if self.shown is None else \
+            self.shown[self.page] if self.page < len(self.shown) else ()
+        tail = len(numbers) + (not self.last_page) + (self.page > 0)  # options, "0 more", "00 back"
         body, rest = lines[:len(lines) - tail], lines[len(lines) - tail:]
         while body and septets("\n".join([note, *body, *rest])) > SCREEN_LIMIT:
             body.pop(0)
-        if septets("\n".join([note, *rest])) > SCREEN_LIMIT:
-            return self.response
-        return f"{self._kind} " + "\n".join([note, *body, *rest])
+        if septets("\n".join([note, *rest])) <= SCREEN_LIMIT:
+            return f"{self._kind} " + "\n".join([note, *body, *rest]), self
+        options = rest[:len(numbers)]
+        first_footer = [more] + ([back] if self.page > 0 else [])
+        cut = len(options)
+        while cut > 1 and septets("\n".join([note, *options[:cut], *first_footer])) > SCREEN_LIMIT:
+            cut -= 1
+        second = options[cut:] + ([more] if not self.last_page else []) + [back]
+        pages = (*self.pages[:self.page], "\n".join(options[:cut] + first_footer), "\n".join(second),
+                 *self.pages[self.page + 1:])
+        shown = list(self.shown) if self.shown is not None else [numbers]
+        shown[self.page:self.page + 1] = [numbers[:cut], numbers[cut:]]
+        split = replace(self, pages=pages, shown=tuple(shown))
+        return "CON " + "\n".join([note, *options[:cut], *first_footer]), split
 
     def turned(self, page: int) -> View:
         return replace(self, page=page)
