@@ -190,6 +190,54 @@ async def test_long_screens_page_with_0_and_go_back_with_00(world: TelegramWorld
     assert "Ban muon lam gi?" in (await phone.send("00")).text
 
 
+async def test_a_number_not_on_the_screen_keeps_the_callers_place_and_00_goes_back_one_screen(
+        world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    phone = await sign_up(world, resident)
+    first_page = phone.screen.text
+    slip = await phone.send("9")  # no 9 on the menu: the same screen, told so
+    assert "Vui long bam mot so co tren man hinh" in slip.text and "1. So suc khoe" in slip.text
+    assert "chua hieu" not in slip.text
+    await phone.send("0")
+    assert (await phone.send("00")).text == first_page  # the offered "00" never says "not understood"
+    await phone.choose("So suc khoe")
+    general = await phone.choose("Thong tin hanh chinh")
+    stray = await phone.send("0")  # no "0" on this screen: still the section, not the menu
+    assert "Vui long bam mot so" in stray.text and "Xa/phuong" in stray.text
+    assert (await phone.send("1")).text.startswith("Hay chon mot muc")  # its options still work
+    await phone.choose("Bao hiem y te")
+    assert general.text != phone.screen.text
+    sections = await phone.send("00")  # back from a section: the book's sections, not the menu
+    assert "Hay chon mot muc trong so suc khoe" in sections.text
+    assert "Ban muon lam gi" in (await phone.send("00")).text
+
+
+async def test_help_fits_one_screen_of_a_feature_phone(world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    phone = await sign_up(world, resident)
+    await phone.send("0")
+    shown = await phone.choose("Tro giup")
+    assert "0: xem tiep" in shown.text and "tram y te" in shown.text and MORE not in shown.text
+
+
+async def test_on_the_keypad_consent_choices_come_first_and_a_number_off_screen_changes_nothing(
+        world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    phone = await sign_up(world, resident)
+    overview = await phone.choose("Co so y te duoc xem gi")
+    assert "( ) Tiem chung" in overview.text and "QR" not in overview.text
+    await phone.send("0")  # the second page: the toggles are not on it
+    assert "Tiem chung" not in phone.screen.text
+    assert "Vui long bam mot so" in (await phone.send("2")).text
+    assert (await consent_of(world.db, resident.citizen_id)).any_clinic == frozenset()
+    await phone.send("00")
+    changed = await phone.choose("Tiem chung")
+    assert "Da cho phep xem: Tiem chung." in changed.text and "(x) Tiem chung" in changed.text
+    stopped = await phone.choose("Tiem chung")
+    assert "Da dung cho xem: Tiem chung." in stopped.text and "( ) Tiem chung" in stopped.text
+    assert (await consent_of(world.db, resident.citizen_id)).any_clinic == frozenset()
+
+
 async def test_check_in_code_from_a_feature_phone_opens_the_card_at_a_telegram_reception(
         world: TelegramWorld) -> None:
     resident = world.resident("with_visits")
