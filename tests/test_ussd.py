@@ -166,6 +166,10 @@ async def test_short_health_book_shows_general_insurance_allergies_visits_and_im
     shown = [line[2:12] for line in last_visits.split("\n") if line.startswith("- ")]
     assert shown == newest
     assert "Chan doan" in last_visits
+    for page in phone.pages:  # a visit is never cut from its diagnosis by a page turn
+        lines = page.split("\n")
+        assert all(lines[i + 1].lstrip().startswith("Chan doan") for i, line in enumerate(lines[:-1])
+                   if line.startswith("- ")), page
     await phone.send("1")
     doses = await choose(phone, "Tiem chung gan day")
     book = await read_own_book(world.db, resident.citizen_id, locale="vi",
