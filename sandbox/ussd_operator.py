@@ -112,15 +112,29 @@ class FeaturePhone:
         return screen
 
     async def choose(self, label_part: str) -> Screen:
-        """Types the number of the option whose label holds `label_part` (on the pages shown)."""
+        """Types the number of the option whose label holds `label_part`, back with 00 first when it
+        was on an earlier page shown: a number is only taken on the screen that shows it."""
+        for _ in range(len(self.pages)):
+            first_page = not any(line.startswith("00. ") for line in self.screen.text.split("\n"))
+            if first_page or self._number_in(self.screen.text, label_part) is not None or \
+                    all(self._number_in(page, label_part) is None for page in self.pages):
+                break
+            await self.send("00")
         return await self.send(self.number_of(label_part))
 
     def number_of(self, label_part: str) -> str:
-        for line in "\n".join(self.pages).split("\n"):
+        number = self._number_in(self.screen.text, label_part)
+        if number is not None:
+            return number
+        raise AssertionError(f"no option like {label_part!r} on the screen:\n{self.screen.text}")
+
+    @staticmethod
+    def _number_in(text: str, label_part: str) -> str | None:
+        for line in text.split("\n"):
             number, dot, label = line.partition(". ")
             if dot and number.isdigit() and number != "0" and label_part.lower() in label.lower():
                 return number
-        raise AssertionError(f"no option like {label_part!r} on the screen:\n{self.screen.text}")
+        return None
 
 
 def add_sandbox_gateway(app: web.Application, operator_of) -> None:

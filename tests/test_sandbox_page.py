@@ -126,7 +126,7 @@ async def test_a_newcomer_on_a_feature_phone_reads_the_book_and_gets_a_code_the_
     personal_id, birth = credentials(resident)
     born = birth.replace("/", "")  # a keypad phone types the date as ddmmyyyy
     assert personal_id in keypad["hint"] and born in keypad["hint"]
-    menu = ("Ma QR", "QR code")
+    menu = ("Ma kham benh", "Check-in code")
     async with chat_page(sandbox) as page:
         await page.get_by_test_id(f"persona-{keypad['user_id']}").click()
         await expect(page.get_by_test_id("ussd-dial")).to_be_visible()

@@ -166,6 +166,10 @@ async def test_short_health_book_shows_general_insurance_allergies_visits_and_im
     shown = [line[2:12] for line in last_visits.split("\n") if line.startswith("- ")]
     assert shown == newest
     assert "Chan doan" in last_visits
+    for page in phone.pages:  # a visit is never cut from its diagnosis by a page turn
+        lines = page.split("\n")
+        assert all(lines[i + 1].lstrip().startswith("Chan doan") for i, line in enumerate(lines[:-1])
+                   if line.startswith("- ")), page
     await phone.send("1")
     doses = await choose(phone, "Tiem chung gan day")
     book = await read_own_book(world.db, resident.citizen_id, locale="vi",
@@ -190,11 +194,59 @@ async def test_long_screens_page_with_0_and_go_back_with_00(world: TelegramWorld
     assert "Ban muon lam gi?" in (await phone.send("00")).text
 
 
+async def test_a_number_not_on_the_screen_keeps_the_callers_place_and_00_goes_back_one_screen(
+        world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    phone = await sign_up(world, resident)
+    first_page = phone.screen.text
+    slip = await phone.send("9")  # no 9 on the menu: the same screen, told so
+    assert "Vui long bam mot so co tren man hinh" in slip.text and "1. So suc khoe" in slip.text
+    assert "chua hieu" not in slip.text
+    await phone.send("0")
+    assert (await phone.send("00")).text == first_page  # the offered "00" never says "not understood"
+    await phone.choose("So suc khoe")
+    general = await phone.choose("Thong tin hanh chinh")
+    stray = await phone.send("0")  # no "0" on this screen: still the section, not the menu
+    assert "Vui long bam mot so" in stray.text and "Xa/phuong" in stray.text
+    assert (await phone.send("1")).text.startswith("Hay chon mot muc")  # its options still work
+    await phone.choose("Bao hiem y te")
+    assert general.text != phone.screen.text
+    sections = await phone.send("00")  # back from a section: the book's sections, not the menu
+    assert "Hay chon mot muc trong so suc khoe" in sections.text
+    assert "Ban muon lam gi" in (await phone.send("00")).text
+
+
+async def test_help_fits_one_screen_of_a_feature_phone(world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    phone = await sign_up(world, resident)
+    await phone.send("0")
+    shown = await phone.choose("Tro giup")
+    assert "0: xem tiep" in shown.text and "tram y te" in shown.text and MORE not in shown.text
+
+
+async def test_on_the_keypad_consent_choices_come_first_and_a_number_off_screen_changes_nothing(
+        world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    phone = await sign_up(world, resident)
+    overview = await phone.choose("Co so y te duoc xem gi")
+    assert "( ) Tiem chung" in overview.text and "QR" not in overview.text
+    await phone.send("0")  # the second page: the toggles are not on it
+    assert "Tiem chung" not in phone.screen.text
+    assert "Vui long bam mot so" in (await phone.send("2")).text
+    assert (await consent_of(world.db, resident.citizen_id)).any_clinic == frozenset()
+    await phone.send("00")
+    changed = await phone.choose("Tiem chung")
+    assert "Da cho phep xem: Tiem chung." in changed.text and "(x) Tiem chung" in changed.text
+    stopped = await phone.choose("Tiem chung")
+    assert "Da dung cho xem: Tiem chung." in stopped.text and "( ) Tiem chung" in stopped.text
+    assert (await consent_of(world.db, resident.citizen_id)).any_clinic == frozenset()
+
+
 async def test_check_in_code_from_a_feature_phone_opens_the_card_at_a_telegram_reception(
         world: TelegramWorld) -> None:
     resident = world.resident("with_visits")
     phone = await sign_up(world, resident)
-    shown = await choose(phone, "Ma QR kham benh")
+    shown = await choose(phone, "Ma kham benh")
     assert phone.screen.kind == "END"  # the code stays on the phone's screen at the desk
     code = CODE.search(shown)
     assert code is not None
@@ -328,8 +380,8 @@ async def test_a_gateway_retry_gets_the_same_screen_and_nothing_happens_twice(wo
     operator = phone.operator
     assert phone.session_id is not None
     # Two identical requests at once (the gateway timed out and retried): one toggle, one answer.
-    await choose(phone, "Co so y te duoc xem gi")
-    number = phone.number_of("Di ung, nhom mau")
+    await phone.choose("Co so y te duoc xem gi")
+    number = phone.number_of("Di ung, nhom mau")  # on the first screen of the consent
     typed = f"{operator.dials[phone.session_id].text}*{number}"
     form = operator.form(phone.session_id, phone.phone, typed)
     first, second = await asyncio.gather(operator.call(form), operator.call(form))
@@ -340,7 +392,7 @@ async def test_a_gateway_retry_gets_the_same_screen_and_nothing_happens_twice(wo
     # The check-in code: a retry of the last step shows the same code and issues no second one.
     operator.dials[phone.session_id].typed.append(number)
     await phone.send("00")
-    shown = await choose(phone, "Ma QR kham benh")
+    shown = await choose(phone, "Ma kham benh")
     async with world.db.sessions() as session:
         last_text = await session.scalar(select(ChannelSession.last_text).where(
             ChannelSession.gateway_id == phone.session_id))
@@ -395,7 +447,7 @@ async def test_the_gateway_refuses_strangers_bad_requests_and_replays(world: Tel
     assert (await operator.call(operator.form(phone.session_id, resident.phone or "",
                                               "9*9*9*9*9*9"))).status == 409
     assert (await operator.call(operator.form(phone.session_id, "0399999999", typed + "*1"))).status == 409
-    await choose(phone, "Ma QR kham benh")
+    await choose(phone, "Ma kham benh")
     assert phone.screen.kind == "END"
     after_end = typed + "*3*1"
     assert (await operator.call(operator.form(phone.session_id, resident.phone or "", after_end))).status \

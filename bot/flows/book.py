@@ -64,7 +64,7 @@ ShowVisit = declare("book", "v", "ShowVisit", ref=int)
 
 
 def _back(turn: Turn) -> Option:
-    return Option(turn._("⬅ Health book sections"), Open("book"))
+    return Option(turn._("⬅ Health book sections"), Open("book"), back=True)
 
 
 def _to_menu(turn: Turn) -> Option:
@@ -151,7 +151,8 @@ class BookFlow:
             return Step((Reply(text, options=rows(_back(turn), _to_menu(turn))),))
         entry = entries[index]
         page = index // VISITS_PER_PAGE
-        options = rows(Option(turn._("⬅ Back to visits"), ShowVisits(page)), _back(turn), _to_menu(turn))
+        options = rows(Option(turn._("⬅ Back to visits"), ShowVisits(page), back=True), _back(turn),
+                       _to_menu(turn))
         return Step((Reply(visit_text(entry, turn.t), title=entry.title, options=options),))
 
 

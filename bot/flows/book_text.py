@@ -86,6 +86,7 @@ def brief_text(section: BookSection, rows: tuple[str, ...], newest: Newest | Non
         if not book_list.entries:
             lines.append(book_list.empty_text)
         for entry in book_list.entries[:newest.count]:
-            lines.append(f"• {entry.title}{_mark(entry.declared, t)}")
+            # A blank line before each entry: a paging screen keeps an entry on one page.
+            lines.extend(("", f"• {entry.title}{_mark(entry.declared, t)}"))
             lines.extend(row_line(row, t, " ") for row in entry.rows if row.key in newest.rows)
-    return "\n".join(lines)
+    return "\n".join(lines).strip("\n")

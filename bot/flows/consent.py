@@ -41,7 +41,7 @@ def _mark(on: bool) -> str:
 
 
 def _back(turn: Turn) -> tuple[tuple[Option, ...], ...]:
-    return rows(Option(turn._("⬅ Back"), Open("consent")))
+    return rows(Option(turn._("⬅ Back"), Open("consent"), back=True))
 
 
 class ConsentFlow:
@@ -55,10 +55,15 @@ class ConsentFlow:
 
     def _overview(self, turn: Turn, consent: CitizenConsent, before: str | None = None) -> Reply:
         t = turn.t
-        lines = [turn._("Any clinic where you show your check-in code always sees: {groups}.",
-                        groups=group_names(ALWAYS_VISIBLE[Audience.CLINIC], t))]
-        if before:
-            lines.insert(0, before + "\n")
+        choose = turn._("Tap to allow or stop more:") if turn.channel.buttons \
+            else turn._("Choose a number to allow or stop more:")
+        if turn.channel.small_screen:  # the choices on the first screen: one short line above them
+            lines = [before] if before else []
+        else:
+            lines = [turn._("Any clinic where you show your check-in code always sees: {groups}.",
+                            groups=group_names(ALWAYS_VISIBLE[Audience.CLINIC], t))]
+            if before:
+                lines.insert(0, before + "\n")
         today = today_hanoi()
         for grant in consent.facilities:
             if grant.in_force(today):
@@ -66,9 +71,8 @@ class ConsentFlow:
                 lines.append(turn._("{facility} also sees until {date}: {groups}.",
                                     facility=grant.facility_name or grant.facility_code, date=until,
                                     groups=group_names(grant.groups, t)))
-        # Last, right above the buttons it introduces.
-        lines.append(turn._("Tap to allow or stop more:") if turn.channel.buttons
-                     else turn._("Choose a number to allow or stop more:"))
+        if not (turn.channel.small_screen and before):  # last, right above the buttons
+            lines.append(choose)
         options = [(Option(f"{_mark(g in consent.any_clinic)} {group_name(g, t)}",
                            Toggle(g, g not in consent.any_clinic)),) for g in ORDER]
         options += [(Option(turn._("➕ More for one clinic"), AskFacility()),)]
@@ -81,7 +85,7 @@ class ConsentFlow:
         return Reply("\n".join(lines), title=turn._("What clinics may see"), options=tuple(options))
 
     async def on_action(self, turn: Turn, chosen: Action) -> Step:
-        citizen = self._citizen(turn)
+        citizen, t = self._citizen(turn), turn.t
         if isinstance(chosen, Toggle):  # a group for any clinic
             group = self._consentable(chosen.group)
             consent = await grants.consent_of(turn.db, citizen)
@@ -90,7 +94,11 @@ class ConsentFlow:
             if picked != current:  # already so (an older message's button): nothing to record
                 consent = await grants.set_any_clinic(turn.db, citizen, picked, turn.channel.name)
             notice = turn._("Allowed.") if chosen.on else turn._("Stopped.")
-            return Step((self._overview(turn, consent),), notice=notice)
+            # Said on the screen that follows too: where nothing pops up, it is the only word of it.
+            label = group_name(group, t)
+            done = turn._("Allowed: {group}.", group=label) if chosen.on \
+                else turn._("Stopped: {group}.", group=label)
+            return Step((self._overview(turn, consent, done),), notice=notice)
         if isinstance(chosen, AskFacility):
             text = turn._("Which clinic or hospital? Type part of its name, for example Bạch Mai or "
                           "Hoàn Kiếm.")

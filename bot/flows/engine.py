@@ -69,6 +69,9 @@ class Answer:
     # The message that shows the account's check-in code, as the channel named it, when a reply
     # replaces that code (`Reply.replaces_code`): the message to change.
     code_message: str | None = None
+    # The journey now waits for typed text (an ID, a PIN, part of a name): where options are typed
+    # as numbers, anything else typed is then an option that is not on the screen.
+    awaits_text: bool = False
 
 
 class Conversation:
@@ -115,7 +118,8 @@ class Conversation:
         deliveries = await self._deliveries(step.notify) if step.notify else ()
         replaced = account.qr_message if any(r.replaces_code for r in step.replies) else None
         return Answer(tuple(encoded(reply) for reply in step.replies), step.notice,
-                      step.locale or turn.t.locale, deliveries, step.signed_in, replaced)
+                      step.locale or turn.t.locale, deliveries, step.signed_in, replaced,
+                      self._takes_text(step.state))
 
     async def showing_code(self, external_id: str, message_id: str) -> None:
         """The message that shows the account's current check-in code from now on, as the channel
@@ -132,10 +136,16 @@ class Conversation:
             return await self._command(turn, given.command or "", given.payload, signed_in), None
         # Text or a contact: the journey in progress asked for it.
         journey = registry.named(turn.state.flow or "")
-        on_input = getattr(journey.flow, "on_input", None) if journey else None
-        if journey is None or on_input is None:
+        if journey is None or not self._takes_text(turn.state):
             return (await self._gate(turn, None, signed_in)) or self._not_understood(turn), None
-        return await self._run(turn, journey, signed_in, lambda t: on_input(t), starting=False), None
+        return await self._run(turn, journey, signed_in, lambda t: journey.flow.on_input(t),
+                               starting=False), None
+
+    @staticmethod
+    def _takes_text(state: JourneyState) -> bool:
+        """Whether text typed next goes to the journey in progress (it asked for it)."""
+        journey = registry.named(state.flow or "")
+        return journey is not None and getattr(journey.flow, "on_input", None) is not None
 
     async def _tap(self, turn: Turn, data: str, signed_in: bool) -> tuple[Step, Tap | None]:
         try:

@@ -20,10 +20,11 @@ class HelpFlow:
         # fits one phone screen (and a small screen's menu would fill three pages).
         back = rows(Option(turn._("🏠 Main menu"), Open("menu")))
         if not turn.channel.commands:  # numbered choices only: how to move, where to go
+            # One screen, no title: three short lines and one way back.
             text = "\n".join((turn._("Type the number of your choice. 0: more. 00: back."),
                               turn._("Your health data are protected by law (Decree 13/2023/NĐ-CP)."),
-                              in_person))
-            return Step((Reply(text, title=turn._("Help"), options=back),), turn.state)
+                              turn._("In person: your ward's health station.")))
+            return Step((Reply(text, options=back),), turn.state)
         entries = [f"/{registry.command_name(j, turn.t.locale)}: {turn.t.gettext(j.describe)}"
                    for j in registry.help_entries(turn.who, turn.channel) if j.describe]
         if work_account(turn):  # the duty that comes with the work, not a citizen's rights

@@ -25,8 +25,9 @@ def _who(turn: Turn, linked: bool | None) -> frozenset[Who]:
 
 def menu_options(turn: Turn, *, linked: bool | None = None) -> tuple[tuple[Option, ...], ...]:
     """The menu's big buttons for this account on this channel, one per row."""
-    return rows(*(Option(turn.t.gettext(j.menu), Open(j.name))
-                  for j in registry.menu_entries(_who(turn, linked), turn.channel) if j.menu))
+    return rows(*(Option(turn.t.gettext(label), Open(j.name))
+                  for j in registry.menu_entries(_who(turn, linked), turn.channel)
+                  if (label := j.menu_label(turn.channel))))
 
 
 def menu_reply(turn: Turn, text: str | None = None, *, linked: bool | None = None) -> Reply:

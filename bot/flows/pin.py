@@ -40,10 +40,12 @@ async def gate(turn: Turn, journey: Journey | None, signed_in: bool) -> Step | N
     return await _ask(turn)
 
 
-def ask_new_pin(turn: Turn, claim: Claim, before: str | None = None) -> Step:
-    """The last step of verifying on such a channel: the person chooses the PIN."""
-    text = turn._("Now choose a PIN of 4 to 6 digits. You will type it each time you dial. "
-                  "Keep it secret.")
+def ask_new_pin(turn: Turn, claim: Claim, before: str | None = None, *,
+                mistake: str | None = None) -> Step:
+    """The last step of verifying on such a channel: the person chooses the PIN. After a `mistake`
+    (what was wrong with the last one), only the question again, not the rule it already stated."""
+    text = mistake + "\n" + turn._("Please choose a PIN again.") if mistake else \
+        turn._("Now choose a PIN of 4 to 6 digits. You will type it each time you dial. Keep it secret.")
     stop = rows(Option(turn._("✖ Stop"), Stop()))
     return Step((Reply(f"{before}\n{text}" if before else text, options=stop),),
                 JourneyState("pin", "new", claim.to_data()))
@@ -111,7 +113,7 @@ class PinFlow:
         try:
             chosen = pins.new_pin(turn.input.text)
         except validation.InvalidValue as error:
-            return ask_new_pin(turn, claim, error.message.render(turn.t))
+            return ask_new_pin(turn, claim, mistake=error.message.render(turn.t))
         data = {**claim.to_data(), "pin_hash": await pins.hash_pin_async(chosen)}
         return Step((Reply(turn._("Type the same PIN again to confirm it."),
                            options=rows(Option(turn._("✖ Stop"), Stop()))),),
@@ -120,7 +122,7 @@ class PinFlow:
     async def _repeated(self, turn: Turn, claim: Claim) -> Step:
         chosen = turn.state.data.get("pin_hash")
         if not isinstance(chosen, str) or not await pins.pin_matches_async(turn.input.text, chosen):
-            return ask_new_pin(turn, claim, turn._("The two PINs were not the same."))
+            return ask_new_pin(turn, claim, mistake=turn._("The two PINs were not the same."))
         # The number is checked again as the link is made, with the PIN, in one transaction.
         outcome = await verification.confirm_phone(turn.db, turn.account, claim, turn.input.caller or "",
                                                    own_contact=True, pin_hash=chosen)

@@ -88,4 +88,5 @@ class QrFlow:
 
 
 JOURNEY = Journey("qr", QrFlow(), Requires.CITIZEN, Subject.OWN, commands=("qr", "maqr"),
-                  describe=N_("Check-in QR code for the clinic"), menu=N_("🔳 Check-in QR code"), order=40)
+                  describe=N_("Check-in QR code for the clinic"), menu=N_("🔳 Check-in QR code"),
+                  menu_without_images=N_("🔢 Check-in code"), order=40)

@@ -66,6 +66,8 @@ class Journey:
     describe: str | None = None
     # The menu's big button (a catalogue message) and its place; None: not in the menu.
     menu: str | None = None
+    # The menu's button where no picture can be shown, when `menu` names one (a QR code).
+    menu_without_images: str | None = None
     order: int = 100
     # `/start <prefix>…` opens the journey (a scanned QR code, an invite), with its own requirement.
     deep_link: str | None = None
@@ -79,6 +81,11 @@ class Journey:
 
     def offered(self, channel: ChannelInfo) -> bool:
         return self.small_screens or not channel.small_screen
+
+    def menu_label(self, channel: ChannelInfo) -> str | None:
+        """The catalogue message of its menu button on this channel."""
+        return self.menu_without_images if self.menu_without_images and not channel.images \
+            else self.menu
 
 
 _JOURNEYS: dict[str, Journey] = {}

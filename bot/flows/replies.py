@@ -61,6 +61,9 @@ class Option:
     label: str
     # A typed action from a flow; once encoded by the engine, its wire form (1-64 bytes).
     action: Action | str
+    # The way back to the screen this one came from (a book's sections from one section): where
+    # options are typed as numbers, "back" from a first screen leads here rather than the menu.
+    back: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.action, str) and not 1 <= len(self.action.encode()) <= 64:
@@ -127,5 +130,6 @@ def encoded(reply: Reply) -> Reply:
     if not reply.options:
         return reply
     return replace(reply, options=tuple(
-        tuple(Option(o.label, o.action if isinstance(o.action, str) else encode(o.action)) for o in row)
+        tuple(replace(o, action=o.action if isinstance(o.action, str) else encode(o.action))
+              for o in row)
         for row in reply.options))

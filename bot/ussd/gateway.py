@@ -32,7 +32,7 @@ from bot.flows.engine import Conversation
 from bot.flows.replies import Input, InputKind
 from bot.flows.turn import ChannelInfo
 from bot.ussd.gsm import to_gsm7
-from bot.ussd.screens import SCREEN_LIMIT, PageTurn, View, draw, interpret
+from bot.ussd.screens import SCREEN_LIMIT, NotOffered, PageTurn, View, draw, interpret
 from core import validation
 from core.db import Database
 from core.i18n import N_, now_utc, translator
@@ -192,24 +192,30 @@ class UssdGateway:
                     typed: str | None) -> str:
         view = View.from_data(session.view)
         signed_in = session.signed_in
+        response = None
         if typed is None:  # a new dial starts clean
             answer = await self.conversation.handle(
                 external_id, Input(InputKind.COMMAND, command="start", caller=call.caller),
                 signed_in=False, fresh=True)
-            view = draw(answer.replies, translator(answer.locale))
+            view = draw(answer.replies, translator(answer.locale), takes_text=answer.awaits_text)
         else:
             move = interpret(view, typed)
             if isinstance(move, PageTurn):
                 view = move.view
+            elif isinstance(move, NotOffered):  # the same screen, told so; the place is kept
+                t = translator(session.locale)
+                response, view = move.view.noted(
+                    to_gsm7(t.gettext(N_("Please type one of the numbers on the screen."))),
+                    to_gsm7(t.gettext(N_("0. More"))), to_gsm7(t.gettext(N_("00. Back"))))
             else:
                 answer = await self.conversation.handle(external_id, replace(move, caller=call.caller),
                                                         signed_in=signed_in)
                 signed_in = signed_in or answer.signed_in
                 # Nothing new to say (a choice already handled): the screen stays as it was.
-                view = draw(answer.replies, translator(answer.locale)) if answer.replies or view is None \
-                    else view
+                view = draw(answer.replies, translator(answer.locale), takes_text=answer.awaits_text) \
+                    if answer.replies or view is None else view
         assert view is not None
-        response = view.response
+        response = response or view.response
         await self.db.write(partial(sessions.save_answer, text=call.text, answer=response,
                                     view=view.to_data(), signed_in=signed_in,
                                     closed=response.startswith("END"), now=now_utc()), session.id)
