@@ -76,11 +76,13 @@ async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(
 
     # The citizen opens allergies and visits to any clinic; the next check-in shows them.
     await citizen.send("/consent")
-    await citizen.until(lambda m: any("Dị ứng" in label for label in m.labels))
+    await citizen.until(lambda m: any("Tiền sử bệnh và dị ứng" in label for label in m.labels))
     await citizen.press("consent.t:history:1")
-    await citizen.until(lambda m: any(label.startswith("✅") and "Dị ứng" in label for label in m.labels))
+    await citizen.until(lambda m: any(label.startswith("✅") and "Tiền sử bệnh và dị ứng" in label
+                                      for label in m.labels))
     await citizen.press("consent.t:visits:1")
-    await citizen.until(lambda m: any(label.startswith("✅") and "Lần khám" in label for label in m.labels))
+    await citizen.until(lambda m: any(label.startswith("✅") and "Lịch sử khám chữa bệnh" in label
+                                      for label in m.labels))
     payload, _spoken, _shown = await show_qr(citizen)
     card = await open_card(desk, payload)
     assert f"— {HISTORY} —" in card.text and f"— {VISITS} —" in card.text
@@ -88,9 +90,10 @@ async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(
 
     # Narrowing consent, then scanning again, shows less at once.
     await citizen.send("/consent")
-    await citizen.until(lambda m: any("Dị ứng" in label for label in m.labels))
+    await citizen.until(lambda m: any("Tiền sử bệnh và dị ứng" in label for label in m.labels))
     await citizen.press("consent.t:visits:0")
-    await citizen.until(lambda m: any(label.startswith("⬜") and "Lần khám" in label for label in m.labels))
+    await citizen.until(lambda m: any(label.startswith("⬜") and "Lịch sử khám chữa bệnh" in label
+                                      for label in m.labels))
     payload, _spoken, _shown = await show_qr(citizen)
     card = await open_card(desk, payload)
     assert f"— {HISTORY} —" in card.text and f"— {VISITS} —" not in card.text
@@ -224,7 +227,7 @@ async def test_tampering_with_the_access_log_is_caught_by_audit_verify(any_world
         payload, _spoken, _shown = await show_qr(citizen)
         await open_card(desk, payload)
     await citizen.send("/consent")
-    await citizen.until(lambda m: any("Dị ứng" in label for label in m.labels))
+    await citizen.until(lambda m: any("Tiền sử bệnh và dị ứng" in label for label in m.labels))
     await citizen.press("consent.t:history:1")
     await citizen.until(lambda m: any(label.startswith("✅") for label in m.labels))
 
@@ -320,7 +323,7 @@ async def test_a_grant_to_one_facility_shows_more_there_only_until_withdrawn(wor
     await citizen.send(strip_diacritics(names[0]).lower())  # typed without accents
     await citizen.until(lambda m: names[0] in m.labels)
     await citizen.press(names[0])
-    await citizen.until(lambda m: any("Dị ứng" in label for label in m.labels))
+    await citizen.until(lambda m: any("Tiền sử bệnh và dị ứng" in label for label in m.labels))
     await citizen.press(f"consent.g:{codes[0]}:history")
     await citizen.until(lambda m: any(d.split("~")[0] == f"consent.d:{codes[0]}:history:7"
                                       for row in m.buttons for _l, d in row))
@@ -370,7 +373,7 @@ async def test_reception_reads_the_busiest_card_on_one_screen_and_opens_a_visit_
     await verify(citizen, resident)
     for group in ("history", "visits"):
         await citizen.send("/consent")
-        await citizen.until(lambda m: any("Dị ứng" in label for label in m.labels))
+        await citizen.until(lambda m: any("Tiền sử bệnh và dị ứng" in label for label in m.labels))
         await citizen.press(f"consent.t:{group}:1")
         await citizen.until(lambda m: any(label.startswith("✅") for label in m.labels))
     desk, _facility = await receptionist(world)

@@ -67,7 +67,7 @@ async def test_citizen_verifies_and_reads_every_section_of_the_book(any_world: T
                                             for _l, data in row))
     first_visit = next(label for row in visits.buttons for label, data in row if data.startswith("book.v:"))
     await user.press(first_visit)
-    detail = await user.until(lambda m: "Chẩn đoán" in m.text)
+    detail = await user.until(lambda m: "Loại khám chữa bệnh" in m.text)
     assert first_visit in detail.text  # the visit's date and place head its details
 
 
