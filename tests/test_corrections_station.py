@@ -15,7 +15,14 @@ from sqlalchemy import select
 from bot.flows.notices import notice_reply
 from core.config import PROJECT_ROOT
 from core.consent.access import read_own_book
-from core.corrections.service import CORRECTABLE, file_request, proposed_text
+from core.corrections.service import (
+    CORRECTABLE,
+    Refusal,
+    Refused,
+    file_request,
+    list_requests,
+    proposed_text,
+)
 from core.db import Database
 from core.i18n import translator
 from core.identity import accounts
@@ -65,9 +72,11 @@ async def test_the_station_approves_every_detail_a_citizen_can_ask_to_correct_an
     # The resident by short name and masked ID; values as the book shows them; no row numbers.
     assert "Nguyễn V. A. (0010****1234)" in listed.stdout
     assert FULL_ID not in listed.stdout and "citizen" not in listed.stdout
-    assert "Ngày sinh → 01/02/1960" in listed.stdout and "1960-02-01" not in listed.stdout
-    assert "Giới tính → Nữ" in listed.stdout and "Phường Hoàn Kiếm" in listed.stdout
-    assert "001160004321" not in listed.stdout  # a proposed ID is masked like any other
+    assert "Ngày sinh: 15/07/1990 → 01/02/1960" in listed.stdout and "1960-02-01" not in listed.stdout
+    assert "Giới tính: Nam → Nữ" in listed.stdout and "Phường Hoàn Kiếm" in listed.stdout
+    assert "Họ và tên: Nguyễn Văn An → Nguyễn Văn Bình" in listed.stdout
+    # The ID now and the one proposed, both masked like any other.
+    assert "001160004321" not in listed.stdout and "0010****1234 → 0011****4321" in listed.stdout
 
     for field, request_id in ids.items():
         approved = station(db, "corrections", "approve", str(request_id))
@@ -121,3 +130,33 @@ async def test_the_station_list_of_volunteer_entries_names_the_resident_and_show
     assert "A Rh−" in listed.stdout
     assert "0912000111" not in listed.stdout and "+84912000111" not in listed.stdout
     assert "citizen" not in listed.stdout
+
+
+async def test_a_station_approving_a_request_number_that_does_not_exist_is_told_there_is_none(
+        db: Database) -> None:
+    citizen_id = await make_full_record(db)
+    request_id = await file_request(db, citizen_id, "sex", proposed_text("sex", "Nữ"), "Nhầm",
+                                    channel="telegram")
+    for args in (("approve", "99"), ("reject", "99", "--reason", "Không rõ")):
+        answered = station(db, "corrections", *args)
+        assert answered.returncode == 2, answered.stderr
+        assert "Không có đề nghị số 99." in answered.stderr and "chờ duyệt" not in answered.stderr
+    assert station(db, "corrections", "approve", str(request_id)).returncode == 0
+    again = station(db, "corrections", "approve", str(request_id))
+    assert again.returncode == 2 and f"Đề nghị {request_id} không ở trạng thái chờ duyệt." in again.stderr
+
+
+async def test_a_correction_equal_to_the_record_or_a_second_one_for_a_waiting_detail_is_not_filed(
+        db: Database) -> None:
+    citizen_id = await make_full_record(db)
+    same = await file_request(db, citizen_id, "full_name", proposed_text("full_name", "nguyễn văn an"),
+                              "Sai", channel="telegram")
+    assert isinstance(same, Refused) and same.why is Refusal.SAME_AS_RECORD
+    first = await file_request(db, citizen_id, "full_name", proposed_text("full_name", "Nguyễn Văn Ân"),
+                               "Sai dấu", channel="telegram")
+    assert isinstance(first, int)
+    second = await file_request(db, citizen_id, "full_name",
+                                proposed_text("full_name", "Nguyễn Văn Anh"), "Sai", channel="telegram")
+    assert isinstance(second, Refused) and second.why is Refusal.ALREADY_WAITING
+    assert second.since is not None
+    assert [r.id for r in await list_requests(db)] == [first]

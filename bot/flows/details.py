@@ -277,10 +277,10 @@ def field_names(turn: Turn, fields: Iterable[str]) -> str:
     named = [f for f in fields if f in RULES_BY_FIELD]
     if isinstance(fields, (set, frozenset)):
         named.sort(key=list(RULES_BY_FIELD).index)
-    return ", ".join(_in_sentence(turn.t.gettext(RULES_BY_FIELD[f].label)) for f in named)
+    return ", ".join(in_sentence(turn.t.gettext(RULES_BY_FIELD[f].label)) for f in named)
 
 
-def _in_sentence(label: str) -> str:
+def in_sentence(label: str) -> str:
     """A label inside a sentence: its first letter small (`Số định danh cá nhân (số CCCD)` →
     `số định danh cá nhân (số CCCD)`), the rest as written."""
     return label[:1].lower() + label[1:]
