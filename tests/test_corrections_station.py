@@ -121,15 +121,42 @@ async def test_the_station_list_of_volunteer_entries_names_the_resident_and_show
     volunteer = await staff_service.accept(db, invite.code, account.id)
     assert volunteer is not None
     await propose(db, volunteer, citizen_id, {"ethnicity_code": "06", "blood_group": BloodGroup("A", "-"),
-                                              "emergency_contact_phone": "+84912000111"})
+                                              "emergency_contact_name": "Lê Văn Nam",
+                                              "emergency_contact_relation": "con trai",
+                                              "emergency_contact_phone": "+84912000321"})
 
     listed = station(db, "pending", "list")
     assert listed.returncode == 0, listed.stderr
     assert "Nguyễn V. A. (0010****1234)" in listed.stdout and FULL_ID not in listed.stdout
     assert "Dân tộc là Mường" in listed.stdout and "ethnicity_code" not in listed.stdout
     assert "A Rh−" in listed.stdout
-    assert "0912000111" not in listed.stdout and "+84912000111" not in listed.stdout
+    assert "0912000321" not in listed.stdout and "+84912000321" not in listed.stdout
     assert "citizen" not in listed.stdout
+
+
+async def test_a_volunteers_emergency_contact_is_one_entry_listed_as_the_book_shows_it_and_saved_whole(
+        db: Database) -> None:
+    citizen_id = await make_full_record(db)
+    invite = await staff_service.invite(db, StaffRole.VOLUNTEER, ward_code="00070", name="Lan")
+    account = await db.write(accounts.open_account, "telegram", "volunteer-1")
+    volunteer = await staff_service.accept(db, invite.code, account.id)
+    assert volunteer is not None
+    await propose(db, volunteer, citizen_id, {"emergency_contact_name": "Lê Văn Nam",
+                                              "emergency_contact_relation": "con trai",
+                                              "emergency_contact_phone": "+84912345321"})
+
+    listed = station(db, "pending", "list")
+    assert listed.returncode == 0, listed.stderr
+    rows = listed.stdout.strip().splitlines()
+    assert len(rows) == 1, listed.stdout  # one entry, never a row per part
+    assert "Người liên hệ khi khẩn cấp là Lê Văn Nam (con trai), 0912****321" in rows[0]
+    assert "+84" not in listed.stdout and "Quan hệ" not in listed.stdout
+    assert station(db, "pending", "confirm", rows[0].split()[0].lstrip("#")).returncode == 0
+    async with db.sessions() as session:
+        citizen = await session.get(Citizen, citizen_id)
+        saved = (citizen.emergency_contact_name, citizen.emergency_contact_relation,
+                 citizen.emergency_contact_phone)
+    assert saved == ("Lê Văn Nam", "con trai", "+84912345321")
 
 
 async def test_a_station_approving_a_request_number_that_does_not_exist_is_told_there_is_none(

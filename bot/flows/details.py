@@ -24,7 +24,7 @@ from core import validation
 from core.i18n import N_, Message
 from core.identity.accounts import JourneyState
 from core.records.completeness import RULES_BY_FIELD
-from core.records.display_value import shown
+from core.records.display_value import contact_shown, shown
 from core.records.provenance import Decision
 from core.records.self_declared import DECLARABLE, EMERGENCY_CONTACT, declare, missing_details
 from core.reference.ethnicities import search_ethnicities
@@ -232,7 +232,7 @@ class DetailsWalk:
         contact[part] = value
         if len(contact) < len(EMERGENCY_CONTACT):
             return self._ask(turn, field, skipped, self._carry(turn), contact=contact)
-        said = await self._store(turn, contact, contact[field])
+        said = await self._store(turn, contact, contact_shown(contact))
         return await self._next(turn, [*skipped, field], (Reply(said),))
 
     def _choose(self, turn: Turn, field: str, skipped: list[str], found: list[tuple[str, str]]) -> Step:
