@@ -10,6 +10,7 @@ volunteer found (kept apart until the resident says yes).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,13 +24,13 @@ from bot.flows.turn import StaleOption, Turn
 from core import validation
 from core.i18n import N_, Message
 from core.identity.accounts import JourneyState
-from core.records.completeness import RULES_BY_FIELD
+from core.records.completeness import RULES_BY_FIELD, counts
 from core.records.display_value import contact_shown, shown
 from core.records.provenance import Decision
 from core.records.self_declared import DECLARABLE, EMERGENCY_CONTACT, declare, missing_details
-from core.reference.ethnicities import search_ethnicities
+from core.reference.ethnicities import find_ethnicity, search_ethnicities
 from core.reference.wards import search_wards
-from core.text import clean
+from core.text import clean, fold
 from core.values import BloodGroup
 from core.volunteering.pending import pending_values, propose, waiting_fields
 
@@ -43,6 +44,8 @@ RELATIONS = (N_("wife"), N_("husband"), N_("child"), N_("father"), N_("mother"),
              N_("older brother"), N_("older sister"), N_("younger sibling"), N_("grandchild"),
              N_("grandfather"), N_("grandmother"), N_("neighbour"))
 OTHER_RELATION = "other"
+# What may be searched as a name: letters, spaces, hyphens, apostrophes (an ethnicity's code too).
+_NAME_QUERY = re.compile(r"[^\W_]+(?:['’ -][^\W_]+)*")
 # Each detail's question: to the citizen about themself, and to a volunteer about the resident
 # beside them ({resident}: the resident's short name), never "your" as if they were the resident.
 PROMPTS = {
@@ -182,9 +185,9 @@ class DetailsWalk:
         if self.assisted:
             assert turn.subject is not None
             waiting = await pending_values(turn.db, citizen_id=turn.subject)
-            text = turn._("Done. What you entered for {name} waits for their confirmation: in the "
-                          "bot if they use it, otherwise at the ward health station.",
-                          name=self._resident(turn, self._carry(turn)))
+            text = turn._("Done. What you entered for {name} waits for them to confirm it: by a "
+                          "message to them if they have linked their health book here, otherwise "
+                          "at the ward health station.", name=self._resident(turn, self._carry(turn)))
             reply = Reply(text, options=((Option(turn._("🔎 Help another resident"), Open("assist")),),))
             notify = (Notice(turn.subject, confirm_prompt(waiting)),) if waiting else ()
             return Step((*before, reply), notify=notify)
@@ -220,10 +223,8 @@ class DetailsWalk:
             return Step((menu_reply(turn),))
         skipped = self._skipped(turn)
         typed = turn.input.text
-        if field == "ethnicity_code":
-            return self._choose(turn, field, skipped, [(e.name, e.code) for e in search_ethnicities(typed)])
-        if field == "ward_code":
-            return self._choose(turn, field, skipped, [(w.name, w.code) for w in search_wards(typed)])
+        if field in ("ethnicity_code", "ward_code"):
+            return await self._search(turn, field, skipped, typed)
         if field == "emergency_contact_name":
             return await self._contact(turn, skipped, typed)
         return await self._save(turn, field, typed, skipped)
@@ -294,6 +295,27 @@ class DetailsWalk:
         said = await self._store(turn, contact, contact_shown(contact))
         return await self._next(turn, [*skipped, field], (Reply(said),))
 
+    async def _search(self, turn: Turn, field: str, skipped: list[str], typed: str) -> Step:
+        """A name typed to find an ethnic group or a ward: one named exactly so is taken (the reply
+        says what was saved); otherwise the matches to choose from."""
+        if not _NAME_QUERY.fullmatch(clean(typed)):  # `O+`: a blood group typed too soon, not a name
+            text = "\n".join((turn._("Please type a name, in letters."),
+                              self._prompt(turn, field, {}, self._carry(turn))))
+            return self._ask(turn, field, skipped, self._carry(turn), text=text)
+        if field == "ethnicity_code":
+            found = [(e.name, e.code) for e in search_ethnicities(typed)]
+            exact = find_ethnicity(clean(typed))
+            taken = exact.code if exact is not None else None
+        else:
+            wards = search_wards(typed)
+            found = [(w.name, w.code) for w in wards]
+            named = [w.code for w in wards  # `hoan kiem` is Phường Hoàn Kiếm
+                     if fold(typed) in (fold(w.name), fold(w.name.split(" ", 1)[-1]))]
+            taken = named[0] if len(named) == 1 else None
+        if taken is not None:
+            return await self._save(turn, field, taken, skipped)
+        return self._choose(turn, field, skipped, found)
+
     def _choose(self, turn: Turn, field: str, skipped: list[str], found: list[tuple[str, str]]) -> Step:
         carry = self._carry(turn)
         if not found:
@@ -337,6 +359,20 @@ def field_names(turn: Turn, fields: Iterable[str]) -> str:
     if isinstance(fields, (set, frozenset)):
         named.sort(key=list(RULES_BY_FIELD).index)
     return ", ".join(in_sentence(turn.t.gettext(RULES_BY_FIELD[f].label)) for f in named)
+
+
+def missing_intro(turn: Turn, fields: list[str], resident: str) -> str:
+    """What a volunteer is told before the walk: what is missing, as the worklist names it
+    (`completeness.counts`), and apart from it what they may also add (email, contact)."""
+    missing = [f for f in fields if counts(f)]
+    optional = [f for f in fields if not counts(f)]
+    lines = [turn._("{name} is missing: {fields}. Fill them in together; the resident confirms "
+                    "before anything is saved.", name=resident, fields=field_names(turn, missing))
+             if missing else turn._("Nothing is missing for {name}.", name=resident)]
+    if optional:
+        lines.append(turn._("If they wish, you can also add: {fields}.",
+                            fields=field_names(turn, optional)))
+    return "\n".join(lines)
 
 
 def _capital(word: str) -> str:

@@ -13,6 +13,7 @@ from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Reply, Step
 from bot.flows.turn import Turn
 from core.i18n import N_
+from core.records.completeness import counts
 
 WALK = DetailsWalk("update", assisted=False)
 
@@ -27,15 +28,23 @@ class UpdateFlow:
         missing = await WALK.missing(turn)
         if not missing:
             return Step((menu_reply(turn, turn._("Your details are complete. Thank you!")),))
-        names = field_names(turn, missing)
-        if turn.channel.small_screen:
-            intro = Reply(turn._("Missing from your record: {fields}. You can skip any of them.",
-                                 fields=names))
+        # Missing as the worklist counts it (`completeness.counts`); email and contact offered.
+        counted = [f for f in missing if counts(f)]
+        names = field_names(turn, counted)
+        if not counted:
+            lines = [turn._("Nothing is missing from your record.")]
+        elif turn.channel.small_screen:
+            lines = [turn._("Missing from your record: {fields}. You can skip any of them.",
+                            fields=names)]
         else:
-            intro = Reply(turn._("{count} details are missing from your record: {fields}. Let us fill them "
-                                 "in one at a time. You can skip any of them, or stop and continue "
-                                 "later with /update.", count=len(missing), fields=names))
-        return WALK.begin(turn, missing, {}, (intro,))
+            lines = [turn._("{count} details are missing from your record: {fields}. Let us fill them "
+                            "in one at a time. You can skip any of them, or stop and continue "
+                            "later with /update.", count=len(counted), fields=names)]
+        optional = [f for f in missing if not counts(f)]
+        if optional:
+            lines.append(turn._("If you wish, you can also add: {fields}.",
+                                fields=field_names(turn, optional)))
+        return WALK.begin(turn, missing, {}, (Reply("\n".join(lines)),))
 
     async def on_action(self, turn: Turn, chosen: Action) -> Step:
         return await WALK.on_action(turn, chosen)
