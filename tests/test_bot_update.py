@@ -81,7 +81,7 @@ async def test_citizen_completes_details_skips_one_and_resumes_later(any_world: 
     await user.press("👤 Thông tin hành chính")
     general = await user.until(lambda m: "Dân tộc" in m.text)
     assert "Dân tộc: Mường (Tự khai báo)" in general.text
-    assert "Người liên hệ khi khẩn cấp: Nguyễn Văn An (con trai), 0912 345 678 (Tự khai báo)" in general.text
+    assert "Người liên hệ khi khẩn cấp: Nguyễn Văn An (con), 0912 345 678 (Tự khai báo)" in general.text
 
 
 async def test_nonsense_for_ethnicity_gets_a_helpful_answer_and_an_old_button_is_stale(
@@ -129,6 +129,8 @@ async def test_an_address_typed_with_a_bidi_override_is_saved_without_it(world: 
     await user.until(lambda m: "khi khẩn cấp" in m.text)
     await user.send("Nguyễn\u200d Văn An")
     await user.until(lambda m: "Nguyễn Văn An là gì của bạn" in m.text)
+    await user.press("✏️ Khác")  # a relation of their own words, typed
+    await user.until(lambda m: "Nhập quan hệ với Nguyễn Văn An" in m.text)
     await user.send("con\u2066 trai\u2069")
     await user.until(lambda m: "Số điện thoại di động của Nguyễn Văn An" in m.text)
     await user.send("\u202a0912 345 678\u202c")  # as a phone's contacts app copies it

@@ -32,6 +32,7 @@ from core.records.insurance import InsuranceCard
 from core.records.provenance import Provenance, Source
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
+from core.staff.service import Staff
 from core.values import BloodGroup
 from core.volunteering.pending import propose
 from tests.records import FULL_ID, make_full_record
@@ -113,17 +114,20 @@ async def test_the_station_approves_every_detail_a_citizen_can_ask_to_correct_an
     assert not any("1960-02-01" in text for text in told)
 
 
-async def test_the_station_list_of_volunteer_entries_names_the_resident_and_shows_values_as_the_book(
-        db: Database) -> None:
-    citizen_id = await make_full_record(db)
+async def _volunteer(db: Database) -> Staff:
     invite = await staff_service.invite(db, StaffRole.VOLUNTEER, ward_code="00070", name="Lan")
     account = await db.write(accounts.open_account, "telegram", "volunteer-1")
     volunteer = await staff_service.accept(db, invite.code, account.id)
     assert volunteer is not None
-    await propose(db, volunteer, citizen_id, {"ethnicity_code": "06", "blood_group": BloodGroup("A", "-"),
-                                              "emergency_contact_name": "Lê Văn Nam",
-                                              "emergency_contact_relation": "con trai",
-                                              "emergency_contact_phone": "+84912000321"})
+    return volunteer
+
+
+async def test_the_station_list_of_volunteer_entries_names_the_resident_and_shows_values_as_the_book(
+        db: Database) -> None:
+    citizen_id = await make_full_record(db)
+    await propose(db, await _volunteer(db), citizen_id, {
+        "ethnicity_code": "06", "blood_group": BloodGroup("A", "-"), "emergency_contact_name": "Lê Văn Nam",
+        "emergency_contact_relation": "con trai", "emergency_contact_phone": "+84912000321"})
 
     listed = station(db, "pending", "list")
     assert listed.returncode == 0, listed.stderr
@@ -137,13 +141,9 @@ async def test_the_station_list_of_volunteer_entries_names_the_resident_and_show
 async def test_a_volunteers_emergency_contact_is_one_entry_listed_as_the_book_shows_it_and_saved_whole(
         db: Database) -> None:
     citizen_id = await make_full_record(db)
-    invite = await staff_service.invite(db, StaffRole.VOLUNTEER, ward_code="00070", name="Lan")
-    account = await db.write(accounts.open_account, "telegram", "volunteer-1")
-    volunteer = await staff_service.accept(db, invite.code, account.id)
-    assert volunteer is not None
-    await propose(db, volunteer, citizen_id, {"emergency_contact_name": "Lê Văn Nam",
-                                              "emergency_contact_relation": "con trai",
-                                              "emergency_contact_phone": "+84912345321"})
+    await propose(db, await _volunteer(db), citizen_id, {
+        "emergency_contact_name": "Lê Văn Nam", "emergency_contact_relation": "con trai",
+        "emergency_contact_phone": "+84912345321"})
 
     listed = station(db, "pending", "list")
     assert listed.returncode == 0, listed.stderr

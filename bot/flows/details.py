@@ -361,11 +361,16 @@ def field_names(turn: Turn, fields: Iterable[str]) -> str:
     return ", ".join(in_sentence(turn.t.gettext(RULES_BY_FIELD[f].label)) for f in named)
 
 
+def missing_and_optional(fields: list[str]) -> tuple[list[str], list[str]]:
+    """The walk's details split as the worklist counts them (`completeness.counts`): those
+    missing, and those only offered (email, emergency contact)."""
+    return [f for f in fields if counts(f)], [f for f in fields if not counts(f)]
+
+
 def missing_intro(turn: Turn, fields: list[str], resident: str) -> str:
     """What a volunteer is told before the walk: what is missing, as the worklist names it
     (`completeness.counts`), and apart from it what they may also add (email, contact)."""
-    missing = [f for f in fields if counts(f)]
-    optional = [f for f in fields if not counts(f)]
+    missing, optional = missing_and_optional(fields)
     lines = [turn._("{name} is missing: {fields}. Fill them in together; the resident confirms "
                     "before anything is saved.", name=resident, fields=field_names(turn, missing))
              if missing else turn._("Nothing is missing for {name}.", name=resident)]

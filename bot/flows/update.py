@@ -6,14 +6,13 @@ The walk itself is shared with a volunteer's `/assist` (bot.flows.details).
 from __future__ import annotations
 
 from bot.flows.actions import Action
-from bot.flows.details import DetailsWalk, field_names
+from bot.flows.details import DetailsWalk, field_names, missing_and_optional
 from bot.flows.menu import menu_reply
 from bot.flows.pending import waiting_prompt
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Reply, Step
 from bot.flows.turn import Turn
 from core.i18n import N_
-from core.records.completeness import counts
 
 WALK = DetailsWalk("update", assisted=False)
 
@@ -28,8 +27,7 @@ class UpdateFlow:
         missing = await WALK.missing(turn)
         if not missing:
             return Step((menu_reply(turn, turn._("Your details are complete. Thank you!")),))
-        # Missing as the worklist counts it (`completeness.counts`); email and contact offered.
-        counted = [f for f in missing if counts(f)]
+        counted, optional = missing_and_optional(missing)
         names = field_names(turn, counted)
         if not counted:
             lines = [turn._("Nothing is missing from your record.")]
@@ -40,7 +38,6 @@ class UpdateFlow:
             lines = [turn._("{count} details are missing from your record: {fields}. Let us fill them "
                             "in one at a time. You can skip any of them, or stop and continue "
                             "later with /update.", count=len(counted), fields=names)]
-        optional = [f for f in missing if not counts(f)]
         if optional:
             lines.append(turn._("If you wish, you can also add: {fields}.",
                                 fields=field_names(turn, optional)))
