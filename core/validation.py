@@ -216,6 +216,18 @@ def full_name(text: str) -> str:
 
 
 FULL_NAME_LENGTH = 100
+RELATION_LENGTH = 30
+
+
+def relation(text: str) -> str:
+    """How an emergency contact is related (`con dâu`): a few words of letters, NFC."""
+    value = clean(text)
+    if len(value) > RELATION_LENGTH:
+        raise _fail(N_("This is too long: say the relation in a few words (at most {n} "
+                       "characters), for example daughter-in-law."), n=RELATION_LENGTH)
+    if len(value) < 2 or not _NAME.fullmatch(value):
+        raise _fail(N_("Say the relation in words, for example daughter-in-law."))
+    return value
 _NAME_PART = re.compile(r"[^\W\d_]+")
 
 

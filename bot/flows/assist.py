@@ -9,7 +9,7 @@ enter waits for the resident's yes (bot.flows.details, `assisted`).
 from __future__ import annotations
 
 from bot.flows.actions import Action, Open, declare
-from bot.flows.details import DetailsWalk, field_names
+from bot.flows.details import DetailsWalk, field_names, missing_intro
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import Turn
@@ -82,9 +82,7 @@ class AssistFlow:
                 turn._("What is missing for {name} already waits for their confirmation: {fields}.",
                        name=found.name, fields=field_names(turn, waiting))
             return Step((Reply(text, options=another),))
-        intro = Reply(turn._("{name} is missing: {fields}. Fill them in together; the resident "
-                             "confirms before anything is saved.", name=found.name,
-                             fields=field_names(turn, missing)))
+        intro = Reply(missing_intro(turn, missing, found.name))
         # The resident becomes the walk's subject (the engine reads it from the journey's state).
         carry = {"subject": found.citizen_id, "name": found.name}
         return WALK.begin(turn, missing, carry, (intro,))

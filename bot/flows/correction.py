@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.flows.actions import Action, declare
+from bot.flows.details import in_sentence
 from bot.flows.menu import menu_reply
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
@@ -18,13 +19,16 @@ from core import validation
 from core.corrections.service import (
     CORRECTABLE,
     REASON_LENGTH,
+    Refusal,
+    Refused,
     current_shown,
     current_value,
     file_request,
     proposed_shown,
     proposed_text,
+    refusal,
 )
-from core.i18n import N_
+from core.i18n import N_, TIMEZONE
 from core.identity.accounts import JourneyState
 from core.records.display_value import shown
 from core.values import Sex
@@ -53,14 +57,33 @@ ASK = {
 CHOSEN = {"sex": tuple(Sex)}
 
 
-def _ask(turn: Turn, field: str, current: Any) -> Reply:
+def _ask(turn: Turn, field: str, current: Any, *, same: bool = False) -> Reply:
     lines = []
-    if current is not None:
+    if same:  # the value typed is the record's: nothing to correct, nothing sent
+        lines.append(turn._("Your record already says {value}, so there is nothing to correct and "
+                            "nothing was sent.", value=current_shown(field, current, turn.t)))
+    elif current is not None:
         lines.append(turn._("Your record says: {value}.", value=current_shown(field, current, turn.t)))
     lines.append(turn._(ASK[field]))
     choices = [Option(shown(field, value, turn.t), ChooseValue(str(value.value)))
                for value in CHOSEN.get(field, ())]
     return Reply("\n".join(lines), options=rows(*choices, _back(turn)))
+
+
+async def _refused(turn: Turn, field: str, refused: Refused) -> Step:
+    """Nothing filed: a request for this detail already waits (since when), or the value is the
+    record's own (asked again)."""
+    if refused.why is Refusal.SAME_AS_RECORD:
+        assert turn.subject is not None
+        current = await current_value(turn.db, turn.subject, field)
+        return Step((_ask(turn, field, current, same=True),), JourneyState("correct", "value", {
+            "field": field}))
+    assert refused.since is not None
+    text = turn._("You already asked to correct {field} on {date}. That request is waiting for the "
+                  "health station of your ward; you will get a message here when it is decided. "
+                  "Nothing new was sent.", field=in_sentence(turn.t.gettext(CORRECTABLE[field].label)),
+                  date=turn.t.date(refused.since.astimezone(TIMEZONE).date()))
+    return Step((menu_reply(turn, text),))
 
 
 class CorrectionFlow:
@@ -77,16 +100,21 @@ class CorrectionFlow:
             return Step((menu_reply(turn, turn._("Stopped. Nothing was sent.")),))
         if isinstance(chosen, ChooseDetail) and chosen.field in CORRECTABLE:
             assert turn.subject is not None
+            refused = await refusal(turn.db, turn.subject, chosen.field)
+            if refused is not None:
+                return await _refused(turn, chosen.field, refused)
             current = await current_value(turn.db, turn.subject, chosen.field)
             return Step((_ask(turn, chosen.field, current),),
                         JourneyState("correct", "value", {"field": chosen.field}))
         if isinstance(chosen, ChooseValue) and turn.state.data.get("field") in CHOSEN:
-            return self._value(turn, dict(turn.state.data), chosen.value)
+            return await self._value(turn, dict(turn.state.data), chosen.value)
         if isinstance(chosen, Send):
             data = turn.state.data
             assert turn.subject is not None
-            await file_request(turn.db, turn.subject, data["field"], data["value"], data["reason"],
-                               channel=turn.channel.name)
+            filed = await file_request(turn.db, turn.subject, data["field"], data["value"],
+                                       data["reason"], channel=turn.channel.name)
+            if isinstance(filed, Refused):  # filed meanwhile (another device), or the record changed
+                return await _refused(turn, data["field"], filed)
             text = turn._("Sent. The health station of your ward will check it; you will get a message "
                           "here when it is decided.")
             return Step((menu_reply(turn, text),), notice=turn._("Sent."))
@@ -98,7 +126,7 @@ class CorrectionFlow:
         if field not in CORRECTABLE:
             return await self.start(turn)
         if turn.state.step == "value":
-            return self._value(turn, data, turn.input.text)
+            return await self._value(turn, data, turn.input.text)
         if turn.state.step == "reason":
             try:
                 reason = validation.free_text(turn.input.text, REASON_LENGTH)
@@ -117,7 +145,7 @@ class CorrectionFlow:
         return Step((Reply(turn._("Please use the buttons."), options=rows(_back(turn))),), turn.state)
 
     @staticmethod
-    def _value(turn: Turn, data: dict[str, Any], given: str) -> Step:
+    async def _value(turn: Turn, data: dict[str, Any], given: str) -> Step:
         field = data["field"]
         try:
             data["value"] = proposed_text(field, given)
@@ -126,6 +154,10 @@ class CorrectionFlow:
             return Step((Reply(text, options=rows(_back(turn))),), turn.state)
         except validation.InvalidValue as error:  # one message: what is wrong, with its example
             return Step((Reply(error.message.render(turn.t), options=rows(_back(turn))),), turn.state)
+        assert turn.subject is not None
+        refused = await refusal(turn.db, turn.subject, field, data["value"])
+        if refused is not None:
+            return await _refused(turn, field, refused)
         text = turn._("Why is it wrong? For example: a spelling mistake on the card.")
         return Step((Reply(text, options=rows(_back(turn))),), JourneyState("correct", "reason", data))
 

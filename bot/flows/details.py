@@ -10,6 +10,7 @@ volunteer found (kept apart until the resident says yes).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,12 +24,13 @@ from bot.flows.turn import StaleOption, Turn
 from core import validation
 from core.i18n import N_, Message
 from core.identity.accounts import JourneyState
-from core.records.completeness import RULES_BY_FIELD
-from core.records.display_value import shown
+from core.records.completeness import RULES_BY_FIELD, counts
+from core.records.display_value import contact_shown, shown
 from core.records.provenance import Decision
 from core.records.self_declared import DECLARABLE, EMERGENCY_CONTACT, declare, missing_details
-from core.reference.ethnicities import search_ethnicities
+from core.reference.ethnicities import find_ethnicity, search_ethnicities
 from core.reference.wards import search_wards
+from core.text import clean, fold
 from core.values import BloodGroup
 from core.volunteering.pending import pending_values, propose, waiting_fields
 
@@ -36,6 +38,14 @@ CHOICES_SHOWN = 6
 # Details found by a short typed search and chosen from a list: all where typing is hard.
 CHOSEN_FROM_LISTS = ("ethnicity_code", "ward_code", "blood_group")
 BLOOD_GROUPS = [f"{abo}{rh}" for abo in ("A", "B", "AB", "O") for rh in ("+", "-")]
+# An emergency contact's relation, chosen; anything else is typed after "Other". Saved in the
+# words of the person's language, as they would have typed them (the book shows them as saved).
+RELATIONS = (N_("wife"), N_("husband"), N_("child"), N_("father"), N_("mother"),
+             N_("older brother"), N_("older sister"), N_("younger sibling"), N_("grandchild"),
+             N_("grandfather"), N_("grandmother"), N_("neighbour"))
+OTHER_RELATION = "other"
+# What may be searched as a name: letters, spaces, hyphens, apostrophes (an ethnicity's code too).
+_NAME_QUERY = re.compile(r"[^\W_]+(?:['’ -][^\W_]+)*")
 # Each detail's question: to the citizen about themself, and to a volunteer about the resident
 # beside them ({resident}: the resident's short name), never "your" as if they were the resident.
 PROMPTS = {
@@ -59,8 +69,8 @@ PROMPTS = {
         N_("Someone to call in an emergency: type their full name."),
         N_("Someone to call if {resident} has an emergency: type their full name.")),
     "emergency_contact_relation": (
-        N_("How is {name} related to you? For example wife, son, neighbour."),
-        N_("How is {name} related to {resident}? For example wife, son, neighbour.")),
+        N_("How is {name} related to you? Choose below, or tap “Other” to type it."),
+        N_("How is {name} related to {resident}? Choose below, or tap “Other” to type it.")),
     "emergency_contact_phone": (
         N_("{name}'s mobile number, for example 0912 345 678."),
         N_("{name}'s mobile number, for example 0912 345 678.")),
@@ -125,14 +135,19 @@ class DetailsWalk:
 
     def _ask(self, turn: Turn, field: str, skipped: list[str], carry: dict[str, Any], *,
              before: tuple[Reply, ...] = (), choices: tuple[Option, ...] = (), text: str | None = None,
-             contact: dict[str, str] | None = None) -> Step:
-        options = list(choices)
+             contact: dict[str, str] | None = None, typed_relation: bool = False) -> Step:
+        options, per_row = list(choices), 1
         if field == "blood_group":
             options = [Option(BloodGroup.from_code(code).display(), self.actions.choose(field, code))
                        for code in BLOOD_GROUPS]
             options.append(Option(turn._("🤷 I don't know"), self.actions.skip(field)))
-        grid = tuple(tuple(options[i:i + 2]) for i in range(0, len(options), 2)) if field == "blood_group" \
-            else tuple((o,) for o in options)
+            per_row = 2
+        elif contact is not None and self._relation_asked(contact) and not typed_relation:
+            options = [Option(_capital(turn.t.gettext(word)), self.actions.choose(field, str(index)))
+                       for index, word in enumerate(RELATIONS)]
+            options.append(Option(turn._("✏️ Other"), self.actions.choose(field, OTHER_RELATION)))
+            per_row = 3
+        grid = tuple(tuple(options[i:i + per_row]) for i in range(0, len(options), per_row))
         prompt = text or self._prompt(turn, field, contact or {}, carry)
         # Each button names its question: an older message's button never answers a later one.
         steer = (Option(turn._("⏭ Skip this one"), self.actions.skip(field)),
@@ -141,6 +156,8 @@ class DetailsWalk:
         data: dict[str, object] = {**carry, "skipped": skipped}
         if contact:
             data["contact"] = contact
+        if typed_relation:
+            data["typed_relation"] = True
         return Step((*before, reply), JourneyState(self.journey, field, data))
 
     def _prompt(self, turn: Turn, field: str, contact: dict[str, str],
@@ -168,9 +185,9 @@ class DetailsWalk:
         if self.assisted:
             assert turn.subject is not None
             waiting = await pending_values(turn.db, citizen_id=turn.subject)
-            text = turn._("Done. What you entered for {name} waits for their confirmation: in the "
-                          "bot if they use it, otherwise at the ward health station.",
-                          name=self._resident(turn, self._carry(turn)))
+            text = turn._("Done. What you entered for {name} waits for them to confirm it: by a "
+                          "message to them if they have linked their health book here, otherwise "
+                          "at the ward health station.", name=self._resident(turn, self._carry(turn)))
             reply = Reply(text, options=((Option(turn._("🔎 Help another resident"), Open("assist")),),))
             notify = (Notice(turn.subject, confirm_prompt(waiting)),) if waiting else ()
             return Step((*before, reply), notify=notify)
@@ -194,6 +211,8 @@ class DetailsWalk:
             raise StaleOption
         if isinstance(chosen, self.actions.skip):
             return await self._next(turn, [*skipped, field], ())
+        if isinstance(chosen, self.actions.choose) and field == "emergency_contact_name":
+            return await self._relation(turn, skipped, chosen.value)  # type: ignore[attr-defined]
         if isinstance(chosen, self.actions.choose):
             return await self._save(turn, field, chosen.value, skipped)  # type: ignore[attr-defined]
         raise StaleOption
@@ -204,36 +223,98 @@ class DetailsWalk:
             return Step((menu_reply(turn),))
         skipped = self._skipped(turn)
         typed = turn.input.text
-        if field == "ethnicity_code":
-            return self._choose(turn, field, skipped, [(e.name, e.code) for e in search_ethnicities(typed)])
-        if field == "ward_code":
-            return self._choose(turn, field, skipped, [(w.name, w.code) for w in search_wards(typed)])
+        if field in ("ethnicity_code", "ward_code"):
+            return await self._search(turn, field, skipped, typed)
         if field == "emergency_contact_name":
             return await self._contact(turn, skipped, typed)
         return await self._save(turn, field, typed, skipped)
 
-    async def _contact(self, turn: Turn, skipped: list[str], typed: str) -> Step:
-        """Three answers, saved together: the name, the relation, the mobile number."""
+    @staticmethod
+    def _relation_asked(contact: dict[str, str]) -> bool:
+        return len(contact) == 1
+
+    @staticmethod
+    def _contact_so_far(turn: Turn) -> dict[str, str]:
         stored = turn.state.data.get("contact")
-        contact = ({k: v for k, v in stored.items() if k in EMERGENCY_CONTACT}
-                   if isinstance(stored, dict) else {})
+        return ({k: v for k, v in stored.items() if k in EMERGENCY_CONTACT}
+                if isinstance(stored, dict) else {})
+
+    async def _relation(self, turn: Turn, skipped: list[str], chosen: str) -> Step:
+        """A relation tapped; "Other" asks for it in words."""
+        contact = self._contact_so_far(turn)
+        field = "emergency_contact_name"
+        if not self._relation_asked(contact):  # a relation button from an earlier contact
+            raise StaleOption
+        if chosen == OTHER_RELATION:
+            text = turn._("Type how {name} is related, in a few words, for example daughter-in-law.",
+                          name=contact[field])
+            return self._ask(turn, field, skipped, self._carry(turn), text=text, contact=contact,
+                             typed_relation=True)
+        if not chosen.isdigit() or int(chosen) >= len(RELATIONS):
+            raise StaleOption
+        return await self._contact_part(turn, skipped, contact,
+                                        turn.t.gettext(RELATIONS[int(chosen)]))
+
+    async def _contact(self, turn: Turn, skipped: list[str], typed: str) -> Step:
+        """Three answers, saved together: the name, the relation (chosen, or typed), the number."""
+        contact = self._contact_so_far(turn)
         part = EMERGENCY_CONTACT[min(len(contact), 2)]
         field = "emergency_contact_name"
         try:
             if part == "emergency_contact_name":
                 value = validation.full_name(typed)
+            elif part == "emergency_contact_relation" and turn.state.data.get("typed_relation"):
+                value = validation.relation(typed)  # after "Other": their own words
             elif part == "emergency_contact_relation":
-                value = _text(typed, 50)
+                value = self._known_relation(turn, typed)
             else:
                 value = validation.phone(typed)
         except validation.InvalidValue as error:  # one message: what is wrong, with its example
             return self._ask(turn, field, skipped, self._carry(turn), text=error.message.render(turn.t),
-                             contact=contact)
-        contact[part] = value
+                             contact=contact, typed_relation=bool(turn.state.data.get("typed_relation")))
+        return await self._contact_part(turn, skipped, contact, value)
+
+    @staticmethod
+    def _known_relation(turn: Turn, typed: str) -> str:
+        """A relation typed where the buttons are offered: one of them, as written (`Vợ`; not `ba`,
+        which is `bố` to some and `bà` folded); other words go through "Other", so a stray word is
+        never taken as a relation."""
+        words = {turn.t.gettext(word).casefold(): turn.t.gettext(word) for word in RELATIONS}
+        found = words.get(clean(typed).casefold())
+        if found is None:
+            raise validation.InvalidValue(Message(N_("Please choose one of the buttons, or tap "
+                                                     "“Other” to type the relation.")))
+        return found
+
+    async def _contact_part(self, turn: Turn, skipped: list[str], contact: dict[str, str],
+                            value: str) -> Step:
+        field = "emergency_contact_name"
+        contact = {**contact, EMERGENCY_CONTACT[len(contact)]: value}
         if len(contact) < len(EMERGENCY_CONTACT):
             return self._ask(turn, field, skipped, self._carry(turn), contact=contact)
-        said = await self._store(turn, contact, contact[field])
+        said = await self._store(turn, contact, contact_shown(contact))
         return await self._next(turn, [*skipped, field], (Reply(said),))
+
+    async def _search(self, turn: Turn, field: str, skipped: list[str], typed: str) -> Step:
+        """A name typed to find an ethnic group or a ward: one named exactly so is taken (the reply
+        says what was saved); otherwise the matches to choose from."""
+        if not _NAME_QUERY.fullmatch(clean(typed)):  # `O+`: a blood group typed too soon, not a name
+            text = "\n".join((turn._("Please type a name, in letters."),
+                              self._prompt(turn, field, {}, self._carry(turn))))
+            return self._ask(turn, field, skipped, self._carry(turn), text=text)
+        if field == "ethnicity_code":
+            found = [(e.name, e.code) for e in search_ethnicities(typed)]
+            exact = find_ethnicity(clean(typed))
+            taken = exact.code if exact is not None else None
+        else:
+            wards = search_wards(typed)
+            found = [(w.name, w.code) for w in wards]
+            named = [w.code for w in wards  # `hoan kiem` is Phường Hoàn Kiếm
+                     if fold(typed) in (fold(w.name), fold(w.name.split(" ", 1)[-1]))]
+            taken = named[0] if len(named) == 1 else None
+        if taken is not None:
+            return await self._save(turn, field, taken, skipped)
+        return self._choose(turn, field, skipped, found)
 
     def _choose(self, turn: Turn, field: str, skipped: list[str], found: list[tuple[str, str]]) -> Step:
         carry = self._carry(turn)
@@ -277,10 +358,34 @@ def field_names(turn: Turn, fields: Iterable[str]) -> str:
     named = [f for f in fields if f in RULES_BY_FIELD]
     if isinstance(fields, (set, frozenset)):
         named.sort(key=list(RULES_BY_FIELD).index)
-    return ", ".join(_in_sentence(turn.t.gettext(RULES_BY_FIELD[f].label)) for f in named)
+    return ", ".join(in_sentence(turn.t.gettext(RULES_BY_FIELD[f].label)) for f in named)
 
 
-def _in_sentence(label: str) -> str:
+def missing_and_optional(fields: list[str]) -> tuple[list[str], list[str]]:
+    """The walk's details split as the worklist counts them (`completeness.counts`): those
+    missing, and those only offered (email, emergency contact)."""
+    return [f for f in fields if counts(f)], [f for f in fields if not counts(f)]
+
+
+def missing_intro(turn: Turn, fields: list[str], resident: str) -> str:
+    """What a volunteer is told before the walk: what is missing, as the worklist names it
+    (`completeness.counts`), and apart from it what they may also add (email, contact)."""
+    missing, optional = missing_and_optional(fields)
+    lines = [turn._("{name} is missing: {fields}. Fill them in together; the resident confirms "
+                    "before anything is saved.", name=resident, fields=field_names(turn, missing))
+             if missing else turn._("Nothing is missing for {name}.", name=resident)]
+    if optional:
+        lines.append(turn._("If they wish, you can also add: {fields}.",
+                            fields=field_names(turn, optional)))
+    return "\n".join(lines)
+
+
+def _capital(word: str) -> str:
+    """A word as a button shows it: `vợ` → `Vợ`."""
+    return word[:1].upper() + word[1:]
+
+
+def in_sentence(label: str) -> str:
     """A label inside a sentence: its first letter small (`Số định danh cá nhân (số CCCD)` →
     `số định danh cá nhân (số CCCD)`), the rest as written."""
     return label[:1].lower() + label[1:]

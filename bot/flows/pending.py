@@ -10,8 +10,14 @@ from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step
 from bot.flows.turn import Turn
 from core.i18n import N_, Translator
-from core.records.display_value import detail_label, shown_stored
-from core.volunteering.pending import Pending, decide_shown, pending_values, shown_digest
+from core.records.display_value import detail_label
+from core.volunteering.pending import (
+    Pending,
+    decide_shown,
+    entry_shown,
+    pending_values,
+    shown_digest,
+)
 
 # Yes or no to exactly the entries a message listed (`shown`: their fingerprint).
 Decide = declare("pending", "d", "Decide", once=True, confirm=bool, shown=str)
@@ -24,8 +30,7 @@ def confirm_prompt(waiting: list[Pending], before: str | None = None) -> Callabl
     def write(t: Translator) -> Reply:
         lines = [before] if before else []
         lines.append(t.text(N_("A volunteer entered these details with you. Are they right?")))
-        lines += [f"• {t.gettext(detail_label(p.field))}: {shown_stored(p.field, p.value, t)}"
-                  for p in waiting]
+        lines += [f"• {t.gettext(detail_label(p.field))}: {entry_shown(p, t)}" for p in waiting]
         options = ((Option(t.gettext(N_("✅ Yes, save them")), Decide(True, shown)),
                     Option(t.gettext(N_("✖ No, discard them")), Decide(False, shown))),)
         return Reply("\n".join(lines), options=options)

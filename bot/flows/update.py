@@ -6,7 +6,7 @@ The walk itself is shared with a volunteer's `/assist` (bot.flows.details).
 from __future__ import annotations
 
 from bot.flows.actions import Action
-from bot.flows.details import DetailsWalk, field_names
+from bot.flows.details import DetailsWalk, field_names, missing_and_optional
 from bot.flows.menu import menu_reply, typed
 from bot.flows.pending import waiting_prompt
 from bot.flows.registry import Journey, Requires, Subject
@@ -27,16 +27,22 @@ class UpdateFlow:
         missing = await WALK.missing(turn)
         if not missing:
             return Step((menu_reply(turn, turn._("Your details are complete. Thank you!")),))
-        names = field_names(turn, missing)
-        if turn.channel.small_screen:
-            intro = Reply(turn._("Missing from your record: {fields}. You can skip any of them.",
-                                 fields=names))
+        counted, optional = missing_and_optional(missing)
+        names = field_names(turn, counted)
+        if not counted:
+            lines = [turn._("Nothing is missing from your record.")]
+        elif turn.channel.small_screen:
+            lines = [turn._("Missing from your record: {fields}. You can skip any of them.",
+                            fields=names)]
         else:
-            intro = Reply(turn._("{count} details are missing from your record: {fields}. Let us fill them "
-                                 "in one at a time. You can skip any of them, or stop and continue "
-                                 "later with {update}.", count=len(missing), fields=names,
-                                 update=typed(turn, "update")))
-        return WALK.begin(turn, missing, {}, (intro,))
+            lines = [turn._("{count} details are missing from your record: {fields}. Let us fill them "
+                            "in one at a time. You can skip any of them, or stop and continue "
+                            "later with {update}.", count=len(counted), fields=names,
+                            update=typed(turn, "update"))]
+        if optional:
+            lines.append(turn._("If you wish, you can also add: {fields}.",
+                                fields=field_names(turn, optional)))
+        return WALK.begin(turn, missing, {}, (Reply("\n".join(lines)),))
 
     async def on_action(self, turn: Turn, chosen: Action) -> Step:
         return await WALK.on_action(turn, chosen)

@@ -26,21 +26,35 @@ async def list_requests(args: argparse.Namespace, context: Context) -> int:
         context.say(t.text(N_("No correction requests are waiting.")))
     for request in requests:
         label = t.gettext(service.CORRECTABLE[request.field].label)
-        context.say(t.text(N_("#{id} {date} {resident}, {ward}: {field} → {value} ({reason})"),
+        # What the record says now beside what is asked: the station sees what would change.
+        context.say(t.text(N_("#{id} {date} {resident}, {ward}: {field}: {current} → {value} "
+                              "({reason})"),
                            id=request.id, date=t.datetime(request.created_at),
                            resident=resident(found.get(request.citizen_id)),
                            ward=shown("ward_code", request.ward_code, t) if request.ward_code else "—",
-                           field=label, value=_value(request, t), reason=request.reason))
+                           field=label, current=_value(request.field, request.current_value, t),
+                           value=_value(request.field, request.proposed_value, t),
+                           reason=request.reason))
     return 0
 
 
-def _value(request: service.Request, t: Translator) -> str:
-    """As the book shows it; a proposed ID or card number masked like any other on a console."""
-    if request.field == "personal_id":
-        return mask_personal_id(request.proposed_value)
-    if request.field == "insurance_card":
-        return mask_card(request.proposed_value)
-    return service.proposed_shown(request.field, request.proposed_value, t)
+def _value(field: str, stored: str | None, t: Translator) -> str:
+    """As the book shows it; an ID or card number masked like any other on a console."""
+    if stored is None:
+        return t.text(N_("Not recorded"))
+    if field == "personal_id":
+        return mask_personal_id(stored)
+    if field == "insurance_card":
+        return mask_card(stored)
+    return service.proposed_shown(field, stored, t)
+
+
+def _decided(decided: service.Decided, request_id: int, context: Context) -> None:
+    if decided is service.Decided.NO_SUCH_REQUEST:
+        raise CommandError(context.t.text(N_("There is no request {id}."), id=request_id))
+    if decided is service.Decided.NOT_PENDING:
+        raise CommandError(context.t.text(N_("Request {id} is not waiting for a decision."),
+                                          id=request_id))
 
 
 async def approve(args: argparse.Namespace, context: Context) -> int:
@@ -49,8 +63,7 @@ async def approve(args: argparse.Namespace, context: Context) -> int:
         done = await service.approve(db, args.id)
     finally:
         await db.dispose()
-    if not done:
-        raise CommandError(context.t.text(N_("Request {id} is not waiting for a decision."), id=args.id))
+    _decided(done, args.id, context)
     context.say(context.t.text(N_("Request {id} approved and applied; the citizen will be told."),
                                id=args.id))
     return 0
@@ -65,8 +78,7 @@ async def reject(args: argparse.Namespace, context: Context) -> int:
         done = await service.reject(db, args.id, reason)
     finally:
         await db.dispose()
-    if not done:
-        raise CommandError(context.t.text(N_("Request {id} is not waiting for a decision."), id=args.id))
+    _decided(done, args.id, context)
     context.say(context.t.text(N_("Request {id} rejected; the citizen will be told why."), id=args.id))
     return 0
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import argparse
 
 from core.cli import CommandError, Context, resident
-from core.i18n import N_, Translator
-from core.privacy import mask_phone
+from core.i18n import N_
 from core.records import people
-from core.records.display_value import detail_label, shown, shown_stored
+from core.records.display_value import detail_label, shown
 from core.volunteering import pending
 
 
@@ -30,15 +29,8 @@ async def list_pending(args: argparse.Namespace, context: Context) -> int:
                            resident=resident(found.get(item.citizen_id)),
                            ward=shown("ward_code", item.ward_code, t) if item.ward_code else "—",
                            field=t.gettext(detail_label(item.field)),
-                           value=_value(item.field, item.value, t)))
+                           value=pending.entry_shown(item, t, masked=True)))
     return 0
-
-
-def _value(field: str, stored: str, t: Translator) -> str:
-    """As the book shows it; a contact's phone number masked like any other on a console."""
-    if field == "emergency_contact_phone":
-        return mask_phone(stored)
-    return shown_stored(field, stored, t)
 
 
 async def decide(args: argparse.Namespace, context: Context, confirm: bool) -> int:

@@ -8,6 +8,7 @@ field history. The citizen is told of every decision (`core.notices`).
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ class Request:
     status: RequestStatus
     created_at: dt.datetime
     decision_reason: str | None
+    current_value: str | None = None  # what the record holds now, stored form (`stored_current`)
 
 
 def proposed_value(field: str, stored: str) -> Any:
@@ -96,6 +98,47 @@ def current_shown(field: str, value: Any, t: Translator) -> str:
     return value if field == "insurance_card" else shown(field, value, t)
 
 
+def _stored(field: str, value: Any) -> str | None:
+    """A current value in the form a request stores its proposal (`proposed_text`)."""
+    if value is None:
+        return None
+    return value if field == "insurance_card" else serialize(value)
+
+
+class Refusal(enum.StrEnum):
+    SAME_AS_RECORD = "same_as_record"  # nothing to correct
+    ALREADY_WAITING = "already_waiting"  # one request per detail at a time
+
+
+@dataclass(frozen=True)
+class Refused:
+    why: Refusal
+    since: dt.datetime | None = None  # when the waiting request was filed
+
+
+def _waiting_since(connection: Connection, citizen_id: int, field: str) -> dt.datetime | None:
+    return connection.execute(select(_REQUESTS.c.created_at).where(
+        _REQUESTS.c.citizen_id == citizen_id, _REQUESTS.c.field == field,
+        _REQUESTS.c.status == RequestStatus.PENDING).order_by(_REQUESTS.c.id).limit(1)).scalar()
+
+
+def _refusal(connection: Connection, citizen_id: int, field: str, value: str | None) -> Refused | None:
+    """Why this request would not be filed: one already waits for the detail, or the value
+    (stored form; None: not chosen yet) is what the record already holds."""
+    since = _waiting_since(connection, citizen_id, field)
+    if since is not None:
+        return Refused(Refusal.ALREADY_WAITING, since)
+    if value is not None and _stored(field, _current(connection, citizen_id, field)) == value:
+        return Refused(Refusal.SAME_AS_RECORD)
+    return None
+
+
+async def refusal(db: Database, citizen_id: int, field: str, value: str | None = None) -> Refused | None:
+    """Asked before the citizen goes on (after choosing the detail, after typing the value), so
+    nothing is typed in vain; `file_request` asks again as it files."""
+    return await db.read(_refusal, citizen_id, field, value)
+
+
 def proposed_text(field: str, typed: str) -> str:
     """The proposed value, validated and in its stored form; raises InvalidValue."""
     value = CORRECTABLE[field].parse(typed)
@@ -105,7 +148,10 @@ def proposed_text(field: str, typed: str) -> str:
 
 
 def _file(connection: Connection, citizen_id: int, field: str, value: str, reason: str,
-          channel: str) -> int:
+          channel: str) -> int | Refused:
+    refused = _refusal(connection, citizen_id, field, value)
+    if refused is not None:
+        return refused
     ward = connection.execute(select(_CITIZENS.c.ward_code).where(_CITIZENS.c.id == citizen_id)).scalar()
     return connection.execute(insert(_REQUESTS).values(
         citizen_id=citizen_id, field=field, proposed_value=value, reason=reason, ward_code=ward,
@@ -114,13 +160,17 @@ def _file(connection: Connection, citizen_id: int, field: str, value: str, reaso
 
 
 async def file_request(db: Database, citizen_id: int, field: str, value: str, reason: str, *,
-                       channel: str) -> int:
+                       channel: str) -> int | Refused:
     """Files a request; the value as `proposed_text` gave it, the reason as typed (cleaned
-    here whatever the channel: no invisible or control characters are stored)."""
+    here whatever the channel: no invisible or control characters are stored). Refused, with
+    nothing filed, when the record already holds the value or a request for the detail waits."""
     reason = validation.free_text(reason, REASON_LENGTH)
-    request_id = await db.write(_file, citizen_id, field, value, reason, channel)
-    log.info("correction request %s filed (citizen %s, %s)", request_id, citizen_id, field)
-    return request_id
+    filed = await db.write(_file, citizen_id, field, value, reason, channel)
+    if isinstance(filed, Refused):
+        log.info("correction request refused (citizen %s, %s): %s", citizen_id, field, filed.why.value)
+    else:
+        log.info("correction request %s filed (citizen %s, %s)", filed, citizen_id, field)
+    return filed
 
 
 def _list(connection: Connection, ward_code: str | None, status: RequestStatus | None) -> list[Request]:
@@ -130,7 +180,9 @@ def _list(connection: Connection, ward_code: str | None, status: RequestStatus |
     if status is not None:
         query = query.where(_REQUESTS.c.status == status)
     return [Request(r.id, r.citizen_id, r.field, r.proposed_value, r.reason, r.ward_code, r.status,
-                    r.created_at, r.decision_reason) for r in connection.execute(query)]
+                    r.created_at, r.decision_reason,
+                    _stored(r.field, _current(connection, r.citizen_id, r.field)))
+            for r in connection.execute(query).all()]
 
 
 async def list_requests(db: Database, ward_code: str | None = None,
@@ -138,11 +190,10 @@ async def list_requests(db: Database, ward_code: str | None = None,
     return await db.read(_list, ward_code, status)
 
 
-def _pending(connection: Connection, request_id: int) -> Any:
-    row = connection.execute(select(_REQUESTS).where(_REQUESTS.c.id == request_id)).one_or_none()
-    if row is None or row.status is not RequestStatus.PENDING:
-        return None
-    return row
+class Decided(enum.StrEnum):
+    DONE = "done"
+    NO_SUCH_REQUEST = "no_such_request"
+    NOT_PENDING = "not_pending"  # decided before
 
 
 def _apply(connection: Connection, request: Any, now: dt.datetime) -> None:
@@ -181,10 +232,12 @@ def _apply(connection: Connection, request: Any, now: dt.datetime) -> None:
             connection.execute(insert(FieldChange.__table__), merge.history)
 
 
-def _decide(connection: Connection, request_id: int, approve: bool, reason: str | None) -> bool:
-    request = _pending(connection, request_id)
+def _decide(connection: Connection, request_id: int, approve: bool, reason: str | None) -> Decided:
+    request = connection.execute(select(_REQUESTS).where(_REQUESTS.c.id == request_id)).one_or_none()
     if request is None:
-        return False
+        return Decided.NO_SUCH_REQUEST
+    if request.status is not RequestStatus.PENDING:
+        return Decided.NOT_PENDING
     now = now_utc()
     if approve:
         _apply(connection, request, now)
@@ -193,18 +246,18 @@ def _decide(connection: Connection, request_id: int, approve: bool, reason: str 
         status=status, decided_at=now, decision_reason=reason))
     notices.enqueue(connection, request.citizen_id, f"correction_{status.value}", field=request.field,
                     value=request.proposed_value, reason=reason or "")
-    return True
+    return Decided.DONE
 
 
-async def approve(db: Database, request_id: int) -> bool:
-    """Applies the correction with health-station provenance; False if not pending."""
+async def approve(db: Database, request_id: int) -> Decided:
+    """Applies the correction with health-station provenance, if it waits for a decision."""
     done = await db.write(_decide, request_id, True, None)
-    log.info("correction request %s %s", request_id, "approved" if done else "not pending")
+    log.info("correction request %s approve: %s", request_id, done.value)
     return done
 
 
-async def reject(db: Database, request_id: int, reason: str) -> bool:
+async def reject(db: Database, request_id: int, reason: str) -> Decided:
     """Refuses the request with the station's reason, which the citizen reads."""
     done = await db.write(_decide, request_id, False, validation.free_text(reason, REASON_LENGTH))
-    log.info("correction request %s %s", request_id, "rejected" if done else "not pending")
+    log.info("correction request %s reject: %s", request_id, done.value)
     return done

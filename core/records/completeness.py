@@ -122,8 +122,14 @@ def gaps(row: Any, today: dt.date | None = None) -> list[FieldGap]:
     return found
 
 
+def counts(field: str) -> bool:
+    """Whether a detail left empty is missing (the worklist, the reports, `/assist` and `/update`
+    name it so) or only offered to fill in (email, emergency contact): the one definition."""
+    return RULES_BY_FIELD[field].counts
+
+
 def counted(found: list[FieldGap]) -> list[FieldGap]:
-    return [g for g in found if RULES_BY_FIELD[g.field].counts]
+    return [g for g in found if counts(g.field)]
 
 
 @dataclass

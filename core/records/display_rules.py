@@ -162,12 +162,13 @@ def _attr(name: str) -> Callable[[Any], Any]:
     return lambda row: getattr(row, name)
 
 
-def _emergency_contact(row: Any) -> str | None:
-    """`Nguyễn Văn An (con trai), 0912 345 678`: one line, as a receptionist would dial it."""
+def emergency_contact(row: Any, phone_shown: Callable[[str], str] = phone_national) -> str | None:
+    """`Nguyễn Văn An (con trai), 0912 345 678`: one line, as a receptionist would dial it
+    (`phone_shown`: how a list that masks numbers shows it)."""
     if not row.emergency_contact_name:
         return None
     relation = f" ({row.emergency_contact_relation})" if row.emergency_contact_relation else ""
-    phone = f", {phone_national(row.emergency_contact_phone)}" if row.emergency_contact_phone else ""
+    phone = f", {phone_shown(row.emergency_contact_phone)}" if row.emergency_contact_phone else ""
     return f"{row.emergency_contact_name}{relation}{phone}"
 
 
@@ -258,7 +259,7 @@ GENERAL = SectionRule(
         _f("general.guardian", N_("Guardian"), _attr("guardian_name"),
            source=QD831_1, missing=N_("None"), our_reading=True, provenance="guardian_id",
            element="roster so_dinh_danh_nguoi_giam_ho"),
-        _f("general.emergency_contact", N_("Emergency contact"), _emergency_contact, source=QD831_1,
+        _f("general.emergency_contact", N_("Emergency contact"), emergency_contact, source=QD831_1,
            our_reading=True, provenance="emergency_contact_name",
            element="declared by the citizen (/update)"),
     ),

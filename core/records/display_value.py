@@ -7,13 +7,18 @@ own formatter for that field (`display_rules`), never the stored form (`1960-02-
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 from core.i18n import N_, Translator
+from core.privacy import mask_phone
+from core.records.citizen import DECLARED_ONLY_FIELDS
 from core.records.completeness import RULES_BY_FIELD
 from core.records.display_format import BookFormat, Formatter, as_phone, as_text
-from core.records.display_rules import CATALOGUE, iter_fields
+from core.records.display_rules import CATALOGUE, emergency_contact, iter_fields
+from core.validation import phone_national
 from core.values import BloodGroup, PartialDate, Sex
 
 # Stored as text (`register.serialize`, a request's or an entry's column), read back by field.
@@ -62,3 +67,11 @@ def detail_label(field: str) -> str:
     """The detail's name (a catalogue msgid): `Ethnicity`, `Relation`."""
     rule = RULES_BY_FIELD.get(field)
     return rule.label if rule else _PART_LABELS.get(field, field)
+
+
+def contact_shown(contact: Mapping[str, str | None], *, masked: bool = False) -> str:
+    """An emergency contact (name, relation, phone) as the book's one line shows it; `masked`:
+    the phone number as a station's list shows numbers (`0912****678`)."""
+    row = SimpleNamespace(**{part: contact.get(part) for part in DECLARED_ONLY_FIELDS})
+    shown_phone = (lambda p: mask_phone(phone_national(p))) if masked else phone_national
+    return emergency_contact(row, shown_phone) or ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from core.db import Database
-from core.i18n import now_utc
+from core.i18n import Translator, now_utc
+from core.privacy import mask_phone
+from core.records.display_value import contact_shown, shown_stored
 from core.records.provenance import Source
 from core.records.register import serialize
 from core.records.self_declared import DECLARABLE, EMERGENCY_CONTACT, apply_values
@@ -26,9 +29,35 @@ from core.volunteering.model import PendingStatus, PendingValue
 
 log = logging.getLogger(__name__)
 _PENDING = PendingValue.__table__
+# The emergency contact is one entry, kept under its name's field (the detail the completeness
+# rules name): its name, relation and phone are shown, confirmed or refused together.
+CONTACT = EMERGENCY_CONTACT[0]
 
 
-def _propose(connection: Connection, staff: Staff, citizen_id: int, values: dict[str, Any]) -> list[int]:
+def _entries(values: dict[str, Any]) -> dict[str, str]:
+    """Each detail's entry as stored: the contact's three parts as one."""
+    parts = {part: values[part] for part in EMERGENCY_CONTACT if part in values}
+    if parts and len(parts) != len(EMERGENCY_CONTACT):
+        raise ValueError("an emergency contact is entered whole: name, relation and phone")
+    entries = {field: serialize(value) or "" for field, value in values.items()
+               if field not in EMERGENCY_CONTACT}
+    if parts:
+        entries[CONTACT] = json.dumps(parts, ensure_ascii=False)
+    return entries
+
+
+def _contact(stored: str) -> dict[str, str] | None:
+    """The contact's parts, from its entry (None: not a whole contact, such as an older entry)."""
+    try:
+        parts = json.loads(stored)
+    except ValueError:
+        return None
+    if not isinstance(parts, dict) or set(parts) != set(EMERGENCY_CONTACT):
+        return None
+    return {part: str(parts[part]) for part in EMERGENCY_CONTACT}
+
+
+def _propose(connection: Connection, staff: Staff, citizen_id: int, values: dict[str, str]) -> list[int]:
     now = now_utc()
     ids = []
     for field, value in values.items():
@@ -39,7 +68,7 @@ def _propose(connection: Connection, staff: Staff, citizen_id: int, values: dict
             _PENDING.c.status == PendingStatus.PENDING).values(
             status=PendingStatus.REJECTED, decided_at=now, decided_by="replaced"))
         ids.append(connection.execute(insert(_PENDING).values(
-            citizen_id=citizen_id, field=field, value=serialize(value), staff_id=staff.id,
+            citizen_id=citizen_id, field=field, value=value, staff_id=staff.id,
             ward_code=staff.ward_code, status=PendingStatus.PENDING, created_at=now)
             .returning(_PENDING.c.id)).scalar_one())
     return ids
@@ -48,7 +77,7 @@ def _propose(connection: Connection, staff: Staff, citizen_id: int, values: dict
 async def propose(db: Database, staff: Staff, citizen_id: int, values: dict[str, Any]) -> list[int]:
     if set(values) - set(DECLARABLE) - set(EMERGENCY_CONTACT):
         raise ValueError("a volunteer enters only details a citizen could declare")
-    return await db.write(_propose, staff, citizen_id, values)
+    return await db.write(_propose, staff, citizen_id, _entries(values))
 
 
 @dataclass(frozen=True)
@@ -81,8 +110,21 @@ async def pending_values(db: Database, *, citizen_id: int | None = None,
     return await db.read(_pending, citizen_id, ward_code)
 
 
-def _parse(field: str, text: str) -> Any:
-    return BloodGroup.from_code(text) if field == "blood_group" else text
+def _values(entry: Pending) -> dict[str, Any]:
+    """The record's values an entry saves (the contact: its three parts)."""
+    if entry.field == CONTACT and (parts := _contact(entry.value)) is not None:
+        return dict(parts)
+    return {entry.field: BloodGroup.from_code(entry.value) if entry.field == "blood_group" else entry.value}
+
+
+def entry_shown(entry: Pending, t: Translator, *, masked: bool = False) -> str:
+    """An entry as the book would show it: the contact as its one line (`Lê Văn Nam (con trai),
+    0912 345 678`), its phone masked where the list masks numbers."""
+    if entry.field == CONTACT and (parts := _contact(entry.value)) is not None:
+        return contact_shown(parts, masked=masked)
+    if masked and entry.field == "emergency_contact_phone":  # an entry from before contacts were whole
+        return mask_phone(shown_stored(entry.field, entry.value, t))
+    return shown_stored(entry.field, entry.value, t)
 
 
 def shown_digest(waiting: list[Pending]) -> str:
@@ -106,7 +148,7 @@ def _decide(connection: Connection, citizen_id: int, ids: list[int] | None, show
         .values(status=status, decided_at=now_utc(), decided_by=by).returning(_PENDING.c.id)).scalars())
     chosen = [p for p in waiting if p.id in decided]
     if confirm and chosen:
-        values = {p.field: _parse(p.field, p.value) for p in chosen}  # the latest per field wins
+        values = {k: v for p in chosen for k, v in _values(p).items()}  # the latest per field wins
         apply_values(connection, citizen_id, values, Source.VOLUNTEER_ASSISTED, f"volunteer-assisted, {by}")
     return len(chosen)
 
