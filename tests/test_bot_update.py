@@ -57,7 +57,7 @@ async def test_citizen_completes_details_skips_one_and_resumes_later(any_world: 
     wrong = await user.until(lambda m: "ten@example.com" in m.text)
     assert "Đã lưu" not in wrong.text
     await user.press("✖ Dừng tại đây")
-    await user.until(lambda m: "/update" in m.text and "Đã dừng" in m.text)
+    await user.until(lambda m: "/capnhat" in m.text and "Đã dừng" in m.text)
 
     # Later: what was skipped or left comes back; what was saved does not.
     await user.send("/update")

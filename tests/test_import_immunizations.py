@@ -139,7 +139,7 @@ async def test_registry_doses_appear_in_the_health_book_newest_first(db: Databas
         "20/09/2021", "15/08/2021", "05/02/1990"]
     assert [row_text(e, "immunizations.antigens") for e in entries] == ["COVID-19", "COVID-19", "Lao"]
     assert row_text(entries[0], "immunizations.lot") == "FG4509"
-    assert row_text(entries[0], "immunizations.programme") == "COVID-19"
+    assert row_text(entries[0], "immunizations.programme") == "COVID-19 vaccination campaign"
     assert row_text(entries[2], "immunizations.programme") == "Expanded programme (EPI)"
     assert row_text(entries[2], "immunizations.facility") is None  # no place: left out
     assert all(e.declared is None for e in entries)  # the registry is an official source
