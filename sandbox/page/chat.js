@@ -125,6 +125,7 @@ async function choose(persona) {
   state.persona = persona;
   state.messages.clear();
   state.seq = 0;
+  delete $("messages").dataset.userId;  // set again once this person's chat is drawn
   history.replaceState(null, "", `#user=${persona.user_id}`);
   for (const button of document.querySelectorAll(".persona")) {
     button.setAttribute("aria-pressed", String(Number(button.dataset.userId) === persona.user_id));
@@ -146,6 +147,7 @@ async function choose(persona) {
   const box = $("messages");
   box.replaceChildren(emptyChat(chat.description));
   for (const message of chat.messages) drawMessage(message, false);
+  box.dataset.userId = String(persona.user_id);  // the chat on screen is this person's
   state.seq = chat.last;
   state.commands = chat.commands || [];
   state.replyKeyboard = chat.reply_keyboard;
