@@ -12,7 +12,6 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
-from alembic import command
 from sqlalchemy import Connection, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
@@ -20,7 +19,7 @@ from core.consent.access import verify_audit_chains
 from core.consent.chain import GENESIS, Break, append, link_hash, row_hash
 from core.consent.records import AccessEvent, ConsentChange
 from core.db import Database
-from core.migrate import alembic_config, current_revision, upgrade
+from core.migrate import current_revision, downgrade, upgrade
 from core.records.citizen import Citizen
 from core.values import CitizenStatus, PartialDate
 from tests.conftest import SKIP_POSTGRES, _truncate
@@ -182,16 +181,6 @@ async def test_many_concurrent_reads_of_one_citizens_book_form_one_unbroken_chai
 # --- Migration 0012: from one chain per table to one per citizen ------------------------------
 
 
-async def _migrate(db: Database, revision: str, down: bool = False) -> None:
-    def run(connection: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
-
-    async with db.engine.begin() as connection:
-        await connection.run_sync(run)
-
-
 def _old_chain(connection: Connection, readers: list[int]) -> None:
     """Access events as the code before 0012 wrote them: ids are positions of one chain."""
     previous = GENESIS
@@ -208,7 +197,7 @@ def _old_chain(connection: Connection, readers: list[int]) -> None:
 
 async def test_an_intact_old_log_is_rechained_per_citizen_and_still_verifies(db: Database) -> None:
     first, second = await citizens(db, 2)
-    await _migrate(db, "0011", down=True)
+    await downgrade(db, "0011")
     old = [first, second, second, first, second]
     async with db.engine.begin() as connection:
         await connection.run_sync(_old_chain, old)
@@ -226,7 +215,7 @@ async def test_an_intact_old_log_is_rechained_per_citizen_and_still_verifies(db:
 
 async def test_the_migration_refuses_an_old_log_that_does_not_verify(db: Database) -> None:
     first, second = await citizens(db, 2)
-    await _migrate(db, "0011", down=True)
+    await downgrade(db, "0011")
     async with db.engine.begin() as connection:
         await connection.run_sync(_old_chain, [first, second, first])
         await connection.execute(update(EVENTS).where(EVENTS.c.id == 2)
