@@ -16,9 +16,11 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Table, bindparam, event
+from sqlalchemy import Connection, Engine, Table, bindparam, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import insert as sa_insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -75,6 +77,17 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def insert_if_absent(connection: Connection, table: Table, values: Mapping[str, Any],
+                     keys: Sequence[str]) -> bool:
+    """Inserts the row unless one with the same `keys` (a unique key) is already there; True when
+    this call inserted it. `INSERT … ON CONFLICT DO NOTHING` on PostgreSQL and SQLite alike: two
+    workers creating one row at once both go on, neither meets an IntegrityError."""
+    dialect_insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    result = connection.execute(dialect_insert(table).values(dict(values))
+                                .on_conflict_do_nothing(index_elements=list(keys)))
+    return result.rowcount == 1
 
 
 T = TypeVar("T")

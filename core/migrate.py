@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -22,10 +23,19 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 async def upgrade(db: Database, revision: str = "head") -> None:
+    await _run(db, command.upgrade, revision)
+
+
+async def downgrade(db: Database, revision: str) -> None:
+    """Back to an older revision (tests of a migration start from the one before it)."""
+    await _run(db, command.downgrade, revision)
+
+
+async def _run(db: Database, step: Callable[[Config, str], None], revision: str) -> None:
     def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        step(config, revision)
 
     async with db.engine.begin() as connection:
         await connection.run_sync(run)

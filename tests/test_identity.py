@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from core.db import Database
 from core.i18n import now_utc
@@ -27,6 +28,19 @@ async def test_a_second_worker_cannot_overwrite_a_conversation_that_moved_on(db:
     assert not await db.write(accounts.save_state, second_view, JourneyState("book", None))
     now = await db.read(accounts.find_account, "telegram", "42")
     assert (now.state.flow, now.state.step, now.state_version) == ("verify", "dob", 1)
+
+
+async def test_a_new_chat_whose_first_inputs_reach_many_workers_at_once_gets_one_account(
+        db: Database) -> None:
+    # Twelve connections open the same new account at once (on PostgreSQL they really overlap):
+    # every one gets the same account, none an error ("something went wrong" for the person).
+    opened = await asyncio.gather(*(db.write(accounts.open_account, "telegram", "777")
+                                    for _ in range(12)))
+    assert len({account.id for account in opened}) == 1
+    async with db.engine.connect() as connection:
+        rows = await connection.scalar(select(func.count()).select_from(accounts.ChannelAccount)
+                                       .where(accounts.ChannelAccount.external_id == "777"))
+    assert rows == 1
 
 
 async def test_an_unreadable_stored_state_is_a_fresh_start() -> None:

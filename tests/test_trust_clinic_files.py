@@ -11,14 +11,13 @@ import datetime as dt
 import unicodedata
 from pathlib import Path
 
-from alembic import command
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import func, select, text
 
 from core.consent.access import read_own_book
 from core.db import Database
 from core.i18n import TIMEZONE, translator
 from core.identity.accounts import ChannelAccount
-from core.migrate import alembic_config
+from core.migrate import downgrade, upgrade
 from core.notices import CitizenNotice
 from core.records.citizen import Citizen
 from core.records.facility import Facility
@@ -113,15 +112,7 @@ async def test_a_later_clinic_file_cannot_take_a_book_from_its_owner(
 
 async def test_a_phone_a_clinic_filled_before_this_release_stops_verifying_and_its_account_is_told(
         db: Database) -> None:
-    async def migrate(revision: str, down: bool = False) -> None:
-        def run(connection: Connection) -> None:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            (command.downgrade if down else command.upgrade)(config, revision)
-        async with db.engine.begin() as connection:
-            await connection.run_sync(run)
-
-    await migrate("0006", down=True)
+    await downgrade(db, "0006")
     async with db.engine.begin() as connection:
         now = dt.datetime.now(dt.UTC)
         clinic = (await connection.execute(text(
@@ -142,7 +133,7 @@ async def test_a_phone_a_clinic_filled_before_this_release_stops_verifying_and_i
                 "created_at, updated_at) SELECT 'telegram', :ext, id, :now, 0, :now, :now FROM citizens "
                 "WHERE personal_id = :pid"), {"ext": external_id, "pid": personal_id, "now": now})
 
-    await migrate("head")
+    await upgrade(db)
 
     async with db.sessions() as session:
         citizens = {c.personal_id: c for c in (await session.scalars(select(Citizen))).all()}

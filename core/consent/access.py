@@ -111,15 +111,16 @@ async def latest_access(db: Database, citizen_id: int, limit: int = 20) -> list[
     return await db.read(_latest, citizen_id, limit)
 
 
-def _verify_all(connection: Connection) -> list[Break]:
+def _verify_all(connection: Connection, citizen_id: int | None) -> list[Break]:
     found = []
     for table, columns in ((_EVENTS, ACCESS_CONTENT), (ConsentChange.__table__, CONSENT_CONTENT)):
-        problem = verify(connection, table, columns)
+        problem = verify(connection, table, columns, citizen_id)
         if problem is not None:
             found.append(problem)
     return found
 
 
-async def verify_audit_chains(db: Database) -> list[Break]:
-    """The first break of the access log and of the consent history, if any."""
-    return await db.read(_verify_all)
+async def verify_audit_chains(db: Database, citizen_id: int | None = None) -> list[Break]:
+    """The first break of the access log and of the consent history, if any: every citizen's
+    chains, or only `citizen_id`'s (each citizen's history holds on its own)."""
+    return await db.read(_verify_all, citizen_id)

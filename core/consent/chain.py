@@ -1,34 +1,53 @@
-"""Append-only tables chained by hashes, so that a changed, inserted or deleted row shows.
+"""Append-only tables chained by hashes, one chain per citizen, so a changed, inserted or deleted
+row shows.
 
-Each row stores the hash of the row before it and its own hash over its content
-and that link. The head of each chain (the last id and hash) is kept apart, so a
-deleted last row shows too. Writers take the head row's lock, so the chain stays
-a line under concurrent writers on PostgreSQL; SQLite has one writer at a time.
+Every read of a book and every consent change is about one citizen, so each citizen's rows form
+a chain of their own: a row stores the id and the hash of the row before it in that chain (0
+and the genesis hash for the first) and its own hash over its content and that link. Ids stay
+unique across the table (the database hands them out) but are no longer positions: the link is
+the stored previous id. The head of each chain (its last id and hash) is kept apart, so a deleted
+last row shows too. A writer locks only its citizen's head row: reads of different citizens'
+books never wait on one another, and one citizen's chain stays a line under concurrent writers on
+PostgreSQL (SQLite has one writer at a time). A citizen's history can be checked on its own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, String, Table, insert, select, update
+from sqlalchemy import Connection, String, Table, and_, exists, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.records.base import Base
+from core.db import insert_if_absent
+from core.records.base import Base, BigIntPK
 
 GENESIS = "0" * 64
 
 
 class ChainHead(Base):
+    """The end of one citizen's chain in one table."""
+
     __tablename__ = "audit_chain_heads"
 
-    chain: Mapped[str] = mapped_column(String(64), primary_key=True)
-    last_id: Mapped[int] = mapped_column(default=0)
+    chain: Mapped[str] = mapped_column(String(64), primary_key=True)  # the table's name
+    citizen_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(BigIntPK, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
+
+
+class Chained:
+    """The columns every chained row has besides its content."""
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    prev_id: Mapped[int] = mapped_column(BigIntPK)  # the row before in the citizen's chain, or 0
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 def _canonical(value: Any) -> Any:
@@ -46,24 +65,30 @@ def row_hash(previous: str, content: Mapping[str, Any]) -> str:
     return hashlib.sha256(f"{previous}\n{body}".encode()).hexdigest()
 
 
+def link_hash(prev_id: int, prev_hash: str, content: Mapping[str, Any]) -> str:
+    """A chained row's hash: its content and the link to the row before it (id and hash). The
+    row's own id is not known before the insert; the next row's link (or the head) holds it."""
+    return row_hash(prev_hash, {"prev_id": prev_id, **content})
+
+
 _HEADS = ChainHead.__table__
 
 
 def append(connection: Connection, table: Table, content: dict[str, Any]) -> int:
-    """Inserts one row at the end of `table`'s chain; returns its id."""
-    name = table.name
-    head = connection.execute(
-        select(_HEADS.c.last_id, _HEADS.c.last_hash).where(_HEADS.c.chain == name).with_for_update()
-    ).one_or_none()
-    if head is None:
-        connection.execute(insert(_HEADS).values(chain=name, last_id=0, last_hash=GENESIS))
-        head = connection.execute(select(_HEADS.c.last_id, _HEADS.c.last_hash)
-                                  .where(_HEADS.c.chain == name).with_for_update()).one()
-    new_id = head.last_id + 1  # ids are the chain's positions: a gap is a deleted row
-    digest = row_hash(head.last_hash, {"id": new_id, **content})
-    connection.execute(insert(table).values(id=new_id, prev_hash=head.last_hash, hash=digest, **content))
-    connection.execute(update(_HEADS).where(_HEADS.c.chain == name)
-                       .values(last_id=new_id, last_hash=digest))
+    """Inserts one row at the end of its citizen's chain in `table`; returns its id."""
+    key = and_(_HEADS.c.chain == table.name, _HEADS.c.citizen_id == content["citizen_id"])
+    locked = select(_HEADS.c.last_id, _HEADS.c.last_hash).where(key).with_for_update()
+    head = connection.execute(locked).one_or_none()
+    if head is None:  # the citizen's first row: two first rows at once make one head
+        insert_if_absent(connection, _HEADS, {"chain": table.name, "citizen_id": content["citizen_id"],
+                                              "last_id": 0, "last_hash": GENESIS},
+                         ("chain", "citizen_id"))
+        head = connection.execute(locked).one()
+    digest = link_hash(head.last_id, head.last_hash, content)
+    new_id = connection.execute(
+        insert(table).values(prev_id=head.last_id, prev_hash=head.last_hash, hash=digest, **content)
+        .returning(table.c.id)).scalar_one()
+    connection.execute(update(_HEADS).where(key).values(last_id=new_id, last_hash=digest))
     return new_id
 
 
@@ -74,30 +99,53 @@ class Break:
     problem: str  # "changed", "inserted" or "deleted"
 
 
-def verify(connection: Connection, table: Table, content_columns: tuple[str, ...]) -> Break | None:
-    """The first place the chain of `table` does not hold, or None."""
-    name = table.name
-    previous_hash, expected_id = GENESIS, 1
-    columns = [table.c.id, table.c.prev_hash, table.c.hash, *(table.c[c] for c in content_columns)]
-    rows: Iterator[Any] = connection.execute(select(*columns).order_by(table.c.id)).yield_per(5000)
+def _walk(name: str, rows: Iterable[Any], content_columns: tuple[str, ...]) -> Break | None:
+    """The first place one citizen's chain (its rows in id order, each with the head) breaks."""
+    previous_id, previous_hash, first, last = 0, GENESIS, None, None
     for row in rows:
-        if row.id != expected_id:
-            if row.id > expected_id:
-                return Break(name, expected_id, "deleted")
+        first, last = first or row, row
+        if row.prev_id != previous_id:
+            if row.prev_id > previous_id:  # the row it links to is gone
+                return Break(name, row.prev_id, "deleted")
             return Break(name, row.id, "inserted")
         if row.prev_hash != previous_hash:
             return Break(name, row.id, "inserted")
-        content = {"id": row.id, **{c: getattr(row, c) for c in content_columns}}
-        if row_hash(previous_hash, content) != row.hash:
+        content = {c: getattr(row, c) for c in content_columns}
+        if link_hash(row.prev_id, row.prev_hash, content) != row.hash:
             return Break(name, row.id, "changed")
-        previous_hash, expected_id = row.hash, expected_id + 1
-    head = connection.execute(select(_HEADS.c.last_id, _HEADS.c.last_hash)
-                              .where(_HEADS.c.chain == name)).one_or_none()
-    last_id = head.last_id if head is not None else 0
-    if last_id > expected_id - 1:
-        return Break(name, expected_id, "deleted")  # the last rows are gone
-    if last_id < expected_id - 1:
-        return Break(name, last_id + 1, "inserted")  # rows added behind the chain's back
-    if head is not None and head.last_hash != previous_hash:
-        return Break(name, last_id, "changed")
+        previous_id, previous_hash = row.id, row.hash
+    assert first is not None and last is not None
+    if last.head_id is None:
+        return Break(name, first.id, "inserted")  # a whole chain added behind the log's back
+    if last.head_id > previous_id:
+        return Break(name, last.head_id, "deleted")  # the last rows are gone
+    if last.head_id < previous_id:
+        return Break(name, previous_id, "inserted")
+    if last.head_hash != previous_hash:
+        return Break(name, previous_id, "changed")
     return None
+
+
+def verify(connection: Connection, table: Table, content_columns: tuple[str, ...],
+           citizen_id: int | None = None) -> Break | None:
+    """The first place a chain of `table` does not hold (only `citizen_id`'s when given), or None."""
+    name = table.name
+    joined = and_(_HEADS.c.chain == name, _HEADS.c.citizen_id == table.c.citizen_id)
+    query = (select(table.c.id, table.c.prev_id, table.c.prev_hash, table.c.hash,
+                    *(table.c[c] for c in content_columns),
+                    _HEADS.c.last_id.label("head_id"), _HEADS.c.last_hash.label("head_hash"))
+             .outerjoin(_HEADS, joined).order_by(table.c.citizen_id, table.c.id))
+    orphans = (select(_HEADS.c.last_id).where(_HEADS.c.chain == name, _HEADS.c.last_id != 0,
+                                              ~exists().where(table.c.citizen_id == _HEADS.c.citizen_id))
+               .order_by(_HEADS.c.citizen_id).limit(1))
+    if citizen_id is not None:
+        query = query.where(table.c.citizen_id == citizen_id)
+        orphans = orphans.where(_HEADS.c.citizen_id == citizen_id)
+    rows = connection.execute(query).yield_per(5000)
+    for _citizen, chain in itertools.groupby(rows, key=lambda row: row.citizen_id):
+        problem = _walk(name, chain, content_columns)
+        if problem is not None:
+            rows.close()
+            return problem
+    emptied = connection.execute(orphans).scalar()  # a chain whose rows are all gone
+    return Break(name, emptied, "deleted") if emptied is not None else None

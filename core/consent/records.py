@@ -1,4 +1,5 @@
-"""The consent history and the access log: append-only, hash-chained (`core.consent.chain`)."""
+"""The consent history and the access log: append-only, hash-chained per citizen
+(`core.consent.chain`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.consent.chain import Chained
 from core.records.base import Base, BigIntPK, UTCDateTime
 
 
-class ConsentChange(Base):
+class ConsentChange(Chained, Base):
     """One choice of the citizen: the groups a scope of readers may see from now on.
 
     `facility_code` empty: any clinic at check-in; set: that facility only, until
@@ -21,7 +23,6 @@ class ConsentChange(Base):
     __tablename__ = "consent_changes"
     __table_args__ = (Index("ix_consent_changes_citizen", "citizen_id", "id"),)
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
     citizen_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("citizens.id", ondelete="RESTRICT"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     facility_code: Mapped[str | None] = mapped_column(String(5))
@@ -29,20 +30,17 @@ class ConsentChange(Base):
     valid_until: Mapped[dt.date | None]
     channel: Mapped[str] = mapped_column(String(16))  # telegram, ussd, ...
     actor: Mapped[str] = mapped_column(String(32))  # "citizen" (later: a guardian)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
 
 
 CONSENT_CONTENT = ("citizen_id", "at", "facility_code", "groups", "valid_until", "channel", "actor")
 
 
-class AccessEvent(Base):
+class AccessEvent(Chained, Base):
     """A read of a citizen's health book by someone who is not the citizen."""
 
     __tablename__ = "access_events"
     __table_args__ = (Index("ix_access_events_citizen", "citizen_id", "id"),)
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
     citizen_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("citizens.id", ondelete="RESTRICT"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     reader_account_id: Mapped[int | None] = mapped_column(BigIntPK)
@@ -53,8 +51,6 @@ class AccessEvent(Base):
     groups: Mapped[str] = mapped_column(String(100))  # what was shown, comma-separated
     via: Mapped[str] = mapped_column(String(16))  # qr, code, card (a visit from a card), lookup
     token_id: Mapped[int | None] = mapped_column(BigIntPK)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
 
 
 ACCESS_CONTENT = ("citizen_id", "at", "reader_account_id", "reader_role", "reader_name", "facility_code",

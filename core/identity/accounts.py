@@ -16,7 +16,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
-    insert,
     select,
     text,
     update,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import notices
-from core.db import Database
+from core.db import Database, insert_if_absent
 from core.i18n import now_utc
 from core.records import people
 from core.records.base import Base, BigIntPK, UTCDateTime
@@ -150,13 +149,17 @@ def find_account(connection: Connection, channel: str, external_id: str) -> Acco
 
 
 def open_account(connection: Connection, channel: str, external_id: str) -> Account:
-    """The account, created on first contact (in a write transaction)."""
+    """The account, created on first contact (in a write transaction).
+
+    A new chat's first inputs may land on two workers at once: both insert, one row is kept
+    (ON CONFLICT DO NOTHING), and both read that one account."""
     found = find_account(connection, channel, external_id)
     if found is not None:
         return found
-    connection.execute(insert(_ACCOUNTS).values(
-        channel=channel, external_id=external_id, state_version=0,
-        created_at=now_utc(), updated_at=now_utc()))
+    now = now_utc()
+    insert_if_absent(connection, _ACCOUNTS, {
+        "channel": channel, "external_id": external_id, "state_version": 0,
+        "created_at": now, "updated_at": now}, ("channel", "external_id"))
     account = find_account(connection, channel, external_id)
     assert account is not None
     return account

@@ -27,10 +27,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.db import insert_if_absent
 from core.identity.accounts import ChannelAccount
 from core.records.base import Base, BigIntPK, UTCDateTime
 
@@ -105,10 +104,9 @@ def find_session(connection: Connection, channel: str, gateway_id: str) -> Gatew
 def start_session(connection: Connection, channel: str, gateway_id: str, account_id: int,
                   now: dt.datetime) -> GatewaySession:
     """The session for a new dial (or the one a concurrent first request just made)."""
-    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    connection.execute(dialect_insert(_SESSIONS).values(
-        channel=channel, gateway_id=gateway_id, account_id=account_id, started_at=now,
-        seen_at=now, signed_in=False, closed=False).on_conflict_do_nothing())
+    insert_if_absent(connection, _SESSIONS, {
+        "channel": channel, "gateway_id": gateway_id, "account_id": account_id, "started_at": now,
+        "seen_at": now, "signed_in": False, "closed": False}, ("channel", "gateway_id"))
     found = find_session(connection, channel, gateway_id)
     assert found is not None
     return found
