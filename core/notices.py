@@ -45,6 +45,9 @@ class CitizenNotice(Base):
         # The claim: pending notices whose next try is due. Sent and dead rows stay out of it.
         Index("ix_citizen_notices_pending", "next_attempt_at", "id",
               sqlite_where=text(_PENDING), postgresql_where=text(_PENDING)),
+        # A citizen's notices: those waiting for a link are woken when they link (`wake`), and
+        # the foreign key finds them here when a record is removed.
+        Index("ix_citizen_notices_citizen", "citizen_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.i18n import now_utc
@@ -43,6 +43,13 @@ DECLARED_ONLY_FIELDS: tuple[str, ...] = (
     "emergency_contact_name", "emergency_contact_relation", "emergency_contact_phone")
 
 
+# The residents a ward team serves (the worklist, completeness by ward): the active ones.
+# Queries write the status as SQL text, not as a bound value, so that the partial index below
+# serves them in every plan, a prepared statement's generic plan too.
+_ACTIVE_SQL = f"status = '{CitizenStatus.ACTIVE.value}'"
+_HAS_GUARDIAN_SQL = "guardian_id IS NOT NULL"
+
+
 class Citizen(Base):
     """A resident of Hanoi as the record knows them.
 
@@ -51,6 +58,16 @@ class Citizen(Base):
     """
 
     __tablename__ = "citizens"
+    __table_args__ = (
+        # A ward's active residents, in id order (the worklist, completeness by ward). The ward
+        # is a short, repeating key: rows join its end of the index, cheap for a roster import.
+        Index("ix_citizens_ward_active", "ward_code", "id",
+              sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
+        # The guardian foreign key (ON DELETE SET NULL): a removed record finds its wards here,
+        # not by reading every citizen. Only children have a guardian: the index stays small.
+        Index("ix_citizens_guardian", "guardian_id",
+              sqlite_where=text(_HAS_GUARDIAN_SQL), postgresql_where=text(_HAS_GUARDIAN_SQL)),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     personal_id: Mapped[str] = mapped_column(String(12), unique=True)
@@ -60,8 +77,8 @@ class Citizen(Base):
     ethnicity_code: Mapped[str | None] = mapped_column(String(2))
     nationality: Mapped[str | None] = mapped_column(String(2))
     occupation: Mapped[str | None] = mapped_column(String(100))
-    # No index on phone or ward yet: each random-key index costs the million-row
-    # roster import dearly; add one with the journey that looks people up by it.
+    # No index on phone: each random-key index costs the million-row roster import
+    # dearly; add one with the journey that looks people up by it.
     # The verifying phone: the number that proves who a person is (only trusted sources
     # supply it, core.records.provenance.may_supply).
     phone: Mapped[str | None] = mapped_column(String(12))
@@ -105,6 +122,11 @@ class Citizen(Base):
 
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+def active_only() -> ColumnElement[bool]:
+    """Active residents only, in the form `ix_citizens_ward_active` is made for."""
+    return Citizen.__table__.c.status == literal_column(f"'{CitizenStatus.ACTIVE.value}'")
 
 
 class FieldChange(Base):

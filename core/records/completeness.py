@@ -18,10 +18,9 @@ from sqlalchemy import select
 from core import validation as v
 from core.db import Database
 from core.i18n import N_, Message, today_hanoi
-from core.records.citizen import Citizen
+from core.records.citizen import Citizen, active_only
 from core.reference.ethnicities import ethnicity_by_code
 from core.reference.wards import ward_by_code
-from core.values import CitizenStatus
 
 ADULT_AGE = 18
 
@@ -160,8 +159,7 @@ async def scan(db: Database, ward_code: str | None = None,
     """Every active resident (of one ward, or of the city) with their gaps, streamed."""
     today = today or today_hanoi()
     table = Citizen.__table__
-    statement = select(*(table.c[name] for name in _COLUMNS)).where(
-        table.c.status == CitizenStatus.ACTIVE).order_by(table.c.id)
+    statement = select(*(table.c[name] for name in _COLUMNS)).where(active_only()).order_by(table.c.id)
     if ward_code is not None:
         statement = statement.where(table.c.ward_code == ward_code)
     async with db.engine.connect() as connection:

@@ -24,7 +24,7 @@ from core.identity import accounts, attempts
 from core.identity.attempts import Outcome
 from core.identity.keys import personal_id_keys
 from core.records import people
-from core.records.citizen import Citizen
+from core.records.citizen import Citizen, active_only
 from core.records.completeness import Gap, counted, gaps
 from core.records.display_rules import BookGroup
 from core.staff.service import Staff
@@ -110,8 +110,7 @@ class WorkItem:
 
 def _worklist(connection: Connection, ward: str, today: dt.date) -> list[WorkItem]:
     items = []
-    rows = connection.execute(select(_CITIZENS).where(_CITIZENS.c.ward_code == ward,
-                                                      _CITIZENS.c.status == CitizenStatus.ACTIVE))
+    rows = connection.execute(select(_CITIZENS).where(_CITIZENS.c.ward_code == ward, active_only()))
     for row in rows:
         found = counted(gaps(row, today))
         if found:
