@@ -132,14 +132,7 @@ class BookFlow:
         options = [(Option(entry.title, ShowVisit(entry.ref)),) for entry in shown.items]
         options += shown.navigation(turn, ShowVisits, newer_older=True)
         options.extend([(_back(turn),), (_to_menu(turn),)])
-        if shown.pages == 1:  # all of them on one page: how many, not "1–2 of 2"
-            text = turn._("Visits: {total}, newest first. Choose one to see its details.",
-                          total=shown.total)
-        else:
-            text = turn._("Visits {first}–{last} of {total}, newest first. Choose one to see its "
-                          "details.", first=shown.first + 1, last=shown.first + len(shown.items),
-                          total=shown.total)
-        return Step((Reply(text, title=section.title, options=tuple(options)),))
+        return Step((Reply(shown.visits_said(turn), title=section.title, options=tuple(options)),))
 
     async def _visit(self, turn: Turn, ref: int) -> Step:
         section = await self._book(turn, BookGroup.VISITS)

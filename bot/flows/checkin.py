@@ -158,10 +158,7 @@ class CheckinFlow:
         options = [(Option(entry.title, ShowVisit(token, entry.ref)),) for entry in shown.items
                    if entry.ref is not None]
         options += shown.navigation(turn, lambda to: ShowVisits(token, to), newer_older=True)
-        said = turn._("Visits {first}–{last} of {total}, newest first. Choose one to see its "
-                      "details.", first=shown.first + 1, last=shown.first + len(shown.items),
-                      total=shown.total)
-        text = "\n".join([said, "", *(visit_line(entry) for entry in shown.items)])
+        text = "\n".join([shown.visits_said(turn), "", *(visit_line(entry) for entry in shown.items)])
         return Step((Reply(text, title=visits.label, options=tuple(options), new_message=new),))
 
     async def _visit(self, turn: Turn, token: int, ref: int) -> Step:

@@ -41,3 +41,12 @@ class Page(Generic[T]):
         if self.page < self.pages - 1:
             row.append(Option(forward, to(self.page + 1)))
         return [tuple(row)] if row else []
+
+    def visits_said(self, turn: Turn) -> str:
+        """How many visits, and which of them this page holds ("1–2 of 2" only when paged)."""
+        if self.pages == 1:
+            return turn._("Visits: {total}, newest first. Choose one to see its details.",
+                          total=self.total)
+        return turn._("Visits {first}–{last} of {total}, newest first. Choose one to see its "
+                      "details.", first=self.first + 1, last=self.first + len(self.items),
+                      total=self.total)
