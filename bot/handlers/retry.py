@@ -23,7 +23,9 @@ from core.pacing import LocalPaces, Pace
 log = logging.getLogger(__name__)
 
 CHAT_EVERY = 1.0  # seconds between messages to one chat, on average (Telegram: about one a second)
-CHAT_BURST = 3  # a reply of a few messages goes at once; a fourth waits its second
+# Telegram tolerates short bursts in one chat: a reply of several messages or a handful of
+# notices goes at once; a flood to one chat (the 21st message and on) goes one a second.
+CHAT_BURST = 20
 
 
 def paces(chat_id: object, per_second: int) -> tuple[Pace, Pace]:
