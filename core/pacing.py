@@ -8,10 +8,13 @@ sends go at once, and no more than one per `every` seconds after that, however m
 reserve: the reservation is one atomic upsert of the pace's row.
 
 Where the turns are kept: on PostgreSQL (several workers) in `send_pace`, on the database's own
-clock, so workers on different hosts agree; measured against Redis in `bench/pace_bench.py`,
-it costs well under a millisecond a send, and 30 sends a second are nothing to the database, so
-production needs no second service. SQLite serves one process: `LocalPaces` keeps the turns in
-its memory, with the same rule.
+clock, so workers on different hosts agree. Measured against Redis (`bench/pace_bench.py`, two
+cores, shared): a turn takes 2.1 ms (p50) on PostgreSQL and 0.05 ms on Redis, and eight tasks
+get 392 and 23,000 turns a second. Telegram allows 30 a second, so PostgreSQL has 13 times the
+room, and 2 ms is small beside the 33 ms between turns and Telegram's own round trip: production
+needs no second service to run and secure. (A bot granted paid broadcasts, up to 1,000 a second,
+would outgrow it: Redis then.) SQLite serves one process: `LocalPaces` keeps the turns in its
+memory, with the same rule.
 """
 
 from __future__ import annotations
