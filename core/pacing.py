@@ -5,7 +5,10 @@ whole bot's), by the generic cell rate algorithm: a pace keeps `due`, the moment
 send would be on time; a send at `start` moves it to `max(due, start) + every` and may go at
 `max(start, due - burst * every)` (`Pace.next_due`, `Pace.send_at`). So no more than `burst`
 sends go at once, and no more than one per `every` seconds after that, however many workers
-reserve: the reservation is one atomic upsert of the pace's row.
+reserve: the reservation is one atomic upsert of the pace's row. When a pace gives a turn
+later than now, the paces after it are reserved only once that turn comes (`Turn.taken`): a
+bot-wide turn taken now and used later would let sends bunch, and one taken in the future
+would hold back every other chat behind one flooded chat.
 
 Where the turns are kept: on PostgreSQL (several workers) in `send_pace`, on the database's own
 clock, so workers on different hosts agree. Measured against Redis (`bench/pace_bench.py`, two
@@ -55,17 +58,23 @@ class SendPace(Base):
 _PACES = SendPace.__table__
 
 
-def reserve(connection: Connection, paces: Sequence[Pace]) -> float:
-    """Reserves one send in each pace, in order; the seconds to wait before sending.
+@dataclass(frozen=True)
+class Turn:
+    wait: float  # seconds until the turn
+    taken: int  # paces reserved: the rest are reserved again once the wait is over
+
+
+def reserve(connection: Connection, paces: Sequence[Pace]) -> Turn:
+    """Reserves one send in each pace, in order, until one gives a turn later than now.
 
     PostgreSQL only. Each pace is one upsert that moves its `due` as `Pace.next_due` does, under
-    the row's lock, so concurrent workers each get their own turn. A later pace starts from the
-    turn an earlier one gave: a chat's turn a second away takes the bot's turn a second away,
-    not now (a turn taken now and used later would let sends bunch).
+    the row's lock, so concurrent workers each get their own turn.
     """
     now = connection.execute(select(func.extract("epoch", func.clock_timestamp()))).scalar_one()
     start = now = float(now)
+    taken = 0
     for pace in paces:
+        taken += 1
         values = pg_insert(_PACES).values(key=pace.key, due=start + pace.every)
         # Pace.next_due, in one statement: max(due, start) + every, with start = excluded - every.
         later = func.greatest(_PACES.c.due, values.excluded.due - pace.every) + pace.every
@@ -73,7 +82,9 @@ def reserve(connection: Connection, paces: Sequence[Pace]) -> float:
                                                               set_={"due": later})
                                  .returning(_PACES.c.due)).scalar_one()
         start = pace.send_at(due, start)
-    return start - now
+        if start > now:
+            break
+    return Turn(start - now, taken)
 
 
 def prune(connection: Connection) -> int:
@@ -90,12 +101,16 @@ class LocalPaces:
         self._clock = clock
         self._pruned = clock()
 
-    def reserve(self, paces: Sequence[Pace]) -> float:
+    def reserve(self, paces: Sequence[Pace]) -> Turn:
         start = now = self._clock()
         if now - self._pruned > PRUNE_EVERY:
             self._due = {key: due for key, due in self._due.items() if due > now}
             self._pruned = now
+        taken = 0
         for pace in paces:
+            taken += 1
             due = self._due[pace.key] = pace.next_due(self._due.get(pace.key), start)
             start = pace.send_at(due, start)
-        return start - now
+            if start > now:
+                break
+        return Turn(start - now, taken)

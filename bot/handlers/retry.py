@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from telegram.error import BadRequest, NetworkError
@@ -48,9 +49,16 @@ class RetryingRateLimiter(AIORateLimiter):
         self._pruned = 0.0
         self._network_retries = network_retries
 
-    async def _turn(self, chat_id: object) -> float:
-        """Seconds until this message's turn, in the chat's pace and the bot's."""
-        wanted = paces(chat_id, self._per_second)
+    async def _wait_turn(self, chat_id: object) -> None:
+        """Waits for this message's turn in the chat's pace, then in the bot's."""
+        wanted: Sequence[Pace] = paces(chat_id, self._per_second)
+        while wanted:
+            turn = await self._reserve(wanted)
+            wanted = wanted[turn.taken:]
+            if turn.wait > 0:
+                await asyncio.sleep(turn.wait)
+
+    async def _reserve(self, wanted: Sequence[Pace]) -> pacing.Turn:
         if self._shared is None:
             return self._local.reserve(wanted)
         try:
@@ -66,9 +74,7 @@ class RetryingRateLimiter(AIORateLimiter):
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
         chat_id = data.get("chat_id")
         if chat_id is not None and self._per_second:
-            wait = await self._turn(chat_id)
-            if wait > 0:
-                await asyncio.sleep(wait)
+            await self._wait_turn(chat_id)
         for attempt in range(self._network_retries + 1):
             try:
                 return await super().process_request(callback, args, kwargs, endpoint, data,
