@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from functools import partial
 from importlib.metadata import EntryPoint, entry_points
 
 from bot.config import BotSettings
-from bot.process import run_process
+from bot.process import run_checked, run_process
+from bot.workers import listen, run_workers
 from core.config import ConfigurationError
 from core.db import Database
 from core.i18n import N_
@@ -35,6 +37,10 @@ def build_parser(added: Sequence[str] = ()) -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="webhook mode inside the aiohttp app (/healthz too)")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="N worker processes on the one port (each its own event loop and "
+                            "database pool); default 1")
+    serve.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)  # a worker of --workers
     for name in added:
         commands.add_parser(name, help=f"added by an installed tool: python -m bot {name} --help")
     return parser
@@ -55,7 +61,8 @@ async def serve(args: argparse.Namespace, settings: BotSettings, db: Database) -
     from bot.run import run_polling, run_webhook
 
     if args.command == "serve":
-        await run_webhook(settings, db, args.host, args.port)
+        listener = None if args.listen_fd is None else socket.socket(fileno=args.listen_fd)
+        await run_webhook(settings, db, args.host, args.port, listener)
     else:
         await run_polling(settings, db)
 
@@ -67,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         command: Callable[[Sequence[str]], int] = added[argv[0]].load()
         return command(argv[1:])
     args = build_parser(sorted(added)).parse_args(argv)
+    if args.command == "serve" and args.workers > 1:
+        worker_args = ["--host", args.host, "--port", str(args.port)]
+        return run_checked(partial(check_before_start, args), lambda _settings, _context: run_workers(
+            args.workers, listen(args.host, args.port), worker_args))
     return run_process(partial(check_before_start, args), partial(serve, args))
 
 

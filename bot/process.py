@@ -31,12 +31,17 @@ async def _serve(serve: Serve, settings: BotSettings, context: Context) -> int:
 
 def run_process(check: Check, serve: Serve) -> int:
     """`check` the settings from the environment, then `serve` the database; the exit code."""
+    return run_checked(check, lambda settings, context: asyncio.run(_serve(serve, settings, context)))
+
+
+def run_checked(check: Check, run: Callable[[BotSettings, Context], int]) -> int:
+    """`check` the settings from the environment, then `run`; what the operator must fix: exit 2."""
     settings = BotSettings.from_env()
     configure_logging(settings.core.log_level)
     context = Context(settings.core, translator(settings.core.locale))
     try:
         check(settings)
-        return asyncio.run(_serve(serve, settings, context))
+        return run(settings, context)
     except CommandError as error:
         context.error(str(error))
         return 2

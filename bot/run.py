@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 
 from aiohttp import web
 from telegram import Update
@@ -60,9 +61,12 @@ async def run_polling(settings: BotSettings, db: Database) -> None:
         await stop_polling(application)
 
 
-async def start_webhook(settings: BotSettings, db: Database, host: str,
-                        port: int) -> tuple[web.AppRunner, Application]:
-    """The aiohttp app with the webhook route and `/healthz`, and setWebhook told where it is."""
+async def start_webhook(settings: BotSettings, db: Database, host: str, port: int,
+                        listener: socket.socket | None = None) -> tuple[web.AppRunner, Application]:
+    """The aiohttp app with the webhook route and `/healthz`, and setWebhook told where it is.
+
+    `listener`: a socket already listening, shared with other workers (`bot serve --workers`).
+    """
     if not settings.webhook_url or not settings.webhook_secret:
         raise SystemExit("webhook mode needs TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET")
     application = build_application(settings, db, polling=False)
@@ -79,7 +83,8 @@ async def start_webhook(settings: BotSettings, db: Database, host: str,
     inbox.start()  # updates stored before a restart are handled first
     runner = web.AppRunner(app)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    site = web.TCPSite(runner, host, port) if listener is None else web.SockSite(runner, listener)
+    await site.start()
     # Listening first: Telegram delivers pending updates as soon as the webhook is set.
     url = settings.webhook_url.rstrip("/")
     if not url.endswith(WEBHOOK_PATH):
@@ -101,8 +106,9 @@ async def stop_webhook(runner: web.AppRunner, application: Application) -> None:
     await application.shutdown()
 
 
-async def run_webhook(settings: BotSettings, db: Database, host: str, port: int) -> None:
-    runner, application = await start_webhook(settings, db, host, port)
+async def run_webhook(settings: BotSettings, db: Database, host: str, port: int,
+                      listener: socket.socket | None = None) -> None:
+    runner, application = await start_webhook(settings, db, host, port, listener)
     try:
         await until_stopped()
     finally:

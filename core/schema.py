@@ -14,6 +14,7 @@ from core.identity.sessions import ChannelSession
 from core.inbox import ChannelUpdate
 from core.marks import DatabaseMark
 from core.notices import CitizenNotice
+from core.pacing import SendPace
 from core.records.base import Base
 from core.records.citizen import Citizen, FieldChange
 from core.records.facility import Facility
@@ -54,6 +55,7 @@ __all__ = [
     "Provenance",
     "QuarantinedSubmission",
     "RiskFactor",
+    "SendPace",
     "Service",
     "StaffInvite",
     "StaffMember",

@@ -112,7 +112,8 @@ async def test_notices_to_a_chat_that_blocked_the_bot_hold_up_nobody_and_are_giv
         async def all_given_up() -> bool:
             state = await rows(world.db)
             return all(state[f"blocked-{n}"]["dead_at"] is not None for n in range(12))
-        await eventually(all_given_up, "the blocked chat's notices to be given up")
+        # 36 tries to one chat: past a burst of 20 they go one a second (Telegram's per-chat limit).
+        await eventually(all_given_up, "the blocked chat's notices to be given up", timeout=40)
 
     state = await rows(world.db)
     for number in range(12):

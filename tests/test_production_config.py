@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,15 @@ def test_ussd_with_only_half_of_its_gateway_settings_refuses_to_start(
         gateway: dict[str, str], missing: str, tmp_path: Path) -> None:
     result = run(["bot", "serve", "--port", "1"], tmp_path, EHR_SECRET_KEY=GOOD_KEY, **gateway)
     refused_in_one_line(result, tmp_path, missing)
+
+
+def test_several_workers_on_a_port_in_use_are_refused_in_one_line_before_any_starts(
+        tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        result = run(["bot", "serve", "--workers", "2", "--host", "127.0.0.1", "--port", port],
+                     tmp_path, EHR_SECRET_KEY=GOOD_KEY)
+    refused_in_one_line(result, tmp_path, f"Port {port}", "already in use", "--port")
 
 
 def test_ussd_settings_accept_both_or_neither() -> None:

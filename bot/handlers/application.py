@@ -45,8 +45,9 @@ def build_application(settings: BotSettings, db: Database, *, polling: bool = Tr
         .token(token)
         .base_url(settings.api_base_url)
         .base_file_url(settings.file_base_url)
-        .rate_limiter(RetryingRateLimiter(max_retries=3,
-                                          overall_max_rate=settings.max_messages_per_second))
+        # Telegram's limits for the whole bot: shared by every process on PostgreSQL.
+        .rate_limiter(RetryingRateLimiter(max_retries=3, db=db,
+                                          per_second=settings.max_messages_per_second))
         .concurrent_updates(PerChatUpdateProcessor(settings.concurrency))
         # aiohttp's client, not httpx (see bot/handlers/http.py); a pool the size of the
         # updates in flight, and one connection of its own for the long poll.
