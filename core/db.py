@@ -2,16 +2,21 @@
 
 SQLite through aiosqlite is the embedded default (WAL, foreign keys on);
 `DATABASE_URL=postgresql+asyncpg://...` selects PostgreSQL. Each use case runs
-in one transaction: `async with db.transaction() as session: ...`.
+in one transaction: `async with db.transaction() as session: ...`, or, for a use
+case made of many small reads and writes (one input of a conversation),
+`await db.atomic(work)`: on PostgreSQL every `db.read`/`db.write` inside joins one
+transaction, so an input costs one BEGIN and one COMMIT, not one per call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +27,7 @@ from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -32,6 +38,11 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeEngine
 
+log = logging.getLogger(__name__)
+
+# A pooled PostgreSQL connection is replaced after this long: a server, proxy or firewall that
+# drops idle connections after longer is never met with one (the usual idle cut is 30 minutes+).
+POOL_RECYCLE_SECONDS = 20 * 60
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
@@ -76,7 +87,14 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    # No `pool_pre_ping`: a ping on every checkout is one more round trip for every group of
+    # statements. Stale connections are recycled before a server or proxy drops them, and one
+    # found dead all the same (a restarted server) fails at its first statement, before anything
+    # is committed: `Database` then runs the work once more on a new connection.
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
+    # asyncpg prepares each statement once per connection and SQLAlchemy keeps the prepared
+    # statements (`prepared_statement_cache_size`, 100 by default): never set it to 0 here.
+    return create_async_engine(url, **kwargs)
 
 
 def insert_if_absent(connection: Connection, table: Table, values: Mapping[str, Any],
@@ -91,6 +109,9 @@ def insert_if_absent(connection: Connection, table: Table, values: Mapping[str, 
 
 
 T = TypeVar("T")
+
+# The transaction of `Database.atomic` in progress in this task, if any, and its database.
+_ATOMIC: ContextVar[tuple[Database, AsyncConnection] | None] = ContextVar("ehr_atomic", default=None)
 
 
 class Database:
@@ -123,9 +144,57 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def _joined(self) -> AsyncConnection | None:
+        """The connection of this database's `atomic` work in progress in this task, if any."""
+        current = _ATOMIC.get()
+        return current[1] if current is not None and current[0] is self else None
+
+    async def atomic(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Runs `work()` with all its reads and writes in one transaction, on PostgreSQL.
+
+        Commits when `work` returns, rolls back when it raises. Locks taken inside are held until
+        the end, so `work` should be short and make no call outside the database. On SQLite each
+        call keeps its own short transaction: the file is local (no round trip to save), and a
+        transaction that reads and later writes would fail at once if another process wrote in
+        between (SQLite has one writer).
+        """
+        if self._reader is not None or self._joined() is not None:
+            return await work()
+
+        async def joined(connection: AsyncConnection) -> T:
+            token = _ATOMIC.set((self, connection))
+            try:
+                return await work()
+            finally:
+                _ATOMIC.reset(token)
+        return await self._retrying(joined, write=True)
+
+    async def _retrying(self, run: Callable[[AsyncConnection], Awaitable[T]], *, write: bool) -> T:
+        """`run(connection)` in a transaction; once more on a new connection when the first
+        was found dead before the commit (nothing was committed then). A failure while committing
+        may have committed: that one is never run twice."""
+        for attempt in (1, 2):
+            committing = False
+            try:
+                async with (self.engine.begin() if write else self.engine.connect()) as connection:
+                    result = await run(connection)
+                    committing = True
+                return result
+            except DBAPIError as error:
+                if attempt == 2 or committing or not error.connection_invalidated:
+                    raise
+                log.warning("a database connection was found closed; trying again on a new one")
+        raise AssertionError("unreachable")
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A unit of work: commits when the block ends, rolls back on any error."""
+        joined = self._joined()
+        if joined is not None:  # inside `atomic`: its transaction, committed at its end
+            async with self.sessions(bind=joined) as session:
+                yield session
+                await session.flush()
+            return
         async with self.sessions() as session, session.begin():
             yield session
 
@@ -138,6 +207,10 @@ class Database:
         fail at once with "database is locked" when another process wrote in
         between, whatever the busy timeout. PostgreSQL needs nothing of the kind.
         """
+        joined = self._joined()
+        if joined is not None:  # inside `atomic` (PostgreSQL): its transaction
+            yield joined
+            return
         async with self.engine.begin() as connection:
             if write_lock and self.dialect == "sqlite":
                 await connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -150,8 +223,10 @@ class Database:
         """
         if self._reader is not None:
             return await self._hop(False, fn, *args)
-        async with self.engine.connect() as connection:
-            return await connection.run_sync(fn, *args)
+        joined = self._joined()
+        if joined is not None:
+            return await joined.run_sync(fn, *args)
+        return await self._retrying(lambda connection: connection.run_sync(fn, *args), write=False)
 
     async def write(self, fn: Callable[..., T], *args: object) -> T:
         """Runs `fn(connection, *args)` in one short write transaction, in one hop.
@@ -162,8 +237,10 @@ class Database:
         """
         if self._reader is not None:
             return await self._hop(True, fn, *args)
-        async with self.engine.begin() as connection:
-            return await connection.run_sync(fn, *args)
+        joined = self._joined()
+        if joined is not None:
+            return await joined.run_sync(fn, *args)
+        return await self._retrying(lambda connection: connection.run_sync(fn, *args), write=True)
 
     async def _hop(self, write: bool, fn: Callable[..., T], *args: object) -> T:
         if self._thread is None:

@@ -29,7 +29,7 @@ from core.db import Database
 from core.i18n import N_, translator
 from core.identity import accounts, subjects
 from core.identity.accounts import Account, JourneyState
-from core.staff.service import active_staff
+from core.staff.service import Staff, active_staff
 
 log = logging.getLogger(__name__)
 assert JOURNEYS_LOADED  # the journeys registered themselves on import
@@ -91,35 +91,48 @@ class Conversation:
         """Answers one input. `signed_in=False`: a PIN channel's session before its sign-in;
         `fresh`: a new session that starts clean, whatever journey the last one left."""
         started = time.perf_counter()
-        account = await self.account(external_id)
+        # Two transactions on PostgreSQL (`Database.atomic`): who is talking, then the answer with
+        # everything it reads and writes (a card read, its access event, the journey's state).
+        account, staff = await self.db.atomic(lambda: self._who(external_id))
         if fresh:
             account = replace(account, state=JourneyState())
-        staff = await active_staff(self.db, account.id)
         turn = Turn(self.db, account, given, translator(account.locale), self.info, staff,
                     who_is(account, staff))
-        tap: Tap | None = None
         try:
-            step, tap = await self._dispatch(turn, signed_in)
+            step, deliveries = await self.db.atomic(lambda: self._answer(turn, signed_in, fresh))
         except Exception:
-            # The person gets an answer and a reference; the details go to the log only.
+            # Nothing of the failed answer was kept (its transaction rolled back). The person gets
+            # an answer and a reference; the details go to the log only.
             reference = secrets.token_hex(3).upper()
             log.exception("input failed (reference %s, account %s, %s)", reference, account.id, given.kind)
             text = turn._("Sorry, something went wrong on our side. Please try again in a moment. "
                           "If it keeps happening, tell the health station this reference: {reference}.",
                           reference=reference)
-            step = Step((Reply(text, close_keyboard=True),), JourneyState())
+            step, deliveries = Step((Reply(text, close_keyboard=True),), JourneyState()), ()
+            await self._store(account, step, None, fresh)
+        log.debug("input %s handled: flow %s -> %s/%s in %.1f ms", given.kind, account.state.flow,
+                  step.state.flow, step.state.step, (time.perf_counter() - started) * 1000)
+        replaced = account.qr_message if any(r.replaces_code for r in step.replies) else None
+        return Answer(tuple(encoded(reply) for reply in step.replies), step.notice,
+                      step.locale or turn.t.locale, deliveries, step.signed_in, replaced,
+                      self._takes_text(step.state))
+
+    async def _who(self, external_id: str) -> tuple[Account, Staff | None]:
+        account = await self.account(external_id)
+        return account, await active_staff(self.db, account.id)
+
+    async def _answer(self, turn: Turn, signed_in: bool, fresh: bool) -> tuple[Step, tuple[Delivery, ...]]:
+        """The journey's step, its state stored and the notices it gives others addressed."""
+        step, tap = await self._dispatch(turn, signed_in)
+        await self._store(turn.account, step, tap, fresh)
+        return step, (await self._deliveries(step.notify) if step.notify else ())
+
+    async def _store(self, account: Account, step: Step, tap: Tap | None, fresh: bool) -> None:
         taps = self._taps(account, tap)
         if step.state != account.state or fresh or taps is not None:
             saved = await self.db.write(accounts.save_state, account, step.state, taps)
             if not saved:
                 log.warning("conversation of account %s moved on elsewhere; state not stored", account.id)
-        log.debug("input %s handled: flow %s -> %s/%s in %.1f ms", given.kind, account.state.flow,
-                  step.state.flow, step.state.step, (time.perf_counter() - started) * 1000)
-        deliveries = await self._deliveries(step.notify) if step.notify else ()
-        replaced = account.qr_message if any(r.replaces_code for r in step.replies) else None
-        return Answer(tuple(encoded(reply) for reply in step.replies), step.notice,
-                      step.locale or turn.t.locale, deliveries, step.signed_in, replaced,
-                      self._takes_text(step.state))
 
     async def showing_code(self, external_id: str, message_id: str) -> None:
         """The message that shows the account's current check-in code from now on, as the channel

@@ -56,10 +56,12 @@ class DeskLookup:
 
 def _paused(connection: Connection, account: Account, facility_code: str | None, now: dt.datetime) -> bool:
     since = now - WRONG_WINDOW
-    if attempts.recent(connection, account.id, Outcome.WRONG_CHECKIN_CODE, since) >= MAX_WRONG_PER_ACCOUNT:
-        return True
-    return facility_code is not None and attempts.recent_at_facility(
-        connection, facility_code, Outcome.WRONG_CHECKIN_CODE, since) >= max_wrong_per_facility()
+    if facility_code is None:
+        return attempts.recent(connection, account.id, Outcome.WRONG_CHECKIN_CODE,
+                               since) >= MAX_WRONG_PER_ACCOUNT
+    by_account, at_facility = attempts.recent_by_account_and_facility(
+        connection, account.id, facility_code, Outcome.WRONG_CHECKIN_CODE, since)
+    return by_account >= MAX_WRONG_PER_ACCOUNT or at_facility >= max_wrong_per_facility()
 
 
 def _look_up(connection: Connection, account: Account, staff: Staff | None, column: str,

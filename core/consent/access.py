@@ -74,8 +74,8 @@ async def read_book_as(db: Database, reader: Reader, citizen_id: int, *, via: st
     await db.write(append, _EVENTS, content)
     log.info("book read by a %s (citizen %s, via %s, groups %s)", reader.role, citizen_id, via,
              content["groups"])
-    facility_name = None
-    if reader.facility_code:
+    facility_name = reader.facility_name
+    if reader.facility_code and facility_name is None:
         facility_name = await db.read(_facility_name, reader.facility_code)
     return ReadResult(book, AccessRecord(content["at"], reader.role, reader.name, reader.facility_code,
                                          facility_name, reader.ward_code, shown, via))

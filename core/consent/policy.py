@@ -78,6 +78,7 @@ class Reader:
     facility_code: str | None = None
     ward_code: str | None = None
     name: str | None = None
+    facility_name: str | None = None  # when the caller knows it already (a staff member's)
 
 
 _AUDIENCE_OF_ROLE = {"receptionist": Audience.CLINIC, "volunteer": Audience.VOLUNTEER}
