@@ -122,9 +122,12 @@ async def test_people_talking_to_two_webhook_workers_see_one_bot_within_telegram
     print(f"updates handled by {len(pids)} worker process(es)")
     senders = {row["claimed_by"].split(":")[1] for row in (await rows(world.db)).values()}
 
-    # Telegram's limit, for the whole bot: no second saw more than PER_SECOND of its messages
-    # (one more allowed for a message's own travel time across the second's edge).
+    # Telegram's limit, for the whole bot: no three seconds saw more than 3 × PER_SECOND of its
+    # messages. The emulator stamps whole seconds and a busy machine delays a send scheduled
+    # near a second's edge into the next, so one second alone may show a message or two more;
+    # three each pacing alone (the fault this test is for) would show twice the limit.
     seconds = per_second(world, phones)
     print(f"messages per second: {sorted(seconds.items())}; notices sent by {senders}")
     assert sum(seconds.values()) == PHONES * len(INPUTS) + NOTICES
-    assert max(seconds.values()) <= PER_SECOND + 1, sorted(seconds.items())
+    windows = [sum(seconds.get(start + k, 0) for k in range(3)) for start in seconds]
+    assert max(windows) <= 3 * PER_SECOND + 1, sorted(seconds.items())
