@@ -314,7 +314,7 @@ class RosterRun:
         after = 0
         while True:
             async with begin(connection, write_lock=True):
-                page = (await connection.execute(_LINK_PAGE, {"after": after})).all()
+                page = (await connection.execute(_LINK_PAGE, {"after": after, "size": CHUNK})).all()
                 if not page:
                     return
                 await _link(connection, page, self.sources.population, report)
@@ -412,7 +412,7 @@ _LINK_PAGE = (
     .outerjoin(_GUARDIAN, _GUARDIAN.c.personal_id == _LINKS.c.guardian)
     .where(_LINKS.c.seq > bindparam("after"))
     .order_by(_LINKS.c.seq)
-    .limit(CHUNK)
+    .limit(bindparam("size"))
 )
 _SET_GUARDIAN = Bulk(
     update(_CITIZENS).where(_CITIZENS.c.id == bindparam("child_id")).values(
