@@ -1,7 +1,9 @@
-"""Core record service benchmark: roster import against a plain sqlite3 baseline,
-QĐ 130 visits imported per second, and HealthBook build time, on SQLite.
+"""Core record service benchmark: roster import against a plain sqlite3 baseline (and,
+with --postgres, against plain COPY on PostgreSQL), QĐ 130 visits imported per second,
+and HealthBook build time, on SQLite.
 
     .venv/bin/python bench/core_bench.py [--people 1000000] [--visits 20000]
+        [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/bench] [--roster-only]
 
 Each phase runs in its own process so its peak memory is its own. Figures are
 printed with the machine they ran on and written to bench/out/core_bench.json.
@@ -100,6 +102,35 @@ def phase_baseline() -> dict[str, object]:
     return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, "peak_mib": peak_mib()}
 
 
+def phase_pg_baseline(url: str) -> dict[str, object]:
+    """csv.reader + asyncpg's COPY of the same rows into a table of the same shape."""
+    import asyncpg
+
+    async def run() -> dict[str, object]:
+        connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        await connection.execute("DROP TABLE IF EXISTS roster_baseline")
+        started = time.perf_counter()
+        with (OUT / "roster.csv").open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader)
+            columns = ", ".join(f"{c} TEXT" for c in header)
+            await connection.execute(
+                f"CREATE TABLE roster_baseline ({columns}, UNIQUE (so_dinh_danh))")
+            rows = 0
+            while chunk := [row for _, row in zip(range(10000), reader, strict=False)]:
+                async with connection.transaction():
+                    await connection.copy_records_to_table("roster_baseline", records=chunk)
+                rows += len(chunk)
+        seconds = time.perf_counter() - started
+        await connection.execute("DROP TABLE roster_baseline")
+        await connection.close()
+        return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds}
+
+    result = asyncio.run(run())
+    result["peak_mib"] = peak_mib()
+    return result
+
+
 async def _fresh_database(name: str):
     from core.db import Database
     from core.migrate import upgrade
@@ -112,11 +143,26 @@ async def _fresh_database(name: str):
     return db
 
 
-def phase_import() -> dict[str, object]:
+async def _fresh_postgres(url: str):
+    from sqlalchemy import text
+
+    from core.db import Database
+    from core.migrate import upgrade
+
+    db = Database(url)
+    async with db.engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await upgrade(db)
+    return db
+
+
+def phase_import(url: str = "") -> dict[str, object]:
+    """import-roster into a fresh database: SQLite, or the PostgreSQL at `url` (emptied)."""
     from core.records.imports.roster import import_roster
 
     async def run() -> dict[str, object]:
-        db = await _fresh_database("bench.sqlite3")
+        db = await (_fresh_postgres(url) if url else _fresh_database("bench.sqlite3"))
         started = time.perf_counter()
         report = await import_roster(db, OUT / "roster.csv")
         seconds = time.perf_counter() - started
@@ -254,6 +300,7 @@ def phase_book(samples: int, seed: int) -> dict[str, object]:
 
 
 PHASES = {"generate": phase_generate, "baseline": phase_baseline, "import": phase_import,
+          "pg_baseline": phase_pg_baseline,
           "visits": phase_visits, "book": phase_book}
 
 
@@ -273,6 +320,10 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=20_000)
     parser.add_argument("--samples", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--postgres", metavar="URL",
+                        help="also the roster import on this PostgreSQL database (emptied!) "
+                             "against plain COPY, e.g. postgresql+asyncpg://postgres@127.0.0.1/bench")
+    parser.add_argument("--roster-only", action="store_true", help="stop after the roster import")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -280,7 +331,7 @@ def main() -> None:
 
     allow_local_key()  # synthetic benchmark data: the checkout's own key (var/secret.key) will do
     if args.phase:
-        values = [int(v) for v in args.rest]
+        values = [int(v) if v.isdigit() else v for v in args.rest]
         print(json.dumps(PHASES[args.phase](*values)))
         return
 
@@ -301,7 +352,21 @@ def main() -> None:
     print(f"  import-roster             : {ours['rows_per_s']:>10,.0f} rows/s "
           f"({ours['seconds']:.1f} s, peak {ours['peak_mib']:.0f} MiB, "
           f"{ours['rejected']} rejected)")
-    print(f"  ratio                     : {ratio:.2f} (aim >= 0.3)")
+    print(f"  ratio at {ours['rows']:,} rows  : {ratio:.2f} (aim >= 0.3)")
+    if args.postgres:
+        results["pg_baseline"] = pg_base = run_phase("pg_baseline", args.postgres)
+        results["pg_import"] = pg_ours = run_phase("import", args.postgres)
+        results["pg_ratio"] = pg_ratio = pg_ours["rows_per_s"] / pg_base["rows_per_s"]
+        print("\nRoster import on PostgreSQL, same rows, same run:")
+        print(f"  plain COPY (asyncpg)      : {pg_base['rows_per_s']:>10,.0f} rows/s "
+              f"({pg_base['seconds']:.1f} s)")
+        print(f"  import-roster             : {pg_ours['rows_per_s']:>10,.0f} rows/s "
+              f"({pg_ours['seconds']:.1f} s, peak {pg_ours['peak_mib']:.0f} MiB, "
+              f"{pg_ours['rejected']} rejected)")
+        print(f"  ratio at {pg_ours['rows']:,} rows  : {pg_ratio:.2f} (aim >= 0.3)")
+    if args.roster_only:
+        (OUT / "core_bench.json").write_text(json.dumps(results, indent=2))
+        return
     results["visits"] = visits = run_phase("visits", args.visits, args.seed)
     print(f"\nQĐ 130 XML import: {visits['visits_per_s']:,.0f} visits/s ({visits['visits']:,} visits, "
           f"{visits['prescriptions']:,} drug lines, {visits['test_results']:,} test results, "

@@ -211,9 +211,7 @@ class Database:
         if joined is not None:  # inside `atomic` (PostgreSQL): its transaction
             yield joined
             return
-        async with self.engine.begin() as connection:
-            if write_lock and self.dialect == "sqlite":
-                await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        async with self.engine.connect() as connection, begin(connection, write_lock=write_lock):
             yield connection
 
     async def read(self, fn: Callable[..., T], *args: object) -> T:
@@ -264,6 +262,16 @@ class Database:
             self._thread = None
 
 
+@asynccontextmanager
+async def begin(connection: AsyncConnection, *, write_lock: bool = False) -> AsyncIterator[None]:
+    """One transaction on a connection held for longer (an import's own staging tables live
+    on it); `write_lock` as in `Database.connection`."""
+    async with connection.begin():
+        if write_lock and connection.dialect.name == "sqlite":
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        yield
+
+
 class Bulk:
     """An executemany that skips SQLAlchemy's per-row parameter handling.
 
@@ -283,7 +291,11 @@ class Bulk:
     @classmethod
     def insert(cls, table: Table, columns: Sequence[str]) -> Bulk:
         statement = sa_insert(table).values({name: bindparam(name) for name in columns})
-        return cls(statement, {name: table.c[name].type for name in columns})
+        bulk = cls(statement, {name: table.c[name].type for name in columns})
+        bulk.table = table
+        return bulk
+
+    table: Table | None = None  # set by `insert`: what `copy` writes into
 
     def _prepare(self, dialect: Dialect) -> tuple[
             str, Callable[[Mapping[str, Any]], tuple[Any, ...]], tuple[tuple[int, Any], ...]]:
@@ -328,6 +340,23 @@ class Bulk:
             return
         sql = self._prepare(connection.dialect)[0]
         await connection.exec_driver_sql(sql, self._parameters(connection.dialect, rows))
+
+    async def copy(self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """`run`, through PostgreSQL's COPY where the database has it (an `insert` of plain
+        columns only), inside the connection's transaction."""
+        if not rows:
+            return
+        if connection.dialect.name != "postgresql" or self.table is None:
+            await self.run(connection, rows)
+            return
+        driver = (await connection.get_raw_connection()).driver_connection
+        if not driver.is_in_transaction():  # type: ignore[union-attr]
+            # The adapter begins its transaction at the first statement; COPY is not one.
+            await connection.exec_driver_sql("SELECT 1")
+        columns = self.statement.compile(dialect=connection.dialect).positiontup or ()
+        await driver.copy_records_to_table(  # type: ignore[union-attr]
+            self.table.name, columns=list(columns),
+            records=self._parameters(connection.dialect, rows))
 
 
 class BulkReturningIds(Bulk):

@@ -270,3 +270,46 @@ def test_import_roster_command_prints_a_summary_and_exits_2_on_an_unreadable_fil
                      database=database)
     assert broken.returncode == 2
     assert "not UTF-8" in broken.stderr
+
+
+def many_residents(tmp_path: Path, first: int, count: int) -> Path:
+    """`count` residents with a card each, every third with the previous one as guardian."""
+    rows = []
+    for number in range(first, first + count):
+        guardian = f"001090{number - 1:06d}" if number % 3 == 0 and number > first else ""
+        rows.append(f"001090{number:06d},Nguyễn Văn An,15/07/1990,Nam,Kinh,VN,Kỹ sư,,,70,"
+                    f"Số {number} Hàng Bạc,DN401{number:010d},01001,01/01/2026,31/12/2026,O+,,"
+                    f"{guardian}")
+    return roster(tmp_path, *rows, name=f"roster_{first}.csv")
+
+
+async def test_an_operator_can_import_a_roster_of_any_length_in_the_same_memory(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The importer keeps a chunk or two in memory, not an entry per resident: four times the
+    rows (and four times the chunks) peak within a fifth of the same memory."""
+    import tracemalloc
+
+    from core.records.imports import csvfile
+    from core.records.imports import roster as roster_module
+
+    # Many chunks and many reads from a file a test can afford (a million rows hold 100
+    # chunks of 10,000 and 150 reads of a MiB).
+    monkeypatch.setattr(roster_module, "CHUNK", 100)
+    monkeypatch.setattr(csvfile, "_CHUNK", 1 << 16)
+    await import_roster(db, many_residents(tmp_path, 0, 300))  # statements compiled, caches warm
+    peaks = []
+    for first, count in ((1_000, 2_500), (10_000, 10_000)):
+        path = many_residents(tmp_path, first, count)
+        tracemalloc.start()
+        try:
+            report = await import_roster(db, path)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        assert (report.created, report.rejected) == (count, 0)
+    assert peaks[1] < peaks[0] * 1.2, f"{peaks[0] / 2**20:.1f} MiB, then {peaks[1] / 2**20:.1f} MiB"
+    async with db.sessions() as session:
+        linked = await session.scalar(select(func.count()).where(Citizen.guardian_id.is_not(None)))
+    expected = sum(1 for first, count in ((0, 300), (1_000, 2_500), (10_000, 10_000))
+                   for number in range(first + 1, first + count) if number % 3 == 0)
+    assert linked == expected

@@ -68,12 +68,10 @@ class Parsed(Lined, Protocol):
 P = TypeVar("P", bound=Parsed)
 
 
-def read_entries(source: CsvFile, report: ImportReport,
-                 parse: Callable[[dict[str, str], int], P], key: Callable[[P], Hashable],
-                 duplicate: str) -> Iterator[P]:
-    """Valid entries of a file; bad rows and repeats of an earlier row's `key` go to the
-    report with their line (`duplicate` is a catalogue string naming `{line}`)."""
-    seen: dict[Hashable, int] = {}
+def parse_entries(source: CsvFile, report: ImportReport,
+                  parse: Callable[[dict[str, str], int], P]) -> Iterator[P]:
+    """Entries of a file whose values pass; bad rows go to the report with their line.
+    An entry's warnings are the caller's to report (once it is sure to take the row)."""
     for row in iter_rows(source):
         report.read += 1
         if row.problem is not None:
@@ -84,12 +82,23 @@ def read_entries(source: CsvFile, report: ImportReport,
         except InvalidValue as error:
             report.reject(row.line, error.report_message)
             continue
+        yield entry
+
+
+def read_entries(source: CsvFile, report: ImportReport,
+                 parse: Callable[[dict[str, str], int], P], key: Callable[[P], Hashable],
+                 duplicate: str) -> Iterator[P]:
+    """Valid entries of a file; bad rows and repeats of an earlier row's `key` go to the
+    report with their line (`duplicate` is a catalogue string naming `{line}`). Keeps every
+    key seen: for files of bounded size (the roster checks its repeats in the database)."""
+    seen: dict[Hashable, int] = {}
+    for entry in parse_entries(source, report, parse):
         if key(entry) in seen:
-            report.reject(row.line, Message(duplicate, {"line": seen[key(entry)]}))
+            report.reject(entry.line, Message(duplicate, {"line": seen[key(entry)]}))
             continue
-        seen[key(entry)] = row.line
+        seen[key(entry)] = entry.line
         for warning in entry.warnings:
-            report.warn(row.line, warning)
+            report.warn(entry.line, warning)
         yield entry
 
 
@@ -171,5 +180,5 @@ async def import_from_one_source(
 
 __all__ = [
     "ChunkWriter", "Lined", "Parsed", "apply_safely", "chunked", "import_from_one_source",
-    "optional_value", "read_entries", "write_in_chunks",
+    "optional_value", "parse_entries", "read_entries", "write_in_chunks",
 ]

@@ -12,18 +12,32 @@ value is left out, the rest of the row is taken in, and the line is reported.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core import validation as v
-from core.db import Bulk, Database
+from core.db import Bulk, Database, begin
 from core.i18n import N_, Message, now_utc
 from core.records.citizen import DECLARED_ONLY_FIELDS, DEMOGRAPHIC_FIELDS, Citizen, FieldChange
-from core.records.imports.chunks import optional_value, read_entries, write_in_chunks
+from core.records.imports.chunks import optional_value, parse_entries, write_in_chunks
 from core.records.imports.csvfile import CsvFile, open_csv, write_csv
 from core.records.imports.report import ImportReport
 from core.records.imports.runs import finish_run, start_run
@@ -131,9 +145,9 @@ def parse_row(values: dict[str, str], line: int | None = None) -> RosterEntry:
 
 
 def read_roster(source: CsvFile, report: ImportReport) -> Iterator[RosterEntry]:
-    """Valid entries of a roster file; bad rows go to the report with their line."""
-    return read_entries(source, report, parse_row, lambda entry: entry.personal_id,
-                        N_("This personal ID already appears on line {line} of this file."))
+    """Entries of a roster file; bad rows go to the report with their line. A repeated
+    personal ID is refused when written (`apply_chunk`), against the run's staging table."""
+    return parse_entries(source, report, parse_row)
 
 
 # --- Applying -----------------------------------------------------------------
@@ -153,19 +167,38 @@ _INSERT_CITIZENS = Bulk.insert(_CITIZENS, _NEW_CITIZEN_COLUMNS)
 _CARD_COLUMNS = ("number", "social_insurance_number", "beneficiary_group", "benefit_level",
                  "valid_from", "valid_to", "registered_facility_code", "provenance_id",
                  "superseded_at", "created_at")
-# The card names its holder by personal ID; the database finds the citizen's id,
-# so a chunk of new citizens needs no round trip to learn their ids.
-_INSERT_CARDS = Bulk(
-    insert(_CARDS).values(
-        citizen_id=select(_CITIZENS.c.id)
-        .where(_CITIZENS.c.personal_id == bindparam("personal_id")).scalar_subquery(),
-        **{name: bindparam(name) for name in _CARD_COLUMNS},
-    ),
-    {"personal_id": _CITIZENS.c.personal_id.type, **{n: _CARDS.c[n].type for n in _CARD_COLUMNS}},
-)
 _INSERT_CHANGES = Bulk.insert(FieldChange.__table__, (
     "citizen_id", "field", "old_value", "old_provenance_id", "new_value", "new_provenance_id",
     "changed_at"))
+
+# One import's own tables, temporary, on the one connection the import holds: what the
+# file has given so far (a repeat is refused with the first line), the guardian links to
+# set once everyone is in, and a chunk's new cards. The importer's memory stays one chunk
+# however long the file; `seq` numbers the entries taken in, in order.
+_STAGING = MetaData()
+_SEEN = Table("roster_seen", _STAGING,
+              Column("seq", Integer, primary_key=True, autoincrement=False),
+              Column("personal_id", String(12), nullable=False, unique=True),
+              Column("line", Integer), prefixes=["TEMPORARY"])
+_LINKS = Table("roster_links", _STAGING,
+               Column("seq", Integer, primary_key=True, autoincrement=False),
+               Column("line", Integer),
+               Column("child", String(12), nullable=False),
+               Column("guardian", String(12), nullable=False), prefixes=["TEMPORARY"])
+# A card names its holder by personal ID: new citizens' ids come from the database.
+_NEW_CARDS = Table("roster_cards", _STAGING, Column("personal_id", String(12)),
+                   *(Column(c.name, c.type) for c in _CARDS.c if c.name in _CARD_COLUMNS),
+                   prefixes=["TEMPORARY"])
+_STAGE_SEEN = Bulk.insert(_SEEN, ("seq", "personal_id", "line"))
+_STAGE_LINKS = Bulk.insert(_LINKS, ("seq", "line", "child", "guardian"))
+_STAGE_CARDS = Bulk.insert(_NEW_CARDS, ("personal_id", *_CARD_COLUMNS))
+_MOVE_CARDS = insert(_CARDS).from_select(
+    ("citizen_id", *_CARD_COLUMNS),
+    select(_CITIZENS.c.id, *(_NEW_CARDS.c[name] for name in _CARD_COLUMNS))
+    .join_from(_NEW_CARDS, _CITIZENS, _CITIZENS.c.personal_id == _NEW_CARDS.c.personal_id))
+
+_ALREADY_GIVEN = select(_SEEN.c.personal_id, _SEEN.c.line).where(
+    _SEEN.c.personal_id.in_(bindparam("personal_ids", expanding=True)))
 _EXISTING = select(_CITIZENS).where(
     _CITIZENS.c.personal_id.in_(bindparam("personal_ids", expanding=True)))
 # Which IDs are known, answered from the index alone (a first import finds none).
@@ -179,6 +212,7 @@ _CURRENT_CARDS = (
 )
 _SOURCES = select(Provenance.id, Provenance.source).where(
     Provenance.id.in_(bindparam("ids", expanding=True)))
+_DUPLICATE = N_("This personal ID already appears on line {line} of this file.")
 
 
 def _card_row(personal_id: str, card: CardEntry, provenance_id: int,
@@ -214,68 +248,147 @@ async def _source_map(connection: Any, ids: set[int]) -> dict[int, Source]:
     return dict((await connection.execute(_SOURCES, {"ids": sorted(ids)})).all())
 
 
-async def apply_chunk(db: Database, entries: list[RosterEntry], sources: RosterSources,
-                      report: ImportReport) -> None:
-    """Writes one chunk in one transaction: new citizens, changed fields, card periods."""
+class RosterRun:
+    """One roster import on one connection held throughout, with its staging tables."""
+
+    def __init__(self, connection: AsyncConnection, sources: RosterSources) -> None:
+        self.connection = connection
+        self.sources = sources
+        self.taken = 0  # entries taken in so far: the next `seq`
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, db: Database, sources: RosterSources) -> AsyncIterator[RosterRun]:
+        async with db.engine.connect() as connection:
+            await connection.run_sync(_drop_staging)  # a pooled connection may hold old ones
+            await connection.run_sync(_STAGING.create_all)
+            await connection.commit()
+            try:
+                yield cls(connection, sources)
+            finally:
+                await connection.rollback()
+                await connection.run_sync(_drop_staging)
+                await connection.commit()
+
+    async def _refuse_repeats(self, entries: list[RosterEntry],
+                              report: ImportReport) -> list[RosterEntry]:
+        """The entries whose personal ID this file has not given before; a repeat is refused
+        with the line that first gave it."""
+        connection = self.connection
+        first: dict[str, int | None] = {}
+        for row in await connection.execute(
+                _ALREADY_GIVEN, {"personal_ids": [e.personal_id for e in entries]}):
+            first[row.personal_id] = row.line
+        taken: list[RosterEntry] = []
+        for entry in entries:
+            if entry.personal_id in first:
+                report.reject(entry.line, Message(_DUPLICATE, {"line": first[entry.personal_id]}))
+                continue
+            first[entry.personal_id] = entry.line
+            for warning in entry.warnings:
+                report.warn(entry.line, warning)
+            taken.append(entry)
+        seqs = range(self.taken + 1, self.taken + len(taken) + 1)
+        await _STAGE_SEEN.copy(connection, [
+            {"seq": seq, "personal_id": e.personal_id, "line": e.line}
+            for seq, e in zip(seqs, taken, strict=True)])
+        await _STAGE_LINKS.copy(connection, [
+            {"seq": seq, "line": e.line, "child": e.personal_id, "guardian": e.guardian_personal_id}
+            for seq, e in zip(seqs, taken, strict=True) if e.guardian_personal_id])
+        return taken
+
+    async def apply_chunk(self, entries: list[RosterEntry], report: ImportReport) -> None:
+        """Writes one chunk in one transaction: new citizens, changed fields, card periods."""
+        async with begin(self.connection, write_lock=True):
+            entries = await self._refuse_repeats(entries, report)
+            await _apply(self.connection, entries, self.sources, report)
+        self.taken += len(entries)
+
+    async def link_guardians(self, report: ImportReport) -> None:
+        """Sets guardian links once everyone in the file exists (a guardian may come later),
+        a page of links at a time from the staging table."""
+        connection = self.connection
+        if connection.dialect.name == "postgresql":
+            async with begin(connection):  # the planner learns the staging table's size
+                await connection.exec_driver_sql(f"ANALYZE {_LINKS.name}")
+        after = 0
+        while True:
+            async with begin(connection, write_lock=True):
+                page = (await connection.execute(_LINK_PAGE, {"after": after, "size": CHUNK})).all()
+                if not page:
+                    return
+                await _link(connection, page, self.sources.population, report)
+            after = page[-1].seq
+
+
+def _drop_staging(connection: Connection) -> None:
+    for table in _STAGING.sorted_tables:
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table.name}")
+
+
+async def _apply(connection: AsyncConnection, entries: list[RosterEntry],
+                 sources: RosterSources, report: ImportReport) -> None:
     now = now_utc()
     pids = [e.personal_id for e in entries]
-    async with db.connection(write_lock=True) as connection:
-        known = (await connection.execute(_KNOWN_IDS, {"personal_ids": pids})).scalars().all()
-        existing = {row.personal_id: row for row in await connection.execute(
-            _EXISTING, {"personal_ids": known})} if known else {}
-        prov_ids = {getattr(row, f"{name}_prov") for row in existing.values()
-                    for name in DEMOGRAPHIC_FIELDS} - {None}
-        current_sources = await _source_map(connection, prov_ids)
-        current_cards: dict[int, Any] = {}
-        if existing:
-            for card in await connection.execute(
-                    _CURRENT_CARDS, {"citizen_ids": [r.id for r in existing.values()]}):
-                current_cards[card.citizen_id] = card  # the latest period wins
+    known = (await connection.execute(_KNOWN_IDS, {"personal_ids": pids})).scalars().all() \
+        if pids else []
+    existing = {row.personal_id: row for row in await connection.execute(
+        _EXISTING, {"personal_ids": known})} if known else {}
+    prov_ids = {getattr(row, f"{name}_prov") for row in existing.values()
+                for name in DEMOGRAPHIC_FIELDS} - {None}
+    current_sources = await _source_map(connection, prov_ids)
+    current_cards: dict[int, Any] = {}
+    if existing:
+        for card in await connection.execute(
+                _CURRENT_CARDS, {"citizen_ids": [r.id for r in existing.values()]}):
+            current_cards[card.citizen_id] = card  # the latest period wins
 
-        new_rows: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        history: list[dict[str, Any]] = []
-        new_cards: list[tuple[str, CardEntry]] = []
-        superseded: list[int] = []
-        for entry in entries:
-            row = existing.get(entry.personal_id)
-            merge = merge_fields(row, entry.demographics(), Source.POPULATION_DB,
-                                 sources.population, current_sources, now,
-                                 citizen_id=row.id if row is not None else None)
-            card_changed = entry.card is not None and (
-                row is None or row.id not in current_cards
-                or not _same_card(current_cards[row.id], entry.card))
-            if row is None:
-                values = dict.fromkeys(_NEW_CITIZEN_COLUMNS)
-                values.update(merge.updates)
-                if values["status"] is None:  # a register that is silent on status: living here
-                    values["status"] = CitizenStatus.ACTIVE
-                values.update(created_at=now, updated_at=now)
-                new_rows.append(values)
-                report.created += 1
-            elif merge.changed or card_changed:
-                if merge.changed:
-                    updates.append({"_id": row.id, **_full_update(row, merge.updates, now)})
-                    history.extend(merge.history)
-                report.updated += 1
-            else:
-                report.unchanged += 1
-            if card_changed:
-                assert entry.card is not None
-                new_cards.append((entry.personal_id, entry.card))
-                if row is not None and row.id in current_cards:
-                    superseded.append(current_cards[row.id].id)
+    new_rows: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    new_cards: list[dict[str, Any]] = []
+    superseded: list[int] = []
+    for entry in entries:
+        row = existing.get(entry.personal_id)
+        merge = merge_fields(row, entry.demographics(), Source.POPULATION_DB,
+                             sources.population, current_sources, now,
+                             citizen_id=row.id if row is not None else None)
+        card_changed = entry.card is not None and (
+            row is None or row.id not in current_cards
+            or not _same_card(current_cards[row.id], entry.card))
+        if row is None:
+            values = dict.fromkeys(_NEW_CITIZEN_COLUMNS)
+            values.update(merge.updates)
+            if values["status"] is None:  # a register that is silent on status: living here
+                values["status"] = CitizenStatus.ACTIVE
+            values.update(created_at=now, updated_at=now)
+            new_rows.append(values)
+            report.created += 1
+        elif merge.changed or card_changed:
+            if merge.changed:
+                updates.append({"_id": row.id, **_full_update(row, merge.updates, now)})
+                history.extend(merge.history)
+            report.updated += 1
+        else:
+            report.unchanged += 1
+        if card_changed:
+            assert entry.card is not None
+            new_cards.append(_card_row(entry.personal_id, entry.card, sources.insurance, now))
+            if row is not None and row.id in current_cards:
+                superseded.append(current_cards[row.id].id)
 
-        await _INSERT_CITIZENS.run(connection, new_rows)
-        if updates:
-            await connection.execute(
-                update(_CITIZENS).where(_CITIZENS.c.id == bindparam("_id")), updates)
-        await _INSERT_CHANGES.run(connection, history)
-        if superseded:
-            await connection.execute(
-                update(_CARDS).where(_CARDS.c.id.in_(superseded)).values(superseded_at=now))
-        await _INSERT_CARDS.run(connection, [
-            _card_row(pid, card, sources.insurance, now) for pid, card in new_cards])
+    await _INSERT_CITIZENS.copy(connection, new_rows)
+    if updates:
+        await connection.execute(
+            update(_CITIZENS).where(_CITIZENS.c.id == bindparam("_id")), updates)
+    await _INSERT_CHANGES.copy(connection, history)
+    if superseded:
+        await connection.execute(
+            update(_CARDS).where(_CARDS.c.id.in_(superseded)).values(superseded_at=now))
+    if new_cards:
+        await _STAGE_CARDS.copy(connection, new_cards)
+        await connection.execute(_MOVE_CARDS)
+        await connection.execute(delete(_NEW_CARDS))
 
 
 def _full_update(row: Any, changes: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
@@ -288,9 +401,19 @@ def _full_update(row: Any, changes: dict[str, Any], now: dt.datetime) -> dict[st
     return values
 
 
-_GUARDIAN_STATE = select(_CITIZENS.c.id, _CITIZENS.c.personal_id, _CITIZENS.c.guardian_id,
-                         _CITIZENS.c.guardian_id_prov).where(
-    _CITIZENS.c.personal_id.in_(bindparam("personal_ids", expanding=True)))
+_CHILD = _CITIZENS.alias("child")
+_GUARDIAN = _CITIZENS.alias("guardian")
+_LINK_PAGE = (
+    select(_LINKS.c.seq, _LINKS.c.line, _CHILD.c.id.label("child_id"),
+           _CHILD.c.guardian_id, _CHILD.c.guardian_id_prov,
+           _GUARDIAN.c.id.label("found_guardian_id"))
+    .select_from(_LINKS)
+    .outerjoin(_CHILD, _CHILD.c.personal_id == _LINKS.c.child)
+    .outerjoin(_GUARDIAN, _GUARDIAN.c.personal_id == _LINKS.c.guardian)
+    .where(_LINKS.c.seq > bindparam("after"))
+    .order_by(_LINKS.c.seq)
+    .limit(bindparam("size"))
+)
 _SET_GUARDIAN = Bulk(
     update(_CITIZENS).where(_CITIZENS.c.id == bindparam("child_id")).values(
         guardian_id=bindparam("guardian_id"), guardian_id_prov=bindparam("guardian_id_prov"),
@@ -301,64 +424,34 @@ _SET_GUARDIAN = Bulk(
 )
 
 
-async def link_guardians(db: Database, links: list[tuple[int | None, str, str]],
-                         provenance_id: int, report: ImportReport) -> None:
-    """Sets guardian links once everyone in the file exists (a guardian may come later)."""
+async def _link(connection: AsyncConnection, page: list[Any], provenance_id: int,
+                report: ImportReport) -> None:
     now = now_utc()
-    for start in range(0, len(links), CHUNK):
-        chunk = links[start:start + CHUNK]
-        async with db.connection(write_lock=True) as connection:
-            pids = {pid for _, child, guardian in chunk for pid in (child, guardian)}
-            rows = {r.personal_id: r for r in await connection.execute(
-                _GUARDIAN_STATE, {"personal_ids": sorted(pids)})}
-            sources = await _source_map(connection, {r.guardian_id_prov for r in rows.values()}
-                                        - {None})
-            updates, history = [], []
-            for line, child_pid, guardian_pid in chunk:
-                guardian = rows.get(guardian_pid)
-                child = rows.get(child_pid)
-                if child is None:  # the child's own row was rejected
-                    continue
-                if guardian is None:
-                    report.warn(line, Message(N_(
-                        "No resident has the guardian's personal ID; guardian left empty.")))
-                    continue
-                merge = merge_fields(child, {"guardian_id": guardian.id}, Source.POPULATION_DB,
-                                     provenance_id, sources, now, citizen_id=child.id)
-                if merge.changed:
-                    updates.append({"child_id": child.id, "updated_at": now, **merge.updates})
-                    history.extend(merge.history)
-            await _SET_GUARDIAN.run(connection, updates)
-            await _INSERT_CHANGES.run(connection, history)
-
-
-GuardianLink = tuple[int | None, str, str]  # (line, child's personal ID, guardian's)
-
-
-async def write_people(db: Database, entries: Iterable[RosterEntry], sources: RosterSources,
-                       report: ImportReport) -> list[GuardianLink]:
-    """Applies entries chunk by chunk; returns the guardian links to set afterwards."""
-    links: list[GuardianLink] = []
-
-    def noting_guardians(entries: Iterable[RosterEntry]) -> Iterator[RosterEntry]:
-        for entry in entries:
-            if entry.guardian_personal_id:
-                links.append((entry.line, entry.personal_id, entry.guardian_personal_id))
-            yield entry
-
-    async def write(chunk: list[RosterEntry], attempt: ImportReport) -> None:
-        await apply_chunk(db, chunk, sources, attempt)
-
-    await write_in_chunks(write, noting_guardians(entries), report, "roster", CHUNK)
-    return links
+    sources = await _source_map(connection, {r.guardian_id_prov for r in page} - {None})
+    updates, history = [], []
+    for link in page:
+        if link.child_id is None:  # the child's own row was not saved
+            continue
+        if link.found_guardian_id is None:
+            report.warn(link.line, Message(N_(
+                "No resident has the guardian's personal ID; guardian left empty.")))
+            continue
+        merge = merge_fields(link, {"guardian_id": link.found_guardian_id}, Source.POPULATION_DB,
+                             provenance_id, sources, now, citizen_id=link.child_id)
+        if merge.changed:
+            updates.append({"child_id": link.child_id, "updated_at": now, **merge.updates})
+            history.extend(merge.history)
+    await _SET_GUARDIAN.run(connection, updates)
+    await _INSERT_CHANGES.copy(connection, history)
 
 
 async def write_entries(db: Database, entries: Iterable[RosterEntry], sources: RosterSources,
                         report: ImportReport) -> None:
-    """Applies entries, then the guardian links (a guardian may come later in the file)."""
-    links = await write_people(db, entries, sources, report)
-    if links:
-        await link_guardians(db, links, sources.population, report)
+    """Applies entries chunk by chunk, then the guardian links (a guardian may come later
+    in the file)."""
+    async with RosterRun.open(db, sources) as run:
+        await write_in_chunks(run.apply_chunk, entries, report, "roster", CHUNK)
+        await run.link_guardians(report)
 
 
 async def import_roster(db: Database, path: Path) -> ImportReport:
