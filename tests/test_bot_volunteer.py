@@ -202,6 +202,7 @@ async def test_yes_confirms_exactly_the_entries_the_resident_was_shown_never_one
     await helper.until(lambda m: "O Rh+" in m.labels)
     await helper.press("O Rh+")
     await helper.until(lambda m: "O Rh+" in m.text and "Đã ghi nhận" in m.text)
+    await helper.until(lambda m: "✖ Dừng tại đây" in m.labels)  # the next question has arrived
     await helper.press("✖ Dừng tại đây")
     await helper.until(lambda m: "Đã xong" in m.text and m.message_id > first.message_id)
     await citizen.until(lambda m: "Tình nguyện viên đã cùng bạn" in m.text and "O Rh+" in m.text)
