@@ -77,43 +77,20 @@ def elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def _admin(server: str, sql: str) -> None:
-    from sqlalchemy import text
-
-    from core.db import Database
-
-    db = Database(server, isolation_level="AUTOCOMMIT")
-    try:
-        async with db.engine.connect() as connection:
-            await connection.execute(text(sql))
-    finally:
-        await db.dispose()
-
-
 async def build(url: str, people: int) -> dict[str, object]:
-    """Migrations, the city set-based, VACUUM ANALYZE: seconds for each, and the size."""
+    """Migrations, then the city set-based and VACUUM ANALYZE: their seconds, the size."""
     from sqlalchemy import text
 
     from core.db import Database
     from core.migrate import upgrade
-    from tests.test_hot_paths import _BUILD, _SEQUENCES, FACILITY, WARDS
+    from tests.test_hot_paths import _build_city
 
     db = Database(url)
     try:
         started = time.perf_counter()
         await upgrade(db)
         migrated = time.perf_counter()
-        values = {"residents": people, "facility": FACILITY, "wards": WARDS}
-        async with db.engine.begin() as connection:
-            for statement in _BUILD:
-                used = {k: v for k, v in values.items() if f":{k}" in statement}
-                await connection.execute(text(statement), used)
-            for table in _SEQUENCES:
-                await connection.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}))"))
-        built = time.perf_counter()
-        await _admin(url, "VACUUM ANALYZE")
+        await _build_city(url, people)  # the rows, then VACUUM ANALYZE
         analysed = time.perf_counter()
         async with db.engine.connect() as connection:
             size = await connection.scalar(text("SELECT pg_database_size(current_database())"))
@@ -124,8 +101,8 @@ async def build(url: str, people: int) -> dict[str, object]:
             buffers = await connection.scalar(text("SHOW shared_buffers"))
     finally:
         await db.dispose()
-    return {"migrate_s": migrated - started, "build_s": built - migrated,
-            "vacuum_analyze_s": analysed - built, "total_s": analysed - started,
+    return {"migrate_s": migrated - started, "build_s": analysed - migrated,
+            "total_s": analysed - started,
             "size_bytes": size, "rows": counts, "postgresql": version,
             "shared_buffers": buffers}
 
@@ -281,8 +258,8 @@ def report(result: dict[str, object]) -> None:
     print(f"Load average (1, 5, 15 min): before {result['load_before']}, "
           f"after {result['load_after']}")
     print(f"City of {result['residents']:,} residents built in {built['total_s']:.0f} s "
-          f"(migrations {built['migrate_s']:.1f} s, rows {built['build_s']:.0f} s, "
-          f"VACUUM ANALYZE {built['vacuum_analyze_s']:.0f} s); database "
+          f"(migrations {built['migrate_s']:.1f} s, rows and VACUUM ANALYZE "
+          f"{built['build_s']:.0f} s); database "
           f"{built['size_bytes'] / 2**30:.2f} GiB; rows "
           + ", ".join(f"{t} {n:,}" for t, n in built["rows"].items()))
     for key, title, aim in (("book_any", "any resident", AIM_BOOK),
@@ -321,6 +298,7 @@ def main() -> None:
     from sqlalchemy.engine import make_url
 
     from core.identity.keys import allow_local_key
+    from tests.test_hot_paths import _admin_on
 
     allow_local_key()  # synthetic benchmark data: the checkout's own key (var/secret.key) will do
     bot_bench._quiet()
@@ -328,7 +306,7 @@ def main() -> None:
     url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
     result: dict[str, object] = {"machine": core_bench.machine(), "load_before": load_average(),
                                  "database": name}
-    asyncio.run(_admin(args.server, f'CREATE DATABASE "{name}"'))
+    asyncio.run(_admin_on(args.server, f'CREATE DATABASE "{name}"'))
     try:
         result["build"] = asyncio.run(build(url, args.people))
         result.update(asyncio.run(measure(url, args.people, args.samples, args.views,
@@ -342,7 +320,7 @@ def main() -> None:
         if args.keep:
             print(f"kept database {name}")
         else:
-            asyncio.run(_admin(args.server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(_admin_on(args.server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

@@ -128,10 +128,11 @@ _SEQUENCES = ("citizens", "visits", "prescriptions", "immunizations", "insurance
               "channel_accounts", "checkin_tokens", "citizen_notices", "provenance")
 
 
-async def _build_city(url: str) -> None:
+async def _build_city(url: str, residents: int = RESIDENTS) -> None:
+    """The city of `residents` (bench/pg_city_bench.py builds a bigger one the same way)."""
     db = Database(url)
     try:
-        values = {"residents": RESIDENTS, "facility": FACILITY, "wards": WARDS}
+        values = {"residents": residents, "facility": FACILITY, "wards": WARDS}
         async with db.engine.begin() as connection:
             for statement in _BUILD:
                 used = {k: v for k, v in values.items() if f":{k}" in statement}
