@@ -298,7 +298,7 @@ def main() -> None:
     from sqlalchemy.engine import make_url
 
     from core.identity.keys import allow_local_key
-    from tests.test_hot_paths import _admin_on
+    from tests.conftest import _admin
 
     allow_local_key()  # synthetic benchmark data: the checkout's own key (var/secret.key) will do
     bot_bench._quiet()
@@ -306,7 +306,7 @@ def main() -> None:
     url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
     result: dict[str, object] = {"machine": core_bench.machine(), "load_before": load_average(),
                                  "database": name}
-    asyncio.run(_admin_on(args.server, f'CREATE DATABASE "{name}"'))
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"', args.server))
     try:
         result["build"] = asyncio.run(build(url, args.people))
         result.update(asyncio.run(measure(url, args.people, args.samples, args.views,
@@ -320,7 +320,7 @@ def main() -> None:
         if args.keep:
             print(f"kept database {name}")
         else:
-            asyncio.run(_admin_on(args.server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', args.server))
 
 
 if __name__ == "__main__":

@@ -62,8 +62,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-async def _admin(sql: str) -> None:
-    db = Database(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+async def _admin(sql: str, url: str = POSTGRES_SERVER) -> None:
+    """One statement outside a transaction (CREATE DATABASE, VACUUM), on the server's default
+    database or on `url`."""
+    db = Database(url, isolation_level="AUTOCOMMIT")
     try:
         async with db.engine.connect() as connection:
             await connection.execute(text(sql))

@@ -143,16 +143,7 @@ async def _build_city(url: str, residents: int = RESIDENTS) -> None:
                     f"(SELECT coalesce(max(id), 0) + 1 FROM {table}))"))
     finally:
         await db.dispose()
-    await _admin_on(url, "VACUUM ANALYZE")
-
-
-async def _admin_on(url: str, sql: str) -> None:
-    db = Database(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with db.engine.connect() as connection:
-            await connection.execute(text(sql))
-    finally:
-        await db.dispose()
+    await _admin("VACUUM ANALYZE", url)
 
 
 @pytest.fixture(scope="module")
