@@ -131,7 +131,9 @@ async def test_a_notice_to_someone_who_blocked_the_bot_waits_longer_each_try_and
     await link(world, lan, citizen_id)
     await lan.block()
     await tell(world.db, citizen_id, "decision-1")
-    policy = RetryPolicy(tries=6, first_wait=dt.timedelta(seconds=0.4))
+    # Waits of a second and two: long enough that a busy machine's own pauses between the
+    # failed try and the next look never make the notice due early.
+    policy = RetryPolicy(tries=6, first_wait=dt.timedelta(seconds=1))
     async with sender(world, policy=policy) as (outbox, bot):
         waits = []
         for tries in (1, 2):
@@ -142,8 +144,8 @@ async def test_a_notice_to_someone_who_blocked_the_bot_waits_longer_each_try_and
             waits.append(row["next_attempt_at"] - before)
             assert await outbox.send_due(bot) == 0  # not tried again before its time
             await asyncio.sleep(policy.first_wait.total_seconds() * tries + 0.1)
-        assert dt.timedelta(seconds=0.4) <= waits[0] < dt.timedelta(seconds=0.6)
-        assert dt.timedelta(seconds=0.8) <= waits[1] < dt.timedelta(seconds=1.0)
+        assert dt.timedelta(seconds=1) <= waits[0] < dt.timedelta(seconds=1.5)
+        assert dt.timedelta(seconds=2) <= waits[1] < dt.timedelta(seconds=2.5)
 
         await lan.block(False)  # the person unblocks the bot
         assert await outbox.send_due(bot) == 1
