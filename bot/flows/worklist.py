@@ -29,12 +29,12 @@ class WorklistFlow:
 
     async def _page(self, turn: Turn, page: int) -> Step:
         assert turn.staff is not None and turn.staff.ward_code is not None  # a volunteer of a ward
-        items = await worklist(turn.db, turn.staff.ward_code)
+        listed = await worklist(turn.db, turn.staff.ward_code, page, PER_PAGE)
         ward = ward_by_code(turn.staff.ward_code)
         title = turn._("Residents to help: {ward}", ward=ward.name if ward else turn.staff.ward_code)
-        if not items:
+        if not listed.total:
             return Step((Reply(turn._("Every resident of your ward has complete details."), title=title),))
-        shown = Page.of(items, page, PER_PAGE)
+        shown = Page(listed.items, listed.page, listed.pages, listed.page * PER_PAGE, listed.total)
         lines = [self._line(turn, item) for item in shown.items]
         lines.append(turn._("Page {page} of {pages} ({total} residents).", page=shown.page + 1,
                             pages=shown.pages, total=shown.total))

@@ -12,7 +12,7 @@ from core.cli import Context
 from core.consent.policy import view_for
 from core.i18n import N_
 from core.records.citizen import Citizen
-from core.records.completeness import ward_report
+from core.records.completeness import recount_city, ward_report
 from core.records.completeness_report import render_completeness, write_gap_list
 from core.records.display_rules import Audience
 from core.records.healthbook import HealthBook, build_health_book
@@ -66,6 +66,17 @@ async def completeness(args: argparse.Namespace, context: Context) -> int:
     return 0
 
 
+async def recount(args: argparse.Namespace, context: Context) -> int:
+    db = await context.open_database()
+    try:
+        counted = await recount_city(db)
+    finally:
+        await db.dispose()
+    context.say(context.t.text(N_("Counted the missing details of {n} residents for the worklists."),
+                               n=counted))
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("book", help="print one resident's health book")
     parser.add_argument("personal_id", metavar="ID", help="the 12-digit personal ID")
@@ -80,3 +91,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--csv", metavar="FILE", type=Path,
                         help="also write the residents with gaps, for the ward team")
     parser.set_defaults(handler=completeness)
+
+    parser = commands.add_parser(
+        "recount", help="count every resident's missing details now (after migration 0015 or a "
+                        "big import), instead of ward by ward on each worklist's first view")
+    parser.set_defaults(handler=recount)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, ForeignKey, Index, String, literal_column, text
+from sqlalchemy import ColumnElement, ForeignKey, Index, SmallInteger, String, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.i18n import now_utc
@@ -48,6 +48,11 @@ DECLARED_ONLY_FIELDS: tuple[str, ...] = (
 # serves them in every plan, a prepared statement's generic plan too.
 _ACTIVE_SQL = f"status = '{CitizenStatus.ACTIVE.value}'"
 _HAS_GUARDIAN_SQL = "guardian_id IS NOT NULL"
+# The worklist pages through the ward's residents with gaps, most first, by this index alone.
+_HAS_GAPS_SQL = f"{_ACTIVE_SQL} AND gaps > 0"
+# Rows whose stored gap count is to be (re)made: never counted, changed since, or a birthday
+# that changes what is asked of them (core.records.completeness.recount).
+_TO_RECOUNT_SQL = "gaps IS NULL OR gaps_due IS NOT NULL"
 
 
 class Citizen(Base):
@@ -67,6 +72,8 @@ class Citizen(Base):
         # not by reading every citizen. Only children have a guardian: the index stays small.
         Index("ix_citizens_guardian", "guardian_id",
               sqlite_where=text(_HAS_GUARDIAN_SQL), postgresql_where=text(_HAS_GUARDIAN_SQL)),
+        Index("ix_citizens_recount", "ward_code", "gaps_due",
+              sqlite_where=text(_TO_RECOUNT_SQL), postgresql_where=text(_TO_RECOUNT_SQL)),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -120,8 +127,19 @@ class Citizen(Base):
     emergency_contact_relation_prov: Mapped[int | None] = _provenance()
     emergency_contact_phone_prov: Mapped[int | None] = _provenance()
 
+    # How many details the completeness rules find missing or invalid, kept with the row so a
+    # ward's worklist reads a page, not the ward (core.records.completeness.recount). NULL: to
+    # count; a database trigger (migration 0015) sets it so whenever a counted field changes.
+    gaps: Mapped[int | None] = mapped_column(SmallInteger)
+    # The day the count may change by itself (the 18th birthday: adults are asked other things).
+    gaps_due: Mapped[dt.date | None]
+
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+Index("ix_citizens_worklist", Citizen.ward_code, Citizen.gaps.desc(), Citizen.full_name, Citizen.id,
+      sqlite_where=text(_HAS_GAPS_SQL), postgresql_where=text(_HAS_GAPS_SQL))
 
 
 def active_only() -> ColumnElement[bool]:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select, text, update
 
 from core import validation as v
 from core.db import Database
@@ -166,6 +166,69 @@ async def scan(db: Database, ward_code: str | None = None,
         result = await connection.stream(statement.execution_options(yield_per=5000))
         async for row in result:
             yield row, gaps(row, today)
+
+
+# Stored counts (citizens.gaps): the worklist pages through a ward by them instead of reading it.
+_RECOUNT_COLUMNS = ("id", *(r.field for r in RULES))
+_STORE_COUNT = update(Citizen.__table__).where(Citizen.__table__.c.id == bindparam("_id")).values(
+    gaps=bindparam("_gaps"), gaps_due=bindparam("_due"))
+# PostgreSQL takes a chunk's counts as three arrays in one statement, not one per row; the
+# `= ANY` condition lets the planner find the rows by their key instead of reading the table.
+_STORE_COUNTS_POSTGRESQL = text(
+    "UPDATE citizens SET gaps = counted.gaps, gaps_due = counted.due FROM unnest("
+    "CAST(:ids AS bigint[]), CAST(:gaps AS smallint[]), CAST(:dues AS date[])) "
+    "AS counted(id, gaps, due) WHERE citizens.id = counted.id "
+    "AND citizens.id = ANY(CAST(:ids AS bigint[]))")
+RECOUNT_CHUNK = 5000
+
+
+def recount_due(row: Any, today: dt.date) -> dt.date | None:
+    """The day this person's count may change by itself: their 18th birthday (ADULT_AGE, the
+    rules' only age), if still ahead; `PartialDate.age_on` counts from the earliest day."""
+    born = row.birth_date.earliest()
+    try:
+        adult = born.replace(year=born.year + ADULT_AGE)
+    except ValueError:  # born on 29/02: of age on 01/03 in a common year, as age_on counts
+        adult = dt.date(born.year + ADULT_AGE, 3, 1)
+    return adult if adult > today else None
+
+
+def recount(connection: Connection, ward_code: str | None, today: dt.date, after_id: int = 0,
+            limit: int | None = None) -> tuple[int, int]:
+    """Count and store the gaps of the rows of a ward (or of the city, `None`) whose stored
+    count is missing or due, in id order after `after_id`, at most `limit` of them: how many
+    were counted and the last id. The rows are locked while counted, so a write beside it
+    waits, then forgets the count again (the trigger of migration 0015)."""
+    table = Citizen.__table__
+    statement = (select(*(table.c[name] for name in _RECOUNT_COLUMNS))
+                 .where(table.c.gaps.is_(None) | (table.c.gaps_due <= today), table.c.id > after_id)
+                 .order_by(table.c.id).with_for_update())
+    if ward_code is not None:
+        statement = statement.where(table.c.ward_code == ward_code)
+    if limit is not None:
+        statement = statement.limit(limit)
+    rows = connection.execute(statement).all()
+    ids = [row.id for row in rows]
+    counts = [len(counted(gaps(row, today))) for row in rows]
+    dues = [recount_due(row, today) for row in rows]
+    if rows and connection.dialect.name == "postgresql":
+        connection.execute(_STORE_COUNTS_POSTGRESQL, {"ids": ids, "gaps": counts, "dues": dues})
+    elif rows:
+        connection.execute(_STORE_COUNT, [{"_id": i, "_gaps": n, "_due": d}
+                                          for i, n, d in zip(ids, counts, dues, strict=True)])
+    return len(rows), rows[-1].id if rows else after_id
+
+
+async def recount_city(db: Database, today: dt.date | None = None) -> int:
+    """Every stored count made current, a chunk per transaction (after a big import, or at once
+    after migration 0015 instead of ward by ward): how many rows were counted."""
+    today = today or today_hanoi()
+    total, last = 0, 0
+    while True:
+        done, last = await db.write(recount, None, today, last, RECOUNT_CHUNK)
+        total += done
+        if done < RECOUNT_CHUNK:
+            return total
 
 
 async def ward_report(db: Database, ward_code: str | None = None) -> dict[str | None, WardCompleteness]:

@@ -14,7 +14,7 @@ import logging
 import os
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, func, literal_column, select
 
 from core.consent.access import read_book_as
 from core.consent.policy import Reader
@@ -25,7 +25,7 @@ from core.identity.attempts import Outcome
 from core.identity.keys import personal_id_keys
 from core.records import people
 from core.records.citizen import Citizen, active_only
-from core.records.completeness import Gap, counted, gaps
+from core.records.completeness import RULES, Gap, counted, gaps, recount
 from core.records.display_rules import BookGroup
 from core.staff.service import Staff
 from core.values import CitizenStatus
@@ -108,19 +108,61 @@ class WorkItem:
         return len(self.missing) + len(self.invalid)
 
 
-def _worklist(connection: Connection, ward: str, today: dt.date) -> list[WorkItem]:
+@dataclass(frozen=True)
+class Worklist:
+    """One page of a ward's residents with details missing, most missing first."""
+    items: tuple[WorkItem, ...]
+    page: int  # 0-based, kept within the list (an old button after the list shrank)
+    pages: int
+    total: int  # residents listed in all
+
+
+_LISTED_COLUMNS = [_CITIZENS.c[name] for name in ("id", "full_name", *(r.field for r in RULES))]
+
+
+def _listed(ward: str) -> tuple[ColumnElement[bool], ...]:
+    # The partial index ix_citizens_worklist in the form it is made for (literals, not values).
+    return _CITIZENS.c.ward_code == ward, active_only(), _CITIZENS.c.gaps > literal_column("0")
+
+
+def _page(connection: Connection, ward: str, today: dt.date, page: int, per_page: int) -> Worklist:
+    total = connection.scalar(select(func.count()).select_from(_CITIZENS).where(*_listed(ward))) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 0), pages - 1)
+    rows = connection.execute(
+        select(*_LISTED_COLUMNS).where(*_listed(ward))
+        .order_by(_CITIZENS.c.gaps.desc(), _CITIZENS.c.full_name, _CITIZENS.c.id)
+        .offset(page * per_page).limit(per_page))
     items = []
-    rows = connection.execute(select(_CITIZENS).where(_CITIZENS.c.ward_code == ward, active_only()))
     for row in rows:
         found = counted(gaps(row, today))
-        if found:
-            missing = tuple(g.field for g in found if g.gap is Gap.MISSING)
-            invalid = tuple(g.field for g in found if g.gap is Gap.INVALID)
-            items.append(WorkItem(short_name(row.full_name), row.birth_date.year, missing, invalid))
-    items.sort(key=lambda item: (-item.gaps, item.name))
-    return items
+        missing = tuple(g.field for g in found if g.gap is Gap.MISSING)
+        invalid = tuple(g.field for g in found if g.gap is Gap.INVALID)
+        items.append(WorkItem(short_name(row.full_name), row.birth_date.year, missing, invalid))
+    return Worklist(tuple(items), page, pages, total)
 
 
-async def worklist(db: Database, ward_code: str) -> list[WorkItem]:
-    """Residents of the ward with missing details, most missing first."""
-    return await db.read(_worklist, ward_code, today_hanoi())
+def _counted_page(connection: Connection, ward: str, today: dt.date, page: int,
+                  per_page: int) -> Worklist | None:
+    """The page, or None when some of the ward's counts are to be made first."""
+    table = _CITIZENS
+    stale = select(table.c.id).where(table.c.ward_code == ward,
+                                     table.c.gaps.is_(None) | (table.c.gaps_due <= today)).limit(1)
+    if connection.execute(stale).first() is not None:
+        return None
+    return _page(connection, ward, today, page, per_page)
+
+
+def _recounted_page(connection: Connection, ward: str, today: dt.date, page: int,
+                    per_page: int) -> Worklist:
+    recount(connection, ward, today)
+    return _page(connection, ward, today, page, per_page)
+
+
+async def worklist(db: Database, ward_code: str, page: int = 0, per_page: int = 10,
+                   today: dt.date | None = None) -> Worklist:
+    """A page of the ward's residents with missing details, most missing first: read from the
+    counts kept with each row, after counting those new or changed since (a write only then)."""
+    today = today or today_hanoi()
+    found = await db.read(_counted_page, ward_code, today, page, per_page)
+    return found or await db.write(_recounted_page, ward_code, today, page, per_page)
