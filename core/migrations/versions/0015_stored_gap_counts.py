@@ -36,7 +36,8 @@ _OF = ", ".join(COUNTED)
 _INDEXES = (
     ('ix_citizens_worklist', ['ward_code', sa.text('gaps DESC'), 'full_name', 'id'],
      "status = 'active' AND gaps > 0"),
-    ('ix_citizens_recount', ['ward_code', 'gaps_due'], "gaps IS NULL OR gaps_due IS NOT NULL"),
+    ('ix_citizens_uncounted', ['ward_code'], "gaps IS NULL"),
+    ('ix_citizens_count_due', ['ward_code', 'gaps_due'], "gaps_due IS NOT NULL"),
 )
 
 # A statement that sets `gaps` itself (the recount) keeps what it sets.
