@@ -178,26 +178,27 @@ def _children_of(model: type) -> Select:
             .where(_VISITS.c.citizen_id == _CITIZEN_ID).order_by(table.c.id))
 
 
-_CITIZEN_QUERY = (
-    select(_CITIZENS, _GUARDIAN.c.full_name.label("guardian_name"))
-    .outerjoin(_GUARDIAN, _GUARDIAN.c.id == _CITIZENS.c.guardian_id)
-    .where(_CITIZENS.c.id == _CITIZEN_ID)
-)
 _PROVENANCE_COLUMNS = tuple(c.name for c in _CITIZENS.c if c.name.endswith("_prov"))
-_CARD_QUERY = (
-    select(_CARDS, _FACILITIES.c.name.label("facility_name"))
-    .outerjoin(_FACILITIES, _FACILITIES.c.code == _CARDS.c.registered_facility_code)
-    .where(_CARDS.c.citizen_id == _CITIZEN_ID, _CARDS.c.superseded_at.is_(None))
-    .order_by(_CARDS.c.valid_from.desc().nulls_last(), _CARDS.c.id.desc())
-)
 # What the newest clinic file paid under a card says of it (QĐ 130, XML1 NAM_NAM_LIEN_TUC,
 # NGAY_MIEN_CCT, MA_KHUVUC): the card's rows in the register do not carry these.
 _CARD_DETAILS = ("card_five_years_from", "card_copay_exempt_from", "card_area_code")
-_CARD_DETAILS_QUERY = (
-    select(*(_VISITS.c[name] for name in _CARD_DETAILS))
-    .where(_VISITS.c.citizen_id == _CITIZEN_ID, _VISITS.c.card_number == bindparam("number"))
-    .order_by(_VISITS.c.admitted_at.desc(), _VISITS.c.id.desc())
-    .limit(1)
+_PAID = _VISITS.alias("paid")
+
+
+def _card_detail(name: str) -> Any:
+    """One detail from the newest visit paid under the card, in the card's own row."""
+    return (select(_PAID.c[name])
+            .where(_PAID.c.citizen_id == _CARDS.c.citizen_id, _PAID.c.card_number == _CARDS.c.number)
+            .order_by(_PAID.c.admitted_at.desc(), _PAID.c.id.desc()).limit(1)
+            .scalar_subquery().label(name))
+
+
+_CARD_QUERY = (
+    select(_CARDS, _FACILITIES.c.name.label("facility_name"),
+           *(_card_detail(name) for name in _CARD_DETAILS))
+    .outerjoin(_FACILITIES, _FACILITIES.c.code == _CARDS.c.registered_facility_code)
+    .where(_CARDS.c.citizen_id == _CITIZEN_ID, _CARDS.c.superseded_at.is_(None))
+    .order_by(_CARDS.c.valid_from.desc().nulls_last(), _CARDS.c.id.desc())
 )
 
 
@@ -235,10 +236,26 @@ _LIST_TABLES = {
     "immunizations.doses": Immunization, "visits.visits": Visit,
 }
 _GROUP_OF = {name: BookGroup(name.split(".")[0]) for name in _LIST_TABLES}
-_NON_EMPTY_QUERY = select(*(
-    exists().where(model.__table__.c.citizen_id == _CITIZEN_ID).label(name.replace(".", "_"))
-    for name, model in _LIST_TABLES.items()
-))
+_LINE_TABLES = {"visits.medicines": Prescription, "visits.services": Service,
+                "visits.results": TestResult}
+
+
+def _flag(name: str) -> str:
+    return name.replace(".", "_")
+
+
+# The citizen, with which lists have any entry at all, in one round trip: most people have no
+# allergies, surgeries or disabilities, and an empty list then costs no query.
+_CITIZEN_QUERY = (
+    select(_CITIZENS, _GUARDIAN.c.full_name.label("guardian_name"),
+           *(exists().where(model.__table__.c.citizen_id == _CITIZEN_ID).label(_flag(name))
+             for name, model in _LIST_TABLES.items()),
+           *(exists().where(model.__table__.c.visit_id == _VISITS.c.id,
+                            _VISITS.c.citizen_id == _CITIZEN_ID).label(_flag(name))
+             for name, model in _LINE_TABLES.items()))
+    .outerjoin(_GUARDIAN, _GUARDIAN.c.id == _CITIZENS.c.guardian_id)
+    .where(_CITIZENS.c.id == _CITIZEN_ID)
+)
 _PROVENANCE_QUERY = select(Provenance.id, Provenance.source).where(
     Provenance.id.in_(bindparam("ids", expanding=True)))
 
@@ -282,11 +299,8 @@ def load_book_data(connection: Connection, citizen_id: int,
         if code and name:
             names[code] = name
 
-    wanted = [name for name in _LIST_TABLES if _GROUP_OF[name] in groups]
-    present = set(wanted)
-    if wanted:
-        flags = connection.execute(_NON_EMPTY_QUERY, key).one()
-        present = {name for name in wanted if flags._mapping[name.replace(".", "_")]}
+    present = {name for name in (*_LIST_TABLES, *_LINE_TABLES)
+               if citizen._mapping[_flag(name)]}
 
     def entries(name: str) -> list[Any]:
         return list(connection.execute(_LIST_QUERIES[name], key)) if name in present else []
@@ -294,10 +308,7 @@ def load_book_data(connection: Connection, citizen_id: int,
     if BookGroup.INSURANCE in groups:
         card = _current_card(list(connection.execute(_CARD_QUERY, key)))
         if card is not None:
-            details = connection.execute(_CARD_DETAILS_QUERY, {**key, "number": card.number}) \
-                .one_or_none()
-            data.card = SimpleNamespace(**card._mapping, **(
-                details._mapping if details is not None else dict.fromkeys(_CARD_DETAILS)))
+            data.card = SimpleNamespace(**card._mapping)
             prov_ids.append(card.provenance_id)
             note_facility(card.registered_facility_code, card.facility_name)
 
@@ -324,7 +335,7 @@ def load_book_data(connection: Connection, citizen_id: int,
         data.lists["visits.visits"] = visits
         for row in visits:
             note_facility(row.facility_code, row.facility_name)
-        data.children.update(_visit_lines(connection, key) if visits else {})
+        data.children.update(_visit_lines(connection, key, present) if visits else {})
 
     for entries in data.lists.values():
         prov_ids.extend(r.provenance_id for r in entries)
@@ -335,22 +346,27 @@ def load_book_data(connection: Connection, citizen_id: int,
     return data
 
 
-def _visit_lines(connection: Connection, key: dict[str, int]) -> dict[str, dict[int, list[Any]]]:
+def _visit_lines(connection: Connection, key: dict[str, int],
+                 present: set[str]) -> dict[str, dict[int, list[Any]]]:
     """The lines of every visit by list: medicines (XML2), services (XML3), and the results
-    (XML4) under the heading their service's group gives them (core.reference.qd130)."""
+    (XML4) under the heading their service's group gives them (core.reference.qd130); a kind
+    of line the citizen has none of costs no query."""
     lines: dict[str, dict[int, list[Any]]] = {}
 
     def add(name: str, row: Any) -> None:
         lines.setdefault(name, {}).setdefault(row.visit_id, []).append(row)
 
-    for row in connection.execute(_MEDICINES_QUERY, key):
+    def rows(name: str, query: Select) -> Any:
+        return connection.execute(query, key) if name in present else ()
+
+    for row in rows("visits.medicines", _MEDICINES_QUERY):
         add("visits.medicines", row)
     groups: dict[int, dict[str, str]] = {}
-    for row in connection.execute(_SERVICES_QUERY, key):
+    for row in rows("visits.services", _SERVICES_QUERY):
         add("visits.services", row)
         if row.service_code and row.group_code:
             groups.setdefault(row.visit_id, {})[row.service_code] = row.group_code
-    for row in connection.execute(_RESULTS_QUERY, key):
+    for row in rows("visits.results", _RESULTS_QUERY):
         kind = paraclinical_kind(row.service_code, groups.get(row.visit_id, {}))
         add(f"visits.results.{kind}", row)
     return lines
