@@ -108,6 +108,19 @@ def insert_if_absent(connection: Connection, table: Table, values: Mapping[str, 
     return result.rowcount == 1
 
 
+def lock_or_insert(connection: Connection, table: Table, values: Mapping[str, Any],
+                   keys: Sequence[str], returning: Sequence[str]) -> Any:
+    """The row with the same `keys` (a unique key), locked for this transaction, or `values`
+    inserted when there is none: `returning` of it, in one statement. `INSERT … ON CONFLICT DO
+    UPDATE` (a no-op update of the key) on PostgreSQL and SQLite alike, where a SELECT … FOR
+    UPDATE, an insert and a second SELECT would be three."""
+    dialect_insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(table).values(dict(values))
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={keys[0]: statement.excluded[keys[0]]})
+    return connection.execute(statement.returning(*(table.c[name] for name in returning))).one()
+
+
 T = TypeVar("T")
 
 # The transaction of `Database.atomic` in progress in this task, if any, and its database.

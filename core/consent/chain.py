@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, String, Table, and_, exists, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import insert_if_absent
+from core.db import lock_or_insert
 from core.records.base import Base, BigIntPK
 
 GENESIS = "0" * 64
@@ -77,13 +77,11 @@ _HEADS = ChainHead.__table__
 def append(connection: Connection, table: Table, content: dict[str, Any]) -> int:
     """Inserts one row at the end of its citizen's chain in `table`; returns its id."""
     key = and_(_HEADS.c.chain == table.name, _HEADS.c.citizen_id == content["citizen_id"])
-    locked = select(_HEADS.c.last_id, _HEADS.c.last_hash).where(key).with_for_update()
-    head = connection.execute(locked).one_or_none()
-    if head is None:  # the citizen's first row: two first rows at once make one head
-        insert_if_absent(connection, _HEADS, {"chain": table.name, "citizen_id": content["citizen_id"],
-                                              "last_id": 0, "last_hash": GENESIS},
-                         ("chain", "citizen_id"))
-        head = connection.execute(locked).one()
+    # The head, locked till commit; made for the citizen's first row (two first rows at once
+    # make one head, the second waits for the first).
+    head = lock_or_insert(connection, _HEADS, {"chain": table.name, "citizen_id": content["citizen_id"],
+                                               "last_id": 0, "last_hash": GENESIS},
+                          ("chain", "citizen_id"), ("last_id", "last_hash"))
     digest = link_hash(head.last_id, head.last_hash, content)
     new_id = connection.execute(
         insert(table).values(prev_id=head.last_id, prev_hash=head.last_hash, hash=digest, **content)
