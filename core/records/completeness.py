@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy import ColumnElement, Connection, bindparam, exists, select, text, update
 
 from core import validation as v
 from core.db import Database
@@ -193,6 +193,23 @@ def recount_due(row: Any, today: dt.date) -> dt.date | None:
     return adult if adult > today else None
 
 
+def _uncounted() -> ColumnElement[bool]:
+    return Citizen.__table__.c.gaps.is_(None)  # never counted, or written since
+
+
+def _count_due(today: dt.date) -> ColumnElement[bool]:
+    return Citizen.__table__.c.gaps_due <= today
+
+
+def counts_to_make(connection: Connection, ward_code: str, today: dt.date) -> bool:
+    """Whether some of the ward's stored counts are missing or due. Each condition is asked
+    alone, so that each partial index (ix_citizens_uncounted, ix_citizens_count_due) answers
+    it without reading a row."""
+    in_ward = Citizen.__table__.c.ward_code == ward_code
+    return bool(connection.scalar(select(exists().where(in_ward, _uncounted())
+                                         | exists().where(in_ward, _count_due(today)))))
+
+
 def recount(connection: Connection, ward_code: str | None, today: dt.date, after_id: int = 0,
             limit: int | None = None) -> tuple[int, int]:
     """Count and store the gaps of the rows of a ward (or of the city, `None`) whose stored
@@ -201,7 +218,7 @@ def recount(connection: Connection, ward_code: str | None, today: dt.date, after
     waits, then forgets the count again (the trigger of migration 0015)."""
     table = Citizen.__table__
     statement = (select(*(table.c[name] for name in _RECOUNT_COLUMNS))
-                 .where(table.c.gaps.is_(None) | (table.c.gaps_due <= today), table.c.id > after_id)
+                 .where(_uncounted() | _count_due(today), table.c.id > after_id)
                  .order_by(table.c.id).with_for_update())
     if ward_code is not None:
         statement = statement.where(table.c.ward_code == ward_code)

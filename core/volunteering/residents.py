@@ -14,7 +14,7 @@ import logging
 import os
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, Connection, func, literal_column, select
 
 from core.consent.access import read_book_as
 from core.consent.policy import Reader
@@ -25,7 +25,7 @@ from core.identity.attempts import Outcome
 from core.identity.keys import personal_id_keys
 from core.records import people
 from core.records.citizen import Citizen, active_only
-from core.records.completeness import RULES, Gap, counted, gaps, recount
+from core.records.completeness import RULES, Gap, counted, counts_to_make, gaps, recount
 from core.records.display_rules import BookGroup
 from core.staff.service import Staff
 from core.values import CitizenStatus
@@ -145,12 +145,7 @@ def _page(connection: Connection, ward: str, today: dt.date, page: int, per_page
 def _counted_page(connection: Connection, ward: str, today: dt.date, page: int,
                   per_page: int) -> Worklist | None:
     """The page, or None when some of the ward's counts are to be made first."""
-    table = _CITIZENS
-    in_ward = table.c.ward_code == ward
-    # Each condition alone, so each partial index answers it without reading a row.
-    uncounted = exists().where(in_ward, table.c.gaps.is_(None))
-    due = exists().where(in_ward, table.c.gaps_due <= today)
-    if connection.scalar(select(uncounted | due)):
+    if counts_to_make(connection, ward, today):
         return None
     return _page(connection, ward, today, page, per_page)
 
