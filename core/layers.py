@@ -18,8 +18,10 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # rules and the book, completeness and the importers. It never asks who is reading.
     ("the record", ("records",)),
     # Services over the record, each with its own tables: database marks, the webhook inbox,
-    # the shared pace of sending, notices to citizens, consent and the access policy, identity, staff.
-    ("services on the record", ("marks", "inbox", "pacing", "notices", "consent", "identity", "staff")),
+    # the shared pace of sending, notices to citizens, consent and the access policy, who acts for
+    # whom (families), identity, staff.
+    ("services on the record", ("marks", "inbox", "pacing", "notices", "consent", "families", "identity",
+                                "staff")),
     # Work done at the ward and the clinic with those services.
     ("ward and clinic work", ("checkin", "volunteering", "corrections")),
     # What starts or gathers everything: demo data, migrations, the schema, the web app, the CLI.

@@ -8,6 +8,7 @@ from core.checkin.tokens import CheckinToken
 from core.consent.chain import ChainHead
 from core.consent.records import AccessEvent, ConsentChange
 from core.corrections.model import CorrectionRequest
+from core.families.model import BookHandover, ProxyGrantRow
 from core.identity.accounts import ChannelAccount
 from core.identity.attempts import IdentityLockout, VerificationAttempt
 from core.identity.sessions import ChannelSession
@@ -31,6 +32,7 @@ __all__ = [
     "AccessEvent",
     "Allergy",
     "Base",
+    "BookHandover",
     "ChainHead",
     "ChannelAccount",
     "ChannelSession",
@@ -53,6 +55,7 @@ __all__ = [
     "PendingValue",
     "Prescription",
     "Provenance",
+    "ProxyGrantRow",
     "QuarantinedSubmission",
     "RiskFactor",
     "SendPace",

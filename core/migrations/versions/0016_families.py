@@ -1,0 +1,88 @@
+"""families: proxy grants, books teenagers took over, whose book an account has open
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-03 08:40:00
+
+A guardian's right comes from the register's guardian link already on the child's record; these
+tables hold what the register does not: an adult's grants to a proxy (never deleted, withdrawn
+with a time), the day a teenager of 16 or more took their own book over, and the dependent's
+book an account has open (`channel_accounts.acting_for`; none: its own), and who shows a
+check-in code for someone else (`checkin_tokens.presenter_id`, `presented_as`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from core.records.base import BigIntPK, UTCDateTime
+
+revision: str = '0016'
+down_revision: str | None = '0015'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'proxy_grants',
+        sa.Column('id', BigIntPK, primary_key=True),
+        sa.Column('grantor_id', BigIntPK, sa.ForeignKey('citizens.id', ondelete='CASCADE',
+                                                        name='fk_proxy_grants_grantor_id_citizens'),
+                  nullable=False),
+        sa.Column('proxy_id', BigIntPK, sa.ForeignKey('citizens.id', ondelete='CASCADE',
+                                                      name='fk_proxy_grants_proxy_id_citizens'),
+                  nullable=False),
+        sa.Column('powers', sa.String(40), nullable=False),
+        sa.Column('granted_on', sa.Date(), nullable=False),
+        sa.Column('expires_on', sa.Date(), nullable=True),
+        sa.Column('withdrawn_at', UTCDateTime(), nullable=True),
+        sa.Column('channel', sa.String(16), nullable=False),
+        sa.Column('confirmed_by', sa.String(100), nullable=True),
+        sa.Column('created_at', UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name='pk_proxy_grants'),
+    )
+    op.create_index('ix_proxy_grants_proxy', 'proxy_grants', ['proxy_id'])
+    op.create_index('ix_proxy_grants_grantor', 'proxy_grants', ['grantor_id'])
+    op.create_table(
+        'book_handovers',
+        sa.Column('citizen_id', BigIntPK, sa.ForeignKey('citizens.id', ondelete='CASCADE',
+                                                        name='fk_book_handovers_citizen_id_citizens'),
+                  nullable=False),
+        sa.Column('taken_over_on', sa.Date(), nullable=False),
+        sa.Column('channel', sa.String(16), nullable=False),
+        sa.PrimaryKeyConstraint('citizen_id', name='pk_book_handovers'),
+    )
+    # Who shows a check-in code for someone else (their guardian or proxy), and as what.
+    with op.batch_alter_table('checkin_tokens') as batch:
+        batch.add_column(sa.Column('presenter_id', BigIntPK, nullable=True))
+        batch.add_column(sa.Column('presented_as', sa.String(24), nullable=True))
+        batch.create_foreign_key('fk_checkin_tokens_presenter_id_citizens', 'citizens',
+                                 ['presenter_id'], ['id'], ondelete='SET NULL')
+    # PostgreSQL adds a nullable column without a default in place. SQLite cannot add a named
+    # foreign key: the accounts table is copied once (the embedded default holds few accounts).
+    if op.get_bind().dialect.name == 'postgresql':
+        op.add_column('channel_accounts', sa.Column('acting_for', BigIntPK, nullable=True))
+        op.create_foreign_key('fk_channel_accounts_acting_for_citizens', 'channel_accounts',
+                              'citizens', ['acting_for'], ['id'], ondelete='SET NULL')
+        return
+    with op.batch_alter_table('channel_accounts') as batch:
+        batch.add_column(sa.Column('acting_for', BigIntPK, nullable=True))
+        batch.create_foreign_key('fk_channel_accounts_acting_for_citizens', 'citizens',
+                                 ['acting_for'], ['id'], ondelete='SET NULL')
+
+def downgrade() -> None:
+    with op.batch_alter_table('checkin_tokens') as batch:
+        batch.drop_constraint('fk_checkin_tokens_presenter_id_citizens', type_='foreignkey')
+        batch.drop_column('presented_as')
+        batch.drop_column('presenter_id')
+    with op.batch_alter_table('channel_accounts') as batch:
+        batch.drop_constraint('fk_channel_accounts_acting_for_citizens', type_='foreignkey')
+        batch.drop_column('acting_for')
+    op.drop_table('book_handovers')
+    op.drop_index('ix_proxy_grants_grantor', table_name='proxy_grants')
+    op.drop_index('ix_proxy_grants_proxy', table_name='proxy_grants')
+    op.drop_table('proxy_grants')
