@@ -19,7 +19,9 @@ The answer to step N is drawn as the message numbered N: `"retires_step": 1` exp
 that replaces a check-in code to change the message of step 1.
 Placeholders in texts: $ID, $BIRTH, $BIRTH8 (ddmmyyyy), $PHONE, $NAME of the case's resident, and
 $SHORT, the short name a volunteer sees (`Trần T. B.`), and $YEAR, the year of birth; $CODE, the
-8 digits of the check-in code last shown in the case (`4821 3907`, as the person reads it out).
+8 digits of the check-in code last shown in the case (`4821 3907`, as the person reads it out);
+the demo household's $PARENTNAME, $CHILDNAME, $ELDERNAME (full names), $CHILD, $ELDER (the name
+the family calls them by) and $CHILDAGE, $ELDERAGE.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from core.consent.grants import consent_of
 from core.consent.records import AccessEvent
 from core.corrections.model import CorrectionRequest
 from core.db import Database
-from core.i18n import translator
+from core.i18n import today_hanoi, translator
 from core.identity import accounts
 from core.identity.keys import phone_key
 from core.identity.pins import hash_pin
@@ -59,6 +61,7 @@ from core.volunteering.residents import short_name
 CASES = Path(__file__).with_name("journeys")
 TELEGRAM = "https://t.me/HanoiHealthBookBot?start="
 PIN = "2580"
+HOUSEHOLD = ("parent", "child", "elder")  # also accounts a step may speak from (`"as": "elder"`)
 DURATIONS: list[float] = []  # seconds per case, printed at the end of the run (tests/conftest.py)
 
 
@@ -101,11 +104,13 @@ class CaseRun:
                                                       deep_link_base=TELEGRAM))
         self.keypad = Conversation(self.db, KEYPAD)
         self.code = ""  # the check-in code last shown: $CODE
+        self.household: dict[str, DemoResident] = {}  # the demo household: parent, child, elder
 
     async def run(self, case: dict[str, Any]) -> None:
         started = time.perf_counter()
         try:
             residents = await self.db.read(demo_residents)
+            self.household = {r.kind: r for r in residents if r.kind in HOUSEHOLD}
             resident = next(r for r in residents if r.kind == case.get("resident", "with_visits"))
             actors: dict[str, Actor] = {}
             for number, step in enumerate(case["steps"], start=1):
@@ -121,6 +126,12 @@ class CaseRun:
     # --- Who acts ---------------------------------------------------------------------------------
 
     async def _actor(self, kind: str, resident: DemoResident) -> Actor:
+        if kind in HOUSEHOLD:  # a member of the demo household, verified on their own phone
+            actor = Actor(self.telegram, "telegram", f"case-{kind}")
+            account = await self.db.write(accounts.open_account, "telegram", actor.external_id)
+            await self.db.write(accounts.link_citizen, account.id, "telegram",
+                                self.household[kind].citizen_id)
+            return actor
         if kind in ("citizen", "stranger"):
             actor = Actor(self.telegram, "telegram", f"case-{kind}")
         elif kind in ("keypad-citizen", "keypad-stranger"):
@@ -192,6 +203,11 @@ class CaseRun:
 
     def _fill(self, text: str, resident: DemoResident) -> str:
         born = resident.birth_date.display()
+        for kind, member in self.household.items():  # $CHILD, $CHILDNAME, $CHILDAGE, $ELDER…
+            key = kind.upper()
+            text = (text.replace(f"${key}NAME", member.full_name)
+                    .replace(f"${key}AGE", str(member.birth_date.age_on(today_hanoi())))
+                    .replace(f"${key}", member.full_name.split()[-1]))
         return (text.replace("$CODE", self.code).replace("$ID", resident.personal_id)
                 .replace("$BIRTH8", born.replace("/", ""))
                 .replace("$BIRTH", born).replace("$PHONE", (resident.phone or "").lstrip("+"))
@@ -228,8 +244,10 @@ class CaseRun:
         for words in expect.get("not_says", []):
             assert self._fill(words, resident) not in said, f"{where}: {words!r} said:\n{said}"
         for label in expect.get("buttons", []):
+            label = self._fill(label, resident)
             assert label in labels, f"{where}: no button {label!r} among {labels}"
         for label in expect.get("no_buttons", []):
+            label = self._fill(label, resident)
             assert label not in labels, f"{where}: button {label!r} offered"
         if expect.get("keeps_pressed"):
             kept = all(reply.new_message for reply in answer.replies)
@@ -258,25 +276,35 @@ class CaseRun:
         if not record:
             return
         async with self.db.sessions() as session:
-            citizen = await session.get(Citizen, resident.citizen_id)
-            requests = await session.scalar(select(func.count()).select_from(CorrectionRequest).where(
-                CorrectionRequest.citizen_id == resident.citizen_id))
-            codes = await session.scalar(select(func.count()).select_from(CheckinToken).where(
-                CheckinToken.citizen_id == resident.citizen_id))
             linked = await session.scalar(select(accounts.ChannelAccount.citizen_id).where(
                 accounts.ChannelAccount.channel == actor.channel,
                 accounts.ChannelAccount.external_id == actor.external_id))
-            reads = await session.scalar(select(func.count()).select_from(AccessEvent).where(
-                AccessEvent.citizen_id == resident.citizen_id))
-        waiting = await pending_values(self.db, citizen_id=resident.citizen_id)
-        granted = (await consent_of(self.db, resident.citizen_id)).any_clinic
-        facts: dict[str, Any] = {"linked": linked is not None, "correction_requests": requests,
-                                 "checkin_codes": codes, "reads_logged": reads,
-                                 "pending": len(waiting), "consent": sorted(g.value for g in granted)}
+        facts: dict[str, dict[str, Any]] = {}
         for name, wanted in record.items():
-            column = name.removeprefix("citizen.")
-            got = facts[name] if name in facts else _plain(getattr(citizen, column))
+            # `child:reads_logged`: a fact of the household's child (or elder), not of the resident.
+            kind, _, fact = name.rpartition(":")
+            whose = self.household[kind].citizen_id if kind else resident.citizen_id
+            if whose not in facts:
+                facts[whose] = await self._facts(whose)
+            known = {"linked": linked is not None} | facts[whose]
+            got = known[fact] if fact in known else \
+                _plain(getattr(known["_citizen"], fact.removeprefix("citizen.")))
             assert got == wanted, f"{where}: {name} is {got!r}, wanted {wanted!r}"
+
+    async def _facts(self, citizen_id: int) -> dict[str, Any]:
+        async with self.db.sessions() as session:
+            citizen = await session.get(Citizen, citizen_id)
+            requests = await session.scalar(select(func.count()).select_from(CorrectionRequest).where(
+                CorrectionRequest.citizen_id == citizen_id))
+            codes = await session.scalar(select(func.count()).select_from(CheckinToken).where(
+                CheckinToken.citizen_id == citizen_id))
+            reads = await session.scalar(select(func.count()).select_from(AccessEvent).where(
+                AccessEvent.citizen_id == citizen_id))
+        waiting = await pending_values(self.db, citizen_id=citizen_id)
+        granted = (await consent_of(self.db, citizen_id)).any_clinic
+        return {"_citizen": citizen, "correction_requests": requests, "checkin_codes": codes,
+                "reads_logged": reads, "pending": len(waiting),
+                "consent": sorted(g.value for g in granted)}
 
 
 def _plain(value: Any) -> Any:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.flows.actions import Action, Open, declare
-from bot.flows.book_text import Newest, brief_text, section_text, visit_text
+from bot.flows.book_text import Newest, brief_text, schedule_text, section_text, visit_text
 from bot.flows.paging import Page
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
 from core.consent.access import read_own_book
+from core.families import Power, read_book_for
 from core.i18n import N_
 from core.records.display_rules import CATALOGUE, BookGroup
 from core.records.healthbook import BookList
@@ -98,15 +99,27 @@ class BookFlow:
         raise StaleOption
 
     async def _book(self, turn: Turn, group: BookGroup):
-        assert turn.subject is not None
-        book = await read_own_book(turn.db, turn.subject, locale=turn.t.locale, only={group})
+        book = await self._read(turn, group)
         return book.section(group) if book is not None else None
 
+    async def _read(self, turn: Turn, group: BookGroup):
+        assert turn.subject is not None
+        if turn.for_someone is not None:  # a dependent's book: the read is logged for them
+            assert turn.account.citizen_id is not None
+            book = await read_book_for(turn.db, turn.account.citizen_id, turn.account.id, turn.for_someone,
+                                       locale=turn.t.locale, only={group})
+        else:
+            book = await read_own_book(turn.db, turn.subject, locale=turn.t.locale, only={group})
+        return book
+
     async def _section(self, turn: Turn, group: BookGroup) -> Step:
-        section = await self._book(turn, group)
-        if section is None:
+        book = await self._read(turn, group)
+        section = book.section(group) if book is not None else None
+        if book is None or section is None:
             raise StaleOption
         text = section_text(section, turn.t) or turn._("Nothing recorded yet.")
+        if book.schedule:  # a young child's: what the national schedule asks next, above the doses
+            text = schedule_text(book.schedule, turn.t) + "\n\n" + text
         return Step((Reply(text, title=section.title, options=rows(_back(turn), _to_menu(turn))),))
 
     async def _brief(self, turn: Turn, brief: BriefSection) -> Step:
@@ -149,5 +162,6 @@ class BookFlow:
         return Step((Reply(visit_text(entry, turn.t), title=entry.title, options=options),))
 
 
-JOURNEY = Journey("book", BookFlow(), Requires.CITIZEN, Subject.OWN, commands=("book", "so"),
+JOURNEY = Journey("book", BookFlow(), Requires.CITIZEN, Subject.OWN, power=Power.READ,
+                  commands=("book", "so"),
                   describe=N_("My health book"), menu=N_("📖 My health book"), order=10)

@@ -22,6 +22,7 @@ from core.checkin.desk import DeskLookup, DeskState
 from core.consent.access import AccessRecord, read_book_as
 from core.consent.grants import consent_of, group_names
 from core.consent.policy import Reader, any_clinic_sees
+from core.families.rules import PRESENTED_AS
 from core.i18n import N_, Translator, today_hanoi
 from core.identity.accounts import JourneyState
 from core.records.display_rules import BookGroup
@@ -120,6 +121,10 @@ class CheckinFlow:
         parts = [card_text(read.book, turn.t),
                  turn._("Shown with the person's consent: {groups}.",
                         groups=group_names(read.access.groups, turn.t))]
+        if found.presenter_name and found.presented_as in PRESENTED_AS:
+            # Shown by a guardian or proxy: the desk sees who stands in front of it, and as what.
+            parts.insert(0, turn._("👤 Presented by {name}, {capacity}.", name=found.presenter_name,
+                                   capacity=turn.t.gettext(PRESENTED_AS[found.presented_as])))
         visits = visit_list(read.book)
         entries = visits.entries if visits is not None else ()
         options = [(Option(entry.title, ShowVisit(found.token_id, entry.ref)),)
@@ -129,7 +134,8 @@ class CheckinFlow:
                                    ListVisits(found.token_id)),))
         title = turn._("Check-in card: {name}", name=name_of(read.book))
         card = Reply("\n\n".join(parts), title=title, options=(*options, *_again(turn)))
-        return Step((card,), notify=(Notice(found.citizen_id, viewed_notice(read.access)),))
+        told = (found.citizen_id, *((found.presenter_id,) if found.presenter_id else ()))
+        return Step((card,), notify=tuple(Notice(who, viewed_notice(read.access)) for who in told))
 
     async def _visits_read(self, turn: Turn, token: int) -> tuple[str, BookList] | None:
         """The card's visits read again, through the one door and logged, while its code is

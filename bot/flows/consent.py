@@ -16,6 +16,7 @@ from bot.flows.turn import StaleOption, Turn
 from core.consent import grants
 from core.consent.grants import CitizenConsent, group_name, group_names
 from core.consent.policy import ALWAYS_VISIBLE, CONSENTABLE
+from core.families import Power
 from core.i18n import N_, today_hanoi
 from core.identity.accounts import JourneyState
 from core.records.display_rules import Audience, BookGroup
@@ -34,6 +35,16 @@ FacilityGroups = declare("consent", "g", "FacilityGroups", facility=str, groups=
 Grant = declare("consent", "d", "Grant", once=True, facility=str, groups=frozenset[BookGroup], days=int)
 Withdraw = declare("consent", "w", "Withdraw", once=True, facility=str)
 History = declare("consent", "h", "History")
+
+
+def _actor(turn: Turn) -> str:
+    """Who makes the choice, as the consent history records it."""
+    someone = turn.for_someone
+    if someone is None:
+        return "citizen"
+    # Decree 13/2023 art. 20(1): a child of 7 or more agrees as well; the guardian confirms it
+    # by choosing after being told so (the overview's line), and the record says so.
+    return "guardian_child_agreed" if someone.right.child_agrees else someone.right.capacity.value
 
 
 def _mark(on: bool) -> str:
@@ -71,6 +82,9 @@ class ConsentFlow:
                 lines.append(turn._("{facility} also sees until {date}: {groups}.",
                                     facility=grant.facility_name or grant.facility_code, date=until,
                                     groups=group_names(grant.groups, t)))
+        if turn.for_someone is not None and turn.for_someone.right.child_agrees:
+            lines.append(turn._("{name} is 7 or older: by changing a choice you confirm that {name} "
+                                "agrees too.", name=turn.for_someone.short_name))
         if not (turn.channel.small_screen and before):  # last, right above the buttons
             lines.append(choose)
         options = [(Option(f"{_mark(g in consent.any_clinic)} {group_name(g, t)}",
@@ -92,7 +106,8 @@ class ConsentFlow:
             current = consent.any_clinic
             picked = current | {group} if chosen.on else current - {group}
             if picked != current:  # already so (an older message's button): nothing to record
-                consent = await grants.set_any_clinic(turn.db, citizen, picked, turn.channel.name)
+                consent = await grants.set_any_clinic(turn.db, citizen, picked, turn.channel.name,
+                                                      _actor(turn))
             notice = turn._("Allowed.") if chosen.on else turn._("Stopped.")
             # Said on the screen that follows too: where nothing pops up, it is the only word of it.
             label = group_name(group, t)
@@ -112,12 +127,12 @@ class ConsentFlow:
                 raise StaleOption
             until = today_hanoi() + dt.timedelta(days=chosen.days - 1)
             consent = await grants.set_facility_grant(turn.db, citizen, chosen.facility, groups, until,
-                                                      turn.channel.name)
+                                                      turn.channel.name, _actor(turn))
             # Said once, in the message (a channel may show no short notice at all).
             return Step((self._overview(turn, consent, turn._("Saved.")),))
         if isinstance(chosen, Withdraw):
             consent = await grants.set_facility_grant(turn.db, citizen, chosen.facility, frozenset(), None,
-                                                      turn.channel.name)
+                                                      turn.channel.name, _actor(turn))
             return Step((self._overview(turn, consent, turn._("Withdrawn. It takes effect now.")),))
         if isinstance(chosen, History):
             return await self._history(turn, citizen)
@@ -177,5 +192,6 @@ class ConsentFlow:
         return Step((Reply(text, title=turn._("History of my choices"), options=_back(turn)),))
 
 
-JOURNEY = Journey("consent", ConsentFlow(), Requires.CITIZEN, Subject.OWN, commands=("consent", "dongy"),
+JOURNEY = Journey("consent", ConsentFlow(), Requires.CITIZEN, Subject.OWN, power=Power.CONSENT,
+                  commands=("consent", "dongy"),
                   describe=N_("What clinics may see"), menu=N_("🔒 What clinics may see"), order=50)

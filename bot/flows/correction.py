@@ -28,6 +28,7 @@ from core.corrections.service import (
     proposed_text,
     refusal,
 )
+from core.families import Power
 from core.i18n import N_, TIMEZONE
 from core.identity.accounts import JourneyState
 from core.records.display_value import shown
@@ -163,6 +164,6 @@ class CorrectionFlow:
 
 
 # A proposed value and a reason are typed: not offered where typing is hard.
-JOURNEY = Journey("correct", CorrectionFlow(), Requires.CITIZEN, Subject.OWN,
+JOURNEY = Journey("correct", CorrectionFlow(), Requires.CITIZEN, Subject.OWN, power=Power.UPDATE,
                   commands=("correct", "dieuchinh"), describe=N_("Ask to correct an official detail"),
                   menu=N_("📝 Ask to correct my details"), order=30, small_screens=False)

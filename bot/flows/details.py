@@ -22,6 +22,7 @@ from bot.flows.pending import confirm_prompt
 from bot.flows.replies import Notice, Option, Reply, Step
 from bot.flows.turn import StaleOption, Turn
 from core import validation
+from core.families import note_update
 from core.i18n import N_, Message
 from core.identity.accounts import JourneyState
 from core.records.completeness import RULES_BY_FIELD, counts
@@ -345,7 +346,11 @@ class DetailsWalk:
             await propose(turn.db, turn.staff, turn.subject, values)
             return turn._("Noted: {value}. It is saved once the resident confirms it.", value=shown)
         first = next(iter(values))
-        decided = await declare(turn.db, turn.subject, values, channel=turn.channel.name)
+        someone = turn.for_someone
+        decided = await declare(turn.db, turn.subject, values, channel=turn.channel.name,
+                                by=someone.right.capacity.value if someone else None)
+        if someone is not None and turn.account.citizen_id is not None:  # in their access history
+            await note_update(turn.db, turn.account.citizen_id, turn.account.id, someone)
         if decided[first] is Decision.KEEP:  # an official value stands: the health station corrects it
             return turn._("Your record already has this from an official source, so it was not "
                           "changed. If it is wrong, the health station of your ward can correct it.")

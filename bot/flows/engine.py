@@ -25,8 +25,10 @@ from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Input, InputKind, Notice, Reply, Step, encoded
 from bot.flows.turn import ChannelInfo, StaleOption, Turn
 from bot.flows.who import Who, who_is
+from core import families
 from core.db import Database
-from core.i18n import N_, translator
+from core.families import Dependent
+from core.i18n import N_, today_hanoi, translator
 from core.identity import accounts, subjects
 from core.identity.accounts import Account, JourneyState
 from core.staff.service import Staff, active_staff
@@ -123,9 +125,28 @@ class Conversation:
 
     async def _answer(self, turn: Turn, signed_in: bool, fresh: bool) -> tuple[Step, tuple[Delivery, ...]]:
         """The journey's step, its state stored and the notices it gives others addressed."""
+        turn, lost = await self._household(turn)
         step, tap = await self._dispatch(turn, signed_in)
+        if lost:
+            step = _said_first(step, turn._("You can no longer open the book you had open (the right "
+                                            "was withdrawn, expired or ended at 18). Your own book is "
+                                            "open again."))
         await self._store(turn.account, step, tap, fresh)
         return step, (await self._deliveries(step.notify) if step.notify else ())
+
+    async def _household(self, turn: Turn) -> tuple[Turn, bool]:
+        """The books the account's citizen may open for others, and the one open now, checked again
+        on every input: a withdrawal or an 18th birthday takes effect at the next one. True: the
+        book that was open may no longer be, and the account is back on its own."""
+        account = turn.account
+        if account.citizen_id is None or not (account.has_family or account.acting_for):
+            return turn, False
+        household = tuple(await self.db.read(families.dependents, account.citizen_id, today_hanoi()))
+        acting = next((d for d in household if d.citizen_id == account.acting_for), None)
+        lost = account.acting_for is not None and acting is None
+        if lost:
+            await self.db.write(accounts.open_book_of, account.id, None)
+        return replace(turn, household=household, acting=acting), lost
 
     async def _store(self, account: Account, step: Step, tap: Tap | None, fresh: bool) -> None:
         taps = self._taps(account, tap)
@@ -215,16 +236,29 @@ class Conversation:
         # "Not linked" guards only the start (a forgotten PIN walks verification again, linked).
         if (starting or needed is not Requires.NOT_LINKED) and not needed.met_by(turn.who):
             return self._refuse(turn, needed)
-        turn = replace(turn, subject=self._subject(turn, journey))
+        # The dependent's book, when one is open and the journey works on a book (not on the account).
+        acting = turn.acting if journey.subject is Subject.OWN and journey.power is not None else None
+        if acting is not None and journey.power not in acting.right.powers:
+            return Step((menu_reply(turn, turn._("With {name}'s book you may not do this. Open your own "
+                                                 "book from the menu to do it for yourself.",
+                                                 name=acting.full_name)),), JourneyState())
+        turn = replace(turn, subject=self._subject(turn, journey, acting))
         try:
-            return await call(turn)
+            step = await call(turn)
         except StaleOption:
             return self._stale(turn)
+        if acting is None:
+            return step
+        # Every screen of a journey on someone else's book says whose book it is (the menu says it
+        # in its own words: see menu_reply).
+        if step.replies and step.replies[0].text.startswith("📂"):
+            return step
+        return _said_first(step, turn._("📂 {name}'s book", name=acting.full_name))
 
     @staticmethod
-    def _subject(turn: Turn, journey: Journey) -> int | None:
+    def _subject(turn: Turn, journey: Journey, acting: Dependent | None) -> int | None:
         if journey.subject is Subject.OWN:
-            return subjects.own_record(turn.account)
+            return acting.citizen_id if acting is not None else subjects.own_record(turn.account)
         if journey.subject is Subject.FOUND:  # the resident a journey looked up, kept in its state
             found = turn.state.data.get("subject") if turn.state.flow == journey.name else None
             return found if isinstance(found, int) else None
@@ -284,6 +318,14 @@ class Conversation:
                                                           notice.citizen_id):
                 out.append(Delivery(external_id, encoded(notice.write(translator(locale)))))
         return tuple(out)
+
+
+def _said_first(step: Step, text: str) -> Step:
+    """The step with `text` above its first message (a message of its own when it has none)."""
+    if not step.replies:
+        return replace(step, replies=(Reply(text),))
+    first, *rest = step.replies
+    return replace(step, replies=(replace(first, text=f"{text}\n\n{first.text}"), *rest))
 
 
 __all__ = ["Answer", "Conversation", "Delivery"]

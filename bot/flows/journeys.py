@@ -11,6 +11,8 @@ from bot.flows import (
     consent,
     correction,
     help,
+    helpers,
+    household,
     language,
     logout,
     menu,
@@ -25,7 +27,7 @@ from bot.flows import (
 from bot.flows.registry import register
 
 for _module in (menu, verify, pin, book, update, correction, qr, consent, access, language, help, cancel,
-                logout, checkin, staff, assist, worklist, pending):
+                logout, checkin, staff, assist, worklist, pending, household, helpers):
     register(_module.JOURNEY)
 
 JOURNEYS_LOADED = True

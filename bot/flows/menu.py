@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from bot.flows import registry
-from bot.flows.actions import Open
+from bot.flows.actions import Open, declare
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import Turn
 from bot.flows.who import Who
+from core.families import Capacity, Dependent
 from core.reference.wards import ward_by_code
 from core.staff.model import StaffRole
 from core.staff.service import Staff
@@ -30,9 +31,40 @@ def menu_options(turn: Turn, *, linked: bool | None = None) -> tuple[tuple[Optio
                   if (label := j.menu_label(turn.channel))))
 
 
+# `citizen` empty: the account's own book.
+OpenBook = declare("whose", "o", "OpenBook", citizen=(int | None, None))
+
+
+def person_label(turn: Turn, dependent: Dependent) -> str:
+    """One line for a dependent: the name a family calls them by and their age."""
+    mark = "🧒" if dependent.right.capacity is Capacity.GUARDIAN else "🧓"
+    return turn._("{mark} {name}, {age} years old", mark=mark, name=dependent.short_name, age=dependent.age)
+
+
+def household_options(turn: Turn) -> tuple[tuple[Option, ...], ...]:
+    """The menu's lines to switch books: the account's own first, then each dependent; the one
+    open now is ticked."""
+    if not turn.household:
+        return ()
+    open_now = turn.acting.citizen_id if turn.acting else None
+    own = ("✓ " if open_now is None else "") + turn._("📖 My own book")
+    lines = [Option(own, OpenBook(None))]
+    for dependent in turn.household:
+        tick = "✓ " if dependent.citizen_id == open_now else ""
+        lines.append(Option(tick + person_label(turn, dependent), OpenBook(dependent.citizen_id)))
+    return tuple((line,) for line in lines)
+
+
 def menu_reply(turn: Turn, text: str | None = None, *, linked: bool | None = None) -> Reply:
     prompt = text or turn._("What would you like to do?")
-    return Reply(prompt, options=menu_options(turn, linked=linked))
+    if turn.acting is not None and linked is None:
+        # Whose book is open, above everything the menu offers for it.
+        prompt = turn._("📂 {name}'s book is open ({age} years old).", name=turn.acting.full_name,
+                        age=turn.acting.age) + "\n\n" + prompt
+    options = menu_options(turn, linked=linked)
+    if linked is None and turn.household:
+        options = options + household_options(turn)
+    return Reply(prompt, options=options)
 
 
 def typed(turn: Turn, journey: str) -> str:

@@ -9,6 +9,7 @@ from bot.flows.menu import menu_reply
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Option, Reply, Step
 from bot.flows.turn import Turn
+from core.families import Power
 from core.i18n import N_, Translator
 from core.records.display_value import detail_label
 from core.volunteering.pending import (
@@ -65,4 +66,4 @@ class PendingFlow:
         return Step((menu_reply(turn, text),))
 
 
-JOURNEY = Journey("pending", PendingFlow(), Requires.CITIZEN, Subject.OWN)
+JOURNEY = Journey("pending", PendingFlow(), Requires.CITIZEN, Subject.OWN, power=Power.UPDATE)

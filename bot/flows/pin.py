@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bot.flows import registry
 from bot.flows.actions import Action, declare
-from bot.flows.menu import menu_reply
+from bot.flows.menu import household_options, menu_reply
 from bot.flows.pending import waiting_prompt
 from bot.flows.registry import Journey
 from bot.flows.replies import Option, Reply, Step, rows
@@ -107,6 +107,9 @@ class PinFlow:
                           "{count}. Please type it again, or choose “Forgot my PIN” to verify again "
                           "and set a new one.", count=left)
             return Step((Reply(text, options=_forgot(turn)),), ENTER)
+        if turn.household:  # one number, several books: whose first (a parent's phone, a child's book)
+            return Step((Reply(turn._("Whose book do you want to open?"), options=household_options(turn)),),
+                        JourneyState(), signed_in=True)
         return Step((menu_reply(turn),), JourneyState(), signed_in=True)
 
     async def _chosen(self, turn: Turn, claim: Claim) -> Step:

@@ -22,6 +22,7 @@ from bot.flows.turn import Turn
 from core.checkin import tokens
 from core.consent.grants import consent_of, group_names
 from core.consent.policy import any_clinic_sees
+from core.families import Power
 from core.i18n import N_, today_hanoi
 
 # A new code in place of the one on this message: issued once, however often the button is tapped.
@@ -54,14 +55,20 @@ def replaced_png() -> bytes:
 class QrFlow:
     async def start(self, turn: Turn, payload: str = "") -> Step:
         assert turn.subject is not None
-        issued = await tokens.issue(turn.db, turn.subject, turn.channel.name)
+        acting = turn.for_someone
+        presenter = (turn.account.citizen_id, acting.right.presented_as) \
+            if acting is not None and turn.account.citizen_id is not None else None
+        issued = await tokens.issue(turn.db, turn.subject, turn.channel.name, presenter)
         consent = await consent_of(turn.db, turn.subject)
         sees = group_names(any_clinic_sees(consent, today_hanoi()), turn.t)
+        # Decree 13/2023 art. 20: a code shown for a child of 7 or more; the card says so too.
+        agrees = (turn._("By showing it you confirm that {name} agrees.", name=acting.short_name),) \
+            if acting is not None and acting.right.child_agrees else ()
         if not (turn.channel.images and turn.channel.deep_link_base):  # the code to read out instead
             # The code last: a long answer is paged on a small screen, and the last page is
             # the one that stays in front of the person at the desk.
             text = "\n".join((
-                turn._("The clinic will see: {groups}.", groups=sees),
+                turn._("The clinic will see: {groups}.", groups=sees), *agrees,
                 turn._("Read it out at the reception desk. It is valid until {time}.",
                        time=turn.t.datetime(issued.expires_at)),
                 turn._("Your check-in code: {code}", code=issued.spoken_code),
@@ -71,7 +78,7 @@ class QrFlow:
             turn._("Show this QR code at the reception desk. It is valid until {time}.",
                    time=turn.t.datetime(issued.expires_at)),
             turn._("If scanning does not work, read out this code: {code}", code=issued.spoken_code),
-            turn._("The clinic will see: {groups}.", groups=sees),
+            turn._("The clinic will see: {groups}.", groups=sees), *agrees,
         ))
         options = rows(Option(turn._("🔄 New code"), NewCode()),
                        Option(turn._("🔒 What clinics may see"), Open("consent")),
@@ -87,6 +94,6 @@ class QrFlow:
         return await self.start(turn)
 
 
-JOURNEY = Journey("qr", QrFlow(), Requires.CITIZEN, Subject.OWN, commands=("qr", "maqr"),
+JOURNEY = Journey("qr", QrFlow(), Requires.CITIZEN, Subject.OWN, power=Power.SHOW_QR, commands=("qr", "maqr"),
                   describe=N_("Check-in QR code for the clinic"), menu=N_("🔳 Check-in QR code"),
                   menu_without_images=N_("🔢 Check-in code"), order=40)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from bot.flows.who import Who
+from core.families import Power
 from core.i18n import Translator
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class Subject(enum.StrEnum):
     """Whose record a journey acts on."""
 
     NONE = "none"  # no one's (the menu, the language)
-    OWN = "own"  # the account's citizen, as `core.identity.subjects` decides (tomorrow a dependent)
+    OWN = "own"  # the account's citizen, or the dependent whose book it has open (core.families)
     FOUND = "found"  # the resident the journey looked up (a volunteer's), kept in its state as "subject"
 
 
@@ -60,6 +61,10 @@ class Journey:
     flow: Flow
     requires: Requires = Requires.ANYONE
     subject: Subject = Subject.NONE
+    # What a journey of `Subject.OWN` does with the book, when it is a dependent's: the engine
+    # runs it on that book only for someone whose right holds this power (core.families.rules).
+    # None: the journey is about the account itself (log out) and acts on the citizen's own record.
+    power: Power | None = None
     # Typed commands: the English name first, then aliases people type in Vietnamese (`/so`).
     commands: tuple[str, ...] = ()
     # One line for the command list beside the text box and for `/help` (a catalogue message).

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.flows.replies import Input
 from bot.flows.who import Who
 from core.db import Database
+from core.families import Dependent
 from core.i18n import Translator
 from core.identity.accounts import Account, JourneyState
 from core.staff.service import Staff
@@ -52,6 +53,16 @@ class Turn:
     who: frozenset[Who] = frozenset({Who.UNLINKED})
     # Whose record the journey acts on, chosen by the engine (bot.flows.engine: `_subject`).
     subject: int | None = None
+    # The books the account's citizen may open besides their own (core.families), loaded when
+    # they are named as anyone's guardian or proxy, and the one open now (None: their own).
+    household: tuple[Dependent, ...] = ()
+    acting: Dependent | None = None
+
+    @property
+    def for_someone(self) -> Dependent | None:
+        """The dependent whose book this journey works on (None: the account's own, or no book)."""
+        acting = self.acting
+        return acting if acting is not None and acting.citizen_id == self.subject else None
 
     @property
     def state(self) -> JourneyState:

@@ -12,6 +12,7 @@ from bot.flows.pending import waiting_prompt
 from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Reply, Step
 from bot.flows.turn import Turn
+from core.families import Power
 from core.i18n import N_
 
 WALK = DetailsWalk("update", assisted=False)
@@ -51,5 +52,6 @@ class UpdateFlow:
         return await WALK.on_input(turn)
 
 
-JOURNEY = Journey("update", UpdateFlow(), Requires.CITIZEN, Subject.OWN, commands=("update", "capnhat"),
+JOURNEY = Journey("update", UpdateFlow(), Requires.CITIZEN, Subject.OWN, power=Power.UPDATE,
+                  commands=("update", "capnhat"),
                   describe=N_("Fill in missing details"), menu=N_("✏️ Fill in missing details"), order=20)

@@ -25,6 +25,7 @@ from core.i18n import now_utc
 from core.identity import attempts
 from core.identity.accounts import Account
 from core.identity.attempts import Outcome
+from core.records import people
 from core.staff.model import StaffRole
 from core.staff.service import Staff
 
@@ -52,6 +53,10 @@ class DeskLookup:
     state: DeskState
     citizen_id: int | None = None
     token_id: int | None = None
+    # A guardian or proxy who shows the code for the person (core.checkin.tokens).
+    presenter_id: int | None = None
+    presenter_name: str | None = None
+    presented_as: str | None = None
 
 
 def _paused(connection: Connection, account: Account, facility_code: str | None, now: dt.datetime) -> bool:
@@ -77,7 +82,9 @@ def _look_up(connection: Connection, account: Account, staff: Staff | None, colu
     if found is not None and found.citizen_id is not None and found.citizen_id == account.citizen_id:
         return DeskLookup(DeskState.OWN, found.citizen_id, found.token_id)
     if reception and found is not None and found.state is CheckinState.VALID:
-        return DeskLookup(DeskState.OPEN, found.citizen_id, found.token_id)
+        presenter = people.by_id(connection, found.presenter_id) if found.presenter_id else None
+        return DeskLookup(DeskState.OPEN, found.citizen_id, found.token_id, found.presenter_id,
+                          presenter.full_name if presenter else None, found.presented_as)
     attempts.note(connection, account, Outcome.WRONG_CHECKIN_CODE, now, facility_code=facility)
     return DeskLookup(DeskState.NOT_VALID if reception else DeskState.NOT_RECEPTION)
 

@@ -42,6 +42,12 @@ class CheckinToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Who shows the code when it is not the person themself: their guardian or proxy (the card says
+    # so, and they are told of the check-in too), and in what capacity (core.families.Capacity;
+    # `guardian_child_agreed`: a child of 7 or more agreed, as the guardian confirmed).
+    presenter_id: Mapped[int | None] = mapped_column(
+        BigIntPK, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True)
+    presented_as: Mapped[str | None] = mapped_column(String(24))
 
 
 def _hash(kind: str, secret: str) -> str:
@@ -77,12 +83,19 @@ class ResolvedCheckin:
     state: CheckinState
     token_id: int | None = None
     citizen_id: int | None = None
+    presenter_id: int | None = None
+    presented_as: str | None = None
 
 
 _TOKENS = CheckinToken.__table__
 
 
-def _issue(connection: Connection, citizen_id: int, channel: str, now: dt.datetime) -> IssuedCheckin:
+_STATE = select(_TOKENS.c.id, _TOKENS.c.citizen_id, _TOKENS.c.expires_at, _TOKENS.c.revoked_at,
+                _TOKENS.c.presenter_id, _TOKENS.c.presented_as)
+
+
+def _issue(connection: Connection, citizen_id: int, channel: str, now: dt.datetime,
+           presenter: tuple[int, str] | None) -> IssuedCheckin:
     connection.execute(update(_TOKENS).where(_TOKENS.c.citizen_id == citizen_id,
                                              _TOKENS.c.revoked_at.is_(None),
                                              _TOKENS.c.expires_at > now).values(revoked_at=now))
@@ -91,12 +104,16 @@ def _issue(connection: Connection, citizen_id: int, channel: str, now: dt.dateti
     expires = now + token_validity()
     connection.execute(_TOKENS.insert().values(
         citizen_id=citizen_id, token_hash=_hash("token", token), code_hash=_hash("code", code),
-        channel=channel, created_at=now, expires_at=expires))
+        channel=channel, created_at=now, expires_at=expires,
+        presenter_id=presenter[0] if presenter else None, presented_as=presenter[1] if presenter else None))
     return IssuedCheckin(token, code, expires)
 
 
-async def issue(db: Database, citizen_id: int, channel: str) -> IssuedCheckin:
-    issued = await db.write(_issue, citizen_id, channel, now_utc())
+async def issue(db: Database, citizen_id: int, channel: str,
+                presenter: tuple[int, str] | None = None) -> IssuedCheckin:
+    """A new code for the citizen's book (the one before it stops working); `presenter`: the
+    guardian or proxy who will show it, and in what capacity."""
+    issued = await db.write(_issue, citizen_id, channel, now_utc(), presenter)
     log.info("check-in code issued (citizen %s, %s)", citizen_id, channel)
     return issued
 
@@ -105,9 +122,8 @@ def resolve(connection: Connection, column: str, digests: tuple[str, ...],
             now: dt.datetime) -> ResolvedCheckin:
     """The token whose `token_hash` or `code_hash` is one of `digests` (the secret under every
     configured key, for a key rotation); core.checkin.desk counts the tries."""
-    rows = connection.execute(select(_TOKENS.c.id, _TOKENS.c.citizen_id, _TOKENS.c.expires_at,
-                                     _TOKENS.c.revoked_at)
-                              .where(_TOKENS.c[column].in_(digests)).order_by(_TOKENS.c.id.desc())).all()
+    rows = connection.execute(_STATE.where(_TOKENS.c[column].in_(digests))
+                              .order_by(_TOKENS.c.id.desc())).all()
     if not rows:
         return ResolvedCheckin(CheckinState.UNKNOWN)
     # A code may repeat over time (10^8 of them): the live one wins, else the newest.
@@ -118,8 +134,7 @@ def resolve(connection: Connection, column: str, digests: tuple[str, ...],
 def live_citizen(connection: Connection, token_id: int, now: dt.datetime) -> int | None:
     """The citizen of a token neither expired nor replaced: a card opened with it may still be
     read; None otherwise."""
-    row = connection.execute(select(_TOKENS.c.id, _TOKENS.c.citizen_id, _TOKENS.c.expires_at,
-                                    _TOKENS.c.revoked_at).where(_TOKENS.c.id == token_id)).first()
+    row = connection.execute(_STATE.where(_TOKENS.c.id == token_id)).first()
     found = _state(row, now) if row is not None else None
     return found.citizen_id if found is not None and found.state is CheckinState.VALID else None
 
@@ -129,7 +144,7 @@ def _state(row, now: dt.datetime) -> ResolvedCheckin:
         return ResolvedCheckin(CheckinState.REVOKED, row.id, row.citizen_id)
     if row.expires_at <= now:
         return ResolvedCheckin(CheckinState.EXPIRED, row.id, row.citizen_id)
-    return ResolvedCheckin(CheckinState.VALID, row.id, row.citizen_id)
+    return ResolvedCheckin(CheckinState.VALID, row.id, row.citizen_id, row.presenter_id, row.presented_as)
 
 
 def token_digest(token: str) -> tuple[str, ...] | None:

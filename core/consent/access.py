@@ -67,18 +67,30 @@ async def read_book_as(db: Database, reader: Reader, citizen_id: int, *, via: st
     if book is None:
         return ReadResult(None, None)
     shown = frozenset(section.group for section in book.sections)
-    content = {"citizen_id": citizen_id, "at": now_utc(), "reader_account_id": reader.account_id,
-               "reader_role": reader.role, "reader_name": reader.name,
-               "facility_code": reader.facility_code, "ward_code": reader.ward_code,
-               "groups": groups_text(shown), "via": via, "token_id": token_id}
-    await db.write(append, _EVENTS, content)
-    log.info("book read by a %s (citizen %s, via %s, groups %s)", reader.role, citizen_id, via,
-             content["groups"])
+    content = await _log_access(db, reader, citizen_id, shown, via, token_id)
     facility_name = reader.facility_name
     if reader.facility_code and facility_name is None:
         facility_name = await db.read(_facility_name, reader.facility_code)
     return ReadResult(book, AccessRecord(content["at"], reader.role, reader.name, reader.facility_code,
                                          facility_name, reader.ward_code, shown, via))
+
+
+async def _log_access(db: Database, reader: Reader, citizen_id: int, groups: frozenset[BookGroup],
+                      via: str, token_id: int | None = None) -> dict:
+    content = {"citizen_id": citizen_id, "at": now_utc(), "reader_account_id": reader.account_id,
+               "reader_role": reader.role, "reader_name": reader.name,
+               "facility_code": reader.facility_code, "ward_code": reader.ward_code,
+               "groups": groups_text(groups), "via": via, "token_id": token_id}
+    await db.write(append, _EVENTS, content)
+    log.info("book %s by a %s (citizen %s, groups %s)", via, reader.role, citizen_id, content["groups"])
+    return content
+
+
+async def note_action(db: Database, reader: Reader, citizen_id: int, groups: frozenset[BookGroup],
+                      via: str) -> None:
+    """Something done to the book by someone who is not the citizen that is not a read (a guardian
+    or proxy filling in details): in the citizen's access history all the same."""
+    await _log_access(db, reader, citizen_id, groups, via)
 
 
 def read_with_token(connection: Connection, citizen_id: int, reader_account_id: int,

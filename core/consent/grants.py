@@ -100,26 +100,27 @@ async def consent_of(db: Database, citizen_id: int) -> CitizenConsent:
 
 
 def _change(connection: Connection, citizen_id: int, facility_code: str | None, groups: frozenset[BookGroup],
-            valid_until: dt.date | None, channel: str) -> CitizenConsent:
+            valid_until: dt.date | None, channel: str, actor: str) -> CitizenConsent:
     append(connection, _CHANGES, {
         "citizen_id": citizen_id, "at": now_utc(), "facility_code": facility_code,
-        "groups": groups_text(groups), "valid_until": valid_until, "channel": channel, "actor": "citizen"})
+        "groups": groups_text(groups), "valid_until": valid_until, "channel": channel, "actor": actor})
     return current_consent(connection, citizen_id)
 
 
 async def set_any_clinic(db: Database, citizen_id: int, groups: frozenset[BookGroup],
-                         channel: str) -> CitizenConsent:
-    """What any clinic sees at check-in, beyond administrative and insurance information."""
-    consent = await db.write(_change, citizen_id, None, groups, None, channel)
+                         channel: str, actor: str = "citizen") -> CitizenConsent:
+    """What any clinic sees at check-in, beyond administrative and insurance information.
+    `actor`: who chose (`citizen`, or a child's `guardian`, `guardian_child_agreed`)."""
+    consent = await db.write(_change, citizen_id, None, groups, None, channel, actor)
     log.info("consent changed for any clinic (citizen %s, %s)", citizen_id, channel)
     return consent
 
 
 async def set_facility_grant(db: Database, citizen_id: int, facility_code: str,
                              groups: frozenset[BookGroup], valid_until: dt.date | None,
-                             channel: str) -> CitizenConsent:
+                             channel: str, actor: str = "citizen") -> CitizenConsent:
     """More for one facility until a date; an empty set withdraws the grant at once."""
-    consent = await db.write(_change, citizen_id, facility_code, groups, valid_until, channel)
+    consent = await db.write(_change, citizen_id, facility_code, groups, valid_until, channel, actor)
     log.info("consent changed for one facility (citizen %s, %s)", citizen_id, channel)
     return consent
 

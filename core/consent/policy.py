@@ -81,7 +81,10 @@ class Reader:
     facility_name: str | None = None  # when the caller knows it already (a staff member's)
 
 
-_AUDIENCE_OF_ROLE = {"receptionist": Audience.CLINIC, "volunteer": Audience.VOLUNTEER}
+# A child's guardian and an adult's proxy read the whole book, as the person would (core.families
+# decides whether they may at all, and what else they may do).
+_AUDIENCE_OF_ROLE = {"receptionist": Audience.CLINIC, "volunteer": Audience.VOLUNTEER,
+                     "guardian": Audience.CITIZEN, "proxy": Audience.CITIZEN}
 
 
 def decide(reader: Reader, consent: CitizenConsent, today: dt.date) -> tuple[Audience, ConsentScope]:

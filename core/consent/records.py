@@ -29,7 +29,9 @@ class ConsentChange(Chained, Base):
     groups: Mapped[str] = mapped_column(String(100))  # comma-separated BookGroup values, sorted
     valid_until: Mapped[dt.date | None]
     channel: Mapped[str] = mapped_column(String(16))  # telegram, ussd, ...
-    actor: Mapped[str] = mapped_column(String(32))  # "citizen" (later: a guardian)
+    # "citizen", or for a child "guardian" / "guardian_child_agreed": a child of 7 or more agreed
+    # as well, as the guardian confirmed (Decree 13/2023 art. 20; core.families.rules).
+    actor: Mapped[str] = mapped_column(String(32))
 
 
 CONSENT_CONTENT = ("citizen_id", "at", "facility_code", "groups", "valid_until", "channel", "actor")
@@ -49,7 +51,9 @@ class AccessEvent(Chained, Base):
     facility_code: Mapped[str | None] = mapped_column(String(5))
     ward_code: Mapped[str | None] = mapped_column(String(5))
     groups: Mapped[str] = mapped_column(String(100))  # what was shown, comma-separated
-    via: Mapped[str] = mapped_column(String(16))  # qr, code, card (a visit from a card), lookup
+    # qr, code, card (a visit from a card), lookup; family (a guardian or proxy read it),
+    # family_update (they filled in details)
+    via: Mapped[str] = mapped_column(String(16))
     token_id: Mapped[int | None] = mapped_column(BigIntPK)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core import notices
+from core import families, notices
 from core.db import Database, insert_if_absent
 from core.i18n import now_utc
 from core.records import people
@@ -61,6 +61,10 @@ class ChannelAccount(Base):
     # The message that shows the account's check-in QR, as its channel names it: when a new code
     # replaces that one, the message says so (bot.flows.qr). Kept here, not in a worker's memory.
     qr_message_id: Mapped[str | None] = mapped_column(String(64))
+    # The dependent's book this account has open (core.families); none: its own. The right is
+    # checked again on every input, so a withdrawal or an 18th birthday ends it at the next one.
+    acting_for: Mapped[int | None] = mapped_column(
+        BigIntPK, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
 
@@ -104,6 +108,10 @@ class Account:
     citizen_status: str | None = None
     taps: dict[str, float] = field(default_factory=dict)  # button key -> when pressed (epoch seconds)
     qr_message: str | None = None  # the message that shows the account's check-in QR
+    # The dependent's book open on this account (core.families), and whether the account's citizen
+    # is named as anyone's guardian or proxy at all (then the menu lists the household).
+    acting_for: int | None = None
+    has_family: bool = False
 
     @property
     def linked(self) -> bool:
@@ -114,7 +122,9 @@ _ACCOUNTS = ChannelAccount.__table__
 _LOAD = (
     select(_ACCOUNTS.c.id, _ACCOUNTS.c.channel, _ACCOUNTS.c.external_id, _ACCOUNTS.c.citizen_id,
            _ACCOUNTS.c.locale, _ACCOUNTS.c.state, _ACCOUNTS.c.state_version, _ACCOUNTS.c.recent_taps,
-           _ACCOUNTS.c.qr_message_id, people.status_of(_ACCOUNTS.c.citizen_id).label("citizen_status"))
+           _ACCOUNTS.c.qr_message_id, people.status_of(_ACCOUNTS.c.citizen_id).label("citizen_status"),
+           _ACCOUNTS.c.acting_for,
+           families.may_act_for_someone(_ACCOUNTS.c.citizen_id).label("has_family"))
     .where(_ACCOUNTS.c.channel == bindparam("channel"),
            _ACCOUNTS.c.external_id == bindparam("external_id"))
 )
@@ -140,7 +150,7 @@ def _account(row: Any) -> Account:
     return Account(row.id, row.channel, row.external_id, row.citizen_id, row.locale,
                    JourneyState.from_json(row.state), row.state_version,
                    str(status) if status is not None else None, _taps(row.recent_taps),
-                   row.qr_message_id)
+                   row.qr_message_id, row.acting_for, bool(row.has_family))
 
 
 def find_account(connection: Connection, channel: str, external_id: str) -> Account | None:
@@ -223,13 +233,22 @@ def link_citizen(connection: Connection, account_id: int, channel: str, citizen_
     for moved_from in earlier:
         notices.enqueue(connection, citizen_id, "link_moved", account_id=moved_from, at=now.isoformat())
     connection.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == account_id)
-                       .values(citizen_id=citizen_id, linked_at=now, pin_hash=pin_hash, updated_at=now))
+                       .values(citizen_id=citizen_id, linked_at=now, pin_hash=pin_hash, acting_for=None,
+                               updated_at=now))
     notices.wake(connection, citizen_id)  # news that waited for the citizen's next link
 
 
 def unlink_citizen(connection: Connection, account_id: int) -> None:
     connection.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == account_id)
-                       .values(citizen_id=None, linked_at=None, pin_hash=None, updated_at=now_utc()))
+                       .values(citizen_id=None, linked_at=None, pin_hash=None, acting_for=None,
+                               updated_at=now_utc()))
+
+
+def open_book_of(connection: Connection, account_id: int, citizen_id: int | None) -> None:
+    """The book the account's journeys act on from its next input: a dependent's (after the caller
+    checked the right, core.families), or its own (None)."""
+    connection.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == account_id)
+                       .values(acting_for=citizen_id, updated_at=now_utc()))
 
 
 def linked_accounts(connection: Connection, channel: str, citizen_id: int) -> list[tuple[str, str | None]]:

@@ -68,12 +68,14 @@ def apply_values(connection: Connection, citizen_id: int, values: dict[str, Any]
 
 
 async def declare(db: Database, citizen_id: int, values: dict[str, Any], *, channel: str,
-                  source: Source = Source.SELF_DECLARED) -> dict[str, Decision]:
-    """Saves declared details in one transaction; says what happened to each."""
+                  source: Source = Source.SELF_DECLARED, by: str | None = None) -> dict[str, Decision]:
+    """Saves declared details in one transaction; says what happened to each. `by`: who declared
+    them for the person (a child's guardian, an adult's proxy), kept in the provenance."""
     allowed = set(DECLARABLE) | set(EMERGENCY_CONTACT)
     if not values or set(values) - allowed:
         raise ValueError(f"not details a citizen declares: {sorted(set(values) - allowed)}")
-    decisions = await db.write(apply_values, citizen_id, values, source, f"{channel}: {source.value}")
+    reference = f"{channel}: {source.value}" + (f" by {by}" if by else "")
+    decisions = await db.write(apply_values, citizen_id, values, source, reference)
     log.info("%s for citizen %s: %s", source.value, citizen_id,
              ", ".join(f"{f} {d.value}" for f, d in decisions.items()))
     return decisions
