@@ -7,6 +7,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -110,3 +111,47 @@ def test_serve_answers_health_probes_over_http(seeded: tuple[Path, str]) -> None
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _household(database: Path) -> dict[str, tuple[str, str, str]]:
+    """The seeded demo household: kind -> (personal ID, birth date dd/mm/yyyy, full name)."""
+    with sqlite3.connect(database) as connection:
+        marks = dict(connection.execute("SELECT name, value FROM database_marks"))
+        chosen = dict(item.split(":")[::-1] for item in marks["demo_personas"].split(","))
+        found = {}
+        for citizen_id, kind in chosen.items():
+            pid, born, name = connection.execute(
+                "SELECT personal_id, birth_date, full_name FROM citizens WHERE id = ?",
+                (citizen_id,)).fetchone()
+            year, month, day = born.split("-")
+            found[kind] = (pid, f"{day}/{month}/{year}", name)
+    return found
+
+
+def test_a_station_sets_up_a_proxy_in_person_lists_it_and_withdraws_it(seeded: tuple[Path, str]) -> None:
+    database, _demo = seeded
+    people = _household(database)
+    (elder_id, elder_born, _), (helper_id, helper_born, helper) = people["elder"], people["with_visits"]
+    args = ["--grantor", elder_id, "--grantor-birth", elder_born]
+
+    refused = cli(database, "proxy", "grant", *args, "--proxy", helper_id, "--proxy-birth", "01/01/1901",
+                  "--by", "Nguyễn Thị Trạm", lang="vi")
+    assert refused.returncode == 2 and "Không có người dân nào" in refused.stderr
+    no_name = cli(database, "proxy", "grant", *args, "--proxy", helper_id, "--proxy-birth", helper_born,
+                  "--by", "  ")
+    assert no_name.returncode == 2 and "--by" in no_name.stderr
+
+    made = cli(database, "proxy", "grant", *args, "--proxy", helper_id, "--proxy-birth", helper_born,
+               "--powers", "read,show_qr", "--by", "Nguyễn Thị Trạm", lang="vi")
+    assert made.returncode == 0, made.stderr
+    assert mask_personal_id(helper_id) in made.stdout and helper_id not in made.stdout
+    grant_id = re.search(r"Ủy quyền (\d+):", made.stdout).group(1)
+
+    listed = cli(database, "proxy", "list", *args, lang="vi")
+    assert f"Ủy quyền {grant_id}: {helper}, xem sổ sức khỏe, đưa mã tiếp đón" in listed.stdout
+
+    gone = cli(database, "proxy", "withdraw", grant_id, *args, lang="vi")
+    assert gone.returncode == 0 and "có hiệu lực ngay" in gone.stdout
+    again = cli(database, "proxy", "withdraw", grant_id, *args)
+    assert again.returncode == 2
+    assert f"Ủy quyền {grant_id}:" not in cli(database, "proxy", "list", *args, lang="vi").stdout

@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "core.cli.corrections",
     "core.cli.pending",
     "core.cli.identity",
+    "core.cli.families",
 )
 
 

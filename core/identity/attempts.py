@@ -45,6 +45,7 @@ class Outcome(enum.StrEnum):
     # replaced): codes are 8 digits, so guessing must stay slow, per account and per facility.
     WRONG_CHECKIN_CODE = "wrong_checkin_code"
     VOLUNTEER_LOOKUP = "volunteer_lookup"  # a volunteer looked a resident up (limited per hour)
+    PROXY_LOOKUP = "proxy_lookup"  # an adult looked up someone to name as proxy (limited per day)
     # USSD: the caller's number matched; the link waits for the new PIN (core.identity.pins).
     PHONE_MATCHED = "phone_matched"
     SIGNED_IN = "signed_in"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from core import validation
+from core import families, validation
 from core.db import Database
-from core.i18n import now_utc
+from core.i18n import now_utc, today_hanoi
 from core.identity import accounts, attempts
 from core.identity.attempts import MAX_FAILURES, Outcome
 from core.identity.keys import personal_id_keys
@@ -118,6 +118,9 @@ def _confirm_phone(connection: Connection, account: accounts.Account, claim: Cla
         return record_attempt(connection, account, claim, Outcome.PHONE_MATCHED, now)
     assert claim.candidate is not None
     accounts.link_citizen(connection, account.id, account.channel, claim.candidate, pin_hash)
+    # A teenager of 16 or more who verifies with their own phone keeps their own book from now on;
+    # the guardian is told (core.families.take_over; nothing happens for anyone else).
+    families.take_over(connection, claim.candidate, today_hanoi(), account.channel)
     return record_attempt(connection, account, claim, Outcome.LINKED, now)
 
 
