@@ -37,9 +37,17 @@ VOLUNTEER_BASE = IMPOSSIBLE_USER_IDS + 3 * 2**48  # + the ward code
 GUEST_BASE = IMPOSSIBLE_USER_IDS + 4 * 2**48  # and up: the page's "new person" (chat.js)
 
 
-def persona(resident: DemoResident, t: Translator) -> dict[str, Any]:
+def persona(resident: DemoResident, t: Translator,
+            household: list[DemoResident] | None = None) -> dict[str, Any]:
     family, _, given = resident.full_name.rpartition(" ")
-    if resident.phone:
+    kin = {r.kind: r for r in household or ()}
+    if resident.kind == "parent" and "child" in kin and "elder" in kin:
+        # The household persona: the menu lists the child's and the elder's books as well.
+        hint = t.text(N_("Personal ID {personal_id}, born {birth_date}. Guardian of {child} and named "
+                         "by {elder} to help: their books are in the menu"),
+                      personal_id=resident.personal_id, birth_date=resident.birth_date.display(),
+                      child=kin["child"].full_name, elder=kin["elder"].full_name)
+    elif resident.phone:
         hint = t.text(N_("Personal ID {personal_id}, born {birth_date}"),
                       personal_id=resident.personal_id, birth_date=resident.birth_date.display())
     else:
@@ -84,7 +92,7 @@ def feature_phone_persona(resident: DemoResident, t: Translator) -> dict[str, An
 
 def on_feature_phone(resident: DemoResident) -> bool:
     """Older residents, and those with details to fill in, also on a keypad phone (USSD)."""
-    return bool(resident.phone) and resident.kind in ("older", "with_gaps")
+    return bool(resident.phone) and resident.kind in ("older", "with_gaps", "elder")
 
 
 def masked_resident(resident: DemoResident, t: Translator) -> str:
@@ -179,7 +187,8 @@ def personas_of(db: Database):
     async def personas() -> list[dict[str, Any]]:
         t = translator("vi")
         residents = await db.read(demo_residents)
-        citizens = [persona(r, t) for r in residents]
+        # A child of 7 holds no phone of their own: their parent opens their book.
+        citizens = [persona(r, t, residents) for r in residents if r.kind != "child"]
         phones = [feature_phone_persona(r, t) for r in residents if on_feature_phone(r)]
         enrolled = await enrolled_staff(db)
         desks = [reception_persona(m, uid, t) for uid, m in enrolled

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.i18n import N_, Translator
+from core.records.epi import DoseState, ScheduleLine
 from core.records.healthbook import BookEntry, BookList, BookRow, BookSection
 
 
@@ -90,3 +91,21 @@ def brief_text(section: BookSection, rows: tuple[str, ...], newest: Newest | Non
             lines.extend(("", f"• {entry.title}{_mark(entry.declared, t)}"))
             lines.extend(row_line(row, t, " ") for row in entry.rows if row.key in newest.rows)
     return "\n".join(lines).strip("\n")
+
+
+_SCHEDULE_LINES = {
+    DoseState.DONE: N_("✅ {vaccine}, dose {dose}: given {date}"),
+    DoseState.DUE: N_("⏰ {vaccine}, dose {dose}: due since {date}"),
+    DoseState.OVERDUE: N_("⚠️ {vaccine}, dose {dose}: overdue, due {date}"),
+    DoseState.COMING: N_("🗓 {vaccine}, dose {dose}: coming, on {date}"),
+}
+
+
+def schedule_text(lines: tuple[ScheduleLine, ...], t: Translator) -> str:
+    """A young child's doses against the national EPI schedule, first what needs doing."""
+    order = (DoseState.OVERDUE, DoseState.DUE, DoseState.COMING, DoseState.DONE)
+    ranked = sorted(lines, key=lambda line: (order.index(line.state), line.due_on))
+    said = [t.text(N_("National immunization schedule (dates are day/month/year):"))]
+    said += [t.text(_SCHEDULE_LINES[line.state], vaccine=line.scheduled.vaccine, dose=line.scheduled.dose,
+                    date=t.date(line.given_on or line.due_on)) for line in ranked]
+    return "\n".join(said)

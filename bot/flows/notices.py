@@ -8,6 +8,7 @@ from typing import Any
 from bot.flows.actions import Open
 from bot.flows.replies import Option, Reply, encoded, rows
 from core.corrections.service import CORRECTABLE, proposed_shown
+from core.families.rules import POWER_LABELS, Power
 from core.i18n import N_, Translator
 
 TEXTS = {
@@ -28,10 +29,32 @@ TEXTS = {
                               "New links to your health book are paused for 24 hours; your book is "
                               "safe. If it was not you and it happens again, tell the health station of "
                               "your ward."),
+    # core.families: grants, withdrawals and handovers, told to each side.
+    "proxy_granted": N_("{proxy} can now help with your health book: {powers}. Everything they do is "
+                        "in your access history. You can withdraw it at any time."),
+    "proxy_received": N_("{grantor} named you to help with their health book: {powers}. Their book is "
+                         "now in your menu."),
+    "proxy_withdrawn": N_("{grantor} withdrew your access to their health book. It no longer opens from "
+                          "your account."),
+    # A month before a child's 18th birthday (core.families.tell_rights_ending): both are told.
+    "guardian_right_ends": N_("{name} turns 18 on {on}. From that day their health book no longer opens "
+                              "from your account: they can verify with their own phone to keep it."),
+    "own_book_soon": N_("You turn 18 on {on}. From that day your health book is yours alone: your "
+                        "guardian will no longer open it."),
+    "book_taken_over": N_("{name} is now 16 or older and keeps their own health book. It no longer "
+                          "opens from your account."),
 }
 # Where the person can go from each notice.
 _NEXT = {"link_moved": (N_("🔐 Verify my identity"), "verify"),
+         "proxy_granted": (N_("👪 Who may help me"), "helpers"),
          "link_ended_untrusted_phone": (N_("🔐 Verify my identity"), "verify")}
+
+
+def _day(value: object, t: Translator) -> str:
+    try:
+        return t.date(dt.date.fromisoformat(str(value)))
+    except ValueError:
+        return ""
 
 
 def _time(value: object, t: Translator) -> str:
@@ -50,7 +73,11 @@ def notice_reply(kind: str, params: dict[str, Any], t: Translator) -> Reply | No
     field = CORRECTABLE.get(name)
     value = proposed_shown(name, params.get("value", ""), t) if field else params.get("value", "")
     label, action = _NEXT.get(kind, (N_("📖 My health book"), "book"))
+    powers = ", ".join(t.gettext(POWER_LABELS[Power(p)]) for p in params.get("powers", ())
+                       if p in POWER_LABELS)
     return encoded(Reply(t.text(text, field=t.gettext(field.label) if field else name,
                                 value=value, reason=params.get("reason", ""),
-                                time=_time(params.get("at"), t)),
+                                time=_time(params.get("at"), t), powers=powers,
+                                proxy=params.get("proxy", ""), grantor=params.get("grantor", ""),
+                                name=params.get("name", ""), on=_day(params.get("on"), t)),
                          options=rows(Option(t.gettext(label), Open(action)))))

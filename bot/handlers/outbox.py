@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import secrets
@@ -22,9 +23,9 @@ from telegram.constants import ParseMode
 from bot.flows.notices import notice_reply
 from bot.handlers.render import outgoing
 from bot.handlers.telegram import CHANNEL
-from core import notices
+from core import families, notices
 from core.db import Database
-from core.i18n import now_utc, translator
+from core.i18n import now_utc, today_hanoi, translator
 from core.identity import accounts
 from core.identity.accounts import ChannelAccount
 
@@ -64,6 +65,9 @@ class Outbox:
         self.name = worker_name()
         self._task: asyncio.Task[None] | None = None
         self._holding: list[int] = []  # claimed by this process, not yet sent or failed
+        # The day this process last asked for the daily reminders: only saves a write a round;
+        # which worker does a day's is decided in the database (core.families.tell_rights_ending).
+        self._told_on: dt.date | None = None
 
     def start(self, bot: Bot) -> None:
         if self._task is None:
@@ -83,12 +87,23 @@ class Outbox:
     async def _run(self, bot: Bot) -> None:
         while True:
             try:
+                await self._daily()
                 sent = await self.send_due(bot)
             except Exception:  # the loop must outlive one bad round (a database hiccup)
                 log.exception("sending citizens' notices failed; trying again")
                 sent = 0
             if sent < self.batch:  # a full batch: more may be waiting, go on at once
                 await asyncio.sleep(self.every)
+
+    async def _daily(self) -> None:
+        """Once a day, on whichever worker comes first (the database decides): guardians and
+        teenagers told a month before an 18th birthday ends the guardian's right."""
+        today = today_hanoi()
+        if self._told_on != today:
+            told = await self.db.write(families.tell_rights_ending, today)
+            self._told_on = today
+            if told:
+                log.info("told %s guardians that a right ends in a month", told)
 
     async def send_due(self, bot: Bot) -> int:
         """One round: claims up to `batch` due notices and sends them; the number claimed."""

@@ -32,6 +32,7 @@ from core.records.display_rules import (
     FieldRule,
     SectionRule,
 )
+from core.records.epi import ScheduleLine, epi_schedule
 from core.records.facility import Facility
 from core.records.history import Allergy, Condition, Disability, FamilyHistory, RiskFactor, Surgery
 from core.records.immunization import Immunization
@@ -94,6 +95,9 @@ class HealthBook:
     locale: str
     generated_at: dt.datetime
     sections: tuple[BookSection, ...]
+    # A young child's doses against the national EPI schedule, when the immunizations are shown
+    # (core.records.epi): done, due, overdue and coming next.
+    schedule: tuple[ScheduleLine, ...] = ()
 
     def section(self, group: BookGroup) -> BookSection | None:
         return next((s for s in self.sections if s.group is group), None)
@@ -449,7 +453,11 @@ class _Assembler:
 def assemble(data: BookData, view: BookView, t: Translator) -> HealthBook:
     assembler = _Assembler(data, view, t)
     sections = tuple(assembler.section(rule) for rule in CATALOGUE if rule.group in view.groups)
-    return HealthBook(data.citizen.id, view.audience, t.locale, now_utc(), sections)
+    schedule = epi_schedule(data.citizen.birth_date,
+                            ((r.vaccine, r.antigens, r.dose_number, r.given_on)
+                             for r in data.lists.get("immunizations.doses", ())),
+                            today_hanoi()) if BookGroup.IMMUNIZATIONS in view.groups else ()
+    return HealthBook(data.citizen.id, view.audience, t.locale, now_utc(), sections, schedule)
 
 
 async def build_health_book(db: Database, citizen_id: int, view: BookView, *, locale: str | None = None,

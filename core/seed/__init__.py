@@ -31,6 +31,10 @@ class SyntheticCity:
     history: list[HistoryFact] = field(default_factory=list)
 
 
+# A city this large ends with a household of three generations (PeopleFactory.demo_household).
+DEMO_HOUSEHOLD_FROM = 50
+
+
 def generate_city(people: int, seed: int = 1, today: dt.date | None = None, *,
                   clinical: bool = True) -> SyntheticCity:
     """`people` residents; `clinical=False` leaves out immunizations, visits and history."""
@@ -40,6 +44,8 @@ def generate_city(people: int, seed: int = 1, today: dt.date | None = None, *,
     factory = PeopleFactory(rng, city.town, today)
     while len(city.residents) < people:
         city.residents.extend(factory.household_members()[: people - len(city.residents)])
+    if people >= DEMO_HOUSEHOLD_FROM:  # the last three give way to the household the sandbox shows
+        city.residents[-3:] = factory.demo_household()
     # A guardian cut off by the size limit is not in the city: drop the link.
     present = {r.entry.personal_id for r in city.residents}
     for resident in city.residents:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, exists, select
 
+from core import families
+from core.families.rules import PROXY_POWERS
 from core.i18n import today_hanoi
 from core.marks import mark_value, set_mark
 from core.records.citizen import Citizen
@@ -21,7 +23,9 @@ class DemoResident:
     personal_id: str
     birth_date: PartialDate
     phone: str | None
-    kind: str  # "with_visits", "older", "with_gaps", "no_phone"
+    # "with_visits", "older", "with_gaps", "no_phone"; a household: "parent" (guardian of "child",
+    # proxy of "elder", the parent's own elderly parent or parent-in-law)
+    kind: str
     ward_code: str | None = None
 
 
@@ -46,10 +50,15 @@ def demo_residents(connection: Connection) -> list[DemoResident]:
 
 
 def remember_demo_residents(connection: Connection) -> None:
-    """Chooses the demo residents once and keeps the choice (the seed, or a sandbox's first start)."""
+    """Chooses the demo residents once and keeps the choice (the seed, or a sandbox's first start);
+    the household's elder names the parent as proxy, as they would at the ward health station."""
     if mark_value(connection, PERSONAS) is None:
         picks = _choose(connection)
         set_mark(connection, PERSONAS, ",".join(f"{p.kind}:{p.citizen_id}" for p in picks))
+        by_kind = {p.kind: p.citizen_id for p in picks}
+        if "parent" in by_kind and "elder" in by_kind:
+            families.grant_proxy(connection, by_kind["elder"], by_kind["parent"], PROXY_POWERS,
+                                 today=today_hanoi(), channel="station")
 
 
 def _choose(connection: Connection, *, scan: int = 400) -> list[DemoResident]:
@@ -83,7 +92,43 @@ def _choose(connection: Connection, *, scan: int = 400) -> list[DemoResident]:
     pick("with_gaps", lambda r: r.phone and r.ward_code and r.birth_date.age_on(today) >= 18
          and (r.ethnicity_code is None or r.blood_group is None or r.occupation is None))
     pick("no_phone", lambda r: not r.phone and r.birth_date.age_on(today) >= 18)
+    picks += _household(connection, today, {p.citizen_id for p in picks})
     return picks
+
+
+def _household(connection: Connection, today, taken: set[int], *, scan: int = 2000) -> list[DemoResident]:
+    """A parent with a phone, the registered guardian of a child of 7 to 13, and an elder of the
+    same home (65 or more): the household a newcomer tries families with."""
+    c = Citizen.__table__
+    parent = c.alias("parent")
+    pairs = connection.execute(
+        select(c.c.id, c.c.full_name, c.c.personal_id, c.c.birth_date, c.c.phone, c.c.ward_code,
+               parent.c.id.label("p_id"), parent.c.full_name.label("p_name"),
+               parent.c.personal_id.label("p_pid"), parent.c.birth_date.label("p_birth"),
+               parent.c.phone.label("p_phone"), parent.c.street_address.label("p_address"))
+        .join(parent, parent.c.id == c.c.guardian_id)
+        .where(c.c.status == CitizenStatus.ACTIVE, parent.c.status == CitizenStatus.ACTIVE,
+               parent.c.phone.is_not(None))
+        .order_by(c.c.id).limit(scan)).all()
+    for row in sorted(pairs, key=lambda r: abs(r.birth_date.age_on(today) - 7)):
+        if row.id in taken or row.p_id in taken or not row.p_birth.is_full \
+                or not 7 <= row.birth_date.age_on(today) < 14 or row.p_birth.age_on(today) > 55:
+            continue
+        elder = connection.execute(
+            select(c.c.id, c.c.full_name, c.c.personal_id, c.c.birth_date, c.c.phone, c.c.ward_code)
+            .where(c.c.street_address == row.p_address, c.c.ward_code == row.ward_code,
+                   c.c.status == CitizenStatus.ACTIVE, c.c.id.not_in([row.id, row.p_id, *taken]))
+            .order_by(c.c.id)).all()
+        elder = next((e for e in elder if e.birth_date.age_on(today) >= 65), None)
+        if elder is None:
+            continue
+        return [DemoResident(row.p_id, row.p_name, row.p_pid, row.p_birth, row.p_phone, "parent",
+                             row.ward_code),
+                DemoResident(row.id, row.full_name, row.personal_id, row.birth_date, None, "child",
+                             row.ward_code),
+                DemoResident(elder.id, elder.full_name, elder.personal_id, elder.birth_date, elder.phone,
+                             "elder", elder.ward_code)]
+    return []
 
 
 @dataclass(frozen=True)

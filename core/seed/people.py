@@ -214,6 +214,26 @@ class PeopleFactory:
         house = f"Số {self.rng.randrange(1, 120)}"
         return f"{house}, {self.rng.choice(names.RURAL_PLACES)}, {ward.name}"
 
+    def demo_household(self) -> list[Resident]:
+        """Three generations under one roof for a newcomer to try families with: a father of 36
+        with a phone, the registered guardian of a child of 7, and his mother of 72. Drawn from a
+        random source of its own, so every other resident of the city comes out as before."""
+        kept, self.rng = self.rng, random.Random("demo household")
+        try:
+            self.household += 1
+            ward = self.wards[0]
+            address = self._address(ward)
+            family = self._family_name()
+            father = self.person(family, Sex.MALE, 36, ward, address)
+            child = self.person(family, Sex.FEMALE, 7, ward, address)
+            child.entry.guardian_personal_id = father.entry.personal_id
+            grandmother = self.person(self._family_name(), Sex.FEMALE, 72, ward, address)
+            for member in (father, child, grandmother):
+                member.entry.status = CitizenStatus.ACTIVE
+            return [father, child, grandmother]
+        finally:
+            self.rng = kept
+
     def household_members(self) -> list[Resident]:
         """One household: a young single, a couple, parents with children, elders..."""
         rng = self.rng
