@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core import families
 from core.consent.access import read_own_book
 from core.db import Database
 from core.i18n import Message, translator
@@ -95,6 +97,12 @@ async def test_a_child_listed_before_the_guardian_is_still_linked(db: Database, 
     assert book is not None
     general = {r.key: r.text for r in book.section(BookGroup.GENERAL).rows}  # type: ignore[union-attr]
     assert general["general.guardian"] == "Nguyễn Văn An"
+    # The register's link is what lets the guardian open the child's book (core.families): born
+    # in 2015, Bình is a child until 1 January 2033, the earliest day a birth year allows.
+    right = await db.read(families.right_of, an.id, binh.id, dt.date(2026, 12, 3))
+    assert right is not None and right.capacity is families.Capacity.GUARDIAN
+    assert await db.read(families.right_of, an.id, binh.id, dt.date(2033, 1, 1)) is None
+    assert await db.read(families.right_of, binh.id, an.id, dt.date(2026, 12, 3)) is None
 
 
 async def test_importing_the_same_file_twice_changes_nothing(db: Database, tmp_path: Path) -> None:

@@ -126,11 +126,14 @@ class Conversation:
     async def _answer(self, turn: Turn, signed_in: bool, fresh: bool) -> tuple[Step, tuple[Delivery, ...]]:
         """The journey's step, its state stored and the notices it gives others addressed."""
         turn, lost = await self._household(turn)
-        step, tap = await self._dispatch(turn, signed_in)
-        if lost:
-            step = _said_first(step, turn._("You can no longer open the book you had open (the right "
-                                            "was withdrawn, expired or ended at 18). Your own book is "
-                                            "open again."))
+        if lost and (signed_in or not self.info.pin_sessions):  # said only to whoever signed in
+            # Whatever this input meant, it meant it for a book no longer open to this account: the
+            # journey in progress stops here rather than go on with the person's own record.
+            text = turn._("You can no longer open the book you had open (the right was withdrawn, "
+                          "expired or ended at 18). Your own book is open again.")
+            step, tap = Step((menu_reply(turn, text),), JourneyState()), None
+        else:
+            step, tap = await self._dispatch(turn, signed_in)
         await self._store(turn.account, step, tap, fresh)
         return step, (await self._deliveries(step.notify) if step.notify else ())
 

@@ -259,6 +259,11 @@ GENERAL = SectionRule(
         _f("general.guardian", N_("Guardian"), _attr("guardian_name"),
            source=QD831_1, missing=N_("None"), our_reading=True, provenance="guardian_id",
            element="roster so_dinh_danh_nguoi_giam_ho"),
+        # A child's guardian's number, from the guardian's own record: whom a clinic calls about
+        # the child, and what a guardian checks is right (QĐ 831 part 1 asks for a contact person).
+        _f("general.guardian_phone", N_("Guardian's phone"), _attr("guardian_phone"), as_phone,
+           source=QD831_1, our_reading=True, provenance="guardian_id", shown_when_missing=False,
+           element="the guardian's roster dien_thoai"),
         _f("general.emergency_contact", N_("Emergency contact"), emergency_contact, source=QD831_1,
            our_reading=True, provenance="emergency_contact_name",
            element="declared by the citizen (/update)"),

@@ -251,7 +251,7 @@ def _flag(name: str) -> str:
 # The citizen, with which lists have any entry at all, in one round trip: most people have no
 # allergies, surgeries or disabilities, and an empty list then costs no query.
 _CITIZEN_QUERY = (
-    select(_CITIZENS, _GUARDIAN.c.full_name.label("guardian_name"),
+    select(_CITIZENS, _GUARDIAN.c.full_name.label("guardian_name"), _GUARDIAN.c.phone.label("guardian_phone"),
            *(exists().where(model.__table__.c.citizen_id == _CITIZEN_ID).label(_flag(name))
              for name, model in _LIST_TABLES.items()),
            *(exists().where(model.__table__.c.visit_id == _VISITS.c.id,
