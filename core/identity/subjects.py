@@ -1,8 +1,9 @@
 """Whose record a journey acts on: the one rule every channel's engine asks.
 
-Today an account acts on its own citizen's record only. This is where a parent's
-account will choose a child's book (Luật Trẻ em 2016, Decree 13/2023 art. 20) and an
-elderly parent's named proxy theirs, so no journey decides it for itself.
+An account acts on its own citizen's record, or on the book of a dependent it has open
+(`channel_accounts.acting_for`) while `core.families` says the right still holds: the engine
+checks that right on every input (bot.flows.engine: `_household`) and asks this module only for
+the account's own record.
 """
 
 from __future__ import annotations
