@@ -13,7 +13,7 @@ from bot.flows.registry import Journey, Requires
 from bot.flows.replies import InputKind, Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
 from core import families, validation
-from core.families.rules import ADULT_AGE, POWER_LABELS, PROXY_POWERS, Power
+from core.families.rules import ADULT_AGE, POWER_LABELS, PROXY_POWERS, Power, power_names
 from core.i18n import N_, today_hanoi
 from core.identity.accounts import JourneyState
 from core.identity.proxies import Match, find_proxy, name_proxy
@@ -52,7 +52,7 @@ class HelpersFlow:
             for grant in grants:
                 until = turn._(", until {date}", date=turn.t.date(grant.expires_on)) \
                     if grant.expires_on else ""
-                lines.append(f"• {grant.proxy_name}: {_powers_text(turn, grant.powers)}{until}")
+                lines.append(f"• {grant.proxy_name}: {power_names(grant.powers, turn.t)}{until}")
             lines.append(turn._("Everything they do is in your access history."))
         else:
             lines = [turn._("Nobody helps with your health book yet. You can name a family member: "

@@ -8,7 +8,7 @@ from typing import Any
 from bot.flows.actions import Open
 from bot.flows.replies import Option, Reply, encoded, rows
 from core.corrections.service import CORRECTABLE, proposed_shown
-from core.families.rules import POWER_LABELS, Power
+from core.families.rules import power_names
 from core.i18n import N_, Translator
 
 TEXTS = {
@@ -73,8 +73,7 @@ def notice_reply(kind: str, params: dict[str, Any], t: Translator) -> Reply | No
     field = CORRECTABLE.get(name)
     value = proposed_shown(name, params.get("value", ""), t) if field else params.get("value", "")
     label, action = _NEXT.get(kind, (N_("📖 My health book"), "book"))
-    powers = ", ".join(t.gettext(POWER_LABELS[Power(p)]) for p in params.get("powers", ())
-                       if p in POWER_LABELS)
+    powers = power_names(params.get("powers", ()), t)
     return encoded(Reply(t.text(text, field=t.gettext(field.label) if field else name,
                                 value=value, reason=params.get("reason", ""),
                                 time=_time(params.get("at"), t), powers=powers,

@@ -12,7 +12,7 @@ from functools import partial
 from core import families, validation
 from core.cli import CommandError, Context, resident
 from core.families import GrantRefused
-from core.families.rules import POWER_LABELS, PROXY_POWERS, Power
+from core.families.rules import PROXY_POWERS, Power, power_names
 from core.i18n import N_, today_hanoi
 from core.records import people
 from core.text import clean
@@ -74,7 +74,7 @@ async def grant(args: argparse.Namespace, context: Context) -> int:
     context.say(t.text(N_("Grant {id}: {proxy} may now help {grantor} ({powers}). Both are told on their "
                           "phones, if they have an account."),
                        id=grant_id, proxy=resident(proxy), grantor=resident(grantor),
-                       powers=", ".join(t.gettext(POWER_LABELS[p]) for p in PROXY_POWERS if p in powers)))
+                       powers=power_names(powers, t)))
     return 0
 
 
@@ -94,9 +94,7 @@ async def list_grants(args: argparse.Namespace, context: Context) -> int:
     for line in grants:
         until = t.date(line.expires_on) if line.expires_on else "—"
         context.say(t.text(N_("Grant {id}: {proxy}, {powers}, until {until}"), id=line.grant_id,
-                           proxy=line.proxy_name,
-                           powers=", ".join(t.gettext(POWER_LABELS[p]) for p in PROXY_POWERS
-                                            if p in line.powers), until=until))
+                           proxy=line.proxy_name, powers=power_names(line.powers, t), until=until))
     return 0
 
 

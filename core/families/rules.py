@@ -26,7 +26,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.i18n import N_
+from core.i18n import N_, Translator
 from core.records.provenance import Source
 from core.values import CitizenStatus, PartialDate
 
@@ -55,6 +55,13 @@ POWER_LABELS = {
     Power.UPDATE: N_("fill in and correct details"),
     Power.CONSENT: N_("choose what clinics may see"),
 }
+
+def power_names(powers: Iterable[Power | str], t: Translator) -> str:
+    """The powers as a person reads them, in the order the choice is offered ("read the health
+    book, show the check-in code")."""
+    held = {Power(p) for p in powers if p in POWER_LABELS}
+    return ", ".join(t.gettext(POWER_LABELS[p]) for p in (*PROXY_POWERS, Power.CONSENT) if p in held)
+
 
 # What an adult may let a proxy do, in the order the choice is offered.
 PROXY_POWERS = (Power.READ, Power.SHOW_QR, Power.UPDATE)
