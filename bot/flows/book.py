@@ -123,10 +123,14 @@ class BookFlow:
         return Step((Reply(text, title=section.title, options=rows(_back(turn), _to_menu(turn))),))
 
     async def _brief(self, turn: Turn, brief: BriefSection) -> Step:
-        section = await self._book(turn, brief.group)
-        if section is None:
+        book = await self._read(turn, brief.group)
+        section = book.section(brief.group) if book is not None else None
+        if book is None or section is None:
             raise StaleOption
         text = brief_text(section, brief.rows, brief.newest, turn.t)
+        if book.schedule:  # a small screen: only what the schedule asks of the family now
+            waiting = schedule_text(book.schedule, turn.t, pending_only=True)
+            text = f"{waiting}\n{text}" if waiting else text
         return Step((Reply(text or turn._("Nothing recorded yet."), title=turn.t.gettext(brief.title),
                            options=rows(_back(turn), _to_menu(turn))),))
 

@@ -101,10 +101,15 @@ _SCHEDULE_LINES = {
 }
 
 
-def schedule_text(lines: tuple[ScheduleLine, ...], t: Translator) -> str:
-    """A young child's doses against the national EPI schedule, first what needs doing."""
+def schedule_text(lines: tuple[ScheduleLine, ...], t: Translator, *, pending_only: bool = False) -> str:
+    """A child's doses against the national EPI schedule, first what needs doing; `pending_only`:
+    only what is overdue or due (a small screen), empty when nothing is."""
     order = (DoseState.OVERDUE, DoseState.DUE, DoseState.COMING, DoseState.DONE)
     ranked = sorted(lines, key=lambda line: (order.index(line.state), line.due_on))
+    if pending_only:
+        ranked = [line for line in ranked if line.state in (DoseState.OVERDUE, DoseState.DUE)]
+        if not ranked:
+            return ""
     said = [t.text(N_("National immunization schedule (dates are day/month/year):"))]
     said += [t.text(_SCHEDULE_LINES[line.state], vaccine=line.scheduled.vaccine, dose=line.scheduled.dose,
                     date=t.date(line.given_on or line.due_on)) for line in ranked]
