@@ -90,6 +90,12 @@ def feature_phone_persona(resident: DemoResident, t: Translator) -> dict[str, An
     }
 
 
+def playable(residents: list[DemoResident]) -> list[DemoResident]:
+    """The demo residents a newcomer plays: not the household's child, who holds no phone of their
+    own (the parent opens the child's book)."""
+    return [r for r in residents if r.kind != "child"]
+
+
 def on_feature_phone(resident: DemoResident) -> bool:
     """Older residents, and those with details to fill in, also on a keypad phone (USSD)."""
     return bool(resident.phone) and resident.kind in ("older", "with_gaps", "elder")
@@ -187,8 +193,7 @@ def personas_of(db: Database):
     async def personas() -> list[dict[str, Any]]:
         t = translator("vi")
         residents = await db.read(demo_residents)
-        # A child of 7 holds no phone of their own: their parent opens their book.
-        citizens = [persona(r, t, residents) for r in residents if r.kind != "child"]
+        citizens = [persona(r, t, residents) for r in playable(residents)]
         phones = [feature_phone_persona(r, t) for r in residents if on_feature_phone(r)]
         enrolled = await enrolled_staff(db)
         desks = [reception_persona(m, uid, t) for uid, m in enrolled

@@ -38,6 +38,7 @@ from sandbox.personas import (
     no_personas,
     on_feature_phone,
     personas_of,
+    playable,
 )
 from sandbox.ussd_operator import UssdOperator, add_sandbox_gateway
 
@@ -141,7 +142,7 @@ async def print_demo_people(db: Database, t: Translator) -> None:
     print(t.text(N_("Demo residents to try (synthetic people). Pick one on the page: its list shows "
                     "the personal ID and birth date to type, then share the contact. Masked here, "
                     "as in the logs:")), flush=True)
-    for resident in residents:
+    for resident in playable(residents):
         print(f"  • {resident.full_name}: {masked_resident(resident, t)}", flush=True)
     heading = t.text(N_("Feature phones (USSD), on the same page:"))
     print(heading, flush=True)

@@ -55,9 +55,10 @@ async def test_commands_are_registered_in_vietnamese_and_english(world: Telegram
     english = await bot.get_my_commands(language_code="en")
     # Vietnamese apps list the Vietnamese names (/so); both names work whatever the app's language.
     assert [c.command for c in vietnamese] == ["start", "so", "capnhat", "dieuchinh", "maqr", "dongy",
-                                              "truycap", "ngonngu", "trogiup", "huy", "dangxuat"]
+                                              "truycap", "nguoigiup", "ngonngu", "trogiup", "huy",
+                                              "dangxuat"]
     assert [c.command for c in english] == ["start", "book", "update", "correct", "qr", "consent",
-                                           "access", "lang", "help", "cancel", "logout"]
+                                           "access", "helpers", "lang", "help", "cancel", "logout"]
     assert dict((c.command, c.description) for c in vietnamese)["so"] == "Sổ sức khỏe của tôi"
     assert dict((c.command, c.description) for c in english)["book"] == "My health book"
 

@@ -158,7 +158,8 @@ async def test_the_sandboxs_demo_people_stay_the_same_when_one_completes_their_d
             ethnicity_code="01", blood_group=BloodGroup("O", "+"), occupation="Giáo viên"))
     after = await db.read(demo_residents)
     assert [(r.citizen_id, r.kind) for r in after] == [(r.citizen_id, r.kind) for r in before]
-    assert {r.kind for r in before} == {"with_visits", "older", "with_gaps", "no_phone"}
+    assert {r.kind for r in before} == {"with_visits", "older", "with_gaps", "no_phone", "parent", "child",
+                                       "elder"}
 
 
 async def test_a_seeded_residents_address_names_their_own_ward(db: Database) -> None:

@@ -37,7 +37,8 @@ from sandbox.ussd_operator import FeaturePhone, UssdOperator
 from tests.telegram_world import TelegramWorld, busiest_resident, receptionist, verify
 
 PIN = "2580"
-MENU = "So suc khoe cua toi"  # the first option of the citizen's menu
+MENU = "So suc khoe cua toi"  # the first option of the menu of a citizen who acts for nobody else
+# (the demo resident "with_visits" is also a parent: after the PIN they choose whose book first)
 MORE, BACK = "0. Xem tiep", "00. Quay lai"
 PAGING = (MORE, BACK, "0. More", "00. Back")
 REFUSAL = "khong khop"  # "These details do not match our records."
@@ -107,7 +108,7 @@ async def test_first_call_checks_id_birth_date_and_number_then_sets_a_pin(
 
 
 async def test_a_later_call_asks_only_for_the_pin_and_a_wrong_one_is_refused(world: TelegramWorld) -> None:
-    resident = world.resident("with_visits")
+    resident = world.resident("older")
     await sign_up(world, resident)
     phone = world.feature_phone(resident)
     welcome = await phone.dial()
@@ -244,7 +245,7 @@ async def test_on_the_keypad_consent_choices_come_first_and_a_number_off_screen_
 
 async def test_check_in_code_from_a_feature_phone_opens_the_card_at_a_telegram_reception(
         world: TelegramWorld) -> None:
-    resident = world.resident("with_visits")
+    resident = world.resident("older")
     phone = await sign_up(world, resident)
     shown = await choose(phone, "Ma kham benh")
     assert phone.screen.kind == "END"  # the code stays on the phone's screen at the desk
@@ -356,7 +357,7 @@ async def test_a_weak_pin_is_refused_with_the_reason(world: TelegramWorld) -> No
 
 
 async def test_a_forgotten_pin_is_replaced_after_verifying_again(world: TelegramWorld) -> None:
-    resident = world.resident("with_visits")
+    resident = world.resident("older")
     await sign_up(world, resident)
     phone = world.feature_phone(resident)
     await phone.dial()
@@ -404,7 +405,7 @@ async def test_a_gateway_retry_gets_the_same_screen_and_nothing_happens_twice(wo
 
 
 async def test_an_idle_session_expires_and_the_next_dial_starts_clean(world: TelegramWorld) -> None:
-    resident = world.resident("with_visits")
+    resident = world.resident("older")
     phone = await sign_up(world, resident)
     await choose(phone, "Co so y te duoc xem gi")
     await phone.choose("Cho mot co so xem them")  # now typing a clinic's code

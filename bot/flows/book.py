@@ -105,8 +105,8 @@ class BookFlow:
     async def _read(self, turn: Turn, group: BookGroup):
         assert turn.subject is not None
         if turn.for_someone is not None:  # a dependent's book: the read is logged for them
-            assert turn.account.citizen_id is not None
-            book = await read_book_for(turn.db, turn.account.citizen_id, turn.account.id, turn.for_someone,
+            assert turn.actor is not None
+            book = await read_book_for(turn.db, turn.actor, turn.account.id, turn.for_someone,
                                        locale=turn.t.locale, only={group})
         else:
             book = await read_own_book(turn.db, turn.subject, locale=turn.t.locale, only={group})

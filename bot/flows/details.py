@@ -349,8 +349,8 @@ class DetailsWalk:
         someone = turn.for_someone
         decided = await declare(turn.db, turn.subject, values, channel=turn.channel.name,
                                 by=someone.right.capacity.value if someone else None)
-        if someone is not None and turn.account.citizen_id is not None:  # in their access history
-            await note_update(turn.db, turn.account.citizen_id, turn.account.id, someone)
+        if someone is not None and turn.actor is not None:  # in their access history
+            await note_update(turn.db, turn.actor, turn.account.id, someone)
         if decided[first] is Decision.KEEP:  # an official value stands: the health station corrects it
             return turn._("Your record already has this from an official source, so it was not "
                           "changed. If it is wrong, the health station of your ward can correct it.")

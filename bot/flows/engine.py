@@ -245,7 +245,7 @@ class Conversation:
             return Step((menu_reply(turn, turn._("With {name}'s book you may not do this. Open your own "
                                                  "book from the menu to do it for yourself.",
                                                  name=acting.full_name)),), JourneyState())
-        turn = replace(turn, subject=self._subject(turn, journey, acting))
+        turn = replace(turn, subject=self._subject(turn, journey, acting), actor=turn.account.citizen_id)
         try:
             step = await call(turn)
         except StaleOption:

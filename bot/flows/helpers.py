@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.flows.actions import Action, Open, declare
 from bot.flows.menu import menu_reply
-from bot.flows.registry import Journey, Requires
+from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import InputKind, Option, Reply, Step, rows
 from bot.flows.turn import StaleOption, Turn
 from core import families, validation
@@ -44,8 +44,8 @@ class HelpersFlow:
 
     async def _overview(self, turn: Turn, before: str | None = None) -> Step:
         """The grants in force, each with its withdraw button; `before`: what was just done."""
-        citizen = turn.account.citizen_id
-        assert citizen is not None  # the journey requires a linked citizen
+        citizen = turn.subject
+        assert citizen is not None  # the adult's own record: a grant is theirs to give
         grants = await turn.db.read(families.proxies_of, citizen, today_hanoi())
         if grants:
             lines = [turn._("These people may help with your health book:")]
@@ -65,7 +65,7 @@ class HelpersFlow:
         return Step((Reply(text, title=turn._("Who may help me"), options=tuple(options)),), JourneyState())
 
     async def on_action(self, turn: Turn, chosen: Action) -> Step:
-        citizen = turn.account.citizen_id
+        citizen = turn.subject
         assert citizen is not None
         if isinstance(chosen, Stop):
             return Step((menu_reply(turn, turn._("Stopped. Nothing was saved.")),), JourneyState())
@@ -142,5 +142,6 @@ class HelpersFlow:
         return Step((Reply(text, options=tuple(options)),), JourneyState("helpers", CHOOSE, data))
 
 
-JOURNEY = Journey("helpers", HelpersFlow(), Requires.CITIZEN, commands=("helpers", "nguoigiup"),
+# Subject.OWN with no power: always the account's own record, even with a dependent's book open.
+JOURNEY = Journey("helpers", HelpersFlow(), Requires.CITIZEN, Subject.OWN, commands=("helpers", "nguoigiup"),
                   describe=N_("Who may help with my book"), order=65, small_screens=False)

@@ -56,8 +56,8 @@ class QrFlow:
     async def start(self, turn: Turn, payload: str = "") -> Step:
         assert turn.subject is not None
         acting = turn.for_someone
-        presenter = (turn.account.citizen_id, acting.right.presented_as) \
-            if acting is not None and turn.account.citizen_id is not None else None
+        presenter = (turn.actor, acting.right.presented_as) \
+            if acting is not None and turn.actor is not None else None
         issued = await tokens.issue(turn.db, turn.subject, turn.channel.name, presenter)
         consent = await consent_of(turn.db, turn.subject)
         sees = group_names(any_clinic_sees(consent, today_hanoi()), turn.t)

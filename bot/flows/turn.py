@@ -57,6 +57,9 @@ class Turn:
     # they are named as anyone's guardian or proxy, and the one open now (None: their own).
     household: tuple[Dependent, ...] = ()
     acting: Dependent | None = None
+    # The citizen acting through this account (its own link, set by the engine): the guardian or
+    # proxy whose name a dependent's access history shows.
+    actor: int | None = None
 
     @property
     def for_someone(self) -> Dependent | None:

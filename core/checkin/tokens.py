@@ -45,8 +45,7 @@ class CheckinToken(Base):
     # Who shows the code when it is not the person themself: their guardian or proxy (the card says
     # so, and they are told of the check-in too), and in what capacity (core.families.Capacity;
     # `guardian_child_agreed`: a child of 7 or more agreed, as the guardian confirmed).
-    presenter_id: Mapped[int | None] = mapped_column(
-        BigIntPK, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True)
+    presenter_id: Mapped[int | None] = mapped_column(BigIntPK, nullable=True)  # no FK: migration 0016
     presented_as: Mapped[str | None] = mapped_column(String(24))
 
 

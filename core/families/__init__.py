@@ -178,7 +178,7 @@ class GrantRefused(Exception):
 
 def grant_proxy(connection: Connection, grantor_id: int, proxy_id: int, powers: Iterable[Power], *,
                 today: dt.date, channel: str, expires_on: dt.date | None = None,
-                confirmed_by: str | None = None) -> int:
+                confirmed_by: str | None = None, tell: bool = True) -> int:
     """Records that `proxy_id` may act for `grantor_id` with `powers`; the grant's id.
 
     Both must be active adults and the powers those a proxy may hold (never consent). The
@@ -203,6 +203,8 @@ def grant_proxy(connection: Connection, grantor_id: int, proxy_id: int, powers: 
         powers=",".join(sorted(p.value for p in chosen)), granted_on=today, expires_on=expires_on,
         channel=channel, confirmed_by=confirmed_by,
         created_at=now_utc()).returning(_GRANTS.c.id)).scalar_one()
+    if not tell:  # the demo seed's household, as if recorded long ago: no news to deliver
+        return grant_id
     names = {person_id: facts[person_id][1] for person_id in (grantor_id, proxy_id)}
     notices.enqueue(connection, grantor_id, "proxy_granted", proxy=names[proxy_id],
                     powers=sorted(p.value for p in chosen))

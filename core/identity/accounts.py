@@ -63,8 +63,8 @@ class ChannelAccount(Base):
     qr_message_id: Mapped[str | None] = mapped_column(String(64))
     # The dependent's book this account has open (core.families); none: its own. The right is
     # checked again on every input, so a withdrawal or an 18th birthday ends it at the next one.
-    acting_for: Mapped[int | None] = mapped_column(
-        BigIntPK, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True)
+    # No foreign key (migration 0016 says why): a citizen gone is a right gone.
+    acting_for: Mapped[int | None] = mapped_column(BigIntPK, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
 

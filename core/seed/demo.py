@@ -58,7 +58,7 @@ def remember_demo_residents(connection: Connection) -> None:
         by_kind = {p.kind: p.citizen_id for p in picks}
         if "parent" in by_kind and "elder" in by_kind:
             families.grant_proxy(connection, by_kind["elder"], by_kind["parent"], PROXY_POWERS,
-                                 today=today_hanoi(), channel="station")
+                                 today=today_hanoi(), channel="station", tell=False)
 
 
 def _choose(connection: Connection, *, scan: int = 400) -> list[DemoResident]:
