@@ -31,6 +31,7 @@ from core.families import Dependent
 from core.i18n import N_, today_hanoi, translator
 from core.identity import accounts, subjects
 from core.identity.accounts import Account, JourneyState
+from core.staff.model import StaffRole
 from core.staff.service import Staff, active_staff
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,10 @@ class Conversation:
         if account.citizen_id is None or not (account.has_family or account.acting_for):
             return turn, False
         household = tuple(await self.db.read(families.dependents, account.citizen_id, today_hanoi()))
+        if turn.staff is not None and turn.staff.role is StaffRole.VOLUNTEER:
+            # A volunteer never becomes a proxy: on the account that does a ward's work, residents
+            # are reached only through the volunteer's journeys, which never show health data.
+            household = tuple(d for d in household if d.right.capacity is not families.Capacity.PROXY)
         acting = next((d for d in household if d.citizen_id == account.acting_for), None)
         lost = account.acting_for is not None and acting is None
         if lost:
