@@ -7,7 +7,10 @@ in-process, and end to end through the Bot API emulator, on a SQLite database of
 
 Every simulated citizen does one session as a person would: /start, personal ID, birth
 date, the shared contact (verification and linking), then the health book: each section
-and back, the visits list, one visit, back to the list, the main menu (17 inputs).
+and back, the visits list, one visit, back to the list, the main menu (17 inputs); end to
+end, the phone first asks for the language and at once types /start, both in flight
+together (18 inputs), and the phones count what they receive beyond each input's answer
+(duplicates), inputs never answered, and inputs typed together answered out of order.
 
 In-process: `Conversation.handle` called directly, `--concurrency` sessions at once.
 End to end: the Bot API emulator and the real python-telegram-bot `Application` polling it
@@ -197,6 +200,15 @@ class Session:
     def _actions(answer) -> list[str]:
         return [o.action for reply in answer.replies for row in reply.options for o in row]
 
+    async def _press(self, answer, action: str) -> Any:
+        """Presses the answer's button for `action` (its data carries the button's own key)."""
+        from bot.flows.replies import Input
+
+        data = next((a for a in self._actions(answer) if _action(a) == action), None)
+        if data is None:
+            raise AssertionError(f"no button {action!r} among {self._actions(answer)}")
+        return await self._send("read", Input.of_option(data))
+
     async def run(self) -> None:
         from bot.flows.replies import Input
 
@@ -204,23 +216,23 @@ class Session:
         await self._send("verify", Input.of_text("/start"))
         await self._send("verify", Input.of_text(c["pid"]))
         await self._send("verify", Input.of_text(c["dob"]))
-        answer = await self._send("verify", Input.of_contact(c["phone"], own=True))
-        if "book" not in self._actions(answer):
+        menu = await self._send("verify", Input.of_contact(c["phone"], own=True))
+        if BOOK not in {_action(a) for a in self._actions(menu)}:
             self.failures.append("not linked")
             return
         for _ in range(self.rounds):
-            await self._send("read", Input.of_option("book"))
+            shown = await self._press(menu, BOOK)
             for section in SECTIONS:
-                await self._send("read", Input.of_option(f"book:s:{section}"))
-                await self._send("read", Input.of_option("book"))
-            answer = await self._send("read", Input.of_option("book:s:visits"))
-            visits = [a for a in self._actions(answer) if a.startswith("book:v:")]
+                shown = await self._press(shown, f"book.s:{section}")
+                shown = await self._press(shown, BOOK)
+            shown = await self._press(shown, "book.s:visits")
+            visits = sorted(a for a in self._actions(shown) if a.startswith("book.v:"))
             if visits:
-                answer = await self._send("read", Input.of_option(visits[0]))
-                back = [a for a in self._actions(answer) if a.startswith("book:p:")]
+                detail = await self._send("read", Input.of_option(visits[0]))
+                back = [a for a in self._actions(detail) if a.startswith("book.p:")]
                 if back:
-                    await self._send("read", Input.of_option(back[0]))
-            await self._send("read", Input.of_option("menu"))
+                    shown = await self._send("read", Input.of_option(back[0]))
+            menu = await self._press(shown, MENU)
 
 
 def phase_inprocess(p: dict[str, Any]) -> dict[str, object]:
@@ -387,6 +399,15 @@ def phase_e2e_bot(p: dict[str, Any]) -> dict[str, object]:
     return result
 
 
+# Buttons as the flows declare them (bot/flows/actions.py): `journey.kind:field~key`, the key
+# each button's own; phones and in-process sessions compare the action, the part before it.
+BOOK, MENU, LANG, STOP_VERIFYING = "go.:book", "go.:menu", "go.:lang", "verify.x"
+
+
+def _action(data: str) -> str:
+    return data.partition("~")[0]
+
+
 def _phone_class():
     from sandbox.client import TelegramUser
 
@@ -403,7 +424,7 @@ def _phone_class():
 
 
 def _data(message) -> set[str]:
-    return {data for row in message.buttons for _, data in row}
+    return {_action(data) for row in message.buttons for _, data in row}
 
 
 def _has(action: str) -> Callable[[Any], bool]:
@@ -415,7 +436,7 @@ def _has_prefix(prefix: str) -> Callable[[Any], bool]:
 
 
 def _section(m) -> bool:
-    return _data(m) == {"book", "menu"}
+    return _data(m) == {BOOK, MENU}
 
 
 def _asks_contact(m) -> bool:
@@ -424,25 +445,41 @@ def _asks_contact(m) -> bool:
 
 
 def _menu(m) -> bool:
-    return {"book", "lang"} <= _data(m)
+    return {BOOK, LANG} <= _data(m)
+
+
+def _book_menu(m) -> bool:
+    return _has(f"book.s:{SECTIONS[0]}")(m)
 
 
 def _visits(m) -> bool:
-    return _has_prefix("book:v:")(m) or _section(m)  # the list, or "no visits yet"
+    return _has_prefix("book.v:")(m) or _section(m)  # the list, or "no visits yet"
+
+
+class _Lost(Exception):
+    """An input got no answer in time: the phone puts itself down (the input is counted lost)."""
 
 
 def phase_e2e_load(p: dict[str, Any]) -> dict[str, object]:
-    """`phones` TelegramUsers at once, session after session, each input timed to its answer."""
+    """`phones` TelegramUsers at once, session after session, each input timed to its answer.
+
+    What the phones receive is counted against what each input is answered with (its `replies`,
+    messages or edits): more is a duplicate, none in `answer_timeout` seconds a lost input; and
+    the two answers of each quick double tap are checked to come back in the order of the taps.
+    """
     import aiohttp
 
     phone_class = _phone_class()
-    citizens = _citizens(p["dir"])
+    citizens = (json.loads(Path(p["citizens_file"]).read_text()) if p.get("citizens_file")
+                else _citizens(p["dir"]))
     timeout = p["answer_timeout"]
     rng = random.Random(p["seed"])
 
     async def run() -> dict[str, object]:
         samples: list[tuple[float, float, str]] = []  # (posted, answered, kind)
         errors: list[str] = []
+        users: list[Any] = []
+        counts = {"lost": 0, "pairs": 0, "out_of_order": 0}
         next_citizen = iter(range(10**9))
         ids = iter(range(PHONE_IDS + p["id_offset"], PHONE_IDS + p["id_offset"] + 10**8))
         connector = aiohttp.TCPConnector(limit=0, force_close=False)
@@ -461,16 +498,57 @@ def phase_e2e_load(p: dict[str, Any]) -> dict[str, object]:
             last[0] = loop.time()
             return last[0] < stop_at
 
-        async def step(user, kind: str, act: Callable[[], Awaitable[Any]], *expected):
-            """One input: waits its turn, posts it, waits for each expected message in order."""
+        async def step(user, kind: str, act: Callable[[], Awaitable[Any]],
+                       expect: Callable[[Any], bool], replies: int = 1):
+            """One input: waits its turn, posts it, waits for its answer (the last of its
+            `replies` messages or edits satisfies `expect`)."""
             user.where = getattr(act, "__name__", kind)
             if not await pace(user.rng, user.last):
                 raise _RunOver
             await act()
-            for expect in expected:
+            user.expected += replies
+            try:
                 found = await user.until(expect, timeout)
+            except AssertionError as error:  # `until` gives up only when nothing came in time
+                counts["lost"] += 1
+                raise _Lost(str(error)) from None
             samples.append((user.posted_at, time.perf_counter(), kind))
             return found
+
+        async def together(user, *inputs: tuple[str, Callable[[Any], bool], int]) -> None:
+            """Texts typed in quick succession, each sent without waiting for an answer: all in
+            flight together, their answers (`replies` messages each, the last satisfying its
+            condition) must come back in the order they were typed."""
+            user.where = "typed together"
+            if not await pace(user.rng, user.last):
+                raise _RunOver
+            await user._start()
+            start = len(user.transcript)
+            posted = []
+            for text, _, replies in inputs:
+                await user.send(text)
+                posted.append(user.posted_at)
+                user.expected += replies
+            arrived: dict[int, tuple[int, float]] = {}  # input -> (place among what came, when)
+
+            def answered() -> bool:
+                now = time.perf_counter()
+                for place, message in enumerate(user.transcript[start:]):
+                    for index, (_, matches, _) in enumerate(inputs):
+                        if index not in arrived and matches(message):
+                            arrived[index] = (place, now)
+                return len(arrived) == len(inputs)
+
+            try:
+                await user._wait(answered, "the answers to texts typed together", timeout)
+            except AssertionError as error:
+                counts["lost"] += len(inputs) - len(arrived)
+                raise _Lost(str(error)) from None
+            user._unread.clear()  # all read
+            samples.extend((posted[index], arrived[index][1], "verify") for index in range(len(inputs)))
+            places = [arrived[index][0] for index in range(len(inputs))]
+            counts["pairs"] += 1
+            counts["out_of_order"] += places != sorted(places)
 
         async def one_session(user, citizen: dict[str, str]) -> None:
             def send(text: str) -> Callable[[], Awaitable[Any]]:
@@ -482,10 +560,12 @@ def phase_e2e_load(p: dict[str, Any]) -> dict[str, object]:
             async def contact() -> None:
                 await user.share_contact(citizen["phone"])
 
-            await step(user, "verify", send("/start"), _has("verify:stop"))
-            await step(user, "verify", send(citizen["pid"]), _has("verify:stop"))
+            # The language, then at once /start (a greeting, then the question): the only inputs
+            # a phone has in flight together, first in the session so every phone gets there.
+            await together(user, ("/lang", _has_prefix("lang.c:"), 1), ("/start", _has(STOP_VERIFYING), 2))
+            await step(user, "verify", send(citizen["pid"]), _has(STOP_VERIFYING))
             await step(user, "verify", send(citizen["dob"]), _asks_contact)
-            shown = await step(user, "verify", contact, _menu)
+            shown = await step(user, "verify", contact, _menu, replies=2)  # thanks, then the menu
 
             async def press(action: str, expect) -> None:
                 nonlocal shown
@@ -496,17 +576,17 @@ def phase_e2e_load(p: dict[str, Any]) -> dict[str, object]:
                 pressed.__name__ = f"pressed {action}"
                 shown = await step(user, "read", pressed, expect)
 
-            await press("book", _has("book:s:general"))
+            await press(BOOK, _book_menu)
             for section in SECTIONS:
-                await press(f"book:s:{section}", _section)
-                await press("book", _has("book:s:general"))
-            await press("book:s:visits", _visits)
-            visit = next((d for d in sorted(_data(shown)) if d.startswith("book:v:")), None)
+                await press(f"book.s:{section}", _section)
+                await press(BOOK, _book_menu)
+            await press("book.s:visits", _visits)
+            visit = next((d for d in sorted(_data(shown)) if d.startswith("book.v:")), None)
             if visit is not None:
-                await press(visit, _has_prefix("book:p:"))
-                back = next(d for d in _data(shown) if d.startswith("book:p:"))
+                await press(visit, _has_prefix("book.p:"))
+                back = next(d for d in _data(shown) if d.startswith("book.p:"))
                 await press(back, _visits)
-            await press("menu", _menu)
+            await press(MENU, _menu)
 
         async def slot(index: int) -> None:
             slot_rng = random.Random(rng.random())
@@ -515,11 +595,14 @@ def phase_e2e_load(p: dict[str, Any]) -> dict[str, object]:
                 citizen = citizens[next(next_citizen) % len(citizens)]
                 user = phone_class(p["url"], next(ids), first_name="Lan", language_code="vi",
                                    session=session)
-                user.rng, user.last, user.where = slot_rng, last, ""
+                user.rng, user.last, user.where, user.expected = slot_rng, last, "", 0
+                users.append(user)
                 try:
                     await one_session(user, citizen)
                 except _RunOver:
                     return
+                except _Lost as error:
+                    errors.append(f"{user.where}: no answer: {str(error)[:600]}")
                 except (AssertionError, aiohttp.ClientError, TimeoutError) as error:
                     errors.append(f"{user.where}: {type(error).__name__}: {str(error)[:600]}")
 
@@ -527,9 +610,17 @@ def phase_e2e_load(p: dict[str, Any]) -> dict[str, object]:
         _done, pending = await asyncio.wait(tasks, timeout=p["seconds"] + timeout + 30)
         for task in pending:
             task.cancel()
+        # A late second answer is a duplicate too: one more look at every chat after a pause.
+        await asyncio.sleep(p.get("settle", 2.0))
+        for start in range(0, len(users), 100):
+            await asyncio.gather(*(user._poll(0) for user in users[start:start + 100]),
+                                 return_exceptions=True)
         await session.close()
+        duplicates = sum(max(0, len(user.transcript) - user.expected) for user in users)
         return {"samples": samples, "errors": errors, "start": begin_perf,
-                "stop": begin_perf + p["seconds"], "unfinished": len(pending)}
+                "stop": begin_perf + p["seconds"], "unfinished": len(pending),
+                "duplicates": duplicates, "sessions": len(users),
+                "citizens_reused": max(0, len(users) - len(citizens)), **counts}
 
     started = cpu_seconds()
     result = asyncio.run(run())
@@ -581,9 +672,9 @@ def run_phase(name: str, params: dict[str, Any]) -> dict[str, Any]:
 class Service:
     """A long-running phase (emulator, bot): started, waited for READY, stopped with SIGTERM."""
 
-    def __init__(self, name: str, params: dict[str, Any]) -> None:
+    def __init__(self, name: str, params: dict[str, Any], log: Path | None = None) -> None:
         self.name = name
-        self.log = OUT / f"bot_bench_{name}.log"
+        self.log = log or OUT / f"bot_bench_{name}.log"
         self.process = subprocess.Popen(_command(name, params), stdout=subprocess.PIPE,
                                         stderr=self.log.open("w"), text=True, cwd=ROOT)
         assert self.process.stdout is not None
@@ -660,6 +751,13 @@ def _line(name: str, f: dict[str, Any], rate: float | None = None) -> str:
     head = f"{rate:>7,.0f}/s, " if rate is not None else " " * 10
     return (f"  {name:<22}: {head}p50 {f['p50_ms']:6.1f}  p95 {f['p95_ms']:6.1f}  p99 {f['p99_ms']:7.1f}"
             f"  max {f['max_ms']:7.1f} ms  ({f['count']:,} inputs)")
+
+
+def delivery(run: dict[str, Any]) -> str:
+    """What the phones received beside what they asked: duplicates, lost inputs, order."""
+    return (f"as the phones saw it: {run['duplicates']} duplicate replies, {run['lost']} inputs "
+            f"unanswered, {run['out_of_order']} of {run['pairs']:,} pairs typed together answered "
+            f"out of order ({run['sessions']:,} sessions)")
 
 
 def _verdict(met: bool) -> str:
@@ -768,6 +866,7 @@ def main() -> None:
                    if args.layout == "split" else f"emulator+bot {run['bot']['cpu_seconds']:.0f} s")
             print(f"  {run['inputs_total']:,} inputs answered, {run['errors']} sessions failed; "
                   f"peak {memory}; CPU {cpu}, phones {run['cpu_seconds']:.0f} s", flush=True)
+            print(f"  {delivery(run)}", flush=True)
             for example in run["error_examples"]:
                 print(f"    e.g. {example}")
         results["endtoend"] = runs

@@ -43,6 +43,12 @@ log = logging.getLogger(__name__)
 # A pooled PostgreSQL connection is replaced after this long: a server, proxy or firewall that
 # drops idle connections after longer is never met with one (the usual idle cut is 30 minutes+).
 POOL_RECYCLE_SECONDS = 20 * 60
+# Connections a process keeps open on PostgreSQL: a bot worker answers TELEGRAM_CONCURRENCY (16)
+# updates at once and stores what the webhook receives meanwhile. None beyond: SQLAlchemy's
+# default (5, and 10 more closed as soon as they are returned) opened a connection input after
+# input under load, each a login and every statement prepared again; a wait of a few
+# milliseconds for one of these costs less. N workers hold N × this within max_connections.
+POOL_SIZE = 20
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
@@ -92,6 +98,8 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
     # found dead all the same (a restarted server) fails at its first statement, before anything
     # is committed: `Database` then runs the work once more on a new connection.
     kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", 0)
     # asyncpg prepares each statement once per connection and SQLAlchemy keeps the prepared
     # statements (`prepared_statement_cache_size`, 100 by default): never set it to 0 here.
     return create_async_engine(url, **kwargs)

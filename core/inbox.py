@@ -32,6 +32,7 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Index,
+    Select,
     String,
     Text,
     UniqueConstraint,
@@ -39,6 +40,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    literal,
     or_,
     select,
     text,
@@ -108,29 +110,36 @@ def store(connection: Connection, channel: str, update_id: int, lane: str | None
           backlog_limit: int) -> Stored:
     """Keeps a pushed update unless it is already here or the backlog is full.
 
+    One statement in the usual case, the backlog counted inside it: every update takes this path,
+    and each statement costs the worker more CPU than it costs the database (bench/webhook_bench.py).
+    Only an update not taken is looked up again, to tell a redelivery from a full backlog.
     The limit is a soft bound: on PostgreSQL deliveries stored at the same moment each see
     the count before the others, so it may be passed by the channel's parallel deliveries.
     """
-    seen = select(_UPDATES.c.id).where(_UPDATES.c.channel == channel, _UPDATES.c.update_id == update_id)
-    if connection.execute(seen).first() is not None:
-        return Stored.AGAIN
-    if backlog(connection, channel, backlog_limit) >= backlog_limit:
-        return Stored.FULL
     values = {"channel": channel, "update_id": update_id, "lane": lane, "received_at": now_utc(), "tries": 0,
               "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":"))}
+    room = _counted(channel, backlog_limit).scalar_subquery() < backlog_limit
+    row = select(*(literal(value, _UPDATES.c[name].type).label(name) for name, value in values.items()))
     insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     # Two deliveries of one update racing on two workers: the second finds the first's row.
-    result = connection.execute(insert(_UPDATES).values(values)
+    result = connection.execute(insert(_UPDATES).from_select(list(values), row.where(room))
                                 .on_conflict_do_nothing(index_elements=["channel", "update_id"]))
-    return Stored.NEW if result.rowcount == 1 else Stored.AGAIN
+    if result.rowcount == 1:
+        return Stored.NEW
+    seen = select(_UPDATES.c.id).where(_UPDATES.c.channel == channel, _UPDATES.c.update_id == update_id)
+    return Stored.AGAIN if connection.execute(seen).first() is not None else Stored.FULL
+
+
+def _counted(channel: str, up_to: int | None) -> Select[tuple[int]]:
+    undone = select(_UPDATES.c.id).where(_UPDATES.c.channel == channel, _UPDATES.c.done_at.is_(None))
+    if up_to is not None:
+        undone = undone.limit(up_to)
+    return select(func.count()).select_from(undone.subquery())
 
 
 def backlog(connection: Connection, channel: str, up_to: int | None = None) -> int:
     """Unfinished updates of the channel, counted up to `up_to` (enough to compare with a limit)."""
-    undone = select(_UPDATES.c.id).where(_UPDATES.c.channel == channel, _UPDATES.c.done_at.is_(None))
-    if up_to is not None:
-        undone = undone.limit(up_to)
-    return connection.execute(select(func.count()).select_from(undone.subquery())).scalar_one()
+    return connection.execute(_counted(channel, up_to)).scalar_one()
 
 
 def claim(connection: Connection, channel: str, worker: str, limit: int,

@@ -51,6 +51,8 @@ WARD = WARDS[7]
 
 # The city, set-based. Resident n lives in ward n % wards; one in twelve is no longer active
 # (moved away or deceased); one in five is a child whose guardian is an adult resident.
+# Mobile numbers as the record keeps them (core.validation.phone: +84 for the leading 0), so
+# a resident can verify with the shared contact (bench/webhook_bench.py's phones do).
 _BUILD = [
     """INSERT INTO provenance (id, source, reference, received_at, verified)
        VALUES (1, 'population_db', 'hot paths', now(), true)""",
@@ -64,7 +66,7 @@ _BUILD = [
                    ELSE (1940 + n % 60)::text || '-0' || (1 + n % 9)::text || '-1' || (n % 9)::text
               END,
               1 + n % 2, CASE WHEN n % 7 = 0 THEN NULL ELSE '01' END, 'VN',
-              CASE WHEN n % 4 = 0 THEN NULL ELSE '09' || lpad(n::text, 8, '0') END,
+              CASE WHEN n % 4 = 0 THEN NULL ELSE '+849' || lpad(n::text, 8, '0') END,
               (CAST(:wards AS text[]))[1 + n % cardinality(CAST(:wards AS text[]))],
               'Số ' || n || ' phố Huế',
               CASE WHEN n % 12 = 0 THEN 'moved_away' WHEN n % 97 = 0 THEN 'deceased'

@@ -1,16 +1,17 @@
 """What one input costs PostgreSQL: at most two transactions (who is talking, then the answer with
 everything it reads and writes), counted with SQLAlchemy's events on the real engine while the
 conversation engine handles the input; and a pool that neither pings before each use nor loses an
-input to a connection the server dropped.
+input to a connection the server dropped, nor opens connections input after input under load.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from bot.flows.actions import encode
 from bot.flows.book import ShowSection
@@ -155,3 +156,34 @@ async def test_connections_are_not_pinged_before_each_use_and_statements_stay_pr
         adapted = (await connection.get_raw_connection()).dbapi_connection
         kept = getattr(adapted, "_prepared_statement_cache", None)
     assert kept is not None and any("access_events" in statement for statement in kept), kept
+
+
+# What a bot worker has in hand at once: TELEGRAM_CONCURRENCY (16) updates being answered, and
+# the webhook storing the next ones meanwhile.
+AT_ONCE = 20
+
+
+async def test_people_writing_at_once_are_answered_on_connections_already_open(clinic: Clinic) -> None:
+    """A new connection costs a login and every statement prepared again: a pool that closes what
+    it lent beyond a few (SQLAlchemy's default keeps 5) pays that on input after input."""
+    people = [f"person-{n}" for n in range(AT_ONCE)]
+
+    async def everyone_writes() -> None:
+        answers = await asyncio.gather(*(clinic.conversation.handle(person, Input.of_text("/help"))
+                                         for person in people))
+        assert all(answer.replies for answer in answers)
+
+    await everyone_writes()  # the pool grows to what this many people need at once
+    opened = 0
+
+    def connected(*_: object) -> None:
+        nonlocal opened
+        opened += 1
+
+    event.listen(clinic.db.engine.sync_engine, "connect", connected)
+    try:
+        for _ in range(3):
+            await everyone_writes()
+    finally:
+        event.remove(clinic.db.engine.sync_engine, "connect", connected)
+    assert opened == 0, f"{opened} connections opened for {3 * AT_ONCE} inputs, {AT_ONCE} at a time"
