@@ -107,6 +107,17 @@ async def build(url: str, people: int) -> dict[str, object]:
             **await described(url)}
 
 
+async def _migrated(url: str) -> None:
+    from core.db import Database
+    from core.migrate import upgrade
+
+    db = Database(url)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
 async def described(url: str) -> dict[str, object]:
     """The city's size, its rows, the server."""
     from sqlalchemy import text
@@ -340,7 +351,9 @@ def main() -> None:
                                  "database": name}
     if args.database:
         args.keep = True
+        asyncio.run(_migrated(url))  # a city kept before the latest migrations: brought up to date
         result["build"] = asyncio.run(described(url))
+        args.people = result["build"]["rows"]["citizens"]  # residents are drawn from the whole city
     else:
         asyncio.run(_admin(f'CREATE DATABASE "{name}"', args.server))
     try:
