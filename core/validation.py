@@ -301,7 +301,9 @@ def partial_date_any(text: str, what: Message = _DATE_LABEL) -> PartialDate:
         except ValueError:
             raise _not_a_real_date(value, what) from None
     parts = re.split(r"[/.-]", value) if value else []
-    if not parts or not all(p.isdigit() for p in parts) or len(parts) > 3 or len(parts[-1]) != 4:
+    # isdecimal, not isdigit: `²` is a digit to str.isdigit() but int() refuses it; decimal
+    # digits are exactly those int() reads.
+    if not parts or not all(p.isdecimal() for p in parts) or len(parts) > 3 or len(parts[-1]) != 4:
         raise UnreadableDate(Message(N_("Write the date as day/month/year, for example 05/09/1960; "
                                         "or month/year, or the year alone.")))
     numbers = [int(p) for p in reversed(parts)]

@@ -171,6 +171,21 @@ async def test_a_bad_optional_value_is_left_out_and_noted(db: Database, tmp_path
     assert (an.phone, an.ward_code, an.full_name) == (None, None, "Nguyễn Văn An")
 
 
+async def test_a_superscript_digit_in_a_date_rejects_the_row_with_a_reason_and_the_import_goes_on(
+        db: Database, tmp_path: Path) -> None:
+    odd_card = AN.replace("01/01/2026,31/12/2026", "01/01/202²,31/12/2026")
+    path = roster(tmp_path, "001090001236,Trần Văn Số Mũ,²/1990", odd_card, BINH)
+    report = await import_roster(db, path)
+    assert (report.read, report.created, report.rejected) == (3, 2, 1)
+    problems = {p.line: (p.rejected, p.message.render(translator("en"))) for p in report.problems}
+    assert problems[2][0] and "day/month/year" in problems[2][1]
+    assert not problems[3][0] and "gt_the_tu left empty" in problems[3][1]
+    an = await citizen(db, "001090001234")
+    async with db.sessions() as session:
+        card = await session.scalar(select(InsuranceCard).where(InsuranceCard.citizen_id == an.id))
+    assert card is not None and card.valid_from is None
+
+
 async def test_a_file_in_another_encoding_is_refused_whole(db: Database, tmp_path: Path) -> None:
     path = roster(tmp_path, AN, BINH, encoding="cp1258")
     with pytest.raises(FileUnreadable) as error:
