@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 # drops idle connections after longer is never met with one (the usual idle cut is 30 minutes+).
 POOL_RECYCLE_SECONDS = 20 * 60
 
+SQLITE_MMAP_BYTES = 256 * 2**20
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -58,7 +61,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # residents the indexes no longer fit the default and every insert misses.
     cursor.execute("PRAGMA cache_size=-65536")
     # Reads straight from the mapped file rather than a read() call per page.
-    cursor.execute("PRAGMA mmap_size=268435456")
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 
