@@ -37,7 +37,12 @@ from core import validation as v
 from core.db import SQLITE_MMAP_BYTES, Bulk, Database, begin
 from core.i18n import N_, Message, now_utc
 from core.records.citizen import DECLARED_ONLY_FIELDS, DEMOGRAPHIC_FIELDS, Citizen, FieldChange
-from core.records.imports.chunks import optional_value, parse_entries, write_in_chunks
+from core.records.imports.chunks import (
+    few_collections,
+    optional_value,
+    parse_entries,
+    write_in_chunks,
+)
 from core.records.imports.csvfile import CsvFile, open_csv, write_csv
 from core.records.imports.report import ImportReport
 from core.records.imports.runs import finish_run, start_run
@@ -456,9 +461,10 @@ async def write_entries(db: Database, entries: Iterable[RosterEntry], sources: R
                         report: ImportReport) -> None:
     """Applies entries chunk by chunk, then the guardian links (a guardian may come later
     in the file)."""
-    async with RosterRun.open(db, sources) as run:
-        await write_in_chunks(run.apply_chunk, entries, report, "roster", CHUNK)
-        await run.link_guardians(report)
+    with few_collections():
+        async with RosterRun.open(db, sources) as run:
+            await write_in_chunks(run.apply_chunk, entries, report, "roster", CHUNK)
+            await run.link_guardians(report)
 
 
 async def import_roster(db: Database, path: Path) -> ImportReport:
