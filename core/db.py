@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,9 +22,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, bindparam, event
+from sqlalchemy import ColumnElement, Connection, Engine, String, Table, any_, bindparam, event, func, select
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import insert as sa_insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
@@ -36,7 +38,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.sql.base import Executable
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 log = logging.getLogger(__name__)
 
@@ -404,3 +406,26 @@ class BulkReturningIds(Bulk):
         multi_row = f"{sql[:values_at]} {', '.join([one_row] * len(rows))} RETURNING id"
         result = await connection.exec_driver_sql(multi_row, flat)
         return sorted(result.scalars())
+
+
+class _JsonList(TypeDecorator[list[Any]]):
+    """A list bound as one JSON text, for SQLite's json_each."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value)
+
+
+def one_of(column: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[bool]:
+    """`column` is one of a list bound as one parameter `name`: `= ANY(:name)` on PostgreSQL,
+    `IN (SELECT value FROM json_each(:name))` on SQLite.
+
+    An IN list of 10,000 binds is a new statement for each length (PostgreSQL prepares each
+    anew) and 10,000 values to bind one by one; one parameter is one statement, bound once.
+    """
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    values = func.json_each(bindparam(name, type_=_JsonList())).table_valued("value")
+    return column.in_(select(values.c.value))

@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     bindparam,
@@ -34,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core import validation as v
-from core.db import SQLITE_MMAP_BYTES, Bulk, Database, begin
+from core.db import SQLITE_MMAP_BYTES, Bulk, Database, begin, one_of
 from core.i18n import N_, Message, now_utc
 from core.records.citizen import DECLARED_ONLY_FIELDS, DEMOGRAPHIC_FIELDS, Citizen, FieldChange
 from core.records.imports.chunks import (
@@ -202,21 +204,40 @@ _MOVE_CARDS = insert(_CARDS).from_select(
     select(_CITIZENS.c.id, *(_NEW_CARDS.c[name] for name in _CARD_COLUMNS))
     .join_from(_NEW_CARDS, _CITIZENS, _CITIZENS.c.personal_id == _NEW_CARDS.c.personal_id))
 
-_ALREADY_GIVEN = select(_SEEN.c.personal_id, _SEEN.c.line).where(
-    _SEEN.c.personal_id.in_(bindparam("personal_ids", expanding=True)))
-_EXISTING = select(_CITIZENS).where(
-    _CITIZENS.c.personal_id.in_(bindparam("personal_ids", expanding=True)))
-# Which IDs are known, answered from the index alone (a first import finds none).
-_KNOWN_IDS = select(_CITIZENS.c.personal_id).where(
-    _CITIZENS.c.personal_id.in_(bindparam("personal_ids", expanding=True)))
-_CURRENT_CARDS = (
-    select(_CARDS)
-    .where(_CARDS.c.citizen_id.in_(bindparam("citizen_ids", expanding=True)),
-           _CARDS.c.superseded_at.is_(None))
-    .order_by(_CARDS.c.valid_from.nulls_first(), _CARDS.c.id)
-)
-_SOURCES = select(Provenance.id, Provenance.source).where(
-    Provenance.id.in_(bindparam("ids", expanding=True)))
+
+
+@cache
+def _already_given(dialect: str) -> Select[Any]:
+    return select(_SEEN.c.personal_id, _SEEN.c.line).where(
+        one_of(_SEEN.c.personal_id, "personal_ids", dialect))
+
+
+@cache
+def _existing(dialect: str) -> Select[Any]:
+    return select(_CITIZENS).where(one_of(_CITIZENS.c.personal_id, "personal_ids", dialect))
+
+
+@cache
+def _known_ids(dialect: str) -> Select[Any]:
+    """Which IDs are known, answered from the index alone (a first import finds none)."""
+    return select(_CITIZENS.c.personal_id).where(
+        one_of(_CITIZENS.c.personal_id, "personal_ids", dialect))
+
+
+@cache
+def _current_cards(dialect: str) -> Select[Any]:
+    return (select(_CARDS)
+            .where(one_of(_CARDS.c.citizen_id, "citizen_ids", dialect),
+                   _CARDS.c.superseded_at.is_(None))
+            .order_by(_CARDS.c.valid_from.nulls_first(), _CARDS.c.id))
+
+
+@cache
+def _sources(dialect: str) -> Select[Any]:
+    return select(Provenance.id, Provenance.source).where(
+        one_of(Provenance.__table__.c.id, "ids", dialect))
+
+
 _DUPLICATE = N_("This personal ID already appears on line {line} of this file.")
 
 
@@ -250,7 +271,8 @@ def _same_card(current: Any, card: CardEntry) -> bool:
 async def _source_map(connection: Any, ids: set[int]) -> dict[int, Source]:
     if not ids:
         return {}
-    return dict((await connection.execute(_SOURCES, {"ids": sorted(ids)})).all())
+    return dict((await connection.execute(_sources(connection.dialect.name),
+                                          {"ids": sorted(ids)})).all())
 
 
 class RosterRun:
@@ -288,8 +310,8 @@ class RosterRun:
         with the line that first gave it."""
         connection = self.connection
         first: dict[str, int | None] = {}
-        for row in await connection.execute(
-                _ALREADY_GIVEN, {"personal_ids": [e.personal_id for e in entries]}):
+        for row in await connection.execute(_already_given(connection.dialect.name),
+                                            {"personal_ids": [e.personal_id for e in entries]}):
             first[row.personal_id] = row.line
         taken: list[RosterEntry] = []
         for entry in entries:
@@ -342,17 +364,18 @@ async def _apply(connection: AsyncConnection, entries: list[RosterEntry],
                  sources: RosterSources, report: ImportReport) -> None:
     now = now_utc()
     pids = [e.personal_id for e in entries]
-    known = (await connection.execute(_KNOWN_IDS, {"personal_ids": pids})).scalars().all() \
+    dialect = connection.dialect.name
+    known = (await connection.execute(_known_ids(dialect), {"personal_ids": pids})).scalars().all() \
         if pids else []
     existing = {row.personal_id: row for row in await connection.execute(
-        _EXISTING, {"personal_ids": known})} if known else {}
+        _existing(dialect), {"personal_ids": list(known)})} if known else {}
     prov_ids = {getattr(row, f"{name}_prov") for row in existing.values()
                 for name in DEMOGRAPHIC_FIELDS} - {None}
     current_sources = await _source_map(connection, prov_ids)
     current_cards: dict[int, Any] = {}
     if existing:
         for card in await connection.execute(
-                _CURRENT_CARDS, {"citizen_ids": [r.id for r in existing.values()]}):
+                _current_cards(dialect), {"citizen_ids": [r.id for r in existing.values()]}):
             current_cards[card.citizen_id] = card  # the latest period wins
 
     new_rows: list[dict[str, Any]] = []
@@ -396,7 +419,8 @@ async def _apply(connection: AsyncConnection, entries: list[RosterEntry],
     await _INSERT_CHANGES.copy(connection, history)
     if superseded:
         await connection.execute(
-            update(_CARDS).where(_CARDS.c.id.in_(superseded)).values(superseded_at=now))
+            update(_CARDS).where(one_of(_CARDS.c.id, "ids", dialect)).values(superseded_at=now),
+            {"ids": superseded})
     if new_cards:
         await _STAGE_CARDS.copy(connection, new_cards)
         await connection.execute(_MOVE_CARDS)
