@@ -57,9 +57,14 @@ def optional_value(values: dict[str, str], column: str, validator: Callable[[str
     try:
         return validator(text)
     except InvalidValue as error:
-        warnings.append(Message(N_("{column} left empty: {reason}"),
-                                {"column": column, "reason": error.report_message}))
+        warnings.append(left_out(column, error))
         return None
+
+
+def left_out(column: str, error: InvalidValue) -> Message:
+    """The note for an optional value left out: the column and the reason, not the value."""
+    return Message(N_("{column} left empty: {reason}"),
+                   {"column": column, "reason": error.report_message})
 
 
 class Parsed(Lined, Protocol):
@@ -200,6 +205,6 @@ async def import_from_one_source(
 
 __all__ = [
     "ChunkWriter", "Lined", "Parsed", "apply_safely", "chunked", "few_collections",
-    "import_from_one_source",
+    "import_from_one_source", "left_out",
     "optional_value", "parse_entries", "read_entries", "write_in_chunks",
 ]

@@ -12,10 +12,10 @@ value is left out, the rest of the row is taken in, and the line is reported.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from core.i18n import N_, Message, now_utc
 from core.records.citizen import DECLARED_ONLY_FIELDS, DEMOGRAPHIC_FIELDS, Citizen, FieldChange
 from core.records.imports.chunks import (
     few_collections,
+    left_out,
     optional_value,
     parse_entries,
     write_in_chunks,
@@ -110,6 +111,30 @@ class RosterEntry:
 _BIRTH = Message(N_("The date of birth"))
 
 
+@lru_cache(maxsize=4096)  # a file's cards share a few thousand start and end days
+def _card_day(text: str) -> dt.date:
+    return v.calendar_date(text, past_only=False)
+
+
+@lru_cache(maxsize=1024)  # a few dozen occupations
+def _occupation(text: str) -> str:
+    return v.free_text(text)
+
+
+# The optional columns read alike, each into its attribute, in the order their notes are listed.
+_OPTIONAL: tuple[tuple[str, Callable[[str], Any], str], ...] = (
+    ("gioi_tinh", v.sex, "sex"),
+    ("dan_toc", v.ethnicity, "ethnicity_code"),
+    ("quoc_tich", v.nationality, "nationality"),
+    ("nghe_nghiep", _occupation, "occupation"),
+    ("dien_thoai", v.phone, "phone"),
+    ("email", v.email, "email"),
+    ("ma_xa", v.ward_code, "ward_code"),
+    ("dia_chi", v.free_text, "street_address"),
+    ("nhom_mau", v.blood_group, "blood_group"),
+)
+
+
 def parse_row(values: dict[str, str], line: int | None = None) -> RosterEntry:
     """Validates one roster row; raises `InvalidValue` when a required value is bad."""
     personal_id = v.personal_id(values["so_dinh_danh"])
@@ -117,15 +142,14 @@ def parse_row(values: dict[str, str], line: int | None = None) -> RosterEntry:
     birth = v.partial_date(values["ngay_sinh"], _BIRTH)
     warnings: list[Message] = []
     entry = RosterEntry(personal_id, name, birth, line=line, warnings=warnings)
-    entry.sex = optional_value(values, "gioi_tinh", v.sex, warnings)
-    entry.ethnicity_code = optional_value(values, "dan_toc", v.ethnicity, warnings)
-    entry.nationality = optional_value(values, "quoc_tich", v.nationality, warnings)
-    entry.occupation = optional_value(values, "nghe_nghiep", v.free_text, warnings)
-    entry.phone = optional_value(values, "dien_thoai", v.phone, warnings)
-    entry.email = optional_value(values, "email", v.email, warnings)
-    entry.ward_code = optional_value(values, "ma_xa", v.ward_code, warnings)
-    entry.street_address = optional_value(values, "dia_chi", v.free_text, warnings)
-    entry.blood_group = optional_value(values, "nhom_mau", v.blood_group, warnings)
+    get = values.get
+    for column, validator, attribute in _OPTIONAL:  # `optional_value`, inlined: a million rows
+        text = get(column)
+        if text:
+            try:
+                setattr(entry, attribute, validator(text))
+            except v.InvalidValue as error:
+                warnings.append(left_out(column, error))
     entry.status = v.citizen_status(values.get("trang_thai", "")) if "trang_thai" in values \
         else None
     entry.guardian_personal_id = optional_value(values, "so_dinh_danh_nguoi_giam_ho",
@@ -139,10 +163,8 @@ def parse_row(values: dict[str, str], line: int | None = None) -> RosterEntry:
     card = optional_value(values, "ma_the_bhyt", v.insurance_card, warnings)
     if card is not None:
         facility = optional_value(values, "ma_dkbd", v.facility_code, warnings)
-        valid_from = optional_value(values, "gt_the_tu",
-                                    lambda t: v.calendar_date(t, past_only=False), warnings)
-        valid_to = optional_value(values, "gt_the_den",
-                                  lambda t: v.calendar_date(t, past_only=False), warnings)
+        valid_from = optional_value(values, "gt_the_tu", _card_day, warnings)
+        valid_to = optional_value(values, "gt_the_den", _card_day, warnings)
         if valid_from and valid_to and valid_to < valid_from:
             warnings.append(Message(N_("The card's end date is before its start date; "
                                        "validity dates left empty.")))
