@@ -290,6 +290,9 @@ async def begin(connection: AsyncConnection, *, write_lock: bool = False) -> Asy
         yield
 
 
+_UNSEEN = object()
+
+
 class Bulk:
     """An executemany that skips SQLAlchemy's per-row parameter handling.
 
@@ -333,24 +336,25 @@ class Bulk:
 
     def _parameters(self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         _sql, getter, processors = self._prepare(dialect)
+        if not processors:
+            return [getter(row) for row in rows]
         parameters: list[tuple[Any, ...]] = []
-        # A chunk repeats values (its timestamp, its provenance): each processor
-        # remembers its last input so a repeated value is converted once.
-        last_in: list[Any] = [None] * len(processors)
-        last_out: list[Any] = [None] * len(processors)
+        # A chunk repeats values: its timestamp, and the dates and value objects its validators
+        # share between rows (`core.validation` reads each distinct date once). Each object is
+        # converted once a chunk, found by its id: every one of them lives as long as `rows`.
+        memos: list[dict[int, Any]] = [{} for _ in processors]
+        slots = tuple(zip(processors, memos, strict=True))
         for row in rows:
-            values = getter(row)
-            if processors:
-                values = list(values)
-                for slot, (index, process) in enumerate(processors):
-                    value = values[index]
-                    if value is None:
-                        continue
-                    if value is not last_in[slot]:
-                        last_in[slot], last_out[slot] = value, process(value)
-                    values[index] = last_out[slot]
-                values = tuple(values)
-            parameters.append(values)
+            values = list(getter(row))
+            for (index, process), memo in slots:
+                value = values[index]
+                if value is None:
+                    continue
+                converted = memo.get(id(value), _UNSEEN)
+                if converted is _UNSEEN:
+                    converted = memo[id(value)] = process(value)
+                values[index] = converted
+            parameters.append(tuple(values))
         return parameters
 
     async def run(self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
