@@ -97,6 +97,39 @@ async def test_a_child_listed_before_the_guardian_is_still_linked(db: Database, 
     assert general["general.guardian"] == "Nguyễn Văn An"
 
 
+async def test_a_guardian_listed_first_or_imported_before_is_linked_with_the_registers_provenance(
+        db: Database, tmp_path: Path) -> None:
+    await import_roster(db, roster(tmp_path, AN, name="jan.csv"))
+    chi = BINH.replace("001315001235,Nguyễn Thị Bình", "001316001236,Nguyễn Văn Chí")
+    dung = BINH.replace("001315001235,Nguyễn Thị Bình", "001317001237,Nguyễn Văn Dũng").replace(
+        ",001090001234", ",001316001236")  # Chí, just above in the same file, is Dũng's guardian
+    report = await import_roster(db, roster(tmp_path, chi, dung, name="feb.csv"))
+    assert (report.created, report.rejected) == (2, 0)
+    an, chi_row, dung_row = [await citizen(db, p) for p in
+                             ("001090001234", "001316001236", "001317001237")]
+    assert (chi_row.guardian_id, dung_row.guardian_id) == (an.id, chi_row.id)
+    async with db.sessions() as session:
+        source = await session.scalar(
+            select(Provenance.source).where(Provenance.id == dung_row.guardian_id_prov))
+    assert source is Source.POPULATION_DB
+    assert await count(db, FieldChange) == 0
+
+
+async def test_a_new_guardian_for_a_known_child_replaces_the_old_one_and_keeps_it(
+        db: Database, tmp_path: Path) -> None:
+    giang = AN.replace("001090001234,Nguyễn Văn An", "001088001239,Trần Thị Giang").replace(
+        "DN4010123456789", "DN4010123456788")
+    await import_roster(db, roster(tmp_path, AN, giang, BINH, name="jan.csv"))
+    moved = BINH.replace(",001090001234", ",001088001239")
+    await import_roster(db, roster(tmp_path, moved, name="feb.csv"))
+    an, giang_row, binh = [await citizen(db, p) for p in
+                           ("001090001234", "001088001239", "001315001235")]
+    assert binh.guardian_id == giang_row.id
+    async with db.sessions() as session:
+        change = await session.scalar(select(FieldChange).where(FieldChange.field == "guardian_id"))
+    assert change is not None and change.old_value == str(an.id)
+
+
 async def test_importing_the_same_file_twice_changes_nothing(db: Database, tmp_path: Path) -> None:
     path = roster(tmp_path, AN, BINH, CUC)
     await import_roster(db, path)

@@ -28,9 +28,9 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
-    delete,
-    insert,
+    func,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -191,41 +191,37 @@ class RosterSources:
 
 _CITIZENS = Citizen.__table__
 _CARDS = InsuranceCard.__table__
-_NEW_CITIZEN_COLUMNS = tuple(c.name for c in _CITIZENS.c if c.name != "id")
+# New citizens are written with their ids, reserved first (`_reserve_ids`), so a chunk writes
+# their cards and the guardian links it can resolve in the same pass, by id.
+_NEW_CITIZEN_COLUMNS = tuple(c.name for c in _CITIZENS.c)
 _INSERT_CITIZENS = Bulk.insert(_CITIZENS, _NEW_CITIZEN_COLUMNS)
-_CARD_COLUMNS = ("number", "social_insurance_number", "beneficiary_group", "benefit_level",
-                 "valid_from", "valid_to", "registered_facility_code", "provenance_id",
-                 "superseded_at", "created_at")
+_CARD_COLUMNS = ("citizen_id", "number", "social_insurance_number", "beneficiary_group",
+                 "benefit_level", "valid_from", "valid_to", "registered_facility_code",
+                 "provenance_id", "superseded_at", "created_at")
+_INSERT_CARDS = Bulk.insert(_CARDS, _CARD_COLUMNS)
 _INSERT_CHANGES = Bulk.insert(FieldChange.__table__, (
     "citizen_id", "field", "old_value", "old_provenance_id", "new_value", "new_provenance_id",
     "changed_at"))
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence('citizens', 'id')) "
+                 "FROM generate_series(1, :count)")
+_TOP_ID = select(func.max(_CITIZENS.c.id))
 
-# One import's own tables, temporary, on the one connection the import holds: what the
-# file has given so far (a repeat is refused with the first line), the guardian links to
-# set once everyone is in, and a chunk's new cards. The importer's memory stays one chunk
-# however long the file; `seq` numbers the entries taken in, in order.
+# One import's own tables, temporary, on the one connection the import holds: the personal
+# IDs the file has given so far (a repeat is refused with the first line) and the guardian
+# links a chunk could not set (the guardian comes later, or the child was known before), set
+# once everyone is in. The importer's memory stays one chunk however long the file.
 _STAGING = MetaData()
 _SEEN = Table("roster_seen", _STAGING,
-              Column("seq", Integer, primary_key=True, autoincrement=False),
-              Column("personal_id", String(12), nullable=False, unique=True),
-              Column("line", Integer), prefixes=["TEMPORARY"])
+              Column("personal_id", String(12), primary_key=True),
+              Column("line", Integer), prefixes=["TEMPORARY"], sqlite_with_rowid=False)
+# `seq` numbers the links in the order of the file.
 _LINKS = Table("roster_links", _STAGING,
                Column("seq", Integer, primary_key=True, autoincrement=False),
                Column("line", Integer),
                Column("child", String(12), nullable=False),
                Column("guardian", String(12), nullable=False), prefixes=["TEMPORARY"])
-# A card names its holder by personal ID: new citizens' ids come from the database.
-_NEW_CARDS = Table("roster_cards", _STAGING, Column("personal_id", String(12)),
-                   *(Column(c.name, c.type) for c in _CARDS.c if c.name in _CARD_COLUMNS),
-                   prefixes=["TEMPORARY"])
-_STAGE_SEEN = Bulk.insert(_SEEN, ("seq", "personal_id", "line"))
+_STAGE_SEEN = Bulk.insert(_SEEN, ("personal_id", "line"))
 _STAGE_LINKS = Bulk.insert(_LINKS, ("seq", "line", "child", "guardian"))
-_STAGE_CARDS = Bulk.insert(_NEW_CARDS, ("personal_id", *_CARD_COLUMNS))
-_MOVE_CARDS = insert(_CARDS).from_select(
-    ("citizen_id", *_CARD_COLUMNS),
-    select(_CITIZENS.c.id, *(_NEW_CARDS.c[name] for name in _CARD_COLUMNS))
-    .join_from(_NEW_CARDS, _CITIZENS, _CITIZENS.c.personal_id == _NEW_CARDS.c.personal_id))
-
 
 
 @cache
@@ -247,6 +243,12 @@ def _known_ids(dialect: str) -> Select[Any]:
 
 
 @cache
+def _ids_of(dialect: str) -> Select[Any]:
+    return select(_CITIZENS.c.personal_id, _CITIZENS.c.id).where(
+        one_of(_CITIZENS.c.personal_id, "personal_ids", dialect))
+
+
+@cache
 def _current_cards(dialect: str) -> Select[Any]:
     return (select(_CARDS)
             .where(one_of(_CARDS.c.citizen_id, "citizen_ids", dialect),
@@ -263,10 +265,10 @@ def _sources(dialect: str) -> Select[Any]:
 _DUPLICATE = N_("This personal ID already appears on line {line} of this file.")
 
 
-def _card_row(personal_id: str, card: CardEntry, provenance_id: int,
+def _card_row(citizen_id: int, card: CardEntry, provenance_id: int,
               now: dt.datetime) -> dict[str, Any]:
     return {
-        "personal_id": personal_id,
+        "citizen_id": citizen_id,
         "number": card.number.number,
         "social_insurance_number": card.number.social_insurance_number,
         "beneficiary_group": card.number.beneficiary_group,
@@ -297,13 +299,23 @@ async def _source_map(connection: Any, ids: set[int]) -> dict[int, Source]:
                                           {"ids": sorted(ids)})).all())
 
 
+async def _reserve_ids(connection: AsyncConnection, count: int) -> Iterator[int]:
+    """Ids for `count` new citizens, taken now so a chunk can refer to its new rows."""
+    if connection.dialect.name == "postgresql":
+        return iter((await connection.execute(_NEXT_IDS, {"count": count})).scalars().all())
+    # SQLite gives a new row the largest id plus one; the chunk holds the write lock (BEGIN
+    # IMMEDIATE), so no other writer takes these first.
+    top = await connection.scalar(_TOP_ID) or 0
+    return iter(range(top + 1, top + count + 1))
+
+
 class RosterRun:
     """One roster import on one connection held throughout, with its staging tables."""
 
     def __init__(self, connection: AsyncConnection, sources: RosterSources) -> None:
         self.connection = connection
         self.sources = sources
-        self.taken = 0  # entries taken in so far: the next `seq`
+        self.links = 0  # guardian links staged so far: the next `seq`
 
     @classmethod
     @asynccontextmanager
@@ -344,25 +356,25 @@ class RosterRun:
             for warning in entry.warnings:
                 report.warn(entry.line, warning)
             taken.append(entry)
-        seqs = range(self.taken + 1, self.taken + len(taken) + 1)
         await _STAGE_SEEN.copy(connection, [
-            {"seq": seq, "personal_id": e.personal_id, "line": e.line}
-            for seq, e in zip(seqs, taken, strict=True)])
-        await _STAGE_LINKS.copy(connection, [
-            {"seq": seq, "line": e.line, "child": e.personal_id, "guardian": e.guardian_personal_id}
-            for seq, e in zip(seqs, taken, strict=True) if e.guardian_personal_id])
+            {"personal_id": e.personal_id, "line": e.line} for e in taken])
         return taken
 
     async def apply_chunk(self, entries: list[RosterEntry], report: ImportReport) -> None:
-        """Writes one chunk in one transaction: new citizens, changed fields, card periods."""
+        """Writes one chunk in one transaction: new citizens, changed fields, card periods,
+        the guardian links it can set; the others are staged for `link_guardians`."""
         async with begin(self.connection, write_lock=True):
             entries = await self._refuse_repeats(entries, report)
-            await _apply(self.connection, entries, self.sources, report)
-        self.taken += len(entries)
+            later = await _apply(self.connection, entries, self.sources, report)
+            seqs = range(self.links + 1, self.links + len(later) + 1)
+            await _STAGE_LINKS.copy(self.connection, [
+                {"seq": seq, "line": e.line, "child": e.personal_id,
+                 "guardian": e.guardian_personal_id} for seq, e in zip(seqs, later, strict=True)])
+        self.links += len(later)
 
     async def link_guardians(self, report: ImportReport) -> None:
-        """Sets guardian links once everyone in the file exists (a guardian may come later),
-        a page of links at a time from the staging table."""
+        """Sets the guardian links a chunk left (a guardian may come later in the file; a
+        known child's link is weighed against the one it has), a page at a time."""
         connection = self.connection
         if connection.dialect.name == "postgresql":
             async with begin(connection):  # the planner learns the staging table's size
@@ -380,13 +392,16 @@ class RosterRun:
 def _drop_staging(connection: Connection) -> None:
     for table in _STAGING.sorted_tables:
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table.name}")
+    # Tables of earlier versions of this importer, on a connection pooled since.
+    connection.exec_driver_sql("DROP TABLE IF EXISTS roster_cards")
 
 
 async def _apply(connection: AsyncConnection, entries: list[RosterEntry],
-                 sources: RosterSources, report: ImportReport) -> None:
+                 sources: RosterSources, report: ImportReport) -> list[RosterEntry]:
+    """Writes the entries; returns those whose guardian link is left to `link_guardians`."""
     now = now_utc()
-    pids = [e.personal_id for e in entries]
     dialect = connection.dialect.name
+    pids = [e.personal_id for e in entries]
     known = (await connection.execute(_known_ids(dialect), {"personal_ids": pids})).scalars().all() \
         if pids else []
     existing = {row.personal_id: row for row in await connection.execute(
@@ -399,38 +414,62 @@ async def _apply(connection: AsyncConnection, entries: list[RosterEntry],
         for card in await connection.execute(
                 _current_cards(dialect), {"citizen_ids": [r.id for r in existing.values()]}):
             current_cards[card.citizen_id] = card  # the latest period wins
+    # Who a new child's guardian link can point to now: residents already in (this chunk's
+    # known ones included) and, as the loop goes, the new ones written before the child.
+    placed = {pid: row.id for pid, row in existing.items()}
+    elsewhere = {e.guardian_personal_id for e in entries
+                 if e.guardian_personal_id and e.personal_id not in existing} - set(pids)
+    if elsewhere:
+        placed.update((await connection.execute(
+            _ids_of(dialect), {"personal_ids": sorted(elsewhere)})).all())
+    new_ids = await _reserve_ids(connection, len(entries) - len(existing))
 
     new_rows: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     new_cards: list[dict[str, Any]] = []
     superseded: list[int] = []
+    later: list[RosterEntry] = []
     for entry in entries:
         row = existing.get(entry.personal_id)
-        merge = merge_fields(row, entry.demographics(), Source.POPULATION_DB,
+        incoming = entry.demographics()
+        guardian = entry.guardian_personal_id
+        if guardian is not None:
+            # A new child's guardian already in is linked as `link_guardians` would; a known
+            # child's link is weighed there against the one it has, as any other.
+            found = placed.get(guardian) if row is None else None
+            if found is None:
+                later.append(entry)
+            else:
+                incoming["guardian_id"] = found
+        merge = merge_fields(row, incoming, Source.POPULATION_DB,
                              sources.population, current_sources, now,
                              citizen_id=row.id if row is not None else None)
         card_changed = entry.card is not None and (
             row is None or row.id not in current_cards
             or not _same_card(current_cards[row.id], entry.card))
         if row is None:
+            citizen_id = next(new_ids)
+            placed[entry.personal_id] = citizen_id
             values = dict.fromkeys(_NEW_CITIZEN_COLUMNS)
             values.update(merge.updates)
             if values["status"] is None:  # a register that is silent on status: living here
                 values["status"] = CitizenStatus.ACTIVE
-            values.update(created_at=now, updated_at=now)
+            values.update(id=citizen_id, created_at=now, updated_at=now)
             new_rows.append(values)
             report.created += 1
-        elif merge.changed or card_changed:
-            if merge.changed:
-                updates.append({"_id": row.id, **_full_update(row, merge.updates, now)})
-                history.extend(merge.history)
-            report.updated += 1
         else:
-            report.unchanged += 1
+            citizen_id = row.id
+            if merge.changed or card_changed:
+                if merge.changed:
+                    updates.append({"_id": row.id, **_full_update(row, merge.updates, now)})
+                    history.extend(merge.history)
+                report.updated += 1
+            else:
+                report.unchanged += 1
         if card_changed:
             assert entry.card is not None
-            new_cards.append(_card_row(entry.personal_id, entry.card, sources.insurance, now))
+            new_cards.append(_card_row(citizen_id, entry.card, sources.insurance, now))
             if row is not None and row.id in current_cards:
                 superseded.append(current_cards[row.id].id)
 
@@ -443,10 +482,8 @@ async def _apply(connection: AsyncConnection, entries: list[RosterEntry],
         await connection.execute(
             update(_CARDS).where(one_of(_CARDS.c.id, "ids", dialect)).values(superseded_at=now),
             {"ids": superseded})
-    if new_cards:
-        await _STAGE_CARDS.copy(connection, new_cards)
-        await connection.execute(_MOVE_CARDS)
-        await connection.execute(delete(_NEW_CARDS))
+    await _INSERT_CARDS.copy(connection, new_cards)
+    return later
 
 
 def _full_update(row: Any, changes: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
