@@ -193,6 +193,22 @@ async def test_bad_rows_are_reported_by_line_and_the_rest_are_imported(db: Datab
     assert await count(db, Citizen) == 2
 
 
+async def test_a_personal_id_repeated_further_down_a_long_file_is_refused_with_the_first_line(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.records.imports import roster as roster_module
+
+    monkeypatch.setattr(roster_module, "CHUNK", 2)  # a long file: several chunks
+    again = AN.replace("Nguyễn Văn An", "Nguyễn Văn Anh")
+    path = roster(tmp_path, AN, BINH, CUC, again, again, BINH)  # lines 2-7
+    report = await import_roster(db, path)
+    assert (report.read, report.created, report.rejected) == (6, 3, 3)
+    reasons = {p.line: p.message.render(translator("en")) for p in report.problems if p.rejected}
+    assert reasons == {5: "This personal ID already appears on line 2 of this file.",
+                       6: "This personal ID already appears on line 2 of this file.",
+                       7: "This personal ID already appears on line 3 of this file."}
+    assert (await citizen(db, "001090001234")).full_name == "Nguyễn Văn An"
+
+
 async def test_a_bad_optional_value_is_left_out_and_noted(db: Database, tmp_path: Path) -> None:
     bad_phone = AN.replace("0912345678", "024 3825 1234").replace(",70,", ",99999,")
     report = await import_roster(db, roster(tmp_path, bad_phone))
