@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core import validation as v
 from core.db import SQLITE_MMAP_BYTES, Bulk, Database, begin, one_of
 from core.i18n import N_, Message, now_utc
+from core.records.base import BigIntPK
 from core.records.citizen import DECLARED_ONLY_FIELDS, DEMOGRAPHIC_FIELDS, Citizen, FieldChange
 from core.records.imports.chunks import (
     few_collections,
@@ -207,28 +208,32 @@ _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence('citizens', 'id')) "
                  "FROM generate_series(1, :count)")
 _TOP_ID = select(func.max(_CITIZENS.c.id))
 
-# One import's own tables, temporary, on the one connection the import holds: the personal
-# IDs the file has given so far (a repeat is refused with the first line) and the guardian
-# links a chunk could not set (the guardian comes later, or the child was known before), set
-# once everyone is in. The importer's memory stays one chunk however long the file.
+# One import's own tables, temporary, on the one connection the import holds: the line that
+# gave each resident the file has given so far, by citizen id (a repeat is refused with it),
+# and the guardian links a chunk could not set (the guardian comes later, or the child was
+# known before), set once everyone is in. The importer's memory stays one chunk however long
+# the file. Keyed by citizen id, not personal ID: a chunk's new ids follow the last, so
+# its lines go at the end of the table, where random personal IDs would each land on
+# another page (at a million rows: 20 s of 145 on SQLite).
 _STAGING = MetaData()
-_SEEN = Table("roster_seen", _STAGING,
-              Column("personal_id", String(12), primary_key=True),
-              Column("line", Integer), prefixes=["TEMPORARY"], sqlite_with_rowid=False)
+_LINES = Table("roster_lines", _STAGING,
+               Column("citizen_id", BigIntPK, primary_key=True, autoincrement=False),
+               Column("line", Integer), prefixes=["TEMPORARY"])
 # `seq` numbers the links in the order of the file.
 _LINKS = Table("roster_links", _STAGING,
                Column("seq", Integer, primary_key=True, autoincrement=False),
                Column("line", Integer),
                Column("child", String(12), nullable=False),
                Column("guardian", String(12), nullable=False), prefixes=["TEMPORARY"])
-_STAGE_SEEN = Bulk.insert(_SEEN, ("personal_id", "line"))
+_STAGE_LINES = Bulk.insert(_LINES, ("citizen_id", "line"))
 _STAGE_LINKS = Bulk.insert(_LINKS, ("seq", "line", "child", "guardian"))
 
 
 @cache
-def _already_given(dialect: str) -> Select[Any]:
-    return select(_SEEN.c.personal_id, _SEEN.c.line).where(
-        one_of(_SEEN.c.personal_id, "personal_ids", dialect))
+def _lines_of(dialect: str) -> Select[Any]:
+    """The lines that gave these citizens earlier in the file."""
+    return select(_LINES.c.citizen_id, _LINES.c.line).where(
+        one_of(_LINES.c.citizen_id, "citizen_ids", dialect))
 
 
 @cache
@@ -237,14 +242,9 @@ def _existing(dialect: str) -> Select[Any]:
 
 
 @cache
-def _known_ids(dialect: str) -> Select[Any]:
-    """Which IDs are known, answered from the index alone (a first import finds none)."""
-    return select(_CITIZENS.c.personal_id).where(
-        one_of(_CITIZENS.c.personal_id, "personal_ids", dialect))
-
-
-@cache
 def _ids_of(dialect: str) -> Select[Any]:
+    """Which personal IDs are known, with their citizen ids, answered from the index alone
+    (a first import finds none)."""
     return select(_CITIZENS.c.personal_id, _CITIZENS.c.id).where(
         one_of(_CITIZENS.c.personal_id, "personal_ids", dialect))
 
@@ -340,14 +340,20 @@ class RosterRun:
                 await connection.commit()
 
     async def _refuse_repeats(self, entries: list[RosterEntry],
-                              report: ImportReport) -> list[RosterEntry]:
-        """The entries whose personal ID this file has not given before; a repeat is refused
-        with the line that first gave it."""
+                              report: ImportReport) -> tuple[list[RosterEntry], dict[str, int]]:
+        """The entries whose personal ID this file has not given before, and which of them
+        are known (with their ids); a repeat is refused with the line that first gave it."""
         connection = self.connection
+        dialect = connection.dialect.name
+        # A resident the file gave earlier is one of the known: a first import has none.
+        known: dict[str, int] = dict((await connection.execute(
+            _ids_of(dialect), {"personal_ids": sorted({e.personal_id for e in entries})})).all())
         first: dict[str, int | None] = {}
-        for row in await connection.execute(_already_given(connection.dialect.name),
-                                            {"personal_ids": sorted(e.personal_id for e in entries)}):
-            first[row.personal_id] = row.line
+        if known:
+            lines = dict((await connection.execute(
+                _lines_of(dialect), {"citizen_ids": sorted(known.values())})).all())
+            first = {pid: lines[citizen_id] for pid, citizen_id in known.items()
+                     if citizen_id in lines}
         taken: list[RosterEntry] = []
         for entry in entries:
             if entry.personal_id in first:
@@ -357,21 +363,20 @@ class RosterRun:
             for warning in entry.warnings:
                 report.warn(entry.line, warning)
             taken.append(entry)
-        # In key order: consecutive rows fall on the same pages of the index (random IDs one
-        # after the other would each touch another page of a million-row table).
-        await _STAGE_SEEN.copy(connection, sorted(
-            ({"personal_id": e.personal_id, "line": e.line} for e in taken),
-            key=itemgetter("personal_id")))
-        return taken
+        return taken, known
 
     async def apply_chunk(self, entries: list[RosterEntry], report: ImportReport) -> None:
         """Writes one chunk in one transaction: new citizens, changed fields, card periods,
         the guardian links it can set; the others are staged for `link_guardians`."""
-        async with begin(self.connection, write_lock=True):
-            entries = await self._refuse_repeats(entries, report)
-            later = await _apply(self.connection, entries, self.sources, report)
+        connection = self.connection
+        async with begin(connection, write_lock=True):
+            entries, known = await self._refuse_repeats(entries, report)
+            placed, later = await _apply(connection, entries, known, self.sources, report)
+            await _STAGE_LINES.copy(connection, sorted(
+                ({"citizen_id": placed[e.personal_id], "line": e.line} for e in entries),
+                key=itemgetter("citizen_id")))
             seqs = range(self.links + 1, self.links + len(later) + 1)
-            await _STAGE_LINKS.copy(self.connection, [
+            await _STAGE_LINKS.copy(connection, [
                 {"seq": seq, "line": e.line, "child": e.personal_id,
                  "guardian": e.guardian_personal_id} for seq, e in zip(seqs, later, strict=True)])
         self.links += len(later)
@@ -397,19 +402,22 @@ def _drop_staging(connection: Connection) -> None:
     for table in _STAGING.sorted_tables:
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table.name}")
     # Tables of earlier versions of this importer, on a connection pooled since.
-    connection.exec_driver_sql("DROP TABLE IF EXISTS roster_cards")
+    for table in ("roster_cards", "roster_seen"):
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
 
 
-async def _apply(connection: AsyncConnection, entries: list[RosterEntry],
-                 sources: RosterSources, report: ImportReport) -> list[RosterEntry]:
-    """Writes the entries; returns those whose guardian link is left to `link_guardians`."""
+async def _apply(connection: AsyncConnection, entries: list[RosterEntry], known: dict[str, int],
+                 sources: RosterSources, report: ImportReport,
+                 ) -> tuple[dict[str, int], list[RosterEntry]]:
+    """Writes the entries (`known`: those already in, with their ids); returns every entry's
+    citizen id by personal ID, and the entries whose guardian link is left to
+    `link_guardians`."""
     now = now_utc()
     dialect = connection.dialect.name
-    pids = sorted(e.personal_id for e in entries)  # index order (see `_refuse_repeats`)
-    known = (await connection.execute(_known_ids(dialect), {"personal_ids": pids})).scalars().all() \
-        if pids else []
+    pids = {e.personal_id for e in entries}
     existing = {row.personal_id: row for row in await connection.execute(
-        _existing(dialect), {"personal_ids": list(known)})} if known else {}
+        _existing(dialect), {"personal_ids": sorted(pid for pid in known if pid in pids)})} \
+        if known else {}
     prov_ids = {getattr(row, f"{name}_prov") for row in existing.values()
                 for name in DEMOGRAPHIC_FIELDS} - {None}
     current_sources = await _source_map(connection, prov_ids)
@@ -422,7 +430,7 @@ async def _apply(connection: AsyncConnection, entries: list[RosterEntry],
     # known ones included) and, as the loop goes, the new ones written before the child.
     placed = {pid: row.id for pid, row in existing.items()}
     elsewhere = {e.guardian_personal_id for e in entries
-                 if e.guardian_personal_id and e.personal_id not in existing} - set(pids)
+                 if e.guardian_personal_id and e.personal_id not in existing} - pids
     if elsewhere:
         placed.update((await connection.execute(
             _ids_of(dialect), {"personal_ids": sorted(elsewhere)})).all())
@@ -487,7 +495,7 @@ async def _apply(connection: AsyncConnection, entries: list[RosterEntry],
             update(_CARDS).where(one_of(_CARDS.c.id, "ids", dialect)).values(superseded_at=now),
             {"ids": superseded})
     await _INSERT_CARDS.copy(connection, sorted(new_cards, key=itemgetter("number")))
-    return later
+    return placed, later
 
 
 def _full_update(row: Any, changes: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
