@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,9 +22,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, bindparam, event
+from sqlalchemy import ColumnElement, Connection, Engine, String, Table, any_, bindparam, event, func, select
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import insert as sa_insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
@@ -36,7 +38,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.sql.base import Executable
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,9 @@ POOL_RECYCLE_SECONDS = 20 * 60
 # input under load, each a login and every statement prepared again; a wait of a few
 # milliseconds for one of these costs less. N workers hold N × this within max_connections.
 POOL_SIZE = 20
+
+SQLITE_MMAP_BYTES = 256 * 2**20
+
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
@@ -64,7 +69,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # residents the indexes no longer fit the default and every insert misses.
     cursor.execute("PRAGMA cache_size=-65536")
     # Reads straight from the mapped file rather than a read() call per page.
-    cursor.execute("PRAGMA mmap_size=268435456")
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 
@@ -293,6 +298,9 @@ async def begin(connection: AsyncConnection, *, write_lock: bool = False) -> Asy
         yield
 
 
+_UNSEEN = object()
+
+
 class Bulk:
     """An executemany that skips SQLAlchemy's per-row parameter handling.
 
@@ -336,24 +344,25 @@ class Bulk:
 
     def _parameters(self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         _sql, getter, processors = self._prepare(dialect)
+        if not processors:
+            return [getter(row) for row in rows]
         parameters: list[tuple[Any, ...]] = []
-        # A chunk repeats values (its timestamp, its provenance): each processor
-        # remembers its last input so a repeated value is converted once.
-        last_in: list[Any] = [None] * len(processors)
-        last_out: list[Any] = [None] * len(processors)
+        # A chunk repeats values: its timestamp, and the dates and value objects its validators
+        # share between rows (`core.validation` reads each distinct date once). Each object is
+        # converted once a chunk, found by its id: every one of them lives as long as `rows`.
+        memos: list[dict[int, Any]] = [{} for _ in processors]
+        slots = tuple(zip(processors, memos, strict=True))
         for row in rows:
-            values = getter(row)
-            if processors:
-                values = list(values)
-                for slot, (index, process) in enumerate(processors):
-                    value = values[index]
-                    if value is None:
-                        continue
-                    if value is not last_in[slot]:
-                        last_in[slot], last_out[slot] = value, process(value)
-                    values[index] = last_out[slot]
-                values = tuple(values)
-            parameters.append(values)
+            values = list(getter(row))
+            for (index, process), memo in slots:
+                value = values[index]
+                if value is None:
+                    continue
+                converted = memo.get(id(value), _UNSEEN)
+                if converted is _UNSEEN:
+                    converted = memo[id(value)] = process(value)
+                values[index] = converted
+            parameters.append(tuple(values))
         return parameters
 
     async def run(self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -409,3 +418,26 @@ class BulkReturningIds(Bulk):
         multi_row = f"{sql[:values_at]} {', '.join([one_row] * len(rows))} RETURNING id"
         result = await connection.exec_driver_sql(multi_row, flat)
         return sorted(result.scalars())
+
+
+class _JsonList(TypeDecorator[list[Any]]):
+    """A list bound as one JSON text, for SQLite's json_each."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value)
+
+
+def one_of(column: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[bool]:
+    """`column` is one of a list bound as one parameter `name`: `= ANY(:name)` on PostgreSQL,
+    `IN (SELECT value FROM json_each(:name))` on SQLite.
+
+    An IN list of 10,000 binds is a new statement for each length (PostgreSQL prepares each
+    anew) and 10,000 values to bind one by one; one parameter is one statement, bound once.
+    """
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    values = func.json_each(bindparam(name, type_=_JsonList())).table_valued("value")
+    return column.in_(select(values.c.value))

@@ -105,6 +105,39 @@ async def test_a_child_listed_before_the_guardian_is_still_linked(db: Database, 
     assert await db.read(families.right_of, binh.id, an.id, dt.date(2026, 12, 3)) is None
 
 
+async def test_a_guardian_listed_first_or_imported_before_is_linked_with_the_registers_provenance(
+        db: Database, tmp_path: Path) -> None:
+    await import_roster(db, roster(tmp_path, AN, name="jan.csv"))
+    chi = BINH.replace("001315001235,Nguyễn Thị Bình", "001316001236,Nguyễn Văn Chí")
+    dung = BINH.replace("001315001235,Nguyễn Thị Bình", "001317001237,Nguyễn Văn Dũng").replace(
+        ",001090001234", ",001316001236")  # Chí, just above in the same file, is Dũng's guardian
+    report = await import_roster(db, roster(tmp_path, chi, dung, name="feb.csv"))
+    assert (report.created, report.rejected) == (2, 0)
+    an, chi_row, dung_row = [await citizen(db, p) for p in
+                             ("001090001234", "001316001236", "001317001237")]
+    assert (chi_row.guardian_id, dung_row.guardian_id) == (an.id, chi_row.id)
+    async with db.sessions() as session:
+        source = await session.scalar(
+            select(Provenance.source).where(Provenance.id == dung_row.guardian_id_prov))
+    assert source is Source.POPULATION_DB
+    assert await count(db, FieldChange) == 0
+
+
+async def test_a_new_guardian_for_a_known_child_replaces_the_old_one_and_keeps_it(
+        db: Database, tmp_path: Path) -> None:
+    giang = AN.replace("001090001234,Nguyễn Văn An", "001088001239,Trần Thị Giang").replace(
+        "DN4010123456789", "DN4010123456788")
+    await import_roster(db, roster(tmp_path, AN, giang, BINH, name="jan.csv"))
+    moved = BINH.replace(",001090001234", ",001088001239")
+    await import_roster(db, roster(tmp_path, moved, name="feb.csv"))
+    an, giang_row, binh = [await citizen(db, p) for p in
+                           ("001090001234", "001088001239", "001315001235")]
+    assert binh.guardian_id == giang_row.id
+    async with db.sessions() as session:
+        change = await session.scalar(select(FieldChange).where(FieldChange.field == "guardian_id"))
+    assert change is not None and change.old_value == str(an.id)
+
+
 async def test_importing_the_same_file_twice_changes_nothing(db: Database, tmp_path: Path) -> None:
     path = roster(tmp_path, AN, BINH, CUC)
     await import_roster(db, path)
@@ -168,6 +201,22 @@ async def test_bad_rows_are_reported_by_line_and_the_rest_are_imported(db: Datab
     assert await count(db, Citizen) == 2
 
 
+async def test_a_personal_id_repeated_further_down_a_long_file_is_refused_with_the_first_line(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.records.imports import roster as roster_module
+
+    monkeypatch.setattr(roster_module, "CHUNK", 2)  # a long file: several chunks
+    again = AN.replace("Nguyễn Văn An", "Nguyễn Văn Anh")
+    path = roster(tmp_path, AN, BINH, CUC, again, again, BINH)  # lines 2-7
+    report = await import_roster(db, path)
+    assert (report.read, report.created, report.rejected) == (6, 3, 3)
+    reasons = {p.line: p.message.render(translator("en")) for p in report.problems if p.rejected}
+    assert reasons == {5: "This personal ID already appears on line 2 of this file.",
+                       6: "This personal ID already appears on line 2 of this file.",
+                       7: "This personal ID already appears on line 3 of this file."}
+    assert (await citizen(db, "001090001234")).full_name == "Nguyễn Văn An"
+
+
 async def test_a_bad_optional_value_is_left_out_and_noted(db: Database, tmp_path: Path) -> None:
     bad_phone = AN.replace("0912345678", "024 3825 1234").replace(",70,", ",99999,")
     report = await import_roster(db, roster(tmp_path, bad_phone))
@@ -177,6 +226,21 @@ async def test_a_bad_optional_value_is_left_out_and_noted(db: Database, tmp_path
     assert any("ma_xa left empty" in n and "126" in n for n in notes)
     an = await citizen(db, "001090001234")
     assert (an.phone, an.ward_code, an.full_name) == (None, None, "Nguyễn Văn An")
+
+
+async def test_a_superscript_digit_in_a_date_rejects_the_row_with_a_reason_and_the_import_goes_on(
+        db: Database, tmp_path: Path) -> None:
+    odd_card = AN.replace("01/01/2026,31/12/2026", "01/01/202²,31/12/2026")
+    path = roster(tmp_path, "001090001236,Trần Văn Số Mũ,²/1990", odd_card, BINH)
+    report = await import_roster(db, path)
+    assert (report.read, report.created, report.rejected) == (3, 2, 1)
+    problems = {p.line: (p.rejected, p.message.render(translator("en"))) for p in report.problems}
+    assert problems[2][0] and "day/month/year" in problems[2][1]
+    assert not problems[3][0] and "gt_the_tu left empty" in problems[3][1]
+    an = await citizen(db, "001090001234")
+    async with db.sessions() as session:
+        card = await session.scalar(select(InsuranceCard).where(InsuranceCard.citizen_id == an.id))
+    assert card is not None and card.valid_from is None
 
 
 async def test_a_file_in_another_encoding_is_refused_whole(db: Database, tmp_path: Path) -> None:

@@ -131,6 +131,15 @@ def test_dates_before_1900_in_the_future_or_impossible_are_refused() -> None:
         assert expected in message(error)
 
 
+def test_a_date_with_a_superscript_digit_is_refused_as_unreadable_not_a_crash() -> None:
+    # `²` passes str.isdigit() but int() refuses it: the person is asked again, nothing breaks.
+    for text in ("²/1990", "01/²/1990", "15/07/199²"):
+        with pytest.raises(v.UnreadableDate):
+            v.partial_date(text)
+    with pytest.raises(v.InvalidValue):
+        v.calendar_date("01/01/202²", past_only=False)
+
+
 def test_card_validity_may_lie_in_the_future() -> None:
     assert v.calendar_date("31/12/2099", past_only=False) == dt.date(2099, 12, 31)
 

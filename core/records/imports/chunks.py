@@ -11,8 +11,10 @@ rest of the file still goes in.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -55,9 +57,14 @@ def optional_value(values: dict[str, str], column: str, validator: Callable[[str
     try:
         return validator(text)
     except InvalidValue as error:
-        warnings.append(Message(N_("{column} left empty: {reason}"),
-                                {"column": column, "reason": error.report_message}))
+        warnings.append(left_out(column, error))
         return None
+
+
+def left_out(column: str, error: InvalidValue) -> Message:
+    """The note for an optional value left out: the column and the reason, not the value."""
+    return Message(N_("{column} left empty: {reason}"),
+                   {"column": column, "reason": error.report_message})
 
 
 class Parsed(Lined, Protocol):
@@ -161,6 +168,24 @@ async def write_in_chunks(write: ChunkWriter[E], entries: Iterable[E], report: I
         await apply_safely(write, chunk, report, what)
 
 
+@contextmanager
+def few_collections() -> Iterator[None]:
+    """Python's cycle collector run rarely while a file is imported, as it was after.
+
+    An import allocates a few objects per value and frees them a chunk later; at the default
+    threshold the collector ran 2,100 times in a 100,000-row roster and took 13% of its CPU,
+    walking objects that live throughout (modules, caches), which `gc.freeze` sets aside.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 # --- A whole file ---------------------------------------------------------------
 
 async def import_from_one_source(
@@ -179,6 +204,7 @@ async def import_from_one_source(
 
 
 __all__ = [
-    "ChunkWriter", "Lined", "Parsed", "apply_safely", "chunked", "import_from_one_source",
+    "ChunkWriter", "Lined", "Parsed", "apply_safely", "chunked", "few_collections",
+    "import_from_one_source", "left_out",
     "optional_value", "parse_entries", "read_entries", "write_in_chunks",
 ]

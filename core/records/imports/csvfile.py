@@ -94,23 +94,26 @@ class CsvRow:
 
 def iter_rows(source: CsvFile) -> Iterator[CsvRow]:
     """Rows as `{column: text}` (NFC, trimmed) with the line they end on."""
-    width = len(source.columns)
+    columns = source.columns
+    width = len(columns)
+    strip = str.strip
     with source.path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader((nfc(line) for line in handle), delimiter=source.delimiter)
+        reader = csv.reader(map(nfc, handle), delimiter=source.delimiter)
         next(reader, None)
         for cells in reader:
-            if not any(c.strip() for c in cells):
+            values = list(map(strip, cells))
+            if not any(values):
                 continue
-            if len(cells) > width:  # often an address with an unquoted comma
+            if len(values) > width:  # often an address with an unquoted comma
                 yield CsvRow(reader.line_num, {}, Message(
                     N_("The row has {found} values but the header has {expected} columns. "
                        "Put values that contain commas in double quotes."),
-                    {"found": len(cells), "expected": width}))
+                    {"found": len(values), "expected": width}))
                 continue
             # Hand-written files often stop a row at its last value: the rest are empty.
-            cells += [""] * (width - len(cells))
-            yield CsvRow(reader.line_num, {k: v.strip() for k, v in zip(source.columns, cells,
-                                                                          strict=True)})
+            if len(values) < width:
+                values += [""] * (width - len(values))
+            yield CsvRow(reader.line_num, dict(zip(columns, values, strict=True)))
 
 
 def write_csv(path: Path, columns: Sequence[str], rows: Iterator[Sequence[object]]) -> int:

@@ -12,9 +12,11 @@ value is left out, the rest of the row is taken in, and the line is reported.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +25,29 @@ from sqlalchemy import (
     Connection,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     bindparam,
-    delete,
-    insert,
+    func,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core import validation as v
-from core.db import Bulk, Database, begin
+from core.db import SQLITE_MMAP_BYTES, Bulk, Database, begin, one_of
 from core.i18n import N_, Message, now_utc
+from core.records.base import BigIntPK
 from core.records.citizen import DECLARED_ONLY_FIELDS, DEMOGRAPHIC_FIELDS, Citizen, FieldChange
-from core.records.imports.chunks import optional_value, parse_entries, write_in_chunks
+from core.records.imports.chunks import (
+    few_collections,
+    left_out,
+    optional_value,
+    parse_entries,
+    write_in_chunks,
+)
 from core.records.imports.csvfile import CsvFile, open_csv, write_csv
 from core.records.imports.report import ImportReport
 from core.records.imports.runs import finish_run, start_run
@@ -103,6 +113,30 @@ class RosterEntry:
 _BIRTH = Message(N_("The date of birth"))
 
 
+@lru_cache(maxsize=4096)  # a file's cards share a few thousand start and end days
+def _card_day(text: str) -> dt.date:
+    return v.calendar_date(text, past_only=False)
+
+
+@lru_cache(maxsize=1024)  # a few dozen occupations
+def _occupation(text: str) -> str:
+    return v.free_text(text)
+
+
+# The optional columns read alike, each into its attribute, in the order their notes are listed.
+_OPTIONAL: tuple[tuple[str, Callable[[str], Any], str], ...] = (
+    ("gioi_tinh", v.sex, "sex"),
+    ("dan_toc", v.ethnicity, "ethnicity_code"),
+    ("quoc_tich", v.nationality, "nationality"),
+    ("nghe_nghiep", _occupation, "occupation"),
+    ("dien_thoai", v.phone, "phone"),
+    ("email", v.email, "email"),
+    ("ma_xa", v.ward_code, "ward_code"),
+    ("dia_chi", v.free_text, "street_address"),
+    ("nhom_mau", v.blood_group, "blood_group"),
+)
+
+
 def parse_row(values: dict[str, str], line: int | None = None) -> RosterEntry:
     """Validates one roster row; raises `InvalidValue` when a required value is bad."""
     personal_id = v.personal_id(values["so_dinh_danh"])
@@ -110,15 +144,14 @@ def parse_row(values: dict[str, str], line: int | None = None) -> RosterEntry:
     birth = v.partial_date(values["ngay_sinh"], _BIRTH)
     warnings: list[Message] = []
     entry = RosterEntry(personal_id, name, birth, line=line, warnings=warnings)
-    entry.sex = optional_value(values, "gioi_tinh", v.sex, warnings)
-    entry.ethnicity_code = optional_value(values, "dan_toc", v.ethnicity, warnings)
-    entry.nationality = optional_value(values, "quoc_tich", v.nationality, warnings)
-    entry.occupation = optional_value(values, "nghe_nghiep", v.free_text, warnings)
-    entry.phone = optional_value(values, "dien_thoai", v.phone, warnings)
-    entry.email = optional_value(values, "email", v.email, warnings)
-    entry.ward_code = optional_value(values, "ma_xa", v.ward_code, warnings)
-    entry.street_address = optional_value(values, "dia_chi", v.free_text, warnings)
-    entry.blood_group = optional_value(values, "nhom_mau", v.blood_group, warnings)
+    get = values.get
+    for column, validator, attribute in _OPTIONAL:  # `optional_value`, inlined: a million rows
+        text = get(column)
+        if text:
+            try:
+                setattr(entry, attribute, validator(text))
+            except v.InvalidValue as error:
+                warnings.append(left_out(column, error))
     entry.status = v.citizen_status(values.get("trang_thai", "")) if "trang_thai" in values \
         else None
     entry.guardian_personal_id = optional_value(values, "so_dinh_danh_nguoi_giam_ho",
@@ -132,10 +165,8 @@ def parse_row(values: dict[str, str], line: int | None = None) -> RosterEntry:
     card = optional_value(values, "ma_the_bhyt", v.insurance_card, warnings)
     if card is not None:
         facility = optional_value(values, "ma_dkbd", v.facility_code, warnings)
-        valid_from = optional_value(values, "gt_the_tu",
-                                    lambda t: v.calendar_date(t, past_only=False), warnings)
-        valid_to = optional_value(values, "gt_the_den",
-                                  lambda t: v.calendar_date(t, past_only=False), warnings)
+        valid_from = optional_value(values, "gt_the_tu", _card_day, warnings)
+        valid_to = optional_value(values, "gt_the_den", _card_day, warnings)
         if valid_from and valid_to and valid_to < valid_from:
             warnings.append(Message(N_("The card's end date is before its start date; "
                                        "validity dates left empty.")))
@@ -162,63 +193,83 @@ class RosterSources:
 
 _CITIZENS = Citizen.__table__
 _CARDS = InsuranceCard.__table__
-_NEW_CITIZEN_COLUMNS = tuple(c.name for c in _CITIZENS.c if c.name != "id")
+# New citizens are written with their ids, reserved first (`_reserve_ids`), so a chunk writes
+# their cards and the guardian links it can resolve in the same pass, by id.
+_NEW_CITIZEN_COLUMNS = tuple(c.name for c in _CITIZENS.c)
 _INSERT_CITIZENS = Bulk.insert(_CITIZENS, _NEW_CITIZEN_COLUMNS)
-_CARD_COLUMNS = ("number", "social_insurance_number", "beneficiary_group", "benefit_level",
-                 "valid_from", "valid_to", "registered_facility_code", "provenance_id",
-                 "superseded_at", "created_at")
+_CARD_COLUMNS = ("citizen_id", "number", "social_insurance_number", "beneficiary_group",
+                 "benefit_level", "valid_from", "valid_to", "registered_facility_code",
+                 "provenance_id", "superseded_at", "created_at")
+_INSERT_CARDS = Bulk.insert(_CARDS, _CARD_COLUMNS)
 _INSERT_CHANGES = Bulk.insert(FieldChange.__table__, (
     "citizen_id", "field", "old_value", "old_provenance_id", "new_value", "new_provenance_id",
     "changed_at"))
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence('citizens', 'id')) "
+                 "FROM generate_series(1, :count)")
+_TOP_ID = select(func.max(_CITIZENS.c.id))
 
-# One import's own tables, temporary, on the one connection the import holds: what the
-# file has given so far (a repeat is refused with the first line), the guardian links to
-# set once everyone is in, and a chunk's new cards. The importer's memory stays one chunk
-# however long the file; `seq` numbers the entries taken in, in order.
+# One import's own tables, temporary, on the one connection the import holds: the line that
+# gave each resident the file has given so far, by citizen id (a repeat is refused with it),
+# and the guardian links a chunk could not set (the guardian comes later, or the child was
+# known before), set once everyone is in. The importer's memory stays one chunk however long
+# the file. Keyed by citizen id, not personal ID: a chunk's new ids follow the last, so
+# its lines go at the end of the table, where random personal IDs would each land on
+# another page (at a million rows: 20 s of 145 on SQLite).
 _STAGING = MetaData()
-_SEEN = Table("roster_seen", _STAGING,
-              Column("seq", Integer, primary_key=True, autoincrement=False),
-              Column("personal_id", String(12), nullable=False, unique=True),
-              Column("line", Integer), prefixes=["TEMPORARY"])
+_LINES = Table("roster_lines", _STAGING,
+               Column("citizen_id", BigIntPK, primary_key=True, autoincrement=False),
+               Column("line", Integer), prefixes=["TEMPORARY"])
+# `seq` numbers the links in the order of the file.
 _LINKS = Table("roster_links", _STAGING,
                Column("seq", Integer, primary_key=True, autoincrement=False),
                Column("line", Integer),
                Column("child", String(12), nullable=False),
                Column("guardian", String(12), nullable=False), prefixes=["TEMPORARY"])
-# A card names its holder by personal ID: new citizens' ids come from the database.
-_NEW_CARDS = Table("roster_cards", _STAGING, Column("personal_id", String(12)),
-                   *(Column(c.name, c.type) for c in _CARDS.c if c.name in _CARD_COLUMNS),
-                   prefixes=["TEMPORARY"])
-_STAGE_SEEN = Bulk.insert(_SEEN, ("seq", "personal_id", "line"))
+_STAGE_LINES = Bulk.insert(_LINES, ("citizen_id", "line"))
 _STAGE_LINKS = Bulk.insert(_LINKS, ("seq", "line", "child", "guardian"))
-_STAGE_CARDS = Bulk.insert(_NEW_CARDS, ("personal_id", *_CARD_COLUMNS))
-_MOVE_CARDS = insert(_CARDS).from_select(
-    ("citizen_id", *_CARD_COLUMNS),
-    select(_CITIZENS.c.id, *(_NEW_CARDS.c[name] for name in _CARD_COLUMNS))
-    .join_from(_NEW_CARDS, _CITIZENS, _CITIZENS.c.personal_id == _NEW_CARDS.c.personal_id))
 
-_ALREADY_GIVEN = select(_SEEN.c.personal_id, _SEEN.c.line).where(
-    _SEEN.c.personal_id.in_(bindparam("personal_ids", expanding=True)))
-_EXISTING = select(_CITIZENS).where(
-    _CITIZENS.c.personal_id.in_(bindparam("personal_ids", expanding=True)))
-# Which IDs are known, answered from the index alone (a first import finds none).
-_KNOWN_IDS = select(_CITIZENS.c.personal_id).where(
-    _CITIZENS.c.personal_id.in_(bindparam("personal_ids", expanding=True)))
-_CURRENT_CARDS = (
-    select(_CARDS)
-    .where(_CARDS.c.citizen_id.in_(bindparam("citizen_ids", expanding=True)),
-           _CARDS.c.superseded_at.is_(None))
-    .order_by(_CARDS.c.valid_from.nulls_first(), _CARDS.c.id)
-)
-_SOURCES = select(Provenance.id, Provenance.source).where(
-    Provenance.id.in_(bindparam("ids", expanding=True)))
+
+@cache
+def _lines_of(dialect: str) -> Select[Any]:
+    """The lines that gave these citizens earlier in the file."""
+    return select(_LINES.c.citizen_id, _LINES.c.line).where(
+        one_of(_LINES.c.citizen_id, "citizen_ids", dialect))
+
+
+@cache
+def _existing(dialect: str) -> Select[Any]:
+    return select(_CITIZENS).where(one_of(_CITIZENS.c.personal_id, "personal_ids", dialect))
+
+
+@cache
+def _ids_of(dialect: str) -> Select[Any]:
+    """Which personal IDs are known, with their citizen ids, answered from the index alone
+    (a first import finds none)."""
+    return select(_CITIZENS.c.personal_id, _CITIZENS.c.id).where(
+        one_of(_CITIZENS.c.personal_id, "personal_ids", dialect))
+
+
+@cache
+def _current_cards(dialect: str) -> Select[Any]:
+    return (select(_CARDS)
+            .where(one_of(_CARDS.c.citizen_id, "citizen_ids", dialect),
+                   _CARDS.c.superseded_at.is_(None))
+            .order_by(_CARDS.c.valid_from.nulls_first(), _CARDS.c.id))
+
+
+@cache
+def _sources(dialect: str) -> Select[Any]:
+    return select(Provenance.id, Provenance.source).where(
+        one_of(Provenance.__table__.c.id, "ids", dialect))
+
+
 _DUPLICATE = N_("This personal ID already appears on line {line} of this file.")
 
 
-def _card_row(personal_id: str, card: CardEntry, provenance_id: int,
+def _card_row(citizen_id: int, card: CardEntry, provenance_id: int,
               now: dt.datetime) -> dict[str, Any]:
     return {
-        "personal_id": personal_id,
+        "citizen_id": citizen_id,
         "number": card.number.number,
         "social_insurance_number": card.number.social_insurance_number,
         "beneficiary_group": card.number.beneficiary_group,
@@ -245,7 +296,18 @@ def _same_card(current: Any, card: CardEntry) -> bool:
 async def _source_map(connection: Any, ids: set[int]) -> dict[int, Source]:
     if not ids:
         return {}
-    return dict((await connection.execute(_SOURCES, {"ids": sorted(ids)})).all())
+    return dict((await connection.execute(_sources(connection.dialect.name),
+                                          {"ids": sorted(ids)})).all())
+
+
+async def _reserve_ids(connection: AsyncConnection, count: int) -> Iterator[int]:
+    """Ids for `count` new citizens, taken now so a chunk can refer to its new rows."""
+    if connection.dialect.name == "postgresql":
+        return iter((await connection.execute(_NEXT_IDS, {"count": count})).scalars().all())
+    # SQLite gives a new row the largest id plus one; the chunk holds the write lock (BEGIN
+    # IMMEDIATE), so no other writer takes these first.
+    top = await connection.scalar(_TOP_ID) or 0
+    return iter(range(top + 1, top + count + 1))
 
 
 class RosterRun:
@@ -254,12 +316,17 @@ class RosterRun:
     def __init__(self, connection: AsyncConnection, sources: RosterSources) -> None:
         self.connection = connection
         self.sources = sources
-        self.taken = 0  # entries taken in so far: the next `seq`
+        self.links = 0  # guardian links staged so far: the next `seq`
 
     @classmethod
     @asynccontextmanager
     async def open(cls, db: Database, sources: RosterSources) -> AsyncIterator[RosterRun]:
         async with db.engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # Every page of the file an import touches stays mapped and counts in the
+                # process's memory: the import reads through the page cache alone (64 MiB).
+                await connection.exec_driver_sql("PRAGMA mmap_size=0")
             await connection.run_sync(_drop_staging)  # a pooled connection may hold old ones
             await connection.run_sync(_STAGING.create_all)
             await connection.commit()
@@ -268,17 +335,25 @@ class RosterRun:
             finally:
                 await connection.rollback()
                 await connection.run_sync(_drop_staging)
+                if sqlite:
+                    await connection.exec_driver_sql(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
                 await connection.commit()
 
     async def _refuse_repeats(self, entries: list[RosterEntry],
-                              report: ImportReport) -> list[RosterEntry]:
-        """The entries whose personal ID this file has not given before; a repeat is refused
-        with the line that first gave it."""
+                              report: ImportReport) -> tuple[list[RosterEntry], dict[str, int]]:
+        """The entries whose personal ID this file has not given before, and which of them
+        are known (with their ids); a repeat is refused with the line that first gave it."""
         connection = self.connection
+        dialect = connection.dialect.name
+        # A resident the file gave earlier is one of the known: a first import has none.
+        known: dict[str, int] = dict((await connection.execute(
+            _ids_of(dialect), {"personal_ids": sorted({e.personal_id for e in entries})})).all())
         first: dict[str, int | None] = {}
-        for row in await connection.execute(
-                _ALREADY_GIVEN, {"personal_ids": [e.personal_id for e in entries]}):
-            first[row.personal_id] = row.line
+        if known:
+            lines = dict((await connection.execute(
+                _lines_of(dialect), {"citizen_ids": sorted(known.values())})).all())
+            first = {pid: lines[citizen_id] for pid, citizen_id in known.items()
+                     if citizen_id in lines}
         taken: list[RosterEntry] = []
         for entry in entries:
             if entry.personal_id in first:
@@ -288,25 +363,27 @@ class RosterRun:
             for warning in entry.warnings:
                 report.warn(entry.line, warning)
             taken.append(entry)
-        seqs = range(self.taken + 1, self.taken + len(taken) + 1)
-        await _STAGE_SEEN.copy(connection, [
-            {"seq": seq, "personal_id": e.personal_id, "line": e.line}
-            for seq, e in zip(seqs, taken, strict=True)])
-        await _STAGE_LINKS.copy(connection, [
-            {"seq": seq, "line": e.line, "child": e.personal_id, "guardian": e.guardian_personal_id}
-            for seq, e in zip(seqs, taken, strict=True) if e.guardian_personal_id])
-        return taken
+        return taken, known
 
     async def apply_chunk(self, entries: list[RosterEntry], report: ImportReport) -> None:
-        """Writes one chunk in one transaction: new citizens, changed fields, card periods."""
-        async with begin(self.connection, write_lock=True):
-            entries = await self._refuse_repeats(entries, report)
-            await _apply(self.connection, entries, self.sources, report)
-        self.taken += len(entries)
+        """Writes one chunk in one transaction: new citizens, changed fields, card periods,
+        the guardian links it can set; the others are staged for `link_guardians`."""
+        connection = self.connection
+        async with begin(connection, write_lock=True):
+            entries, known = await self._refuse_repeats(entries, report)
+            placed, later = await _apply(connection, entries, known, self.sources, report)
+            await _STAGE_LINES.copy(connection, sorted(
+                ({"citizen_id": placed[e.personal_id], "line": e.line} for e in entries),
+                key=itemgetter("citizen_id")))
+            seqs = range(self.links + 1, self.links + len(later) + 1)
+            await _STAGE_LINKS.copy(connection, [
+                {"seq": seq, "line": e.line, "child": e.personal_id,
+                 "guardian": e.guardian_personal_id} for seq, e in zip(seqs, later, strict=True)])
+        self.links += len(later)
 
     async def link_guardians(self, report: ImportReport) -> None:
-        """Sets guardian links once everyone in the file exists (a guardian may come later),
-        a page of links at a time from the staging table."""
+        """Sets the guardian links a chunk left (a guardian may come later in the file; a
+        known child's link is weighed against the one it has), a page at a time."""
         connection = self.connection
         if connection.dialect.name == "postgresql":
             async with begin(connection):  # the planner learns the staging table's size
@@ -324,56 +401,87 @@ class RosterRun:
 def _drop_staging(connection: Connection) -> None:
     for table in _STAGING.sorted_tables:
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table.name}")
+    # Tables of earlier versions of this importer, on a connection pooled since.
+    for table in ("roster_cards", "roster_seen"):
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
 
 
-async def _apply(connection: AsyncConnection, entries: list[RosterEntry],
-                 sources: RosterSources, report: ImportReport) -> None:
+async def _apply(connection: AsyncConnection, entries: list[RosterEntry], known: dict[str, int],
+                 sources: RosterSources, report: ImportReport,
+                 ) -> tuple[dict[str, int], list[RosterEntry]]:
+    """Writes the entries (`known`: those already in, with their ids); returns every entry's
+    citizen id by personal ID, and the entries whose guardian link is left to
+    `link_guardians`."""
     now = now_utc()
-    pids = [e.personal_id for e in entries]
-    known = (await connection.execute(_KNOWN_IDS, {"personal_ids": pids})).scalars().all() \
-        if pids else []
+    dialect = connection.dialect.name
+    pids = {e.personal_id for e in entries}
     existing = {row.personal_id: row for row in await connection.execute(
-        _EXISTING, {"personal_ids": known})} if known else {}
+        _existing(dialect), {"personal_ids": sorted(pid for pid in known if pid in pids)})} \
+        if known else {}
     prov_ids = {getattr(row, f"{name}_prov") for row in existing.values()
                 for name in DEMOGRAPHIC_FIELDS} - {None}
     current_sources = await _source_map(connection, prov_ids)
     current_cards: dict[int, Any] = {}
     if existing:
         for card in await connection.execute(
-                _CURRENT_CARDS, {"citizen_ids": [r.id for r in existing.values()]}):
+                _current_cards(dialect), {"citizen_ids": [r.id for r in existing.values()]}):
             current_cards[card.citizen_id] = card  # the latest period wins
+    # Who a new child's guardian link can point to now: residents already in (this chunk's
+    # known ones included) and, as the loop goes, the new ones written before the child.
+    placed = {pid: row.id for pid, row in existing.items()}
+    elsewhere = {e.guardian_personal_id for e in entries
+                 if e.guardian_personal_id and e.personal_id not in existing} - pids
+    if elsewhere:
+        placed.update((await connection.execute(
+            _ids_of(dialect), {"personal_ids": sorted(elsewhere)})).all())
+    new_ids = await _reserve_ids(connection, len(entries) - len(existing))
 
     new_rows: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     new_cards: list[dict[str, Any]] = []
     superseded: list[int] = []
+    later: list[RosterEntry] = []
     for entry in entries:
         row = existing.get(entry.personal_id)
-        merge = merge_fields(row, entry.demographics(), Source.POPULATION_DB,
+        incoming = entry.demographics()
+        guardian = entry.guardian_personal_id
+        if guardian is not None:
+            # A new child's guardian already in is linked as `link_guardians` would; a known
+            # child's link is weighed there against the one it has, as any other.
+            found = placed.get(guardian) if row is None else None
+            if found is None:
+                later.append(entry)
+            else:
+                incoming["guardian_id"] = found
+        merge = merge_fields(row, incoming, Source.POPULATION_DB,
                              sources.population, current_sources, now,
                              citizen_id=row.id if row is not None else None)
         card_changed = entry.card is not None and (
             row is None or row.id not in current_cards
             or not _same_card(current_cards[row.id], entry.card))
         if row is None:
+            citizen_id = next(new_ids)
+            placed[entry.personal_id] = citizen_id
             values = dict.fromkeys(_NEW_CITIZEN_COLUMNS)
             values.update(merge.updates)
             if values["status"] is None:  # a register that is silent on status: living here
                 values["status"] = CitizenStatus.ACTIVE
-            values.update(created_at=now, updated_at=now)
+            values.update(id=citizen_id, created_at=now, updated_at=now)
             new_rows.append(values)
             report.created += 1
-        elif merge.changed or card_changed:
-            if merge.changed:
-                updates.append({"_id": row.id, **_full_update(row, merge.updates, now)})
-                history.extend(merge.history)
-            report.updated += 1
         else:
-            report.unchanged += 1
+            citizen_id = row.id
+            if merge.changed or card_changed:
+                if merge.changed:
+                    updates.append({"_id": row.id, **_full_update(row, merge.updates, now)})
+                    history.extend(merge.history)
+                report.updated += 1
+            else:
+                report.unchanged += 1
         if card_changed:
             assert entry.card is not None
-            new_cards.append(_card_row(entry.personal_id, entry.card, sources.insurance, now))
+            new_cards.append(_card_row(citizen_id, entry.card, sources.insurance, now))
             if row is not None and row.id in current_cards:
                 superseded.append(current_cards[row.id].id)
 
@@ -384,11 +492,10 @@ async def _apply(connection: AsyncConnection, entries: list[RosterEntry],
     await _INSERT_CHANGES.copy(connection, history)
     if superseded:
         await connection.execute(
-            update(_CARDS).where(_CARDS.c.id.in_(superseded)).values(superseded_at=now))
-    if new_cards:
-        await _STAGE_CARDS.copy(connection, new_cards)
-        await connection.execute(_MOVE_CARDS)
-        await connection.execute(delete(_NEW_CARDS))
+            update(_CARDS).where(one_of(_CARDS.c.id, "ids", dialect)).values(superseded_at=now),
+            {"ids": superseded})
+    await _INSERT_CARDS.copy(connection, sorted(new_cards, key=itemgetter("number")))
+    return placed, later
 
 
 def _full_update(row: Any, changes: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
@@ -449,9 +556,10 @@ async def write_entries(db: Database, entries: Iterable[RosterEntry], sources: R
                         report: ImportReport) -> None:
     """Applies entries chunk by chunk, then the guardian links (a guardian may come later
     in the file)."""
-    async with RosterRun.open(db, sources) as run:
-        await write_in_chunks(run.apply_chunk, entries, report, "roster", CHUNK)
-        await run.link_guardians(report)
+    with few_collections():
+        async with RosterRun.open(db, sources) as run:
+            await write_in_chunks(run.apply_chunk, entries, report, "roster", CHUNK)
+            await run.link_guardians(report)
 
 
 async def import_roster(db: Database, path: Path) -> ImportReport:
