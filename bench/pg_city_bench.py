@@ -87,7 +87,7 @@ async def build(url: str, people: int) -> dict[str, object]:
     from core.db import Database
     from core.migrate import upgrade
     from core.records.completeness import recount_city
-    from tests.conftest import _admin
+    from tests.conftest import _admin, _migrate
     from tests.test_hot_paths import _build_city
 
     db = Database(url)
@@ -105,17 +105,6 @@ async def build(url: str, people: int) -> dict[str, object]:
     return {"migrate_s": migrated - started, "build_s": analysed - migrated,
             "total_s": analysed - started, "recount_s": recounted - analysed, "recounted": counted,
             **await described(url)}
-
-
-async def _migrated(url: str) -> None:
-    from core.db import Database
-    from core.migrate import upgrade
-
-    db = Database(url)
-    try:
-        await upgrade(db)
-    finally:
-        await db.dispose()
 
 
 async def described(url: str) -> dict[str, object]:
@@ -341,7 +330,7 @@ def main() -> None:
     from sqlalchemy.engine import make_url
 
     from core.identity.keys import allow_local_key
-    from tests.conftest import _admin
+    from tests.conftest import _admin, _migrate
 
     allow_local_key()  # synthetic benchmark data: the checkout's own key (var/secret.key) will do
     bot_bench._quiet()
@@ -351,7 +340,7 @@ def main() -> None:
                                  "database": name}
     if args.database:
         args.keep = True
-        asyncio.run(_migrated(url))  # a city kept before the latest migrations: brought up to date
+        asyncio.run(_migrate(url))  # a city kept before the latest migrations: brought up to date
         result["build"] = asyncio.run(described(url))
         args.people = result["build"]["rows"]["citizens"]  # residents are drawn from the whole city
     else:
