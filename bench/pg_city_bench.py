@@ -87,7 +87,7 @@ async def build(url: str, people: int) -> dict[str, object]:
     from core.db import Database
     from core.migrate import upgrade
     from core.records.completeness import recount_city
-    from tests.conftest import _admin, _migrate
+    from tests.conftest import _admin
     from tests.test_hot_paths import _build_city
 
     db = Database(url)
