@@ -36,7 +36,7 @@ from core.records.base import BigIntPK
 from core.records.citizen import DEMOGRAPHIC_FIELDS, Citizen, FieldChange
 from core.records.imports.chunks import few_collections, write_in_chunks
 from core.records.imports.report import ImportReport
-from core.records.imports.roster_entry import CardEntry, RosterEntry
+from core.records.imports.roster_entry import REGISTER_FIELDS, CardEntry, RosterEntry
 from core.records.insurance import InsuranceCard
 from core.records.provenance import Provenance, Source
 from core.records.register import merge_fields
@@ -60,7 +60,11 @@ _CITIZENS = Citizen.__table__
 _CARDS = InsuranceCard.__table__
 # New citizens are written with their ids, reserved first (`_reserve_ids`), so a chunk writes
 # their cards and the guardian links it can resolve in the same pass, by id.
-_NEW_CITIZEN_COLUMNS = tuple(c.name for c in _CITIZENS.c)
+# Only the columns a register can fill: each left-out one (a clinic's phone, the emergency
+# contact, the gap count) is NULL anyway, and binds nothing (a tenth of SQLite's insert).
+_FILLED = (*REGISTER_FIELDS, "guardian_id")
+_NEW_CITIZEN_COLUMNS = ("id", *_FILLED, *(f"{name}_prov" for name in _FILLED), "status_date",
+                        "created_at", "updated_at")
 _INSERT_CITIZENS = Bulk.insert(_CITIZENS, _NEW_CITIZEN_COLUMNS)
 _CARD_COLUMNS = ("citizen_id", "number", "social_insurance_number", "beneficiary_group",
                  "benefit_level", "valid_from", "valid_to", "registered_facility_code",
@@ -330,6 +334,8 @@ async def _apply(connection: AsyncConnection, entries: list[RosterEntry], known:
             placed[entry.personal_id] = citizen_id
             values = dict.fromkeys(_NEW_CITIZEN_COLUMNS)
             values.update(merge.updates)
+            if len(values) != len(_NEW_CITIZEN_COLUMNS):  # a value for a column not written
+                raise AssertionError(sorted(set(values) - set(_NEW_CITIZEN_COLUMNS)))
             if values["status"] is None:  # a register that is silent on status: living here
                 values["status"] = CitizenStatus.ACTIVE
             values.update(id=citizen_id, created_at=now, updated_at=now)
