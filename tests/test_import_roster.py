@@ -203,7 +203,7 @@ async def test_bad_rows_are_reported_by_line_and_the_rest_are_imported(db: Datab
 
 async def test_a_personal_id_repeated_further_down_a_long_file_is_refused_with_the_first_line(
         db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from core.records.imports import roster as roster_module
+    from core.records.imports import roster_apply as roster_module
 
     monkeypatch.setattr(roster_module, "CHUNK", 2)  # a long file: several chunks
     again = AN.replace("Nguyễn Văn An", "Nguyễn Văn Anh")
@@ -362,7 +362,7 @@ async def test_an_operator_can_import_a_roster_of_any_length_in_the_same_memory(
     import tracemalloc
 
     from core.records.imports import csvfile
-    from core.records.imports import roster as roster_module
+    from core.records.imports import roster_apply as roster_module
 
     # Many chunks and many reads from a file a test can afford (a million rows hold 100
     # chunks of 10,000 and 150 reads of a MiB).
