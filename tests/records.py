@@ -59,6 +59,7 @@ async def make_full_record(db: Database, *, self_declared_ethnicity: bool = Fals
         ])
         guardian = Citizen(personal_id=GUARDIAN_ID, full_name="Trần Văn Bố",
                            birth_date=PartialDate(1965), status=CitizenStatus.ACTIVE,
+                           phone="+84913000222", phone_prov=official,
                            full_name_prov=official, birth_date_prov=official)
         session.add(guardian)
         await session.flush()
