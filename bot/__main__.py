@@ -55,6 +55,11 @@ def check_before_start(args: argparse.Namespace, settings: BotSettings) -> None:
     require_configured_key()
     if args.command == "serve":
         settings.ussd.check_for_production()
+        from desk.config import DeskSettings  # the console is served beside the webhook
+
+        desk = DeskSettings.from_env()
+        if desk.base_url:
+            desk.check_for_production()
 
 
 async def serve(args: argparse.Namespace, settings: BotSettings, db: Database) -> None:

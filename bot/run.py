@@ -18,6 +18,8 @@ from bot.ussd.gateway import USSD_PATH, add_ussd_route
 from bot.webhook import WEBHOOK_PATH, add_webhook_route
 from core.db import Database
 from core.web import create_app
+from desk.app import add_desk
+from desk.config import DeskSettings
 
 log = logging.getLogger(__name__)
 INBOX = "inbox"  # webhook mode's durable inbox and its worker (bot/handlers/inbox.py)
@@ -74,6 +76,10 @@ async def start_webhook(settings: BotSettings, db: Database, host: str, port: in
     inbox = application.bot_data[INBOX] = TelegramInbox(
         db, application, concurrency=settings.concurrency, backlog_limit=settings.webhook_backlog)
     add_webhook_route(app, application, settings.webhook_secret, inbox)
+    desk = DeskSettings.from_env()
+    if desk.base_url:  # the web console on the same service (EHR_DESK_URL; checked at start)
+        add_desk(app, db, desk)
+        log.info("web console open at /desk")
     if settings.ussd.configured:  # the same service answers an operator's USSD gateway
         add_ussd_route(app, db, settings.ussd)
         log.info("USSD gateway route %s open", USSD_PATH)

@@ -34,6 +34,7 @@ CITIZEN_BASE = IMPOSSIBLE_USER_IDS  # + the citizen id
 FEATURE_PHONE_BASE = IMPOSSIBLE_USER_IDS + 1 * 2**48  # + the citizen id (USSD)
 RECEPTION_BASE = IMPOSSIBLE_USER_IDS + 2 * 2**48  # + the facility code
 VOLUNTEER_BASE = IMPOSSIBLE_USER_IDS + 3 * 2**48  # + the ward code
+STATION_BASE = IMPOSSIBLE_USER_IDS + 3 * 2**48 + 2**40  # + the ward code (health station staff)
 GUEST_BASE = IMPOSSIBLE_USER_IDS + 4 * 2**48  # and up: the page's "new person" (chat.js)
 
 
@@ -128,6 +129,29 @@ def reception_persona(member: Staff, user_id: int, t: Translator) -> dict[str, A
         "hint": t.text(N_("Reception of {facility}: type {checkin} and the 8 digits a citizen's {qr} "
                           "shows"), facility=facility, checkin=typed("checkin", t.locale),
                        qr=typed("qr", t.locale)),
+        "desk_url": desk_door(member),
+    }
+
+
+def desk_door(member: Staff) -> str:
+    """The sandbox's own way into the web console as this member (sandbox/run.py)."""
+    return f"/sandbox/desk/{member.id}"
+
+
+def station_persona(member: Staff, user_id: int, t: Translator) -> dict[str, Any]:
+    ward = ward_by_code(member.ward_code or "")
+    name = ward.name if ward else member.ward_code or ""
+    return {
+        "user_id": user_id,
+        "first_name": name,
+        "last_name": t.gettext(N_("Health station")),
+        "language_code": "vi",
+        "phone_number": None,
+        "role": "station",
+        "name": name,
+        "desk_url": desk_door(member),
+        "hint": t.text(N_("Health station of {ward}: confirm volunteers' entries and residents' "
+                          "corrections in the web console"), ward=name),
     }
 
 
@@ -152,7 +176,8 @@ async def _enrol(db: Database, user_id: int, role: StaffRole, **place: str) -> N
     """Binds the persona's account as an operator's invite would, unless it is staff already."""
     account = await db.write(accounts.open_account, "telegram", str(user_id))
     if await staff.active_staff(db, account.id) is None:
-        name = "Đoàn viên" if role is StaffRole.VOLUNTEER else f"Reception {place['facility_code']}"
+        name = {StaffRole.VOLUNTEER: "Đoàn viên", StaffRole.STATION: "Trạm y tế"}.get(
+            role, f"Reception {place.get('facility_code')}")
         invite = await staff.invite(db, role, name=name, **place)
         await staff.accept(db, invite.code, account.id)
 
@@ -169,6 +194,13 @@ async def enrol_volunteers(db: Database) -> None:
     residents = await db.read(demo_residents)
     for ward in sorted({r.ward_code for r in residents if r.kind == "with_gaps" and r.ward_code}):
         await _enrol(db, VOLUNTEER_BASE + int(ward), StaffRole.VOLUNTEER, ward_code=ward)
+
+
+async def enrol_station(db: Database) -> None:
+    """Health station staff for each ward the volunteers serve: they confirm what volunteers enter."""
+    residents = await db.read(demo_residents)
+    for ward in sorted({r.ward_code for r in residents if r.kind == "with_gaps" and r.ward_code}):
+        await _enrol(db, STATION_BASE + int(ward), StaffRole.STATION, ward_code=ward)
 
 
 def _telegram_ids(connection: Connection, account_ids: list[int]) -> dict[int, str]:
@@ -200,7 +232,8 @@ def personas_of(db: Database):
                  if m.role is StaffRole.RECEPTIONIST]
         helpers = [volunteer_persona(m, uid, t) for uid, m in enrolled
                    if m.role is StaffRole.VOLUNTEER]
-        return citizens + phones + desks + helpers
+        stations = [station_persona(m, uid, t) for uid, m in enrolled if m.role is StaffRole.STATION]
+        return citizens + phones + desks + helpers + stations
     return personas
 
 

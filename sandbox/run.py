@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import secrets
 import socket
 import sys
@@ -27,11 +28,16 @@ from core.i18n import N_, Translator, translator
 from core.identity.keys import allow_local_key, current_keys
 from core.marks import is_demo
 from core.seed.demo import demo_residents, remember_demo_residents
+from core.staff import desk as desk_signin
+from core.staff import service as staff_service
 from core.web import create_app
+from desk.app import add_desk
+from desk.config import DeskSettings
 from sandbox.emulator import BotApiEmulator
 from sandbox.guard import own_origin_only, url_host
 from sandbox.personas import (
     enrol_reception,
+    enrol_station,
     enrol_volunteers,
     masked_feature_phone,
     masked_resident,
@@ -111,6 +117,20 @@ async def listen(app: web.Application, sock: socket.socket) -> web.AppRunner:
     return runner
 
 
+def add_desk_door(app: web.Application, db: Database) -> None:
+    """`/sandbox/desk/<staff id>`: the page's link into the web console as a demo desk or station,
+    through the same one-time sign-in a link from the bot gives (this computer only: guard.py)."""
+    async def door(request: web.Request) -> web.StreamResponse:
+        member_id = request.match_info["member"]
+        member = await staff_service.member(db, int(member_id)) if member_id.isdigit() else None
+        token = await desk_signin.issue_signin(db, member.id) if member is not None else None
+        if token is None:
+            raise web.HTTPNotFound()
+        return web.Response(status=303, headers={"Location": f"/desk/signin/{token}"})
+
+    app.router.add_get("/sandbox/desk/{member}", door)
+
+
 async def start_sandbox(settings: BotSettings, db: Database, host: str, port: int, *, demo: bool = True):
     """Listening on `host:port` (a loopback address: `guard.loopback_host`), the bot polling it."""
     token = sandbox_token()
@@ -120,12 +140,17 @@ async def start_sandbox(settings: BotSettings, db: Database, host: str, port: in
     emulator.add_routes(app, page=True)
     base = f"http://{url_host(host)}:{port}"
     add_feature_phones(app, db, settings.ussd, f"{base}{USSD_PATH}")
+    # The bot's /desk links point at this sandbox's console, unless the tester named another.
+    os.environ.setdefault("EHR_DESK_URL", base)
+    add_desk(app, db, DeskSettings.from_env(base_url=base, bot_username=emulator.bot_user["username"]))
+    add_desk_door(app, db)
     sock = bind(host, port)  # first: a busy port is said before anything is done
     try:
         if demo:  # staff for the desks and volunteers the page offers; never in others' database
             await db.write(remember_demo_residents)  # a demo seeded before the choice was kept
             await enrol_reception(db)
             await enrol_volunteers(db)
+            await enrol_station(db)
         runner = await listen(app, sock)  # the page is served once its cast is in place
     except BaseException:
         sock.close()

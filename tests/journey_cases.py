@@ -155,7 +155,7 @@ class CaseRun:
             ward = await session.scalar(select(Citizen.ward_code).where(Citizen.id == resident.citizen_id))
             facility = await session.scalar(select(Facility.code).order_by(Facility.code).limit(1))
         invite = await staff_service.invite(
-            self.db, role, ward_code=ward if role is StaffRole.VOLUNTEER else None,
+            self.db, role, ward_code=ward if role in (StaffRole.VOLUNTEER, StaffRole.STATION) else None,
             facility_code=facility if role is StaffRole.RECEPTIONIST else None, name="Case")
         return invite.code
 

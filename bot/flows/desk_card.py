@@ -1,30 +1,27 @@
 """The reception card as text: readable at a glance at the desk, on one phone screen.
 
-Who the person is and their insurance card, their history with allergies first (they matter
-at the desk), and their visits as the newest few one-line summaries with how many there are;
-a visit's full detail is opened on request (bot/flows/checkin.py). The card's heading names
-the person, so no line repeats the name.
+What the card shows is core's rule (core/checkin/card.py); here it is written as text, visits
+as one-line summaries; a visit's full detail is opened on request (bot/flows/checkin.py). The
+card's heading names the person, so no line repeats the name.
 """
 
 from __future__ import annotations
 
 from bot.flows.book_text import row_line
+from core.checkin.card import (
+    ALLERGIES,
+    ALLERGY_DETAIL,
+    NEWEST_VISITS,
+    card_rows,
+    name_of,
+    other_history,
+    visit_list,
+)
 from core.i18n import N_, Translator
 from core.records.display_rules import BookGroup
 from core.records.healthbook import BookEntry, BookList, BookSection, HealthBook
 
-# Display-rule keys of the rows the card shows, section by section (the name is the heading).
-CARD_ROWS = {
-    BookGroup.GENERAL: ("general.personal_id", "general.birth_date", "general.sex", "general.phone",
-                        "general.street_address", "general.guardian", "general.emergency_contact"),
-    BookGroup.INSURANCE: ("insurance.card_number", "insurance.benefit_level", "insurance.valid_to",
-                          "insurance.registered_facility"),
-    BookGroup.HISTORY: ("history.blood_group",),
-}
-ALLERGIES = "history.allergies"
-ALLERGY_DETAIL = ("history.allergies.reaction",)
-VISITS = "visits.visits"
-NEWEST_VISITS = 3
+__all__ = ["NEWEST_VISITS", "card_text", "name_of", "visit_line", "visit_list"]
 
 
 def _mark(declared: str | None) -> str:
@@ -43,20 +40,14 @@ def _list_line(book_list: BookList, detail: tuple[str, ...] = ()) -> str:
 
 
 def _rows(section: BookSection, t: Translator) -> list[str]:
-    keys = CARD_ROWS.get(section.group, ())
-    return [row_line(row, t) for row in section.rows if row.key in keys]
+    return [row_line(row, t) for row in card_rows(section)]
 
 
 def _history(section: BookSection, t: Translator) -> list[str]:
     """Allergies first, said even when there are none; then the other lists that hold anything."""
     allergies = [_list_line(lst, ALLERGY_DETAIL) for lst in section.lists if lst.key == ALLERGIES]
-    others = [_list_line(lst) for lst in section.lists if lst.key != ALLERGIES and lst.entries]
+    others = [_list_line(lst) for lst in other_history(section)]
     return allergies + _rows(section, t) + others
-
-
-def visit_list(book: HealthBook) -> BookList | None:
-    section = book.section(BookGroup.VISITS)
-    return next((lst for lst in section.lists if lst.key == VISITS), None) if section else None
 
 
 def visit_line(entry: BookEntry) -> str:
@@ -92,9 +83,3 @@ def card_text(book: HealthBook, t: Translator) -> str:
             lines.insert(0, f"— {section.title} —")
         parts.append("\n".join(lines))
     return "\n\n".join(part for part in parts if part)
-
-
-def name_of(book: HealthBook) -> str:
-    general = book.section(BookGroup.GENERAL)
-    rows = general.rows if general is not None else ()
-    return next((row.text for row in rows if row.key == "general.full_name"), "")

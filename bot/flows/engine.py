@@ -49,6 +49,7 @@ REFUSALS = {
     Requires.RECEPTIONIST: N_("This is for registered reception staff."),
     Requires.VOLUNTEER: N_("This is for registered ward volunteers."),
     Requires.STATION: N_("This is for the staff of a ward health station."),
+    Requires.DESK: N_("This is for staff who work in the web console."),
 }
 
 

@@ -10,6 +10,7 @@ from bot.flows import (
     checkin,
     consent,
     correction,
+    desk_link,
     help,
     helpers,
     household,
@@ -27,7 +28,7 @@ from bot.flows import (
 from bot.flows.registry import register
 
 for _module in (menu, verify, pin, book, update, correction, qr, consent, access, language, help, cancel,
-                logout, checkin, staff, assist, worklist, pending, household, helpers):
+                logout, checkin, staff, assist, worklist, pending, household, helpers, desk_link):
     register(_module.JOURNEY)
 
 JOURNEYS_LOADED = True

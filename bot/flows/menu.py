@@ -85,12 +85,16 @@ def staff_home(turn: Turn, staff: Staff, before: str | None = None) -> Step:
                       "scan their QR code with your phone's camera, or type {checkin} and the 8 "
                       "digits they read out.", facility=staff.facility_name or staff.facility_code,
                       checkin=typed(turn, "checkin"))
-    else:
+    elif staff.role is StaffRole.VOLUNTEER:
         ward = ward_by_code(staff.ward_code or "")
         text = turn._("You are registered as a volunteer of {ward}. {worklist} shows the residents with "
                       "missing details; {assist} helps one of them.",
                       ward=ward.name if ward else staff.ward_code, worklist=typed(turn, "worklist"),
                       assist=typed(turn, "assist"))
+    else:  # station staff and the city's viewers work in the web console
+        text = turn._("You are registered as {role}. Your work is in the web console: {desk} sends "
+                      "you a sign-in link.", role=turn.t.gettext(staff.role.label).lower(),
+                      desk=typed(turn, "desk"))
     return Step((menu_reply(turn, f"{before}\n\n{text}" if before else text),))
 
 

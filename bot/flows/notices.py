@@ -7,9 +7,13 @@ from typing import Any
 
 from bot.flows.actions import Open
 from bot.flows.replies import Option, Reply, encoded, rows
+from core.consent.grants import group_names
 from core.corrections.service import CORRECTABLE, proposed_shown
 from core.families.rules import power_names
 from core.i18n import N_, Translator
+from core.records.display_rules import BookGroup
+
+_GROUPS = {group.value for group in BookGroup}
 
 TEXTS = {
     "correction_approved": N_("The health station approved your correction: {field} is now {value}."),
@@ -41,13 +45,21 @@ TEXTS = {
                               "from your account: they can verify with their own phone to keep it."),
     "own_book_soon": N_("You turn 18 on {on}. From that day your health book is yours alone: your "
                         "guardian will no longer open it."),
+    # A card opened at a desk that cannot message the person at once (the web console).
+    "book_viewed": N_("Reception of {facility} viewed your health book ({groups}) at {time}."),
+    # The health station's decision on what a volunteer entered with the person.
+    "pending_confirmed": N_("The health station confirmed the details entered with a volunteer. Your "
+                            "health book now shows them."),
+    "pending_rejected": N_("The health station did not confirm the details entered with a volunteer. "
+                           "Reason: {reason}"),
     "book_taken_over": N_("{name} is now 16 or older and keeps their own health book. It no longer "
                           "opens from your account."),
 }
 # Where the person can go from each notice.
 _NEXT = {"link_moved": (N_("🔐 Verify my identity"), "verify"),
          "proxy_granted": (N_("👪 Who may help me"), "helpers"),
-         "link_ended_untrusted_phone": (N_("🔐 Verify my identity"), "verify")}
+         "link_ended_untrusted_phone": (N_("🔐 Verify my identity"), "verify"),
+         "book_viewed": (N_("👁 Who viewed my record"), "access")}
 
 
 def _day(value: object, t: Translator) -> str:
@@ -74,9 +86,11 @@ def notice_reply(kind: str, params: dict[str, Any], t: Translator) -> Reply | No
     value = proposed_shown(name, params.get("value", ""), t) if field else params.get("value", "")
     label, action = _NEXT.get(kind, (N_("📖 My health book"), "book"))
     powers = power_names(params.get("powers", ()), t)
+    groups = group_names(frozenset(BookGroup(g) for g in params.get("groups", ()) if g in _GROUPS), t)
     return encoded(Reply(t.text(text, field=t.gettext(field.label) if field else name,
                                 value=value, reason=params.get("reason", ""),
                                 time=_time(params.get("at"), t), powers=powers,
                                 proxy=params.get("proxy", ""), grantor=params.get("grantor", ""),
-                                name=params.get("name", ""), on=_day(params.get("on"), t)),
+                                name=params.get("name", ""), on=_day(params.get("on"), t),
+                                facility=params.get("facility", ""), groups=groups.lower()),
                          options=rows(Option(t.gettext(label), Open(action)))))

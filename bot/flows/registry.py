@@ -38,10 +38,14 @@ class Requires(enum.StrEnum):
     RECEPTIONIST = "receptionist"
     VOLUNTEER = "volunteer"
     STATION = "station"
+    DESK = "desk"  # anyone who works in the web console: every staff role but volunteers
 
     def met_by(self, who: frozenset[Who]) -> bool:
         if self is Requires.ANYONE:
             return True
+        if self is Requires.DESK:
+            return bool(who & {Who.RECEPTIONIST, Who.STATION, Who.CENTRE_VIEWER, Who.CITY_VIEWER,
+                               Who.OPERATOR})
         if self is Requires.NOT_LINKED:  # staff accounts are for their work, not for a book of their own
             return who == frozenset({Who.UNLINKED})
         return Who(self.value) in who

@@ -16,6 +16,9 @@ class Who(enum.StrEnum):
     RECEPTIONIST = "receptionist"
     VOLUNTEER = "volunteer"
     STATION = "station"  # ward health-station staff
+    CENTRE_VIEWER = "centre_viewer"  # the console's figures only (core.staff.model.StaffRole)
+    CITY_VIEWER = "city_viewer"
+    OPERATOR = "operator"
 
 
 def who_is(account: Account, staff: Staff | None) -> frozenset[Who]:

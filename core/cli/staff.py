@@ -1,4 +1,4 @@
-"""`staff invite|list|revoke`: reception staff (and volunteers) who work through the bot."""
+"""`staff invite|list|revoke`: staff who work through the bot and the web console."""
 
 from __future__ import annotations
 
@@ -15,16 +15,18 @@ from core.text import clean
 async def invite(args: argparse.Namespace, context: Context) -> int:
     t = context.t
     role = StaffRole(args.role)
-    facility = ward = None
+    missing = service.missing_scope(role, args.facility, args.ward, args.centre)
+    if missing:
+        raise CommandError(t.text(missing))
+    need = service.NEEDS[role]
+    facility = ward = centre = None
     try:
-        if role is StaffRole.RECEPTIONIST:
-            if not args.facility:
-                raise CommandError(t.text(N_("A receptionist needs --facility CODE.")))
+        if need == "facility":
             facility = validation.facility_code(args.facility)
-        else:
-            if not args.ward:
-                raise CommandError(t.text(N_("A volunteer needs --ward CODE.")))
+        elif need == "ward":
             ward = validation.ward_code(args.ward)
+        elif need == "centre":
+            centre = clean(args.centre)
     except validation.InvalidValue as error:
         raise CommandError(error.message.render(t)) from None
     db = await context.open_database()
@@ -32,7 +34,7 @@ async def invite(args: argparse.Namespace, context: Context) -> int:
         context.require_secret_key()  # the invite code is stored as an HMAC under it
         if facility and not await service.facility_exists(db, facility):
             raise CommandError(t.text(N_("No facility has the code {code}."), code=facility))
-        created = await service.invite(db, role, facility_code=facility, ward_code=ward,
+        created = await service.invite(db, role, facility_code=facility, ward_code=ward, centre_code=centre,
                                        name=clean(args.name) if args.name else None)
     finally:
         await db.dispose()
@@ -79,7 +81,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub = actions.add_parser("invite", help="print a single-use invite code, valid 72 hours")
     sub.add_argument("--role", choices=[r.value for r in StaffRole], required=True)
     sub.add_argument("--facility", metavar="CODE", help="the receptionist's facility (5 digits)")
-    sub.add_argument("--ward", metavar="CODE", help="the volunteer's ward (5 digits)")
+    sub.add_argument("--ward", metavar="CODE", help="the volunteer's or station's ward (5 digits)")
+    sub.add_argument("--centre", metavar="CODE", help="a health centre viewer's centre")
     sub.add_argument("--name", help="the staff member's name, shown in citizens' access logs")
     sub.set_defaults(handler=invite)
     sub = actions.add_parser("list", help="active staff")

@@ -93,6 +93,14 @@ async def note_action(db: Database, reader: Reader, citizen_id: int, groups: fro
     await _log_access(db, reader, citizen_id, groups, via)
 
 
+async def note_reads(db: Database, reader: Reader, citizen_ids: Iterable[int], groups: frozenset[BookGroup],
+                     via: str) -> None:
+    """A list that shows several people's details (a station's inbox): each person's access
+    history says who read which groups, as for a book."""
+    for citizen_id in sorted(citizen_ids):
+        await _log_access(db, reader, citizen_id, groups, via)
+
+
 def read_with_token(connection: Connection, citizen_id: int, reader_account_id: int,
                     token_id: int) -> bool:
     """This account read the citizen's book with this check-in token: what a card's later reads

@@ -83,7 +83,9 @@ class Reader:
 
 # A child's guardian and an adult's proxy read the whole book, as the person would (core.families
 # decides whether they may at all, and what else they may do).
+# Health station staff see what a volunteer sees: the administrative details they confirm.
 _AUDIENCE_OF_ROLE = {"receptionist": Audience.CLINIC, "volunteer": Audience.VOLUNTEER,
+                     "station": Audience.VOLUNTEER,
                      "guardian": Audience.CITIZEN, "proxy": Audience.CITIZEN}
 
 

@@ -158,6 +158,13 @@ def find_account(connection: Connection, channel: str, external_id: str) -> Acco
     return _account(row) if row is not None else None
 
 
+def account_by_id(connection: Connection, account_id: int) -> Account | None:
+    """An account by its number: a staff member's, for work done from the web console."""
+    found = connection.execute(select(_ACCOUNTS.c.channel, _ACCOUNTS.c.external_id)
+                               .where(_ACCOUNTS.c.id == account_id)).one_or_none()
+    return find_account(connection, found.channel, found.external_id) if found is not None else None
+
+
 def open_account(connection: Connection, channel: str, external_id: str) -> Account:
     """The account, created on first contact (in a write transaction).
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, insert, select, update
 
 from core.db import Database
-from core.i18n import now_utc
+from core.i18n import N_, now_utc
 from core.identity.keys import keyed_digest, keyed_digests
 from core.records.facility import Facility
 from core.staff.model import StaffInvite, StaffMember, StaffRole
@@ -40,6 +40,25 @@ class Staff:
     facility_name: str | None
     ward_code: str | None
     name: str | None
+    centre_code: str | None = None
+    last_active_at: dt.datetime | None = None
+
+
+# What each role is bound to: a receptionist to a facility; volunteers and station staff to a ward;
+# a health centre viewer to a centre; the city's viewers and operators to the whole city.
+NEEDS = {StaffRole.RECEPTIONIST: "facility", StaffRole.VOLUNTEER: "ward", StaffRole.STATION: "ward",
+         StaffRole.CENTRE_VIEWER: "centre", StaffRole.CITY_VIEWER: None, StaffRole.OPERATOR: None}
+NEEDS_TEXT = {"facility": N_("A receptionist needs a facility code."),
+              "ward": N_("Volunteers and health station staff need a ward code."),
+              "centre": N_("A health centre viewer needs a centre code.")}
+
+
+def missing_scope(role: StaffRole, facility_code: str | None, ward_code: str | None,
+                  centre_code: str | None) -> str | None:
+    """Why an invite for this role lacks what binds it (a catalogue message), or None."""
+    need = NEEDS[role]
+    given = {"facility": facility_code, "ward": ward_code, "centre": centre_code}
+    return NEEDS_TEXT[need] if need and not given[need] else None
 
 
 @dataclass(frozen=True)
@@ -50,19 +69,20 @@ class Invite:
 
 
 def _invite(connection: Connection, role: StaffRole, facility_code: str | None, ward_code: str | None,
-            name: str | None, now: dt.datetime) -> Invite:
+            name: str | None, now: dt.datetime, centre_code: str | None = None) -> Invite:
     # 24 URL-safe characters: fits Telegram's deep-link payload (`staff_` + code <= 64).
     code = secrets.token_urlsafe(18)
     expires = now + INVITE_VALIDITY
     result = connection.execute(insert(_INVITES).values(
         code_hash=_code_hash(code), role=role, facility_code=facility_code, ward_code=ward_code,
-        name=name, created_at=now, expires_at=expires).returning(_INVITES.c.id))
+        centre_code=centre_code, name=name, created_at=now, expires_at=expires).returning(_INVITES.c.id))
     return Invite(result.scalar_one(), code, expires)
 
 
 async def invite(db: Database, role: StaffRole, *, facility_code: str | None = None,
-                 ward_code: str | None = None, name: str | None = None) -> Invite:
-    created = await db.write(_invite, role, facility_code, ward_code, name, now_utc())
+                 ward_code: str | None = None, name: str | None = None,
+                 centre_code: str | None = None) -> Invite:
+    created = await db.write(_invite, role, facility_code, ward_code, name, now_utc(), centre_code)
     log.info("staff invite %s created for a %s", created.id, role.value)
     return created
 
@@ -78,7 +98,7 @@ def _accept(connection: Connection, code: str, account_id: int, now: dt.datetime
                                               _MEMBERS.c.revoked_at.is_(None)).values(revoked_at=now))
     connection.execute(insert(_MEMBERS).values(
         account_id=account_id, invite_id=row.id, role=row.role, facility_code=row.facility_code,
-        ward_code=row.ward_code, name=row.name, created_at=now))
+        ward_code=row.ward_code, centre_code=row.centre_code, name=row.name, created_at=now))
     return _active(connection, account_id)
 
 
@@ -91,7 +111,8 @@ async def accept(db: Database, code: str, account_id: int) -> Staff | None:
 
 _ACTIVE = (
     select(_MEMBERS.c.id, _MEMBERS.c.account_id, _MEMBERS.c.role, _MEMBERS.c.facility_code,
-           _FACILITIES.c.name.label("facility_name"), _MEMBERS.c.ward_code, _MEMBERS.c.name)
+           _FACILITIES.c.name.label("facility_name"), _MEMBERS.c.ward_code, _MEMBERS.c.name,
+           _MEMBERS.c.centre_code, _MEMBERS.c.last_active_at)
     .outerjoin(_FACILITIES, _FACILITIES.c.code == _MEMBERS.c.facility_code)
     .where(_MEMBERS.c.revoked_at.is_(None))
 )
@@ -106,12 +127,39 @@ async def active_staff(db: Database, account_id: int) -> Staff | None:
     return await db.read(_active, account_id)
 
 
-def _list(connection: Connection) -> list[Staff]:
-    return [Staff(*row) for row in connection.execute(_ACTIVE.order_by(_MEMBERS.c.id))]
+def _list(connection: Connection, ward_code: str | None, facility_code: str | None) -> list[Staff]:
+    query = _ACTIVE.order_by(_MEMBERS.c.id)
+    if ward_code is not None:
+        query = query.where(_MEMBERS.c.ward_code == ward_code)
+    if facility_code is not None:
+        query = query.where(_MEMBERS.c.facility_code == facility_code)
+    return [Staff(*row) for row in connection.execute(query)]
 
 
-async def list_staff(db: Database) -> list[Staff]:
-    return await db.read(_list)
+async def list_staff(db: Database, *, ward_code: str | None = None,
+                     facility_code: str | None = None) -> list[Staff]:
+    return await db.read(_list, ward_code, facility_code)
+
+
+def _member(connection: Connection, staff_id: int) -> Staff | None:
+    row = connection.execute(_ACTIVE.where(_MEMBERS.c.id == staff_id)).first()
+    return Staff(*row) if row is not None else None
+
+
+async def member(db: Database, staff_id: int) -> Staff | None:
+    """An active member by id (None: unknown or revoked)."""
+    return await db.read(_member, staff_id)
+
+
+ACTIVITY_STEP = dt.timedelta(minutes=1)
+
+
+def touch(connection: Connection, staff_id: int, now: dt.datetime) -> None:
+    """Notes the member's activity, at most once a minute (one small write, not one per request)."""
+    connection.execute(update(_MEMBERS).where(
+        _MEMBERS.c.id == staff_id,
+        (_MEMBERS.c.last_active_at.is_(None)) | (_MEMBERS.c.last_active_at < now - ACTIVITY_STEP))
+        .values(last_active_at=now))
 
 
 def _revoke(connection: Connection, staff_id: int, now: dt.datetime) -> bool:

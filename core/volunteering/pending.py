@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from core import notices, validation
 from core.db import Database
 from core.i18n import Translator, now_utc
 from core.privacy import mask_phone
@@ -88,6 +89,7 @@ class Pending:
     value: str
     ward_code: str | None
     created_at: dt.datetime
+    staff_id: int | None = None  # the volunteer who entered it
 
 
 def _pending(connection: Connection, citizen_id: int | None, ward: str | None) -> list[Pending]:
@@ -96,7 +98,7 @@ def _pending(connection: Connection, citizen_id: int | None, ward: str | None) -
         query = query.where(_PENDING.c.citizen_id == citizen_id)
     if ward is not None:
         query = query.where(_PENDING.c.ward_code == ward)
-    return [Pending(r.id, r.citizen_id, r.field, r.value, r.ward_code, r.created_at)
+    return [Pending(r.id, r.citizen_id, r.field, r.value, r.ward_code, r.created_at, r.staff_id)
             for r in connection.execute(query)]
 
 
@@ -134,7 +136,7 @@ def shown_digest(waiting: list[Pending]) -> str:
 
 
 def _decide(connection: Connection, citizen_id: int, ids: list[int] | None, shown: str | None,
-            confirm: bool, by: str) -> int | None:
+            confirm: bool, by: str, reason: str | None = None) -> int | None:
     waiting = [p for p in _pending(connection, citizen_id, None) if ids is None or p.id in ids]
     if not waiting:
         return 0
@@ -150,14 +152,19 @@ def _decide(connection: Connection, citizen_id: int, ids: list[int] | None, show
     if confirm and chosen:
         values = {k: v for p in chosen for k, v in _values(p).items()}  # the latest per field wins
         apply_values(connection, citizen_id, values, Source.VOLUNTEER_ASSISTED, f"volunteer-assisted, {by}")
+    if chosen and by != "citizen":  # the station decided: the person hears it, with the reason
+        notices.enqueue(connection, citizen_id, "pending_confirmed" if confirm else "pending_rejected",
+                        reason=reason or "")
     return len(chosen)
 
 
 async def decide_pending(db: Database, citizen_id: int, *, confirm: bool, by: str,
-                         ids: list[int] | None = None) -> int:
+                         ids: list[int] | None = None, reason: str | None = None) -> int:
     """The health station confirms (saves as volunteer-assisted) or rejects what waits for this
-    resident: the entries `ids`, or all of them."""
-    count = await db.write(_decide, citizen_id, ids, None, confirm, by)
+    resident: the entries `ids`, or all of them. The resident is told, with the station's reason."""
+    if reason is not None:
+        reason = validation.free_text(reason, 500)
+    count = await db.write(_decide, citizen_id, ids, None, confirm, by, reason)
     assert count is not None
     log.info("%s %s pending values for citizen %s (%s)", "confirmed" if confirm else "rejected", count,
              citizen_id, by)

@@ -181,6 +181,10 @@ function drawPersonaCard(p) {
   } else {
     parts.push(el("span", {class: "detail", text: "Không có hồ sơ (No record)"}));
   }
+  if (p.desk_url) {  // reception and health station staff also work in the web console
+    parts.push(el("a", {class: "detail", href: p.desk_url, target: "_blank", "data-testid": "persona-desk",
+                        text: "Mở bàn làm việc trên web (Open the web console)"}));
+  }
   card.replaceChildren(...parts);
   card.hidden = false;
 }

@@ -1,0 +1,89 @@
+"""Reception: a USB or Bluetooth scanner types the QR's link (or the clerk types the 8-digit code
+the person reads out) into one box, and the card appears, as the citizen agreed to share it.
+
+The same doors as the bot's check-in: core.checkin.desk decides and counts lookups,
+core.consent.access reads and logs, and the person is told through the outbox.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from core.checkin import desk, tokens
+from core.checkin.card import allergy_list, card_sections, name_of, visit_list
+from core.checkin.desk import DeskState
+from core.checkin.viewed import tell_viewed
+from core.consent.access import read_book_as
+from core.consent.grants import group_names
+from core.consent.policy import Reader
+from core.families.rules import PRESENTED_AS
+from core.i18n import N_, today_hanoi
+from core.identity.accounts import account_by_id
+from core.records import people
+from core.records.display_rules import BookGroup
+from core.staff.model import StaffRole
+from desk.render import page, translator_for
+from desk.security import DATABASE, requires
+
+# The QR's link ends with the check-in token: `…?start=ci_<token>` (core.checkin.tokens).
+_SCANNED = re.compile(r"ci_([A-Za-z0-9_-]{16,})")
+
+
+@requires(StaffRole.RECEPTIONIST)
+async def reception(request: web.Request) -> web.StreamResponse:
+    return page(request, "reception.html", card=None, problem=None)
+
+
+def _not_opened(request: web.Request, problem: str, status: int = 200, **params: object) -> web.Response:
+    return page(request, "reception.html", card=None, problem=(problem, params), status=status)
+
+
+@requires(StaffRole.RECEPTIONIST)
+async def open_card(request: web.Request) -> web.StreamResponse:
+    db, staff = request.app[DATABASE], request["signed_in"].staff
+    t = translator_for(request)
+    typed = str((await request.post()).get("scanned") or "").strip()[:500]
+    account = await db.read(account_by_id, staff.account_id)
+    scanned = _SCANNED.search(typed)
+    if scanned:
+        found, via = await desk.open_link(db, account, staff, scanned.group(1)), "qr"
+    elif tokens.code_digest(typed) is not None:
+        found, via = await desk.open_code(db, account, staff, typed), "code"
+    else:  # a slip of the keyboard, not a guess: not counted
+        return _not_opened(request, N_("That is neither a check-in QR code nor an 8-digit code. Scan the "
+                                       "code again, or type the 8 digits the person reads out."))
+    if found.state is DeskState.PAUSED:
+        return _not_opened(request, N_("Too many codes that opened nothing. Please wait 10 minutes, then "
+                                       "try again."), 429)
+    minutes = int(tokens.token_validity().total_seconds() // 60)
+    if found.state is not DeskState.OPEN or found.citizen_id is None:
+        # Unknown, expired, replaced (or the clerk's own code): one answer, revealing nothing.
+        return _not_opened(request, N_("This code does not open a health book: it may be mistyped, "
+                                       "expired (a code lasts {minutes} minutes) or replaced by a newer "
+                                       "one. Ask the person to show their newest code."), minutes=minutes)
+    reader = Reader(account.id, staff.role.value, staff.facility_code, None, staff.name, staff.facility_name)
+    read = await read_book_as(db, reader, found.citizen_id, via=via, token_id=found.token_id,
+                              locale=t.locale)
+    if read.book is None or read.access is None:
+        return _not_opened(request, N_("This code does not open a health book: it may be mistyped, "
+                                       "expired (a code lasts {minutes} minutes) or replaced by a newer "
+                                       "one. Ask the person to show their newest code."), minutes=minutes)
+    told = (found.citizen_id, *((found.presenter_id,) if found.presenter_id else ()))
+    await tell_viewed(db, read.access, told)
+    person = await db.read(people.by_id, found.citizen_id)
+    birth = person.birth_date if person else None
+    presenter = None
+    if found.presenter_name and found.presented_as in PRESENTED_AS:
+        presenter = (found.presenter_name, PRESENTED_AS[found.presented_as])
+    card = {"name": name_of(read.book), "age": birth.age_on(today_hanoi()) if birth else None,
+            "sections": card_sections(read.book), "allergies": allergy_list(read.book),
+            "visits": visit_list(read.book), "groups": group_names(read.access.groups, t),
+            "presenter": presenter, "opened_at": read.access.at, "general": BookGroup.GENERAL}
+    return page(request, "reception.html", card=card, problem=None)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/reception", reception)
+    app.router.add_post("/reception", open_card)

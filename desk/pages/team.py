@@ -1,0 +1,110 @@
+"""The team: invite receptionists, volunteers and station staff (a link and a printable QR code),
+see who is active, revoke at once.
+
+An operator manages everyone; a health station manages its own ward's volunteers and staff.
+"""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+import qrcode.image.svg
+from aiohttp import web
+
+from core import validation
+from core.i18n import N_
+from core.reference.wards import hanoi_wards, ward_by_code
+from core.staff import service
+from core.staff.model import StaffRole
+from core.staff.service import Staff
+from core.text import clean
+from desk.config import DeskSettings
+from desk.render import page
+from desk.security import DATABASE, redirect, requires
+
+SETTINGS = web.AppKey("desk_settings", DeskSettings)
+# Whom each manager may invite.
+INVITES = {StaffRole.OPERATOR: tuple(StaffRole),
+           StaffRole.STATION: (StaffRole.VOLUNTEER, StaffRole.STATION)}
+
+
+def _team_ward(staff: Staff) -> str | None:
+    """A station sees its own ward's team; an operator everyone (None)."""
+    return staff.ward_code if staff.role is StaffRole.STATION else None
+
+
+async def _page(request: web.Request, *, problem: str | None = None, status: int = 200,
+                invite: dict | None = None) -> web.Response:
+    staff = request["signed_in"].staff
+    members = await service.list_staff(request.app[DATABASE], ward_code=_team_ward(staff))
+    return page(request, "team.html", members=members, roles=INVITES[staff.role], problem=problem,
+                invite=invite, wards=hanoi_wards(), ward_name=lambda code: (
+                    ward_by_code(code).name if code and ward_by_code(code) else code or ""), status=status)
+
+
+@requires(StaffRole.OPERATOR, StaffRole.STATION)
+async def show(request: web.Request) -> web.StreamResponse:
+    return await _page(request)
+
+
+def _qr_svg(link: str) -> str:
+    """The invite's QR code as inline SVG: printable, and drawn without any outside service."""
+    image = qrcode.make(link, image_factory=qrcode.image.svg.SvgPathImage, box_size=10)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    svg = buffer.getvalue().decode()
+    return svg[svg.index("<svg"):]
+
+
+@requires(StaffRole.OPERATOR, StaffRole.STATION)
+async def invite(request: web.Request) -> web.StreamResponse:
+    db, staff = request.app[DATABASE], request["signed_in"].staff
+    form = await request.post()
+    try:
+        role = StaffRole(str(form.get("role") or ""))
+    except ValueError:
+        role = None
+    if role is None or role not in INVITES[staff.role]:
+        return await _page(request, problem=N_("Choose a role you may invite."), status=422)
+    facility = clean(str(form.get("facility") or "")) or None
+    ward = staff.ward_code if staff.role is StaffRole.STATION else (str(form.get("ward") or "") or None)
+    centre = clean(str(form.get("centre") or "")) or None
+    need = service.NEEDS[role]
+    missing = service.missing_scope(role, facility, ward, centre)
+    if missing:
+        return await _page(request, problem=missing, status=422)
+    try:
+        facility = validation.facility_code(facility) if need == "facility" else None
+        ward = validation.ward_code(ward) if need == "ward" else None
+    except validation.InvalidValue:
+        return await _page(request, problem=N_("That facility or ward code is not valid."), status=422)
+    if facility and not await service.facility_exists(db, facility):
+        return await _page(request, problem=N_("No facility has that code."), status=422)
+    name = clean(str(form.get("name") or ""))[:100] or None
+    created = await service.invite(db, role, facility_code=facility, ward_code=ward, name=name,
+                                   centre_code=centre if need == "centre" else None)
+    settings = request.app[SETTINGS]
+    link = f"https://t.me/{settings.bot_username}?start=staff_{created.code}"
+    shown = {"link": link, "command": f"/start staff_{created.code}", "qr": _qr_svg(link), "role": role,
+             "name": name, "until": created.expires_at}
+    return await _page(request, invite=shown)
+
+
+@requires(StaffRole.OPERATOR, StaffRole.STATION)
+async def revoke(request: web.Request) -> web.StreamResponse:
+    db, staff = request.app[DATABASE], request["signed_in"].staff
+    form = await request.post()
+    member_id = int(form["member"]) if str(form.get("member") or "").isdigit() else 0
+    target = await service.member(db, member_id)
+    if target is None or (staff.role is StaffRole.STATION and target.ward_code != staff.ward_code):
+        return await _page(request, problem=N_("That member is not on your team, or was revoked "
+                                               "already."), status=422)
+    await service.revoke(db, member_id)
+    return redirect("/desk/team?revoked=1")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/team", show)
+    app.router.add_post("/team/invite", invite)
+    app.router.add_post("/team/revoke", revoke)

@@ -1,0 +1,43 @@
+"""Pages from templates, in the reader's language: Vietnamese first, English on request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from core.i18n import Translator, translator
+
+TEMPLATES = Path(__file__).parent / "templates"
+LANG_COOKIE = "desk_lang"
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                          undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def translator_for(request: web.Request) -> Translator:
+    """`?lang=en` switches (and is remembered by a cookie); Vietnamese otherwise."""
+    chosen = request.query.get("lang") or request.cookies.get(LANG_COOKIE)
+    return translator("en" if chosen == "en" else "vi")
+
+
+def page(request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
+    t = translator_for(request)
+    signed = request.get("signed_in")
+
+    def when(value: dt.datetime | dt.date | None) -> str:
+        if value is None:
+            return "—"
+        return t.datetime(value) if isinstance(value, dt.datetime) else t.date(value)
+
+    html = _ENV.get_template(template).render(
+        _=t.text, t=t, when=when, number=t.number, lang=t.locale, signed=signed,
+        staff=signed.staff if signed else None, csrf=signed.csrf if signed else request.get("pre_csrf", ""),
+        path=request.path, **context)
+    response = web.Response(text=html, content_type="text/html", status=status)
+    if request.query.get("lang") in ("vi", "en"):
+        response.set_cookie(LANG_COOKIE, request.query["lang"], httponly=True, samesite="Strict",
+                            path="/desk", max_age=365 * 86400)
+    return response
