@@ -103,17 +103,19 @@ def _waiting_since(connection: Connection, citizen_id: int) -> dt.datetime | Non
         _REPORTS.c.citizen_id == citizen_id, _REPORTS.c.status == ReportStatus.OPEN)).scalar()
 
 
-def _report(connection: Connection, staff: Staff, citizen_id: int, kind: ChangeKind,
-            date: PartialDate | None, note: str, destination: str | None) -> int | Refused:
+def _refusal(connection: Connection, staff: Staff, citizen_id: int, date: PartialDate | None,
+             *, lock: bool = False) -> Refused | None:
+    """Why a report by this volunteer about this resident would not be filed (None: it would)."""
     member = connection.execute(select(_MEMBERS.c.revoked_at, _MEMBERS.c.role, _MEMBERS.c.ward_code)
                                 .where(_MEMBERS.c.id == staff.id)).one_or_none()
     if (member is None or member.revoked_at is not None or member.role is not StaffRole.VOLUNTEER
             or not member.ward_code):
         return Refused(Refusal.NOT_A_VOLUNTEER)
-    # The resident's row locked (PostgreSQL) so two reports at once queue here; SQLite's write
-    # transaction holds the file's lock already. The partial unique index is the backstop.
-    resident = connection.execute(select(_CITIZENS.c.ward_code, _CITIZENS.c.status, _CITIZENS.c.birth_date)
-                                  .where(_CITIZENS.c.id == citizen_id).with_for_update()).one_or_none()
+    query = select(_CITIZENS.c.ward_code, _CITIZENS.c.status, _CITIZENS.c.birth_date).where(
+        _CITIZENS.c.id == citizen_id)
+    # Filing, the resident's row is locked (PostgreSQL) so two reports at once queue here; SQLite's
+    # write transaction holds the file's lock already. The partial unique index is the backstop.
+    resident = connection.execute(query.with_for_update() if lock else query).one_or_none()
     if resident is None or resident.ward_code != member.ward_code or resident.status != CitizenStatus.ACTIVE:
         return Refused(Refusal.NOT_IN_WARD)
     since = _waiting_since(connection, citizen_id)
@@ -121,8 +123,25 @@ def _report(connection: Connection, staff: Staff, citizen_id: int, kind: ChangeK
         return Refused(Refusal.ALREADY_WAITING, since)
     if date is not None and _last_day(date) < resident.birth_date.earliest():
         return Refused(Refusal.BEFORE_BIRTH)
+    return None
+
+
+async def refusal(db: Database, staff: Staff, citizen_id: int, date: PartialDate | None = None,
+                  ) -> Refused | None:
+    """Asked as the volunteer goes (once the resident is found, once the date is typed), so nothing
+    is typed in vain; `report_change` asks again as it files."""
+    return await db.read(_refusal, staff, citizen_id, date)
+
+
+def _report(connection: Connection, staff: Staff, citizen_id: int, kind: ChangeKind,
+            date: PartialDate | None, note: str, destination: str | None) -> int | Refused:
+    refused = _refusal(connection, staff, citizen_id, date, lock=True)
+    if refused is not None:
+        return refused
+    # The resident's ward, which the check above found to be the volunteer's.
+    ward = connection.execute(select(_CITIZENS.c.ward_code).where(_CITIZENS.c.id == citizen_id)).scalar_one()
     return connection.execute(insert(_REPORTS).values(
-        citizen_id=citizen_id, ward_code=member.ward_code, kind=kind, happened_on=date,
+        citizen_id=citizen_id, ward_code=ward, kind=kind, happened_on=date,
         destination=destination or None, note=note, staff_id=staff.id, status=ReportStatus.OPEN,
         created_at=now_utc()).returning(_REPORTS.c.id)).scalar_one()
 
@@ -260,4 +279,4 @@ async def reject_change(db: Database, report_id: int, reason: str, *, by: str,
 
 
 __all__ = ["ChangeKind", "ChangeReport", "Decided", "Refusal", "Refused", "confirm_change", "open_reports",
-           "reject_change", "report_change"]
+           "refusal", "reject_change", "report_change"]
