@@ -30,7 +30,8 @@ from core.volunteering.changes import (
 )
 
 NAME = "change"
-ChooseKind = declare(NAME, "k", "ChooseKind", once=True, answers_step=True, kind=ChangeKind,
+# (Its field is not `kind`: an action's `kind` is its name on the wire.)
+ChooseKind = declare(NAME, "k", "ChooseKind", once=True, answers_step=True, change=ChangeKind,
                      step=(str, "kind"))
 # "Not known" for the date, "skip" for where to and the note: it answers the question it was shown with.
 Skip = declare(NAME, "s", "Skip", answers_step=True, step=str)
@@ -127,8 +128,8 @@ class WardChangeFlow:
         if "subject" not in data or "name" not in data:
             raise StaleOption
         if isinstance(chosen, ChooseKind):
-            data["kind"] = chosen.kind.value
-            if chosen.kind is ChangeKind.MOVED_AWAY:
+            data["kind"] = chosen.change.value
+            if chosen.change is ChangeKind.MOVED_AWAY:
                 text = turn._("Where did {name} move to (another ward or province)? Type it, or press Skip.",
                               name=data["name"])
                 return Step((Reply(text, options=rows(Option(turn._("Skip"), Skip("where")), _stop(turn))),),
