@@ -26,7 +26,7 @@ from core.records.operations import ImportRun, QuarantinedSubmission
 from core.records.provenance import Provenance
 from core.records.visit import Prescription, Service, TestResult, Visit
 from core.staff.model import StaffInvite, StaffMember
-from core.volunteering.model import PendingValue
+from core.volunteering.model import PendingValue, WardChangeReport
 
 __all__ = [
     "AccessEvent",
@@ -66,4 +66,5 @@ __all__ = [
     "TestResult",
     "VerificationAttempt",
     "Visit",
+    "WardChangeReport",
 ]

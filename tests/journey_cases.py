@@ -55,6 +55,7 @@ from core.records.facility import Facility
 from core.seed.demo import DemoResident, demo_residents
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
+from core.volunteering.model import ReportStatus, WardChangeReport
 from core.volunteering.pending import pending_values
 from core.volunteering.residents import short_name
 
@@ -300,10 +301,12 @@ class CaseRun:
                 CheckinToken.citizen_id == citizen_id))
             reads = await session.scalar(select(func.count()).select_from(AccessEvent).where(
                 AccessEvent.citizen_id == citizen_id))
+            reports = await session.scalar(select(func.count()).select_from(WardChangeReport).where(
+                WardChangeReport.citizen_id == citizen_id, WardChangeReport.status == ReportStatus.OPEN))
         waiting = await pending_values(self.db, citizen_id=citizen_id)
         granted = (await consent_of(self.db, citizen_id)).any_clinic
         return {"_citizen": citizen, "correction_requests": requests, "checkin_codes": codes,
-                "reads_logged": reads, "pending": len(waiting),
+                "reads_logged": reads, "pending": len(waiting), "change_reports": reports,
                 "consent": sorted(g.value for g in granted)}
 
 

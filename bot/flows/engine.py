@@ -132,7 +132,8 @@ class Conversation:
             # Whatever this input meant, it meant it for a book no longer open to this account: the
             # journey in progress stops here rather than go on with the person's own record.
             text = turn._("You can no longer open the book you had open (the right was withdrawn, "
-                          "expired or ended at 18). Your own book is open again.")
+                          "expired or ended at 18, or the person's record changed). Your own book is "
+                          "open again.")
             step, tap = Step((menu_reply(turn, text),), JourneyState()), None
         else:
             step, tap = await self._dispatch(turn, signed_in)

@@ -23,12 +23,14 @@ from bot.flows import (
     staff,
     update,
     verify,
+    ward_change,
     worklist,
 )
 from bot.flows.registry import register
 
 for _module in (menu, verify, pin, book, update, correction, qr, consent, access, language, help, cancel,
-                logout, checkin, staff, assist, worklist, pending, household, helpers, desk_link):
+                logout, checkin, staff, assist, worklist, ward_change, pending, household, helpers,
+                desk_link):
     register(_module.JOURNEY)
 
 JOURNEYS_LOADED = True

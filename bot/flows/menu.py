@@ -88,9 +88,10 @@ def staff_home(turn: Turn, staff: Staff, before: str | None = None) -> Step:
     elif staff.role is StaffRole.VOLUNTEER:
         ward = ward_by_code(staff.ward_code or "")
         text = turn._("You are registered as a volunteer of {ward}. {worklist} shows the residents with "
-                      "missing details; {assist} helps one of them.",
+                      "missing details; {assist} helps one of them; {change} reports one who moved away "
+                      "or died.",
                       ward=ward.name if ward else staff.ward_code, worklist=typed(turn, "worklist"),
-                      assist=typed(turn, "assist"))
+                      assist=typed(turn, "assist"), change=typed(turn, "change"))
     else:  # station staff and the city's viewers work in the web console
         text = turn._("You are registered as {role}. Your work is in the web console: {desk} sends "
                       "you a sign-in link.", role=turn.t.gettext(staff.role.label).lower(),

@@ -54,12 +54,22 @@ TEXTS = {
                            "Reason: {reason}"),
     "book_taken_over": N_("{name} is now 16 or older and keeps their own health book. It no longer "
                           "opens from your account."),
+    # core.volunteering.changes: the volunteer who reported a resident hears the station's decision.
+    "change_moved_away_confirmed": N_("The health station confirmed your report: {name} has moved away. "
+                                      "They are no longer on your ward's list."),
+    "change_deceased_confirmed": N_("The health station confirmed your report that {name} has died. "
+                                    "They are no longer on your ward's list."),
+    "change_moved_away_rejected": N_("The health station did not confirm your report that {name} has "
+                                     "moved away. Reason: {reason}"),
+    "change_deceased_rejected": N_("The health station did not confirm your report that {name} has "
+                                   "died. Reason: {reason}"),
 }
 # Where the person can go from each notice.
 _NEXT = {"link_moved": (N_("🔐 Verify my identity"), "verify"),
          "proxy_granted": (N_("👪 Who may help me"), "helpers"),
          "link_ended_untrusted_phone": (N_("🔐 Verify my identity"), "verify"),
-         "book_viewed": (N_("👁 Who viewed my record"), "access")}
+         "book_viewed": (N_("👁 Who viewed my record"), "access"),
+         **{kind: (N_("📋 Residents to help"), "worklist") for kind in TEXTS if kind.startswith("change_")}}
 
 
 def _day(value: object, t: Translator) -> str:

@@ -117,6 +117,15 @@ async def issue(db: Database, citizen_id: int, channel: str,
     return issued
 
 
+def revoke_all(connection: Connection, citizen_id: int, now: dt.datetime) -> int:
+    """Every live code of the citizen's book, and every code they were to show for someone else,
+    stops opening a card (a death confirmed at the ward station); how many."""
+    live = (_TOKENS.c.revoked_at.is_(None), _TOKENS.c.expires_at > now)
+    return connection.execute(update(_TOKENS).where(
+        *live, (_TOKENS.c.citizen_id == citizen_id) | (_TOKENS.c.presenter_id == citizen_id))
+        .values(revoked_at=now)).rowcount
+
+
 def resolve(connection: Connection, column: str, digests: tuple[str, ...],
             now: dt.datetime) -> ResolvedCheckin:
     """The token whose `token_hash` or `code_hash` is one of `digests` (the secret under every

@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "core.cli.audit",
     "core.cli.corrections",
     "core.cli.pending",
+    "core.cli.changes",
     "core.cli.identity",
     "core.cli.families",
     "core.cli.desk",

@@ -226,6 +226,16 @@ def withdraw(connection: Connection, grant_id: int, grantor_id: int) -> bool:
     return True
 
 
+def end_grants_of(connection: Connection, citizen_id: int) -> int:
+    """Every grant in force that the citizen gave or received ends now (a death confirmed at the
+    ward station); how many. Nobody is told here: "withdrew" would not be true, and the family
+    learns of a death from the family, not from the bot. The rule already refuses a dead person
+    either side (rules.proxy_right); this keeps the grant list true as well."""
+    return connection.execute(update(_GRANTS).where(
+        or_(_GRANTS.c.grantor_id == citizen_id, _GRANTS.c.proxy_id == citizen_id),
+        _GRANTS.c.withdrawn_at.is_(None)).values(withdrawn_at=now_utc())).rowcount
+
+
 # Guardian and teenager are told this many days before the 18th birthday ends the guardian's right.
 TOLD_BEFORE = dt.timedelta(days=30)
 
@@ -291,5 +301,5 @@ def take_over(connection: Connection, citizen_id: int, today: dt.date, channel: 
 
 
 __all__ = ["Capacity", "Dependent", "GrantLine", "GrantRefused", "Power", "Right", "dependents",
-           "grant_proxy", "may_act_for_someone", "note_update",
+           "end_grants_of", "grant_proxy", "may_act_for_someone", "note_update",
            "proxies_of", "read_book_for", "right_of", "take_over", "tell_rights_ending", "withdraw"]

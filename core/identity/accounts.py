@@ -251,6 +251,15 @@ def unlink_citizen(connection: Connection, account_id: int) -> None:
                                updated_at=now_utc()))
 
 
+def unlink_everywhere(connection: Connection, citizen_id: int) -> list[int]:
+    """Unlinks every account of the citizen on every channel, as logging out does (PIN cleared,
+    no book open); the accounts' ids. For a death confirmed at the ward station."""
+    return list(connection.execute(
+        update(_ACCOUNTS).where(_ACCOUNTS.c.citizen_id == citizen_id)
+        .values(citizen_id=None, linked_at=None, pin_hash=None, acting_for=None, updated_at=now_utc())
+        .returning(_ACCOUNTS.c.id)).scalars())
+
+
 def open_book_of(connection: Connection, account_id: int, citizen_id: int | None) -> None:
     """The book the account's journeys act on from its next input: a dependent's (after the caller
     checked the right, core.families), or its own (None)."""

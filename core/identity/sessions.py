@@ -140,10 +140,19 @@ def end_session(connection: Connection, session_id: int) -> None:
         answer=None, view=None, closed=True, busy_since=None))
 
 
+def end_sessions_of(connection: Connection, account_ids: list[int]) -> None:
+    """Every open session of these accounts ends now, nothing of what it showed kept: a USSD
+    caller mid-session is not left signed in to a book that is no longer theirs."""
+    if account_ids:
+        connection.execute(update(_SESSIONS).where(_SESSIONS.c.account_id.in_(account_ids),
+                                                   _SESSIONS.c.closed.is_(False))
+                           .values(answer=None, view=None, closed=True, signed_in=False, busy_since=None))
+
+
 def purge_sessions(connection: Connection, before: dt.datetime) -> int:
     """Deletes sessions last used before `before`; returns how many."""
     return connection.execute(delete(_SESSIONS).where(_SESSIONS.c.seen_at < before)).rowcount
 
 
-__all__ = ["ChannelSession", "GatewaySession", "claim_session", "end_session", "find_session",
-           "purge_sessions", "release_session", "save_answer", "start_session"]
+__all__ = ["ChannelSession", "GatewaySession", "claim_session", "end_session", "end_sessions_of",
+           "find_session", "purge_sessions", "release_session", "save_answer", "start_session"]
