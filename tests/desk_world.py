@@ -3,6 +3,7 @@ the one-time link the sandbox page (or the bot) gives; axe-core for accessibilit
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -48,10 +49,10 @@ async def accessible(page: Page) -> None:
     assert forced == 0, "an element sets a positive tabindex"
 
 
-async def tab_order(page: Page, presses: int) -> list[str]:
-    """What the keyboard reaches, Tab after Tab, from the top of the page: each element's role-ish
-    name (its text, label or name attribute)."""
-    await page.locator("body").focus()
+async def tab_from(page: Page, start: str, presses: int) -> list[str]:
+    """What the keyboard reaches, Tab after Tab, from the element labelled `start`: each element's
+    name (its label, text or name attribute)."""
+    await page.get_by_label(start).focus()
     reached = []
     for _ in range(presses):
         await page.keyboard.press("Tab")
@@ -59,3 +60,20 @@ async def tab_order(page: Page, presses: int) -> list[str]:
             "() => { const e = document.activeElement; return (e.getAttribute('aria-label') || "
             "e.innerText || e.name || e.id || e.tagName).trim(); }"))
     return reached
+
+
+_TABBABLE = """() => [...document.querySelectorAll(
+    'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select, textarea')]
+  .filter(e => e.offsetParent !== null && e.getAttribute('tabindex') !== '-1')
+  .map(e => { const r = e.getBoundingClientRect();
+               return [r.top, r.bottom, r.left, e.outerHTML.slice(0, 80)]; })"""
+
+
+async def focus_follows_reading_order(page: Page) -> None:
+    """Tab goes the way the page reads (WCAG 2.4.3): each next control is on a lower line, or on
+    the same line further right; a control never comes before one above it."""
+    controls = await page.evaluate(_TABBABLE)
+    for (top, bottom, left, html), (next_top, _b, next_left, next_html) in itertools.pairwise(controls):
+        same_line = next_top < bottom - 2
+        assert (same_line and next_left >= left) or (not same_line and next_top >= top), \
+            f"Tab goes from {html} back up or left to {next_html}"

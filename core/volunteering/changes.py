@@ -86,6 +86,7 @@ class ChangeReport:
     note: str
     volunteer: str | None  # the volunteer's name as the invite named them
     created_at: dt.datetime
+    citizen_id: int | None = None  # for the access log of whoever lists it, never shown
 
 
 def _last_day(date: PartialDate) -> dt.date:
@@ -173,7 +174,7 @@ def _open(connection: Connection, ward_code: str | None) -> list[ChangeReport]:
         query = query.where(_REPORTS.c.ward_code == ward_code)
     return [ChangeReport(r.id, r.ward_code, short_name(r.full_name), mask_personal_id(r.personal_id),
                          r.birth_date.year, r.kind, r.happened_on, r.destination, r.note, r.volunteer,
-                         r.created_at)
+                         r.created_at, r.citizen_id)
             for r in connection.execute(query)]
 
 

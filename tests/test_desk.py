@@ -1,0 +1,273 @@
+"""The web console in a real browser, on the sandbox as `make run` starts it: reception, the station's
+inbox, changes in the ward, the team; sign-in, revocation, CSRF; WCAG 2.1 AA on every page."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image
+from playwright.async_api import Page, expect
+
+from core.consent.access import latest_access
+from core.corrections import service as corrections
+from core.db import Database
+from core.records import people
+from core.staff import desk as signin
+from core.staff import service as staff_service
+from core.staff.model import StaffRole
+from core.volunteering import pending
+from core.volunteering.residents import short_name
+from sandbox.client import TelegramUser
+from sandbox.personas import CITIZEN_BASE, STATION_BASE, VOLUNTEER_BASE
+from tests.desk_world import PHONE, accessible, chromium, focus_follows_reading_order, signed_in, tab_from
+from tests.sandbox_world import credentials, personas
+
+
+@pytest.fixture
+async def sandbox_db(sandbox_database: Path, sandbox: str):
+    """The sandbox's own database file, opened beside it (what a station or operator changes)."""
+    db = Database(f"sqlite+aiosqlite:///{sandbox_database}")
+    yield db
+    await db.dispose()
+
+
+async def verified(sandbox: str, persona: dict) -> TelegramUser:
+    """The persona's phone in the sandbox, verified as the person does it in the chat."""
+    personal_id, birth = credentials(persona)
+    user = TelegramUser(sandbox, persona["user_id"], first_name=persona["first_name"])
+    await user.send("/start")
+    await user.until(lambda m: "CCCD" in m.text)
+    await user.send(personal_id)
+    await user.until(lambda m: "ngày/tháng/năm" in m.text)
+    await user.send(birth)
+    await user.until(lambda m: m.reply_keyboard is not None)
+    await user.share_contact(persona["phone_number"])
+    await user.until(lambda m: any("Sổ sức khỏe" in label for row in m.buttons for label, _ in row))
+    return user
+
+
+async def shown_qr(user: TelegramUser) -> tuple[str, str]:
+    """The citizen's check-in QR decoded as a scanner reads it, and the code they would read out."""
+    await user.send("/maqr")
+    shown = await user.until(lambda m: m.has_photo and not m.edited)
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(await shown.photo())))
+    assert len(decoded) == 1
+    spoken = re.search(r"\d{4} \d{4}", shown.text).group()
+    return decoded[0].text, spoken
+
+
+def door(persona: dict) -> str:
+    return persona["desk_url"]
+
+
+async def ward_team(sandbox: str, db: Database, *, with_phone: bool = True) -> tuple[dict, dict, dict]:
+    """A ward's station and volunteer personas, and a resident of that ward with details missing."""
+    people_ = personas(sandbox)
+    for station in (p for p in people_ if p["role"] == "station"):
+        ward = f"{station['user_id'] - STATION_BASE:05d}"
+        helper = next((p for p in people_ if p["role"] == "volunteer"
+                       and p["user_id"] - VOLUNTEER_BASE == int(ward)), None)
+        for resident in (p for p in people_ if p["role"] == "citizen" and p.get("kind") == "with_gaps"
+                         and (p["phone_number"] or not with_phone)):
+            person = await db.read(people.by_id, resident["user_id"] - CITIZEN_BASE)
+            if helper and person and person.ward_code == ward:
+                return station, helper, resident
+    raise AssertionError("the demo has no ward with a station, a volunteer and a resident to help")
+
+
+async def test_a_receptionist_scans_a_qr_then_types_a_spoken_code_and_the_citizen_is_told(
+        sandbox: str, tmp_path: Path) -> None:
+    people_ = personas(sandbox)
+    citizen = [p for p in people_ if p["role"] == "citizen" and p["phone_number"]][2]
+    desk = next(p for p in people_ if p["role"] == "receptionist")
+    personal_id, _birth = credentials(citizen)
+    async with await verified(sandbox, citizen) as phone, chromium() as browser:
+        link, _spoken = await shown_qr(phone)
+        page = await signed_in(browser, sandbox, door(desk))
+        await expect(page).to_have_url(re.compile(r"/desk/reception$"))
+        await accessible(page)
+        # Keyboard alone: the box has the focus; a scanner types the link and presses Enter.
+        await expect(page.get_by_label("Quét mã QR")).to_be_focused()
+        await page.keyboard.type(link)
+        await page.keyboard.press("Enter")
+        card = page.get_by_role("article")
+        await expect(card.get_by_role("heading", level=2)).to_contain_text(citizen["name"])
+        await expect(card).to_contain_text(personal_id)
+        await expect(card).to_contain_text("Hiển thị theo sự đồng ý của người bệnh: Thông tin hành chính, "
+                                           "Bảo hiểm y tế.")
+        await expect(card).not_to_contain_text("Lịch sử khám chữa bệnh")  # not shared by default
+        await accessible(page)
+        await page.screenshot(path=str(tmp_path / "reception-card.png"), full_page=True)
+        told = await phone.until(lambda m: "đã xem sổ sức khỏe của bạn" in m.text)
+        assert desk["name"] in told.text
+
+        # The next visit: a new code, read out this time instead of scanned.
+        _link, spoken = await shown_qr(phone)
+        box = page.get_by_label("Quét mã QR")
+        await box.fill(spoken)
+        await box.press("Enter")
+        await expect(page.get_by_role("article")).to_contain_text(personal_id)
+        await phone.until(lambda m: "đã xem sổ sức khỏe của bạn" in m.text and m is not told)
+
+        # The old link was replaced by the new code: one answer that reveals nothing.
+        await page.get_by_label("Quét mã QR").fill(link)
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("alert")).to_contain_text("không mở được sổ sức khỏe")
+        await expect(page.get_by_role("article")).to_have_count(0)
+        assert await tab_from(page, "Quét mã QR", 1) == ["Mở"]
+        await focus_follows_reading_order(page)
+
+
+async def test_a_station_confirms_a_volunteer_entry_and_a_birth_date_correction_and_the_citizen_is_told(
+        sandbox: str, sandbox_db: Database) -> None:
+    station, _helper, resident = await ward_team(sandbox, sandbox_db)
+    citizen_id = resident["user_id"] - CITIZEN_BASE
+    person = await sandbox_db.read(people.by_id, citizen_id)
+    assert person is not None and person.ward_code is not None
+    volunteer = next(m for m in await staff_service.list_staff(sandbox_db, ward_code=person.ward_code)
+                     if m.role is StaffRole.VOLUNTEER)
+    await pending.propose(sandbox_db, volunteer, citizen_id, {"occupation": "Giáo viên"})
+    born = person.birth_date.earliest()
+    corrected = born.replace(day=born.day % 28 + 1)
+    proposed = corrections.proposed_text("birth_date", corrected.strftime("%d/%m/%Y"))
+    filed = await corrections.file_request(sandbox_db, citizen_id, "birth_date", proposed,
+                                           "CCCD ghi ngày khác", channel="telegram")
+    assert isinstance(filed, int)
+    async with await verified(sandbox, resident) as phone, chromium() as browser:
+        page = await signed_in(browser, sandbox, door(station))
+        await expect(page).to_have_url(re.compile(r"/desk/inbox$"))
+        rows = page.get_by_role("row")
+        entry = rows.filter(has_text="Nghề nghiệp")
+        correction = rows.filter(has_text="Ngày sinh")
+        await expect(entry).to_contain_text(short_name(person.full_name))
+        await expect(entry).to_contain_text("Giáo viên")
+        await expect(entry).to_contain_text(f"sinh năm {born.year}")
+        await expect(entry).not_to_contain_text(person.personal_id)  # masked
+        await expect(correction).to_contain_text(born.strftime("%d/%m/%Y"))  # before, as the book shows it
+        await expect(correction).to_contain_text(corrected.strftime("%d/%m/%Y"))  # after
+        await expect(correction).to_contain_text("Người dân")
+        await accessible(page)
+        await focus_follows_reading_order(page)
+        # Rejecting with no reason loses nothing and says what is missing.
+        await entry.get_by_role("checkbox").check()
+        await page.get_by_role("button", name="Từ chối các mục đã chọn").click()
+        await expect(page.get_by_role("alert")).to_contain_text("lý do từ chối")
+        await page.get_by_role("row").filter(has_text="Nghề nghiệp").get_by_role("checkbox").check()
+        await page.get_by_role("row").filter(has_text="Ngày sinh").get_by_role("checkbox").check()
+        await page.get_by_role("button", name="Xác nhận các mục đã chọn").click()
+        await expect(page.get_by_role("status")).to_contain_text("Đã xử lý: 2")
+        await expect(page.get_by_role("row").filter(has_text="Nghề nghiệp")).to_have_count(0)
+        await phone.until(lambda m: "Trạm y tế đã duyệt đề nghị điều chỉnh" in m.text
+                          and corrected.strftime("%d/%m/%Y") in m.text, timeout=20)
+        told = [m.text for m in phone.transcript]
+        assert any("Trạm y tế đã xác nhận thông tin nhập cùng tình nguyện viên" in text for text in told)
+    after = await sandbox_db.read(people.by_id, citizen_id)
+    assert after.birth_date.earliest() == corrected
+    reads = await latest_access(sandbox_db, citizen_id)
+    assert any(r.reader_role == "station" and r.via == "desk_inbox" for r in reads)
+
+
+async def test_a_volunteers_moved_away_report_is_confirmed_at_the_station(sandbox: str,
+                                                                         sandbox_db: Database) -> None:
+    station, helper, resident = await ward_team(sandbox, sandbox_db, with_phone=False)
+    personal_id, birth = credentials(resident)
+    async with TelegramUser(sandbox, helper["user_id"], first_name=helper["first_name"]) as volunteer:
+        await volunteer.send("/biendong")
+        await volunteer.until(lambda m: "12 chữ số" in m.text)
+        await volunteer.send(personal_id)
+        await volunteer.until(lambda m: "ngày/tháng/năm" in m.text)
+        await volunteer.send(birth)
+        await volunteer.until(lambda m: "có biến động gì" in m.text)
+        await volunteer.press("🏠 Đã chuyển đi")
+        await volunteer.until(lambda m: "chuyển đến đâu" in m.text)
+        await volunteer.send("Phường Long Biên")
+        await volunteer.until(lambda m: "chuyển đi khi nào" in m.text)
+        await volunteer.send("11/2026")
+        await volunteer.until(lambda m: "cần biết thêm gì" in m.text)
+        await volunteer.press("Bỏ qua")
+        await volunteer.until(lambda m: "Gửi báo cáo này" in m.text)
+        await volunteer.press("✅ Gửi")
+        await volunteer.until(lambda m: "Đã gửi" in m.text)
+        async with chromium() as browser:
+            page = await signed_in(browser, sandbox, door(station))
+            await page.get_by_role("link", name="Biến động trong phường/xã").click()
+            report = page.get_by_role("region").filter(has_text="Đã chuyển đi")
+            await expect(report).to_contain_text("Phường Long Biên")
+            await expect(report).to_contain_text("11/2026")
+            await expect(report).not_to_contain_text(personal_id)
+            await accessible(page)
+            await report.get_by_role("button", name="Xác nhận: sửa hồ sơ").click()
+            await expect(page.get_by_role("status")).to_contain_text("hồ sơ đã được sửa")
+            await expect(page.get_by_role("region").filter(has_text="Phường Long Biên")).to_have_count(0)
+        await volunteer.until(lambda m: "Trạm y tế đã xác nhận" in m.text, timeout=20)
+    moved = await sandbox_db.read(people.by_id, resident["user_id"] - CITIZEN_BASE)
+    assert moved.status.value == "moved_away"
+
+
+async def test_a_revoked_receptionists_session_stops_at_once_and_an_operator_manages_the_team(
+        sandbox: str, sandbox_db: Database) -> None:
+    desk = next(p for p in personas(sandbox) if p["role"] == "receptionist")
+    operator = await signin.desk_operator(sandbox_db, StaffRole.OPERATOR, "Nguyễn Quản Trị")
+    token = await signin.issue_signin(sandbox_db, operator.id)
+    async with chromium() as browser:
+        reception = await signed_in(browser, sandbox, door(desk))
+        admin = await signed_in(browser, sandbox, f"/desk/signin/{token}")
+        # The link is spent: opening it again signs nobody in.
+        again = await admin.context.new_page()
+        answer = await again.goto(f"/desk/signin/{token}")
+        assert answer is not None and answer.status == 410
+        await admin.get_by_role("link", name="Nhóm làm việc").click()
+        await accessible(admin)
+        member = admin.get_by_role("row").filter(has_text=desk["name"])
+        await expect(member).to_contain_text("Nhân viên tiếp đón")
+        await member.get_by_role("button", name=re.compile("Thu hồi")).click()
+        await expect(admin.get_by_role("row").filter(has_text=desk["name"])).to_have_count(0)
+        # The receptionist's very next request finds the session ended.
+        await reception.reload()
+        await expect(reception).to_have_url(re.compile(r"/desk/signin$"))
+        await expect(reception.get_by_label("Quét mã QR")).to_have_count(0)
+        # An invite for a new receptionist, printable: a link and a QR code that reads back.
+        await admin.get_by_label("Vai trò").select_option("station")
+        await admin.get_by_label("Họ tên (hiện").fill("Trần Thị Hoa")
+        await admin.get_by_label("Phường/xã (cho").select_option(index=1)
+        await admin.get_by_role("button", name="Tạo lời mời").click()
+        invite = admin.get_by_role("region", name=re.compile("Lời mời"))
+        link = await invite.get_by_role("link").inner_text()
+        assert re.fullmatch(r"https://t\.me/\w+\?start=staff_[\w-]+", link), link
+        shot = await invite.locator(".qr svg").screenshot()
+        decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
+        assert [d.text for d in decoded] == [link]
+        await accessible(admin)
+
+
+async def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(sandbox: str,
+                                                                          sandbox_db: Database) -> None:
+    station = next(p for p in personas(sandbox) if p["role"] == "station")
+    async with chromium() as browser:
+        page = await signed_in(browser, sandbox, door(station))
+        before = await pending.pending_values(sandbox_db)
+        for form in ({"decision": "confirm", "item": "entry:1"},
+                     {"decision": "confirm", "item": "entry:1", "csrf": "not-the-token"}):
+            answer = await page.request.post("/desk/inbox", form=form)
+            assert answer.status == 403
+            assert "Biểu mẫu này đã hết hạn" in await answer.text()
+        assert await pending.pending_values(sandbox_db) == before
+        headers = (await page.request.get("/desk/inbox")).headers
+        assert "default-src 'none'" in headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+
+
+async def test_the_console_reads_on_a_phone_and_in_english(sandbox: str) -> None:
+    station = next(p for p in personas(sandbox) if p["role"] == "station")
+    async with chromium() as browser:
+        page: Page = await signed_in(browser, sandbox, door(station), size=PHONE)
+        await accessible(page)
+        await page.get_by_role("link", name="English").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Waiting for the station's decision")
+        await accessible(page)
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE[0] + 1, f"the page scrolls sideways on a phone: {width}px"
