@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import Bulk, BulkReturningIds
 from core.i18n import now_utc
+from core.records.imports.outcome import COUNTS, finished_outcome
 from core.records.imports.qd130_format import HosoRecord
 from core.records.imports.report import ImportReport
-from core.records.operations import ImportKind, ImportRun
+from core.records.operations import ImportKind, ImportRun, ImportState
 
 _RUNS = ImportRun.__table__
 
@@ -47,19 +48,19 @@ class Piece:
         return self.intake.owns_run and self.intake.run_id is None
 
 
-_COUNTS = ("read", "created", "updated", "unchanged", "rejected")
+# What a run's row says of its file, running or finished (`outcome.finished_outcome`).
+_OUTCOME = (*COUNTS, "state", "problem_count", "problems")
 _INSERT_RUNS = BulkReturningIds(_RUNS, ("kind", "file_name", "sha256", "started_at", "finished_at",
-                                        *_COUNTS))
+                                        "updated_at", "dry_run", "bytes_done", *_OUTCOME))
 _FINISH_RUNS = Bulk(
     update(_RUNS).where(_RUNS.c.id == bindparam("run_id"))
-    .values(finished_at=bindparam("finished_at"), **{n: bindparam(n) for n in _COUNTS}),
+    .values(finished_at=bindparam("finished_at"), updated_at=bindparam("finished_at"),
+            **{n: bindparam(n) for n in _OUTCOME}),
     {"run_id": _RUNS.c.id.type, "finished_at": _RUNS.c.finished_at.type,
-     **{n: _RUNS.c[n].type for n in _COUNTS}},
+     **{n: _RUNS.c[n].type for n in _OUTCOME}},
 )
-
-
-def _counts(*reports: ImportReport) -> dict[str, int]:
-    return {name: sum(getattr(r, name) for r in reports) for name in _COUNTS}
+_RUNNING = {**dict.fromkeys(COUNTS, 0), "state": ImportState.RUNNING, "problem_count": 0,
+            "problems": None}
 
 
 async def open_runs(connection: AsyncConnection, pieces: list[Piece], reports: list[ImportReport],
@@ -68,8 +69,9 @@ async def open_runs(connection: AsyncConnection, pieces: list[Piece], reports: l
     finished, with its counts, in the same row. Returns the ids in the pieces' order."""
     rows = [{"kind": ImportKind.QD130_XML, "file_name": p.intake.file_name[:255],
              "sha256": p.intake.sha256, "started_at": p.intake.started_at,
-             "finished_at": now if p.last else None,
-             **(_counts(p.intake.report, report) if p.last else dict.fromkeys(_COUNTS, 0))}
+             "finished_at": now if p.last else None, "updated_at": now, "dry_run": False,
+             "bytes_done": 0,
+             **(finished_outcome(p.intake.report, report) if p.last else _RUNNING)}
             for p, report in zip(pieces, reports, strict=True)]
     return await _INSERT_RUNS.ids(connection, rows)
 
@@ -78,7 +80,8 @@ async def finish_runs(connection: AsyncConnection, pieces: list[Piece],
                       reports: list[ImportReport], now: dt.datetime) -> None:
     """Runs recorded by an earlier transaction, finished with the file's counts."""
     await _FINISH_RUNS.run(connection, [
-        {"run_id": p.intake.run_id, "finished_at": now, **_counts(p.intake.report, report)}
+        {"run_id": p.intake.run_id, "finished_at": now,
+         **finished_outcome(p.intake.report, report)}
         for p, report in zip(pieces, reports, strict=True)])
 
 
