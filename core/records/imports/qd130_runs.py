@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, literal_column, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import Bulk, BulkReturningIds
@@ -59,6 +59,16 @@ _FINISH_RUNS = Bulk(
     {"run_id": _RUNS.c.id.type, "finished_at": _RUNS.c.finished_at.type,
      **{n: _RUNS.c[n].type for n in _OUTCOME}},
 )
+# A file's run between its first and last pieces: a heartbeat with each chunk, so the run
+# of a long file never reads as interrupted while it is being written.
+_BEAT_RUNS = Bulk(
+    update(_RUNS).where(_RUNS.c.id == bindparam("run_id"),
+                        _RUNS.c.state == literal_column(f"'{ImportState.RUNNING.value}'"))
+    .values(updated_at=bindparam("updated_at"), read=bindparam("read"),
+            problem_count=bindparam("problem_count")),
+    {"run_id": _RUNS.c.id.type, "updated_at": _RUNS.c.updated_at.type,
+     "read": _RUNS.c.read.type, "problem_count": _RUNS.c.problem_count.type},
+)
 _RUNNING = {**dict.fromkeys(COUNTS, 0), "state": ImportState.RUNNING, "problem_count": 0,
             "problems": None}
 
@@ -85,4 +95,14 @@ async def finish_runs(connection: AsyncConnection, pieces: list[Piece],
         for p, report in zip(pieces, reports, strict=True)])
 
 
-__all__ = ["Intake", "Piece", "finish_runs", "open_runs"]
+async def beat_runs(connection: AsyncConnection, pieces: list[Piece],
+                    reports: list[ImportReport], now: dt.datetime) -> None:
+    """Runs still open after this chunk: how far their files are, and a heartbeat."""
+    await _BEAT_RUNS.run(connection, [
+        {"run_id": p.intake.run_id, "updated_at": now,
+         "read": p.intake.report.read + report.read,
+         "problem_count": len(p.intake.report.problems) + len(report.problems)}
+        for p, report in zip(pieces, reports, strict=True)])
+
+
+__all__ = ["Intake", "Piece", "beat_runs", "finish_runs", "open_runs"]
