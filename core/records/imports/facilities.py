@@ -138,7 +138,7 @@ async def write_facilities(db: Database, entries: Iterable[FacilityEntry], prove
 
 
 async def import_facilities(db: Database, path: Path, *, progress: ProgressSink | None = None,
-                        run_id: int | None = None) -> ImportReport:
+                            run_id: int | None = None) -> ImportReport:
     """Imports a registry file; raises `FileUnreadable` when the file itself is unusable."""
     # No source of its own: the department's facility registry is kept by health staff.
     return await import_from_one_source(db, path, REQUIRED, ImportKind.FACILITIES,

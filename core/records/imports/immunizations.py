@@ -198,8 +198,9 @@ async def write_immunizations(db: Database, entries: Iterable[ImmunizationEntry]
                           entries, report, "immunization", CHUNK)
 
 
-async def import_immunizations(db: Database, path: Path, *, progress: ProgressSink | None = None,
-                        run_id: int | None = None) -> ImportReport:
+async def import_immunizations(db: Database, path: Path, *,
+                               progress: ProgressSink | None = None,
+                               run_id: int | None = None) -> ImportReport:
     """Imports a registry file; raises `FileUnreadable` when the file itself is unusable."""
     return await import_from_one_source(db, path, REQUIRED, ImportKind.IMMUNIZATIONS,
                                         Source.IMMUNIZATION_REGISTRY, read_immunizations,
