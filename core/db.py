@@ -240,6 +240,13 @@ class Database:
         async with self.engine.connect() as connection, begin(connection, write_lock=write_lock):
             yield connection
 
+    @asynccontextmanager
+    async def held_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection held for a whole import (its own staging tables live on it), in no
+        transaction: each of its transactions is begun with `begin`."""
+        async with self.engine.connect() as connection:
+            yield connection
+
     async def read(self, fn: Callable[..., T], *args: object) -> T:
         """Runs `fn(connection, *args)` on a synchronous Core connection, read-only, in one hop.
 
@@ -288,10 +295,19 @@ class Database:
             self._thread = None
 
 
+# An execution option of a connection that holds one transaction for a whole piece of work
+# (an import's dry run, rolled back at its end): each `begin` on it is a savepoint of it.
+ONE_TRANSACTION = "ehr_one_transaction"
+
+
 @asynccontextmanager
 async def begin(connection: AsyncConnection, *, write_lock: bool = False) -> AsyncIterator[None]:
     """One transaction on a connection held for longer (an import's own staging tables live
     on it); `write_lock` as in `Database.connection`."""
+    if connection.sync_connection.get_execution_options().get(ONE_TRANSACTION):
+        async with connection.begin_nested():
+            yield
+        return
     async with connection.begin():
         if write_lock and connection.dialect.name == "sqlite":
             await connection.exec_driver_sql("BEGIN IMMEDIATE")

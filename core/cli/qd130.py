@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from functools import partial
 from pathlib import Path
 
 from core.cli import CommandError, Context
-from core.cli.imports import run_imports
+from core.cli.imports import Outcomes, add_dry_run_and_report, run_imports
+from core.db import Database
 from core.i18n import N_, TIMEZONE
+from core.records.imports.progress import ProgressSink
 from core.records.imports.qd130 import import_qd130_each
 from core.records.imports.qd130_format import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_RECORDS, Qd130Limits
 from core.records.imports.quarantine import QUARANTINE_LABELS, list_quarantined, message_from_json
+from core.records.operations import ImportKind
 
 
 async def import_xml(args: argparse.Namespace, context: Context) -> int:
@@ -20,8 +22,12 @@ async def import_xml(args: argparse.Namespace, context: Context) -> int:
     except ValueError as error:
         raise CommandError(context.t.text(N_(
             "{setting} must be a whole number greater than zero."), setting=str(error))) from None
+    def importer(db: Database, paths: list[Path], progress: ProgressSink | None) -> Outcomes:
+        return import_qd130_each(db, paths, limits, progress=progress)
+
     # All the files at once: many small files share each transaction.
-    return await run_imports(partial(import_qd130_each, limits=limits), args.files, context)
+    return await run_imports(importer, ImportKind.QD130_XML, args.files, context,
+                             dry_run=args.dry_run, report_path=args.report)
 
 
 async def quarantine(args: argparse.Namespace, context: Context) -> int:
@@ -65,6 +71,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--max-records", type=int, metavar="N",
         help=f"import at most this many HOSOs of a file (default EHR_QD130_MAX_RECORDS, else "
              f"{DEFAULT_MAX_RECORDS:,})")
+    add_dry_run_and_report(parser)
     parser.set_defaults(handler=import_xml)
 
     parser = commands.add_parser(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.i18n import now_utc
@@ -20,8 +20,19 @@ class ImportKind(enum.StrEnum):
     SEED = "seed"
 
 
+class ImportState(enum.StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    # Stopped by an error; `failure` says which kind (never a value of the file).
+    FAILED = "failed"
+    # Stopped by the operator, or its process ended: `import_status` also reads a running
+    # run whose heartbeat has stopped as interrupted.
+    INTERRUPTED = "interrupted"
+
+
 class ImportRun(Base):
-    """One file taken in: what it was and what came of it, for operators' reports."""
+    """One file taken in: what it was and what came of it, for operators' reports, and how
+    far it has got while it runs (kept here, not in a process: any web worker may ask)."""
 
     __tablename__ = "import_runs"
 
@@ -36,6 +47,19 @@ class ImportRun(Base):
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[ImportState] = mapped_column(str_enum(ImportState),
+                                               default=ImportState.RUNNING)
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    # While running: `read` counts the rows read so far, and these how far into the file.
+    bytes_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_total: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime | None]  # the heartbeat
+    problem_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The report's first problems (`report_json.MAX_STORED_PROBLEMS`): line, where, rejected
+    # or a note, and the catalogue message, never a value of the file.
+    problems: Mapped[list | None] = mapped_column(JSON)
+    failure: Mapped[str | None] = mapped_column(String(100))
 
 
 class QuarantineReason(enum.StrEnum):

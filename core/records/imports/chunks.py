@@ -15,6 +15,7 @@ import gc
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -23,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from core.db import Database
 from core.i18n import N_, Message
 from core.records.imports.csvfile import CsvFile, iter_rows, open_csv
+from core.records.imports.progress import ProgressSink, ProgressTracker, tracker
 from core.records.imports.report import ImportReport
 from core.records.imports.runs import finish_run, start_run
 from core.records.operations import ImportKind
@@ -191,20 +193,34 @@ def few_collections() -> Iterator[None]:
 async def import_from_one_source(
     db: Database, path: Path, required: Iterable[str], kind: ImportKind, source: Source,
     read: Callable[[CsvFile, ImportReport], Iterable[P]],
-    write: Callable[[Database, Iterable[P], int, ImportReport], Awaitable[None]],
+    write: Callable[[Database, Iterable[P], int, ImportReport], Awaitable[None]], *,
+    progress: ProgressSink | None = None, run_id: int | None = None,
 ) -> ImportReport:
-    """Imports a file whose every value comes from `source`, recording the run; raises
-    `FileUnreadable` (before anything is recorded) when the file itself is unusable."""
-    csv_file = open_csv(path, tuple(required))
-    report = ImportReport(path.name)
-    run_id, provenance = await start_run(db, kind, path.name, csv_file.sha256, (source,))
+    """Imports a file whose every value comes from `source`, recording the run (`run_id`: the
+    one `start_import` recorded); raises `FileUnreadable` (before anything is recorded) when
+    the file itself is unusable. `progress` is told how far the reading is."""
+    csv_file, report, watch = open_watched(path, tuple(required), progress)
+    run_id, provenance = await start_run(db, kind, path.name, csv_file.sha256, (source,),
+                                         run_id=run_id)
     await write(db, read(csv_file, report), provenance[source], report)
+    if watch is not None:
+        watch.finish(report.read)
     await finish_run(db, run_id, report)
     return report
 
 
+def open_watched(path: Path, required: tuple[str, ...], progress: ProgressSink | None,
+                 ) -> tuple[CsvFile, ImportReport, ProgressTracker | None]:
+    """The checked file, its empty report, and the tracker that watches both (if anyone
+    watches)."""
+    csv_file = open_csv(path, required)
+    report = ImportReport(path.name)
+    watch = tracker(progress, report, path.stat().st_size)
+    return replace(csv_file, progress=watch), report, watch
+
+
 __all__ = [
     "ChunkWriter", "Lined", "Parsed", "apply_safely", "chunked", "few_collections",
-    "import_from_one_source", "left_out",
+    "import_from_one_source", "left_out", "open_watched",
     "optional_value", "parse_entries", "read_entries", "write_in_chunks",
 ]

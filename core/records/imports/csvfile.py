@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.i18n import N_, Message
+from core.records.imports.progress import TICK_ROWS, ProgressTracker
 from core.records.imports.report import FileUnreadable
 from core.text import drop_invisible, nfc
 
@@ -26,6 +27,7 @@ class CsvFile:
     sha256: str
     delimiter: str
     columns: tuple[str, ...]
+    progress: ProgressTracker | None = None  # told where the reading is (`iter_rows`)
 
 
 def _check_encoding(path: Path) -> str:
@@ -97,6 +99,8 @@ def iter_rows(source: CsvFile) -> Iterator[CsvRow]:
     columns = source.columns
     width = len(columns)
     strip = str.strip
+    progress = source.progress
+    count = 0
     with source.path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(map(nfc, handle), delimiter=source.delimiter)
         next(reader, None)
@@ -104,6 +108,10 @@ def iter_rows(source: CsvFile) -> Iterator[CsvRow]:
             values = list(map(strip, cells))
             if not any(values):
                 continue
+            count += 1
+            if progress is not None and count % TICK_ROWS == 0:
+                # The bytes the text layer has taken: at most its 8 KiB buffer ahead.
+                progress.tick(count, handle.buffer.tell())
             if len(values) > width:  # often an address with an unquoted comma
                 yield CsvRow(reader.line_num, {}, Message(
                     N_("The row has {found} values but the header has {expected} columns. "

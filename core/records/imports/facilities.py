@@ -26,6 +26,7 @@ from core.records.imports.chunks import (
     write_in_chunks,
 )
 from core.records.imports.csvfile import CsvFile, write_csv
+from core.records.imports.progress import ProgressSink
 from core.records.imports.report import ImportReport
 from core.records.operations import ImportKind
 from core.records.provenance import Source
@@ -136,11 +137,13 @@ async def write_facilities(db: Database, entries: Iterable[FacilityEntry], prove
                           entries, report, "facility", CHUNK)
 
 
-async def import_facilities(db: Database, path: Path) -> ImportReport:
+async def import_facilities(db: Database, path: Path, *, progress: ProgressSink | None = None,
+                            run_id: int | None = None) -> ImportReport:
     """Imports a registry file; raises `FileUnreadable` when the file itself is unusable."""
     # No source of its own: the department's facility registry is kept by health staff.
     return await import_from_one_source(db, path, REQUIRED, ImportKind.FACILITIES,
-                                        Source.HEALTH_STATION, read_facilities, write_facilities)
+                                        Source.HEALTH_STATION, read_facilities, write_facilities,
+                                        progress=progress, run_id=run_id)
 
 
 # --- Exporting ----------------------------------------------------------------

@@ -31,6 +31,7 @@ from core.records.imports.chunks import (
     write_in_chunks,
 )
 from core.records.imports.csvfile import CsvFile, write_csv
+from core.records.imports.progress import ProgressSink
 from core.records.imports.report import ImportReport
 from core.records.operations import ImportKind
 from core.records.provenance import Source
@@ -197,11 +198,14 @@ async def write_immunizations(db: Database, entries: Iterable[ImmunizationEntry]
                           entries, report, "immunization", CHUNK)
 
 
-async def import_immunizations(db: Database, path: Path) -> ImportReport:
+async def import_immunizations(db: Database, path: Path, *,
+                               progress: ProgressSink | None = None,
+                               run_id: int | None = None) -> ImportReport:
     """Imports a registry file; raises `FileUnreadable` when the file itself is unusable."""
     return await import_from_one_source(db, path, REQUIRED, ImportKind.IMMUNIZATIONS,
                                         Source.IMMUNIZATION_REGISTRY, read_immunizations,
-                                        write_immunizations)
+                                        write_immunizations,
+                                        progress=progress, run_id=run_id)
 
 
 # --- Exporting ----------------------------------------------------------------

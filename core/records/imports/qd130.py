@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 
 from core.db import Database
 from core.i18n import N_, Message, now_utc
+from core.records.imports.progress import ProgressSink, ProgressTracker
 from core.records.imports.qd130_apply import apply_pieces, content_hash
 from core.records.imports.qd130_format import HosoRecord, Qd130File, Qd130Limits, read_qd130_file
 from core.records.imports.qd130_runs import Intake, Piece, finish_runs, open_runs
@@ -117,12 +118,27 @@ def _pieces(intake: Intake, records: Iterable[HosoRecord]) -> Iterator[Piece]:
 
 # --- Files --------------------------------------------------------------------
 
-def _records(envelope: Qd130File, intake: Intake) -> Iterator[HosoRecord]:
+def _records(envelope: Qd130File, intake: Intake, watch: ProgressTracker | None,
+             before: tuple[int, int]) -> Iterator[HosoRecord]:
     """The file's records; if the second reading fails part way, the report says so before
-    the file's last piece (and its run's counts) is written."""
-    yield from envelope.records()
+    the file's last piece (and its run's counts) is written. `before`: the HOSOs and bytes
+    of the files read before it, for `watch`."""
+    if watch is None:
+        yield from envelope.records()
+    else:
+        rows, done = before
+        for record in envelope.records():
+            watch.tick(rows + record.index, done + envelope.bytes_read)
+            yield record
     if envelope.interrupted is not None:
         intake.report.reject(None, envelope.interrupted)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # reported as unreadable when its turn comes
+        return 0
 
 
 def _log_file(intake: Intake) -> None:
@@ -136,8 +152,19 @@ def _log_file(intake: Intake) -> None:
 
 
 async def _import(db: Database, paths: Iterable[Path], stop_at_unreadable: bool,
-                  limits: Qd130Limits | None) -> AsyncIterator[tuple[Path, ImportReport | FileUnreadable]]:
-    """Each file's report, or why it cannot be read, in the order given, once written."""
+                  limits: Qd130Limits | None, progress: ProgressSink | None = None,
+                  run_id: int | None = None,
+                  ) -> AsyncIterator[tuple[Path, ImportReport | FileUnreadable]]:
+    """Each file's report, or why it cannot be read, in the order given, once written.
+    `progress` is told the HOSOs and bytes read of all the files; `run_id` (one file only) is
+    the run `start_import` recorded."""
+    paths = list(paths)
+    if run_id is not None and len(paths) != 1:
+        raise ValueError("a recorded run is one file's")
+    watch = None
+    if progress is not None:
+        watch = ProgressTracker(progress, bytes_total=sum(_size(p) for p in paths))
+    rows = done = 0  # HOSOs and bytes of the files read so far
     chunks = _Chunks(db)
     waiting: list[tuple[Path, Intake | FileUnreadable]] = []  # in order, not yet handed out
 
@@ -160,15 +187,21 @@ async def _import(db: Database, paths: Iterable[Path], stop_at_unreadable: bool,
             if stop_at_unreadable:  # nothing after it is imported
                 break
             continue
-        intake = Intake(path.name, ImportReport(path.name), envelope.sha256)
+        intake = Intake(path.name, ImportReport(path.name), envelope.sha256, run_id=run_id)
         for warning in envelope.warnings:
             intake.report.warn(None, warning)
+        if watch is not None:
+            watch.watch(intake.report)
         waiting.append((path, intake))
-        for piece in _pieces(intake, _records(envelope, intake)):
+        for piece in _pieces(intake, _records(envelope, intake, watch, (rows, done))):
             await chunks.put(piece)
+        rows += min(envelope.record_count, envelope.limits.max_records)
+        done += _size(path)
         for outcome in ready():
             yield outcome
     await chunks.flush()
+    if watch is not None:
+        watch.finish(rows)
     for outcome in ready():
         yield outcome
 
@@ -176,19 +209,23 @@ async def _import(db: Database, paths: Iterable[Path], stop_at_unreadable: bool,
 # --- Entry points -------------------------------------------------------------
 
 def import_qd130_each(db: Database, paths: Iterable[Path], limits: Qd130Limits | None = None,
+                      *, progress: ProgressSink | None = None,
                       ) -> AsyncIterator[tuple[Path, ImportReport | FileUnreadable]]:
     """Imports several files; yields each one's report, or why it cannot be read (and then
     nothing of it was recorded), in the order given. The files are written in shared chunks.
-    `limits` default to the environment's (`Qd130Limits.from_env`)."""
-    return _import(db, paths, stop_at_unreadable=False, limits=limits)
+    `limits` default to the environment's (`Qd130Limits.from_env`); `progress` is told how
+    far the files are read."""
+    return _import(db, paths, stop_at_unreadable=False, limits=limits, progress=progress)
 
 
-async def _import_all(db: Database, paths: list[Path],
-                      limits: Qd130Limits | None) -> list[ImportReport]:
+async def _import_all(db: Database, paths: list[Path], limits: Qd130Limits | None,
+                      progress: ProgressSink | None = None,
+                      run_id: int | None = None) -> list[ImportReport]:
     """The files' reports; a file that cannot be read raises `FileUnreadable` once the files
     before it are imported, and nothing after it is."""
     reports = []
-    async with aclosing(_import(db, paths, stop_at_unreadable=True, limits=limits)) as outcomes:
+    async with aclosing(_import(db, paths, stop_at_unreadable=True, limits=limits,
+                                progress=progress, run_id=run_id)) as outcomes:
         async for _, outcome in outcomes:
             if isinstance(outcome, FileUnreadable):
                 raise outcome
@@ -196,10 +233,12 @@ async def _import_all(db: Database, paths: list[Path],
     return reports
 
 
-async def import_qd130_file(db: Database, path: Path,
-                            limits: Qd130Limits | None = None) -> ImportReport:
-    """Imports one checkout file; raises `FileUnreadable` when it is not a QĐ 130 file."""
-    [report] = await _import_all(db, [path], limits)
+async def import_qd130_file(db: Database, path: Path, limits: Qd130Limits | None = None, *,
+                            progress: ProgressSink | None = None,
+                            run_id: int | None = None) -> ImportReport:
+    """Imports one checkout file; raises `FileUnreadable` when it is not a QĐ 130 file.
+    `progress` is told how far it is read; `run_id` is the run `start_import` recorded."""
+    [report] = await _import_all(db, [path], limits, progress, run_id)
     return report
 
 

@@ -29,7 +29,7 @@ from core.i18n import N_, Message, now_utc
 from core.records.citizen import Citizen
 from core.records.imports.qd130_format import HosoRecord
 from core.records.imports.qd130_person import add_conditions, merge_demographics
-from core.records.imports.qd130_runs import Piece, finish_runs, open_runs
+from core.records.imports.qd130_runs import Piece, beat_runs, finish_runs, open_runs
 from core.records.imports.quarantine import QuarantineBatch, settle, store_quarantine
 from core.records.imports.report import ImportReport
 from core.records.insurance import InsuranceCard
@@ -466,6 +466,10 @@ async def apply_pieces(db: Database, pieces: list[Piece]) -> list[ImportReport]:
                    if p.last and p.intake.owns_run and i not in opening]
         await finish_runs(connection, [pieces[i] for i in closing], [reports[i] for i in closing],
                           now)
+        beating = [i for i, p in enumerate(pieces)
+                   if not p.last and p.intake.owns_run and i not in opening]
+        await beat_runs(connection, [pieces[i] for i in beating], [reports[i] for i in beating],
+                        now)
     for i, run_id in zip(opening, run_ids, strict=True):
         pieces[i].intake.run_id = run_id
     for piece in pieces:

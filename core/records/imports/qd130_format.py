@@ -265,6 +265,7 @@ class Qd130File:
     opener: Opener
     warnings: list[Message] = field(default_factory=list)
     interrupted: Message | None = None  # set when the second reading failed part way
+    bytes_read: int = 0  # how far `records` has read the file (for progress)
 
     def records(self, now: dt.datetime | None = None) -> Iterator[HosoRecord]:
         """Each HOSO decoded in turn, up to the limit, read as the file is read again."""
@@ -272,10 +273,11 @@ class Qd130File:
         handed = 0
         try:
             with self.opener() as stream:
-                hosos = EnvelopeStream(stream, self.limits.max_bytes, survey=False).hosos()
+                reader = EnvelopeStream(stream, self.limits.max_bytes, survey=False)
                 for index, element in enumerate(
-                        itertools.islice(hosos, self.limits.max_records), start=1):
+                        itertools.islice(reader.hosos(), self.limits.max_records), start=1):
                     handed = index
+                    self.bytes_read = reader.size
                     yield read_hoso(element, index, self.facility_code, now)
         except (FileUnreadable, OSError):  # the file changed, or the disk failed, since
             self.interrupted = Message(N_(

@@ -22,10 +22,12 @@ from core.db import Database
 from core.i18n import N_, Message
 from core.records.imports.chunks import (
     left_out,
+    open_watched,
     optional_value,
     parse_entries,
 )
-from core.records.imports.csvfile import CsvFile, open_csv, write_csv
+from core.records.imports.csvfile import CsvFile, write_csv
+from core.records.imports.progress import ProgressSink
 from core.records.imports.report import ImportReport
 from core.records.imports.roster_apply import RosterSources, write_entries
 from core.records.imports.roster_entry import CardEntry, RosterEntry
@@ -113,14 +115,18 @@ def read_roster(source: CsvFile, report: ImportReport) -> Iterator[RosterEntry]:
     return parse_entries(source, report, parse_row)
 
 
-async def import_roster(db: Database, path: Path) -> ImportReport:
-    """Imports a roster file; raises `FileUnreadable` when the file itself is unusable."""
-    source = open_csv(path, REQUIRED)
-    report = ImportReport(path.name)
+async def import_roster(db: Database, path: Path, *, progress: ProgressSink | None = None,
+                        run_id: int | None = None) -> ImportReport:
+    """Imports a roster file; raises `FileUnreadable` when the file itself is unusable.
+    `progress` is told how far the reading is; `run_id` is the run `start_import` recorded."""
+    source, report, watch = open_watched(path, REQUIRED, progress)
     run_id, provenance = await start_run(db, ImportKind.ROSTER, path.name, source.sha256,
-                                         (Source.POPULATION_DB, Source.SOCIAL_INSURANCE))
+                                         (Source.POPULATION_DB, Source.SOCIAL_INSURANCE),
+                                         run_id=run_id)
     sources = RosterSources(provenance[Source.POPULATION_DB], provenance[Source.SOCIAL_INSURANCE])
     await write_entries(db, read_roster(source, report), sources, report)
+    if watch is not None:
+        watch.finish(report.read)
     await finish_run(db, run_id, report)
     return report
 

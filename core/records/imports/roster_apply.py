@@ -190,23 +190,22 @@ class RosterRun:
     @classmethod
     @asynccontextmanager
     async def open(cls, db: Database, sources: RosterSources) -> AsyncIterator[RosterRun]:
-        async with db.engine.connect() as connection:
+        async with db.held_connection() as connection:
             sqlite = connection.dialect.name == "sqlite"
-            if sqlite:
-                # Every page of the file an import touches stays mapped and counts in the
-                # process's memory: the import reads through the page cache alone (64 MiB).
-                await connection.exec_driver_sql("PRAGMA mmap_size=0")
-            await connection.run_sync(_drop_staging)  # a pooled connection may hold old ones
-            await connection.run_sync(_STAGING.create_all)
-            await connection.commit()
+            async with begin(connection):
+                if sqlite:
+                    # Every page of the file an import touches stays mapped and counts in the
+                    # process's memory: the import reads through the page cache alone (64 MiB).
+                    await connection.exec_driver_sql("PRAGMA mmap_size=0")
+                await connection.run_sync(_drop_staging)  # a pooled connection may hold old ones
+                await connection.run_sync(_STAGING.create_all)
             try:
                 yield cls(connection, sources)
             finally:
-                await connection.rollback()
-                await connection.run_sync(_drop_staging)
-                if sqlite:
-                    await connection.exec_driver_sql(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
-                await connection.commit()
+                async with begin(connection):
+                    await connection.run_sync(_drop_staging)
+                    if sqlite:
+                        await connection.exec_driver_sql(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
 
     async def _refuse_repeats(self, entries: list[RosterEntry],
                               report: ImportReport) -> tuple[list[RosterEntry], dict[str, int]]:

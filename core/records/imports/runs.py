@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from core.db import Database
 from core.i18n import now_utc
+from core.records.imports.outcome import finished_outcome
 from core.records.imports.report import ImportReport
 from core.records.operations import ImportKind, ImportRun
 from core.records.provenance import Provenance, Source
@@ -15,13 +16,22 @@ log = logging.getLogger(__name__)
 
 
 async def start_run(db: Database, kind: ImportKind, file_name: str, sha256: str | None,
-                    sources: Iterable[Source] = ()) -> tuple[int, dict[Source, int]]:
-    """Records the run and one provenance row per source the file's values come from."""
+                    sources: Iterable[Source] = (), *,
+                    run_id: int | None = None) -> tuple[int, dict[Source, int]]:
+    """Records the run (or takes the one `start_import` recorded, `run_id`) and one provenance
+    row per source the file's values come from."""
     now = now_utc()
     async with db.transaction() as session:
-        run = ImportRun(kind=kind, file_name=file_name[:255], sha256=sha256, started_at=now)
-        session.add(run)
-        await session.flush()
+        if run_id is None:
+            run = ImportRun(kind=kind, file_name=file_name[:255], sha256=sha256, started_at=now,
+                            updated_at=now)
+            session.add(run)
+            await session.flush()
+        else:
+            found = await session.get(ImportRun, run_id)
+            assert found is not None and found.kind == kind
+            run = found
+            run.sha256 = sha256
         rows = {
             source: Provenance(source=source,
                                reference=f"{kind.value} #{run.id}: {file_name}"[:200],
@@ -37,9 +47,9 @@ async def finish_run(db: Database, run_id: int, report: ImportReport) -> None:
     async with db.transaction() as session:
         run = await session.get(ImportRun, run_id)
         assert run is not None
-        run.finished_at = now_utc()
-        for name in ("read", "created", "updated", "unchanged", "rejected"):
-            setattr(run, name, getattr(report, name))
+        run.finished_at = run.updated_at = now_utc()
+        for name, value in finished_outcome(report).items():
+            setattr(run, name, value)
         seconds = (run.finished_at - run.started_at).total_seconds()
     log_finished_run(run_id, run.kind, run.file_name, seconds, report)
 
