@@ -271,3 +271,53 @@ async def test_the_console_reads_on_a_phone_and_in_english(sandbox: str) -> None
         await accessible(page)
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE[0] + 1, f"the page scrolls sideways on a phone: {width}px"
+
+
+def roster(path: Path, rows: int, bad_line: int) -> Path:
+    """A roster in the register's columns: `rows` people, the one on `bad_line` with an ID of 11
+    digits (rejected with its line)."""
+    lines = ["so_dinh_danh,ho_ten,ngay_sinh,gioi_tinh,dan_toc,quoc_tich,nghe_nghiep,dien_thoai,ma_xa,"
+             "dia_chi,nhom_mau"]
+    for n in range(rows):
+        line = len(lines) + 1
+        personal_id = f"00118{n:06d}" if line == bad_line else f"00118500{n:04d}"
+        lines.append(f"{personal_id},Trần Thị Bình,01/02/1985,Nữ,01,VN,Giáo viên,,00070,Số {n} Hàng Bạc,")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+async def count_citizens(db: Database) -> int:
+    from sqlalchemy import func, select
+
+    from core.records.citizen import Citizen
+    return await db.read(lambda c: c.execute(select(func.count()).select_from(Citizen)).scalar_one())
+
+
+async def test_an_operator_checks_a_roster_then_imports_it_and_reads_each_rejected_line(
+        sandbox: str, sandbox_db: Database, tmp_path: Path) -> None:
+    file = roster(tmp_path / "danh-sach-phuong.csv", 3000, bad_line=1234)
+    before = await count_citizens(sandbox_db)
+    operator = await signin.desk_operator(sandbox_db, StaffRole.OPERATOR, "Nguyễn Quản Trị")
+    token = await signin.issue_signin(sandbox_db, operator.id)
+    async with chromium() as browser:
+        page = await signed_in(browser, sandbox, f"/desk/signin/{token}")
+        await page.get_by_role("link", name="Nhập dữ liệu").click()
+        await accessible(page)
+        await page.get_by_label("Loại tệp").select_option("roster")
+        await page.get_by_label("Chỉ kiểm tra").check()
+        await page.get_by_label("Tệp dữ liệu").set_input_files(str(file))
+        await page.get_by_role("button", name="Tải lên và nhập").click()
+        await expect(page.get_by_role("status")).to_have_attribute("data-state", "finished", timeout=60_000)
+        await expect(page.get_by_role("main")).to_contain_text("Chưa ghi gì vào hồ sơ")
+        assert await count_citizens(sandbox_db) == before  # a dry run writes nothing
+        await accessible(page)
+
+        await page.get_by_role("link", name="Tất cả các lần nhập").click()
+        await page.get_by_label("Loại tệp").select_option("roster")
+        await page.get_by_label("Tệp dữ liệu").set_input_files(str(file))
+        await page.get_by_role("button", name="Tải lên và nhập").click()
+        await expect(page.get_by_role("status")).to_have_attribute("data-state", "finished", timeout=60_000)
+        rejected = page.get_by_role("row").filter(has_text="1234")
+        await expect(rejected).to_contain_text("Bị từ chối")
+        await expect(page.get_by_role("row").filter(has_text="Tạo mới")).to_contain_text("2.999")
+    assert await count_citizens(sandbox_db) == before + 2999
