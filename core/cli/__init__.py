@@ -38,6 +38,7 @@ COMMAND_MODULES = (
     "core.cli.pending",
     "core.cli.identity",
     "core.cli.families",
+    "core.cli.reporting",
 )
 
 

@@ -13,6 +13,7 @@ from core.records.imports.facilities import import_facilities
 from core.records.imports.immunizations import import_immunizations
 from core.records.imports.report import FileUnreadable, ImportReport
 from core.records.imports.roster import import_roster
+from core.reporting import figures
 
 Importer = Callable[[Database, Path], Awaitable[ImportReport]]
 # Each file's report, or why it could not be read, in the order given.
@@ -48,6 +49,7 @@ async def run_imports(importer: BatchImporter, paths: list[Path], context: Conte
                     continue
                 for line in outcome.render(context.t):
                     context.say(line)
+        await figures.refresh(db)  # the dashboards show what was imported, not what was there
     finally:
         await db.dispose()
     return status

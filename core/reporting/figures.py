@@ -206,6 +206,24 @@ def claim(connection: Connection, now: dt.datetime, interval: dt.timedelta) -> b
     return moved.rowcount == 1
 
 
+ASK_EVERY = dt.timedelta(minutes=1)
+
+
+class RefreshSchedule:
+    """A worker's side of the claim: asks the database at most once a minute, so a loop that
+    turns every few seconds costs no write each turn."""
+
+    def __init__(self) -> None:
+        self._asked: dt.datetime | None = None
+
+    async def tick(self, db: Database) -> bool:
+        now = now_utc()
+        if self._asked is not None and now - self._asked < min(ASK_EVERY, every()):
+            return False
+        self._asked = now
+        return await refresh_if_due(db, now)
+
+
 async def refresh_if_due(db: Database, now: dt.datetime | None = None) -> bool:
     """Refreshes if no worker did in the last EHR_FIGURES_MINUTES: True when this one did."""
     now = now or now_utc()
