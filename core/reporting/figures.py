@@ -25,6 +25,7 @@ from sqlalchemy import (
     distinct,
     func,
     insert,
+    literal_column,
     select,
     update,
 )
@@ -101,8 +102,8 @@ _PENDING = PendingValue.__table__
 _MARKS = DatabaseMark.__table__
 
 
-def _ward(column):  # NULL ward -> NO_WARD (a key column)
-    return func.coalesce(column, NO_WARD)
+def _ward(column):  # NULL ward -> NO_WARD (a key column); as SQL text, so GROUP BY matches SELECT
+    return func.coalesce(column, literal_column(f"'{NO_WARD}'"))
 
 
 def _blank() -> dict[str, int]:
