@@ -262,7 +262,8 @@ async def test_check_ins_count_on_the_ward_and_day_they_happened(db: Database) -
     await db.write(count)
 
     def read(connection: Connection) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in connection.execute(text("SELECT ward_code, day, kind, count FROM ward_tallies"))]
+        return [tuple(r) for r in connection.execute(
+            text("SELECT ward_code, day, kind, count FROM ward_tallies"))]
     rows = await db.read(read)
     assert [(w, str(d), k, n) for w, d, k, n in rows] == [(ward, "2026-04-01", "checkin", 2)]
     assert at.astimezone(TIMEZONE).date() == dt.date(2026, 4, 1)

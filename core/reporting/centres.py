@@ -113,11 +113,11 @@ def read_rows(text: str) -> tuple[list[CentreRow], list[Problem]]:
         if row.ward_code in seen and seen[row.ward_code].code != row.code:
             problems.append(Problem(row.line, Message(
                 N_("Ward {ward} is already in centre {centre}: a ward belongs to one centre."),
-                ward=row.ward_code, centre=seen[row.ward_code].code)))
+                {"ward": row.ward_code, "centre": seen[row.ward_code].code})))
         seen.setdefault(row.ward_code, row)
         if names.setdefault(row.code, row.name) != row.name:
             problems.append(Problem(row.line, Message(N_("Centre {centre} has two different names."),
-                                                      centre=row.code)))
+                                                      {"centre": row.code})))
     return rows, sorted(problems, key=lambda p: p.line)
 
 

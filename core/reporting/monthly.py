@@ -48,15 +48,16 @@ def parse_month(text: str, today: dt.date | None = None) -> tuple[int, int]:
     text = text.strip()
     match = re.fullmatch(r"(\d{1,2})/(\d{4})", text) or re.fullmatch(r"(\d{4})-(\d{1,2})", text)
     if match is None:
-        raise BadMonth(Message(N_("Write the month as MM/YYYY, for example 11/2026.")))
+        raise BadMonth(Message(N_("Write the month and year, for example 11/2026.")))
     a, b = match.groups()
     month, year = (int(a), int(b)) if "/" in text else (int(b), int(a))
     if not 1 <= month <= 12:
         raise BadMonth(Message(N_("{month} is not a month: months are 01 to 12."),
-                               month=a if "/" in text else b))
+                               {"month": a if "/" in text else b}))
     today = today or now_utc().astimezone(TIMEZONE).date()
     if (year, month) > (today.year, today.month):
-        raise BadMonth(Message(N_("{month}/{year} has not begun yet."), month=f"{month:02d}", year=year))
+        raise BadMonth(Message(N_("{month}/{year} has not begun yet."),
+                               {"month": f"{month:02d}", "year": year}))
     return year, month
 
 
@@ -166,7 +167,7 @@ async def monthly_rows(db: Database, year: int, month: int) -> MonthlyReport:
 COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     (N_("No."), "number", None),
     (N_("Ward code"), "ward_code", "@"),
-    (N_("Ward or commune"), "ward_name", None),
+    (N_("Ward or commune name"), "ward_name", None),
     (N_("Regional health centre"), "centre_name", None),
     (N_("Residents"), "residents", "#,##0"),
     (N_("Records with complete administrative details"), "complete", "#,##0"),
