@@ -112,9 +112,10 @@ def _blank() -> dict[str, int]:
             **{f"{p}_{f}": 0 for f in FIELDS for p in "ep"}}
 
 
-def count_wards(connection: Connection, now: dt.datetime) -> dict[str, dict[str, int]]:
-    """Every figure of every ward, counted now from the rows: what refresh stores, and what the
-    benchmark's baseline computes per request."""
+def count_wards(connection: Connection, now: dt.datetime,
+                only: list[str] | None = None) -> dict[str, dict[str, int]]:
+    """Every figure of every ward (or of the wards `only`), counted now from the rows: what
+    refresh stores, and what the benchmark's baseline computes per request."""
     today = now.astimezone(TIMEZONE).date()
     ward = _ward(_CITIZENS.c.ward_code)
     columns = [ward.label("ward"), func.count().label("residents"),
@@ -129,19 +130,24 @@ def count_wards(connection: Connection, now: dt.datetime) -> dict[str, dict[str,
         has = present if expected is None else and_(expected, present)
         columns.append(func.sum(case((has, 1), else_=0)).label(f"p_{rule.field}"))
     wards: dict[str, dict[str, int]] = {}
-    for row in connection.execute(select(*columns).where(active_only()).group_by(ward)):
+    residents = select(*columns).where(active_only()).group_by(ward)
+    if only is not None:
+        residents = residents.where(_CITIZENS.c.ward_code.in_(only))
+    for row in connection.execute(residents):
         wards[row.ward] = {**_blank(), **{key: int(value or 0) for key, value in row._mapping.items()
                                           if key != "ward"}}
-    linked = (select(ward.label("ward"), _ACCOUNTS.c.channel, func.count().label("n"),
-                     func.count(distinct(_ACCOUNTS.c.citizen_id)).label("people"))
+    linked = (select(ward.label("ward"), _ACCOUNTS.c.channel, func.count().label("n"))
               .select_from(_ACCOUNTS.join(_CITIZENS, _CITIZENS.c.id == _ACCOUNTS.c.citizen_id))
               .where(active_only()).group_by(ward, _ACCOUNTS.c.channel))
-    for row in connection.execute(linked):
-        if row.channel in CHANNELS:
-            wards[row.ward][row.channel] = row.n
     anyone = (select(ward.label("ward"), func.count(distinct(_ACCOUNTS.c.citizen_id)).label("n"))
               .select_from(_ACCOUNTS.join(_CITIZENS, _CITIZENS.c.id == _ACCOUNTS.c.citizen_id))
               .where(active_only()).group_by(ward))
+    if only is not None:
+        linked = linked.where(_CITIZENS.c.ward_code.in_(only))
+        anyone = anyone.where(_CITIZENS.c.ward_code.in_(only))
+    for row in connection.execute(linked):
+        if row.channel in CHANNELS:
+            wards[row.ward][row.channel] = row.n
     for row in connection.execute(anyone):
         wards[row.ward]["activated"] = row.n
     since = now - dt.timedelta(days=ACTIVE_DAYS)
@@ -155,7 +161,8 @@ def count_wards(connection: Connection, now: dt.datetime) -> dict[str, dict[str,
          .where(_PENDING.c.created_at >= since).group_by(_ward(_PENDING.c.ward_code))),
     ):
         for row in connection.execute(statement):
-            wards.setdefault(row.ward, _blank())[key] = row.n
+            if only is None or row.ward in only:
+                wards.setdefault(row.ward, _blank())[key] = row.n
     return wards
 
 
