@@ -18,12 +18,14 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # rules and the book, completeness and the importers. It never asks who is reading.
     ("the record", ("records",)),
     # Services over the record, each with its own tables: database marks, the webhook inbox,
-    # the shared pace of sending, notices to citizens, consent and the access policy, who acts for
-    # whom (families), identity, staff.
-    ("services on the record", ("marks", "inbox", "pacing", "notices", "consent", "families", "identity",
-                                "staff")),
+    # counts of events per ward and day, the shared pace of sending, notices to citizens, consent
+    # and the access policy, who acts for whom (families), identity, staff.
+    ("services on the record", ("marks", "tallies", "inbox", "pacing", "notices", "consent", "families",
+                                "identity", "staff")),
     # Work done at the ward and the clinic with those services.
     ("ward and clinic work", ("checkin", "volunteering", "corrections")),
+    # Figures over all of it: health-centre areas, per-ward figures kept current, the monthly report.
+    ("figures", ("reporting",)),
     # What starts or gathers everything: demo data, migrations, the schema, the web app, the CLI.
     ("entry points", ("seed", "migrate", "schema", "migrations", "web", "cli", "__main__")),
 )

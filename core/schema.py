@@ -25,7 +25,10 @@ from core.records.insurance import InsuranceCard
 from core.records.operations import ImportRun, QuarantinedSubmission
 from core.records.provenance import Provenance
 from core.records.visit import Prescription, Service, TestResult, Visit
+from core.reporting.centres import HealthCentre, HealthCentreWard
+from core.reporting.figures import WardFieldFigures, WardFigures, WardMonthStocks
 from core.staff.model import StaffInvite, StaffMember
+from core.tallies import WardTally
 from core.volunteering.model import PendingValue, WardChangeReport
 
 __all__ = [
@@ -48,6 +51,8 @@ __all__ = [
     "Facility",
     "FamilyHistory",
     "FieldChange",
+    "HealthCentre",
+    "HealthCentreWard",
     "IdentityLockout",
     "Immunization",
     "ImportRun",
@@ -67,4 +72,8 @@ __all__ = [
     "VerificationAttempt",
     "Visit",
     "WardChangeReport",
+    "WardFieldFigures",
+    "WardFigures",
+    "WardMonthStocks",
+    "WardTally",
 ]

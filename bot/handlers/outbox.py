@@ -28,6 +28,7 @@ from core.db import Database
 from core.i18n import now_utc, today_hanoi, translator
 from core.identity import accounts
 from core.identity.accounts import ChannelAccount
+from core.reporting.figures import RefreshSchedule
 
 log = logging.getLogger(__name__)
 _ACCOUNTS = ChannelAccount.__table__
@@ -68,6 +69,7 @@ class Outbox:
         # The day this process last asked for the daily reminders: only saves a write a round;
         # which worker does a day's is decided in the database (core.families.tell_rights_ending).
         self._told_on: dt.date | None = None
+        self._figures = RefreshSchedule()  # the dashboards' stored figures, kept current
 
     def start(self, bot: Bot) -> None:
         if self._task is None:
@@ -88,6 +90,7 @@ class Outbox:
         while True:
             try:
                 await self._daily()
+                await self._figures.tick(self.db)  # one worker each EHR_FIGURES_MINUTES
                 sent = await self.send_due(bot)
             except Exception:  # the loop must outlive one bad round (a database hiccup)
                 log.exception("sending citizens' notices failed; trying again")

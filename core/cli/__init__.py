@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "core.cli.identity",
     "core.cli.families",
     "core.cli.desk",
+    "core.cli.reporting",
 )
 
 

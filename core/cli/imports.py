@@ -24,6 +24,7 @@ from core.records.imports.progress import ProgressSink
 from core.records.imports.report import FileUnreadable, ImportReport
 from core.records.imports.tracking import run_import_file, start_import
 from core.records.operations import ImportKind
+from core.reporting import figures
 
 # Each file's report, or why it could not be read, in the order given.
 Outcomes = AsyncIterator[tuple[Path, ImportReport | FileUnreadable]]
@@ -91,6 +92,8 @@ async def run_tracked(kind: ImportKind, paths: list[Path], context: Context, *,
             except FileUnreadable as error:
                 outcome = error
             reporting.outcome(path, outcome, run_id)
+        if not dry_run:
+            await figures.refresh(db)  # the dashboards show what was imported, not what was there
     finally:
         await db.dispose()
     reporting.write()
@@ -117,6 +120,7 @@ async def run_imports(importer: BatchImporter, kind: ImportKind, paths: list[Pat
                 await report_each(scratch)
         else:
             await report_each(db)
+            await figures.refresh(db)  # the dashboards show what was imported
     finally:
         await db.dispose()
     reporting.write()

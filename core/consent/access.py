@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from core import tallies
 from core.consent.chain import Break, append, verify
 from core.consent.grants import current_consent, groups_of, groups_text
 from core.consent.policy import Reader, decide, view_for
@@ -81,9 +82,19 @@ async def _log_access(db: Database, reader: Reader, citizen_id: int, groups: fro
                "reader_role": reader.role, "reader_name": reader.name,
                "facility_code": reader.facility_code, "ward_code": reader.ward_code,
                "groups": groups_text(groups), "via": via, "token_id": token_id}
-    await db.write(append, _EVENTS, content)
+    await db.write(_append_access, content)
     log.info("book %s by a %s (citizen %s, groups %s)", via, reader.role, citizen_id, content["groups"])
     return content
+
+
+# A check-in is a code opened at a clinic's desk: by its QR link or its spoken code.
+CHECKIN_VIA = frozenset({"qr", "code"})
+
+
+def _append_access(connection: Connection, content: dict) -> None:
+    append(connection, _EVENTS, content)
+    if content["via"] in CHECKIN_VIA:
+        tallies.count_event(connection, tallies.CHECKIN, content["citizen_id"], content["at"])
 
 
 async def note_action(db: Database, reader: Reader, citizen_id: int, groups: frozenset[BookGroup],

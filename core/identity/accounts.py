@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core import families, notices
+from core import families, notices, tallies
 from core.db import Database, insert_if_absent
 from core.i18n import now_utc
 from core.records import people
@@ -231,6 +231,7 @@ def link_citizen(connection: Connection, account_id: int, channel: str, citizen_
     """Links the account; another account of the same citizen on this channel is unlinked, and told:
     if it was the owner's, they learn at once that someone else now holds their book."""
     now = now_utc()
+    before = connection.execute(select(_ACCOUNTS.c.citizen_id).where(_ACCOUNTS.c.id == account_id)).scalar()
     earlier = connection.execute(
         update(_ACCOUNTS)
         .where(_ACCOUNTS.c.channel == channel, _ACCOUNTS.c.citizen_id == citizen_id,
@@ -243,6 +244,8 @@ def link_citizen(connection: Connection, account_id: int, channel: str, citizen_
                        .values(citizen_id=citizen_id, linked_at=now, pin_hash=pin_hash, acting_for=None,
                                updated_at=now))
     notices.wake(connection, citizen_id)  # news that waited for the citizen's next link
+    if not earlier and before != citizen_id:  # a link moved between accounts is no new activation
+        tallies.count_event(connection, tallies.activation(channel), citizen_id, now)
 
 
 def unlink_citizen(connection: Connection, account_id: int) -> None:

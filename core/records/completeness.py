@@ -13,7 +13,18 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, exists, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    bindparam,
+    exists,
+    literal,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 
 from core import validation as v
 from core.db import Database
@@ -47,6 +58,10 @@ def _adult(row: Any, today: dt.date) -> bool:
 
 def _always(row: Any, today: dt.date) -> bool:
     return True
+
+
+def _minor(row: Any, today: dt.date) -> bool:
+    return not _adult(row, today)
 
 
 def _check_personal_id(row: Any) -> Message | None:
@@ -95,7 +110,7 @@ RULES: tuple[CompletenessRule, ...] = (
     CompletenessRule("street_address", N_("Street address"), _always),
     CompletenessRule("blood_group", N_("Blood group"), _always),
     # Minors are reached through a parent or guardian (Civil Code 2015, art. 47).
-    CompletenessRule("guardian_id", N_("Guardian"), lambda row, today: not _adult(row, today)),
+    CompletenessRule("guardian_id", N_("Guardian"), _minor),
     CompletenessRule("email", N_("Email"), _adult, counts=False),
     # Offered to adults, not counted as a gap: no register holds it.
     CompletenessRule("emergency_contact_name", N_("Emergency contact"), _adult, counts=False),
@@ -246,6 +261,36 @@ async def recount_city(db: Database, today: dt.date | None = None) -> int:
         total += done
         if done < RECOUNT_CHUNK:
             return total
+
+
+def adult_birth_dates(today: dt.date) -> str:
+    """The latest birth date (ISO text, as stored) of an adult today: `birth_date <=` it in SQL
+    is `_adult` (age counted from the earliest day a partial date allows, as `age_on` does;
+    `1990` and `1990-07` sort before every full date of that year and month)."""
+    try:
+        cutoff = today.replace(year=today.year - ADULT_AGE)
+    except ValueError:  # 29/02: one born on 28/02 of that year is of age today
+        cutoff = dt.date(today.year - ADULT_AGE, 2, 28)
+    return cutoff.isoformat()
+
+
+def expected_clause(rule: CompletenessRule, today: dt.date) -> ColumnElement[bool] | None:
+    """`rule.required` as SQL over `citizens` (None: asked of everyone), for figures counted by
+    the database (core.reporting); tests/test_figures.py checks both agree on every resident."""
+    born = type_coerce(Citizen.__table__.c.birth_date, String())
+    adult = born <= literal(adult_birth_dates(today), String())
+    clauses = {_always: None, _adult: adult, _minor: ~adult}
+    if rule.required not in clauses:
+        raise NotImplementedError(f"no SQL for what {rule.field} requires")
+    return clauses[rule.required]
+
+
+def present_clause(rule: CompletenessRule) -> ColumnElement[bool]:
+    """The field holds a value (valid or not), as `gaps` reads "missing": not NULL, not empty."""
+    column = Citizen.__table__.c[rule.field]
+    if isinstance(getattr(column.type, "impl", column.type), String):
+        return column.is_not(None) & (type_coerce(column, String()) != "")
+    return column.is_not(None)
 
 
 async def ward_report(db: Database, ward_code: str | None = None) -> dict[str | None, WardCompleteness]:

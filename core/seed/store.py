@@ -28,6 +28,8 @@ from core.records.imports.runs import finish_run, start_run
 from core.records.operations import ImportKind
 from core.records.provenance import Source
 from core.records.submission import VisitSubmission
+from core.reporting import figures
+from core.reporting.centres import seed_demo_centres
 from core.seed import SyntheticCity
 from core.seed.demo import remember_demo_residents
 
@@ -79,6 +81,8 @@ async def seed_database(db: Database, city: SyntheticCity) -> SeedSummary:
     await finish_run(db, run_id, report)
     if await is_demo(db):
         await db.write(remember_demo_residents)
+        await db.write(seed_demo_centres)  # made-up areas, marked as the seed's (centres.DEMO)
+    await figures.refresh(db)
     return SeedSummary(len(city.residents), len(city.town.facilities), len(city.doses),
                        len(city.visits), len(city.history))
 

@@ -1,7 +1,7 @@
 """import progress: a run's state, heartbeat, position in the file and stored problems
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-10 09:00:00
 
 The web console starts an import in one worker and any other worker shows how far it has got,
@@ -21,7 +21,7 @@ from alembic import op
 from core.records.base import UTCDateTime
 
 revision: str = '0020'
-down_revision: str | None = '0018'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
