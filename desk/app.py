@@ -8,7 +8,7 @@ from aiohttp import web
 
 from core.db import Database
 from desk.config import DeskSettings
-from desk.pages import changes, imports, inbox, reception, signin, team
+from desk.pages import changes, figures, imports, inbox, reception, signin, team
 from desk.security import DATABASE, SECURE_COOKIES, guard
 
 STATIC = Path(__file__).parent / "static"
@@ -29,7 +29,7 @@ def desk_app(db: Database, settings: DeskSettings) -> web.Application:
     app[SECURE_COOKIES] = settings.secure_cookies
     app[team.SETTINGS] = settings
     app.router.add_get("/static/{name}", static)
-    for module in (signin, reception, inbox, changes, team, imports):
+    for module in (signin, reception, inbox, changes, team, imports, figures):
         module.add_routes(app)
     return app
 

@@ -15,6 +15,7 @@ from playwright.async_api import Page, expect
 from core.consent.access import latest_access
 from core.corrections import service as corrections
 from core.db import Database
+from core.i18n import today_hanoi
 from core.records import people
 from core.staff import desk as signin
 from core.staff import service as staff_service
@@ -321,3 +322,55 @@ async def test_an_operator_checks_a_roster_then_imports_it_and_reads_each_reject
         await expect(rejected).to_contain_text("Bị từ chối")
         await expect(page.get_by_role("row").filter(has_text="Tạo mới")).to_contain_text("2.999")
     assert await count_citizens(sandbox_db) == before + 2999
+
+
+async def active_residents(db: Database, wards: set[str]) -> int:
+    from sqlalchemy import func, select
+
+    from core.records.citizen import Citizen
+    return await db.read(lambda c: c.execute(select(func.count()).select_from(Citizen).where(
+        Citizen.ward_code.in_(wards), Citizen.status == "active")).scalar_one())
+
+
+async def test_a_health_centre_viewer_sees_its_wards_figures_and_report_and_never_a_person(
+        sandbox: str, sandbox_db: Database, tmp_path: Path) -> None:
+    import openpyxl
+
+    from core.reporting import centres, figures
+
+    await figures.refresh(sandbox_db)
+    people_ = personas(sandbox)
+    homes = {p["name"] for p in people_ if p["role"] == "citizen"}
+    counted = [(c, await active_residents(sandbox_db, set(c.ward_codes))) for c in await centres(sandbox_db)]
+    centre = max(counted, key=lambda found: found[1])[0]
+    viewer = await signin.desk_operator(sandbox_db, StaffRole.CENTRE_VIEWER, "Phạm Văn Khoa",
+                                        centre_code=centre.code)
+    token = await signin.issue_signin(sandbox_db, viewer.id)
+    async with chromium() as browser:
+        page = await signed_in(browser, sandbox, f"/desk/signin/{token}")
+        await expect(page).to_have_url(re.compile(r"/desk/dashboard$"))
+        await expect(page.get_by_role("heading", level=1)).to_contain_text(centre.name)
+        residents = await active_residents(sandbox_db, set(centre.ward_codes))
+        await expect(page.get_by_role("main")).to_contain_text(f"{residents:,}".replace(",", "."))
+        shown = await page.get_by_role("main").inner_text()
+        assert not any(name in shown for name in homes), "a person's name on a figures page"
+        assert not re.search(r"\d{12}|\d{4}\*{4}\d{4}", shown), "a personal ID on a figures page"
+        await accessible(page)
+        for other in ("/desk/inbox", "/desk/reception", "/desk/changes", "/desk/team"):
+            answer = await page.request.get(other)
+            assert answer.status == 403, other
+        await page.get_by_role("link", name="Báo cáo tháng").click()
+        await accessible(page)
+        month = f"{today_hanoi():%m/%Y}"
+        await page.get_by_label("Tháng (tháng/năm)").select_option(month)
+        async with page.expect_download() as download:
+            await page.get_by_role("button", name="Tải bảng tính (XLSX)").click()
+        saved = tmp_path / "report.xlsx"
+        await (await download.value).save_as(saved)
+    sheet = openpyxl.load_workbook(saved, read_only=True).active
+    rows = [row for row in sheet.iter_rows(values_only=True) if len(row) > 4 and isinstance(row[1], str)
+            and row[1].isdigit()]
+    assert {row[1] for row in rows} == set(centre.ward_codes)
+    assert sum(row[4] for row in rows) == residents
+    total = next(row for row in sheet.iter_rows(values_only=True) if len(row) > 4 and row[2] == "Tổng cộng")
+    assert total[4] == residents

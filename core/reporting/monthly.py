@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import IO, Any
@@ -161,6 +161,14 @@ def _total(rows: list[MonthlyRow]) -> MonthlyRow:
 async def monthly_rows(db: Database, year: int, month: int) -> MonthlyReport:
     """The month's report: stocks at its end, flows within it (see the module's note)."""
     return await db.read(_rows, year, month, now_utc())
+
+
+def for_wards(report: MonthlyReport, wards: Iterable[str]) -> MonthlyReport:
+    """The report of some wards only (a health centre's, a station's), numbered and totalled anew."""
+    chosen = set(wards)
+    rows = [replace(row, number=n) for n, row in
+            enumerate((row for row in report.rows if row.ward_code in chosen), start=1)]
+    return replace(report, rows=tuple(rows), total=_total(rows))
 
 
 # The columns, in order: (heading msgid, the row's value, the cell's number format).
