@@ -18,7 +18,7 @@ import core
 from core.layers import ORDER
 
 CORE = Path(core.__file__).parent
-OUTSIDE_CORE = ("bot", "sandbox", "tests", "scripts", "bench")
+OUTSIDE_CORE = ("bot", "desk", "sandbox", "tests", "scripts", "bench")
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,18 @@ def test_core_imports_nothing_from_the_channels_the_sandbox_or_the_tests(core_gr
 
 def test_core_itself_imports_nothing_so_that_every_part_may_import_it(core_graph: Graph) -> None:
     assert [i for i in core_graph.imports if i.importer == "core" and i.imported.startswith("core")] == []
+
+
+def test_the_two_channels_stand_side_by_side_on_core(core_graph: Graph) -> None:
+    """The web console and the bot each go straight to `core`: neither uses the other's pages or
+    journeys (nor the sandbox). Only the bot's entry points serve the console beside the webhook."""
+    root = CORE.parent
+    console = read_imports(root / "desk")
+    assert list(imports_from_outside(console, ("bot", "sandbox", "tests"))) == []
+    bot = read_imports(root / "bot")
+    serving = {"bot.run", "bot.__main__"}
+    assert [f"{i.where}: imports {i.imported}" for i in bot.imports
+            if i.imported.split(".")[0] == "desk" and i.importer not in serving] == []
 
 
 # --- the check finds what it is there to find --------------------------------------------------
