@@ -14,7 +14,10 @@ their entries, the seed's 30 health centres, and the day counts of activations a
     centres in turn), p50/p95/p99, beside the baseline: the same figures counted over the
     residents per request (`figures.count_wards` for the ward, the centre's wards, the city),
     `--baseline-calls` each;
-  * the monthly report for the 126 wards (`monthly_rows` + `write_xlsx`), five times.
+  * the monthly report for the 126 wards (`monthly_rows` + `write_xlsx`), five times;
+  * the console's pages over HTTP as a signed-in city viewer asks for them (`desk_app` on a
+    local port): the ward, centre and city dashboards and the report page, `--calls` each, and
+    the report's XLSX download 20 times.
 Prints the machine and the load average before and after; writes bench/out/report_bench.json.
 A benchmark, not a test: it passes or fails nothing.
 """
@@ -171,8 +174,54 @@ async def measure(url: str, calls: int, baseline_calls: int) -> dict[str, object
             xlsx.append(time.perf_counter() - began)
         result["xlsx_s"] = {"runs": xlsx, "median": statistics.median(xlsx), "max": max(xlsx),
                             "bytes": len(out.getvalue()), "residents": report.total.residents}
+        result.update(await pages(db, calls, wards, [c.code for c in areas]))
     finally:
         await db.dispose()
+    return result
+
+
+async def pages(db, calls: int, wards: list[str], centre_codes: list[str]) -> dict[str, object]:
+    """The pages themselves over HTTP, as a city viewer's browser asks for them: the console's
+    app on a local port, signed in through a one-time link, each page rendered whole."""
+    import aiohttp
+    from aiohttp.test_utils import TestServer
+
+    from core.i18n import today_hanoi
+    from core.staff import desk as signin
+    from core.staff.model import StaffRole
+    from desk.app import desk_app
+    from desk.config import DeskSettings
+
+    viewer = await signin.desk_operator(db, StaffRole.CITY_VIEWER, "Bench viewer")
+    token = await signin.issue_signin(db, viewer.id)
+    opened = await signin.redeem_signin(db, token)
+    assert opened is not None
+    app = aiohttp.web.Application()
+    app.add_subapp("/desk", desk_app(db, DeskSettings("http://127.0.0.1", "bench_bot")))
+    server = TestServer(app)
+    await server.start_server()
+    month = f"{today_hanoi():%m/%Y}"
+    result: dict[str, object] = {}
+    try:
+        async with aiohttp.ClientSession(cookies={"desk_session": opened.key}) as http:
+            async def get(path: str) -> float:
+                began = time.perf_counter()
+                async with http.get(server.make_url(path), allow_redirects=False) as answer:
+                    await answer.read()
+                    assert answer.status == 200, (path, answer.status)
+                return elapsed_ms(began)
+
+            for _ in range(10):
+                await get("/desk/dashboard")
+            result["page_ward"] = figures([await get(f"/desk/dashboard?ward={wards[i % len(wards)]}")
+                                           for i in range(calls)])
+            centre = [f"/desk/dashboard?centre={centre_codes[i % len(centre_codes)]}" for i in range(calls)]
+            result["page_centre"] = figures([await get(path) for path in centre])
+            result["page_city"] = figures([await get("/desk/dashboard") for _ in range(calls)])
+            result["page_report"] = figures([await get("/desk/report") for _ in range(calls)])
+            result["page_xlsx"] = figures([await get(f"/desk/report.xlsx?month={month}") for _ in range(20)])
+    finally:
+        await server.close()
     return result
 
 
@@ -197,6 +246,12 @@ def report(result: dict[str, object]) -> None:
     print("Dashboards (stored figures):")
     for key in ("ward", "centre", "city"):
         print(_row(f"{key}_dashboard", result[key], AIM_PAGE_P95_MS))
+    print("The pages over HTTP (signed in, rendered whole, charts included):")
+    for key, title in (("page_ward", "GET /desk/dashboard?ward="),
+                       ("page_centre", "GET /desk/dashboard?centre="), ("page_city", "GET /desk/dashboard"),
+                       ("page_report", "GET /desk/report"),
+                       ("page_xlsx", "GET /desk/report.xlsx (126 wards)")):
+        print(_row(title, result[key], AIM_PAGE_P95_MS))
     print("Baseline: the same figures counted over the residents per request:")
     for key in ("ward", "centre", "city"):
         print(_row(f"count_wards for the {key}", result[f"baseline_{key}"], None))

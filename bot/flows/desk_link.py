@@ -36,4 +36,5 @@ class DeskLinkFlow:
 
 
 JOURNEY = Journey("desk", DeskLinkFlow(), Requires.DESK, Subject.NONE, commands=("desk", "banlamviec"),
-                  describe=N_("A sign-in link to the web console"), menu=N_("🖥 Web console"), order=14)
+                  describe=N_("A sign-in link to the web console"), menu=N_("🖥 Web console"), order=14,
+                  small_screens=False, listed=False)

@@ -94,7 +94,7 @@ async def download(request: web.Request) -> web.StreamResponse:
         year, month = parse_month(request.query.get("month") or "")
     except BadMonth:
         return page(request, "report.html", months=_months(today_hanoi()), status=422,
-                    problem=N_("Choose a month that has begun, as mm/yyyy (month/year)."))
+                    problem=N_("Choose a month that has begun, as month/year (for example 11/2026)."))
     made = await monthly_rows(db, year, month)
     allowed = await _allowed_wards(request, staff)
     if allowed is not None:
