@@ -276,13 +276,19 @@ def _row(title: str, figures: dict[str, float], aim: float | None, extra: str = 
             f"p99 {figures['p99_ms']:6.2f}  max {figures['max_ms']:7.2f} ms{verdict}{extra}")
 
 
-def report(result: dict[str, object]) -> None:
+def print_machine(result: dict[str, object]) -> None:
+    """The machine, the server and the load before and after: the first lines of a city bench."""
     info, built = result["machine"], result["build"]
     print(f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
           f"{info['system']}, Python {info['python']}, PostgreSQL {built['postgresql']} "
           f"(shared_buffers {built['shared_buffers']})")
     print(f"Load average (1, 5, 15 min): before {result['load_before']}, "
           f"after {result['load_after']}")
+
+
+def report(result: dict[str, object]) -> None:
+    print_machine(result)
+    built = result["build"]
     made = (f"built in {built['total_s']:.0f} s (migrations {built['migrate_s']:.1f} s, rows "
             f"and VACUUM ANALYZE {built['build_s']:.0f} s)" if "total_s" in built
             else f"kept from an earlier run ({result['database']})")

@@ -232,11 +232,8 @@ def _row(title: str, f: dict[str, float], aim: float | None) -> str:
 
 
 def report(result: dict[str, object]) -> None:
-    info, built = result["machine"], result["build"]
-    print(f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, {info['system']}, "
-          f"Python {info['python']}, PostgreSQL {built['postgresql']} "
-          f"(shared_buffers {built['shared_buffers']})")
-    print(f"Load average (1, 5, 15 min): before {result['load_before']}, after {result['load_after']}")
+    pg_city_bench.print_machine(result)
+    built = result["build"]
     made = (f"built in {built['total_s']:.0f} s" if "total_s" in built
             else f"kept from an earlier run ({result['database']})")
     print(f"City of {result['residents']:,} residents {made}, prepared for the figures in "

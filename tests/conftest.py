@@ -29,8 +29,6 @@ from core.schema import Base
 # commands it starts, share a key made for it. Tests of a missing or rotated key set their own.
 os.environ["EHR_SECRET_KEY"] = secrets.token_hex(32)
 os.environ.pop("EHR_SECRET_KEY_PREVIOUS", None)
-# Where the bot's /desk sends staff (bot/flows/desk_link.py); the sandbox's tests name their own.
-os.environ.setdefault("EHR_DESK_URL", "https://desk.test")
 
 # The Telegram world of the end-to-end tests (emulator, real bot, seeded database), and the
 # sandbox as a newcomer runs it, for the page's tests in a real browser.

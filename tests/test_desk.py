@@ -25,7 +25,7 @@ from core.volunteering.residents import short_name
 from sandbox.client import TelegramUser
 from sandbox.personas import CITIZEN_BASE, STATION_BASE, VOLUNTEER_BASE
 from tests.desk_world import PHONE, accessible, chromium, focus_follows_reading_order, signed_in, tab_from
-from tests.sandbox_world import credentials, personas
+from tests.sandbox_world import chat_page, credentials, personas
 
 
 @pytest.fixture
@@ -103,6 +103,14 @@ async def test_a_receptionist_scans_a_qr_then_types_a_spoken_code_and_the_citize
         await expect(card).not_to_contain_text("Lịch sử khám chữa bệnh")  # not shared by default
         await accessible(page)
         await page.screenshot(path=str(tmp_path / "reception-card.png"), full_page=True)
+        # Printed, the card is alone on one A5 sheet: no menu, no scan box.
+        await page.emulate_media(media="print")
+        await expect(page.get_by_role("navigation")).to_be_hidden()
+        await expect(page.get_by_label("Quét mã QR")).to_be_hidden()
+        pdf = await page.pdf(prefer_css_page_size=True)
+        assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1, "the card runs onto a second sheet"
+        assert re.search(rb"/MediaBox\s*\[\s*0 0 419\.\d+ 595\.\d+", pdf), "not an A5 page"
+        await page.emulate_media(media="screen")
         told = await phone.until(lambda m: "đã xem sổ sức khỏe của bạn" in m.text)
         assert desk["name"] in told.text
 
@@ -374,3 +382,14 @@ async def test_a_health_centre_viewer_sees_its_wards_figures_and_report_and_neve
     assert sum(row[4] for row in rows) == residents
     total = next(row for row in sheet.iter_rows(values_only=True) if len(row) > 4 and row[2] == "Tổng cộng")
     assert total[4] == residents
+
+
+async def test_a_newcomer_opens_the_console_from_the_sandbox_page_as_the_health_station(sandbox: str) -> None:
+    station = next(p for p in personas(sandbox) if p["role"] == "station")
+    async with chat_page(sandbox, width=1100) as page:
+        await page.get_by_test_id(f"persona-{station['user_id']}").click()
+        async with page.context.expect_page() as opened:
+            await page.get_by_test_id("persona-desk").click()
+        desk = await opened.value
+        await desk.get_by_role("button", name="Đăng nhập bàn làm việc").click()
+        await expect(desk.get_by_role("heading", level=1)).to_have_text("Đang chờ trạm y tế quyết định")

@@ -12,7 +12,10 @@ from tests.journey_cases import CASES, CaseRun, all_cases, load
 
 
 @pytest.mark.parametrize("case", all_cases(), ids=lambda case: f"{case['journey']}: {case['name']}")
-async def test_journey_case(case: dict[str, Any], seeded_sqlite: Path, tmp_path: Path) -> None:
+async def test_journey_case(case: dict[str, Any], seeded_sqlite: Path, tmp_path: Path,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where the bot's /desk sends staff (bot/flows/desk_link.py): the cases read it back.
+    monkeypatch.setenv("EHR_DESK_URL", "https://desk.test")
     await CaseRun(seeded_sqlite, tmp_path).run(case)
 
 

@@ -35,7 +35,8 @@ def run(args: list[str], tmp_path: Path, **env: str | None) -> subprocess.Comple
                    "TELEGRAM_BOT_TOKEN": "123456789:PRODUCTION-token",
                    "TELEGRAM_WEBHOOK_URL": "https://ehr.example.vn",
                    "TELEGRAM_WEBHOOK_SECRET": "a-long-webhook-secret-for-tests"}
-    for name in ("USSD_GATEWAY_SECRET", "USSD_GATEWAY_NETWORKS", "EHR_SECRET_KEY_PREVIOUS"):
+    for name in ("USSD_GATEWAY_SECRET", "USSD_GATEWAY_NETWORKS", "EHR_SECRET_KEY_PREVIOUS", "EHR_DESK_URL",
+                 "TELEGRAM_BOT_USERNAME"):
         environment.pop(name, None)
     for name, value in env.items():
         if value is None:
@@ -80,6 +81,17 @@ def test_a_short_secret_key_is_refused_with_how_to_make_a_good_one(tmp_path: Pat
 def test_ussd_with_only_half_of_its_gateway_settings_refuses_to_start(
         gateway: dict[str, str], missing: str, tmp_path: Path) -> None:
     result = run(["bot", "serve", "--port", "1"], tmp_path, EHR_SECRET_KEY=GOOD_KEY, **gateway)
+    refused_in_one_line(result, tmp_path, missing)
+
+
+@pytest.mark.parametrize(("console", "missing"), [
+    ({"EHR_DESK_URL": "http://desk.hanoi.example", "TELEGRAM_BOT_USERNAME": "HanoiHealthBookBot"},
+     "EHR_DESK_URL"),
+    ({"EHR_DESK_URL": "https://desk.hanoi.example"}, "TELEGRAM_BOT_USERNAME"),
+], ids=["console over plain http", "console without the bot's name"])
+def test_a_web_console_that_would_send_sign_in_links_unsafely_refuses_to_start(
+        console: dict[str, str], missing: str, tmp_path: Path) -> None:
+    result = run(["bot", "serve", "--port", "1"], tmp_path, EHR_SECRET_KEY=GOOD_KEY, **console)
     refused_in_one_line(result, tmp_path, missing)
 
 

@@ -32,7 +32,7 @@ from core.i18n import N_, today_hanoi, translator
 from core.identity import accounts, subjects
 from core.identity.accounts import Account, JourneyState
 from core.staff.model import StaffRole
-from core.staff.service import Staff, active_staff
+from core.staff.service import Staff, active_staff, note_activity
 
 log = logging.getLogger(__name__)
 assert JOURNEYS_LOADED  # the journeys registered themselves on import
@@ -123,7 +123,10 @@ class Conversation:
 
     async def _who(self, external_id: str) -> tuple[Account, Staff | None]:
         account = await self.account(external_id)
-        return account, await active_staff(self.db, account.id)
+        staff = await active_staff(self.db, account.id)
+        if staff is not None:
+            await note_activity(self.db, staff)  # the team page's "last active"
+        return account, staff
 
     async def _answer(self, turn: Turn, signed_in: bool, fresh: bool) -> tuple[Step, tuple[Delivery, ...]]:
         """The journey's step, its state stored and the notices it gives others addressed."""

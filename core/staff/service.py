@@ -154,6 +154,14 @@ async def member(db: Database, staff_id: int) -> Staff | None:
 ACTIVITY_STEP = dt.timedelta(minutes=1)
 
 
+async def note_activity(db: Database, staff: Staff) -> None:
+    """The member did something (in the bot): kept for the team page, written at most once a
+    minute (no write at all when the member's last activity is that recent)."""
+    now = now_utc()
+    if staff.last_active_at is None or staff.last_active_at < now - ACTIVITY_STEP:
+        await db.write(touch, staff.id, now)
+
+
 def touch(connection: Connection, staff_id: int, now: dt.datetime) -> None:
     """Notes the member's activity, at most once a minute (one small write, not one per request)."""
     connection.execute(update(_MEMBERS).where(
