@@ -177,10 +177,11 @@ def test_demo_personas_have_telegram_ids_no_real_account_can_have_and_the_bot_an
         demo_sandbox: RunningSandbox) -> None:
     personas = demo_sandbox.get_json("/sandbox/api/personas")
     roles = {p["role"] for p in personas}
-    assert roles == {"citizen", "feature_phone", "receptionist", "volunteer"}
+    assert roles == {"citizen", "feature_phone", "receptionist", "volunteer", "station"}
     # The Bot API: user ids have at most 52 significant bits. JavaScript numbers are exact below 2**53.
     assert all(2**52 <= p["user_id"] < 2**53 for p in personas)
-    for persona in (next(p for p in personas if p["role"] == role) for role in ("citizen", "receptionist")):
+    for persona in (next(p for p in personas if p["role"] == role)
+                    for role in ("citizen", "receptionist", "station")):
         user_id = persona["user_id"]
         status, _ = demo_sandbox.post_json(f"/sandbox/api/chats/{user_id}/send", {"text": "/start"})
         assert status == 200
