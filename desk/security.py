@@ -45,6 +45,11 @@ def refusal(request: web.Request, message: str, status: int) -> web.Response:
 
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith("/desk/static/"):  # the stylesheet and script need no session
+        response = await handler(request)
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
     db = request.app[DATABASE]
     key = request.cookies.get(SESSION_COOKIE)
     request["signed_in"] = await signin.signed_in(db, key) if key else None

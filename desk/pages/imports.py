@@ -70,7 +70,9 @@ async def upload(request: web.Request) -> web.StreamResponse:
     try:
         while (part := await reader.next()) is not None:
             if part.name != "file":
-                fields[str(part.name)] = (await part.text())[:100]  # type: ignore[union-attr]
+                # A form field is short: read no more of it than that, whatever is sent.
+                fields[str(part.name)] = (await part.read_chunk(256)).decode(  # type: ignore[union-attr]
+                    "utf-8", "replace")
                 if part.name == "csrf" and not await multipart_csrf(request, fields["csrf"]):
                     return refusal(request, N_("This form has expired or did not come from this console. "
                                                "Nothing was done. Go back, reload the page and try "

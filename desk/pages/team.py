@@ -15,6 +15,7 @@ from aiohttp import web
 from core import validation
 from core.i18n import N_
 from core.reference.wards import hanoi_wards, ward_by_code
+from core.reporting import centres
 from core.staff import service
 from core.staff.model import StaffRole
 from core.staff.service import Staff
@@ -81,6 +82,8 @@ async def invite(request: web.Request) -> web.StreamResponse:
         return await _page(request, problem=N_("That facility or ward code is not valid."), status=422)
     if facility and not await service.facility_exists(db, facility):
         return await _page(request, problem=N_("No facility has that code."), status=422)
+    if need == "centre" and centre not in {c.code for c in await centres(db)}:
+        return await _page(request, problem=N_("No regional health centre has that code."), status=422)
     name = clean(str(form.get("name") or ""))[:100] or None
     created = await service.invite(db, role, facility_code=facility, ward_code=ward, name=name,
                                    centre_code=centre if need == "centre" else None)
