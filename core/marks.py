@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, String, insert, select
+from sqlalchemy import Connection, String, delete, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Database
@@ -16,6 +16,8 @@ from core.i18n import now_utc
 from core.records.base import Base, UTCDateTime
 
 DEMO_SEED = "demo_seed"
+# Where the sandbox last served this demo database (its console's sign-in links point there).
+SANDBOX_URL = "sandbox_url"
 
 
 class DatabaseMark(Base):
@@ -41,6 +43,12 @@ def set_mark(connection: Connection, name: str, value: str | None = None) -> Non
     """Marks the database (once: a mark already there keeps its first value and date)."""
     if not has_mark(connection, name):
         connection.execute(insert(_MARKS).values(name=name, value=value, created_at=now_utc()))
+
+
+def put_mark(connection: Connection, name: str, value: str) -> None:
+    """Sets a mark's value, replacing the one before (a mark that says where, not what)."""
+    connection.execute(delete(_MARKS).where(_MARKS.c.name == name))
+    connection.execute(insert(_MARKS).values(name=name, value=value, created_at=now_utc()))
 
 
 async def is_demo(db: Database) -> bool:

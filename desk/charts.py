@@ -49,7 +49,9 @@ def bars(points: list[tuple[str, int]], title: str) -> Chart:
         height = inner_h * value / top
         drawn.append(Bar(LEFT + i * step + step * 0.15, TOP + inner_h - height, step * 0.7, height, label,
                          f"{value:,}".replace(",", ".")))
-    ticks = tuple((TOP + inner_h - inner_h * f, f"{int(top * f):,}".replace(",", ".")) for f in (0, 0.5, 1))
+    # Whole numbers on the axis: 0, half and the top (just 0 and the top when half is not whole).
+    parts = (0, 0.5, 1) if top % 2 == 0 else (0, 1)
+    ticks = tuple((TOP + inner_h - inner_h * f, f"{int(top * f):,}".replace(",", ".")) for f in parts)
     return Chart(title, tuple(drawn), ticks)
 
 

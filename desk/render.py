@@ -32,12 +32,20 @@ def page(request: web.Request, template: str, *, status: int = 200, **context: A
             return "—"
         return t.datetime(value) if isinstance(value, dt.datetime) else t.date(value)
 
+    other = "en" if t.locale == "vi" else "vi"
+    # After a form, this address answers POST only: switch language on the console's home.
+    lang_href = f"?lang={other}" if request.method == "GET" else f"/desk/?lang={other}"
     html = _ENV.get_template(template).render(
+        lang_href=lang_href,
         _=t.text, t=t, when=when, number=t.number, lang=t.locale, signed=signed,
         staff=signed.staff if signed else None, csrf=signed.csrf if signed else request.get("pre_csrf", ""),
         path=request.path, **context)
     response = web.Response(text=html, content_type="text/html", status=status)
     if request.query.get("lang") in ("vi", "en"):
-        response.set_cookie(LANG_COOKIE, request.query["lang"], httponly=True, samesite="Strict",
-                            path="/desk", max_age=365 * 86400)
+        remember_language(response, request.query["lang"])
     return response
+
+
+def remember_language(response: web.StreamResponse, locale: str) -> None:
+    response.set_cookie(LANG_COOKIE, locale, httponly=True, samesite="Strict", path="/desk",
+                        max_age=365 * 86400)

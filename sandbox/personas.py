@@ -177,7 +177,7 @@ async def _enrol(db: Database, user_id: int, role: StaffRole, **place: str) -> N
     account = await db.write(accounts.open_account, "telegram", str(user_id))
     if await staff.active_staff(db, account.id) is None:
         name = {StaffRole.VOLUNTEER: "Đoàn viên", StaffRole.STATION: "Trạm y tế"}.get(
-            role, f"Reception {place.get('facility_code')}")
+            role, f"Tiếp đón {place.get('facility_code')}")
         invite = await staff.invite(db, role, name=name, **place)
         await staff.accept(db, invite.code, account.id)
 

@@ -26,7 +26,7 @@ from core.config import ConfigurationError
 from core.db import Database
 from core.i18n import N_, Translator, translator
 from core.identity.keys import allow_local_key, current_keys
-from core.marks import is_demo
+from core.marks import SANDBOX_URL, is_demo, put_mark
 from core.seed.demo import demo_residents, remember_demo_residents
 from core.staff import desk as desk_signin
 from core.staff import service as staff_service
@@ -151,6 +151,7 @@ async def start_sandbox(settings: BotSettings, db: Database, host: str, port: in
             await enrol_reception(db)
             await enrol_volunteers(db)
             await enrol_station(db)
+            await db.write(put_mark, SANDBOX_URL, base)  # `core desk link` prints this address
         runner = await listen(app, sock)  # the page is served once its cast is in place
     except BaseException:
         sock.close()

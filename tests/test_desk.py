@@ -109,7 +109,8 @@ async def test_a_receptionist_scans_a_qr_then_types_a_spoken_code_and_the_citize
         await expect(page.get_by_label("Quét mã QR")).to_be_hidden()
         pdf = await page.pdf(prefer_css_page_size=True)
         assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1, "the card runs onto a second sheet"
-        assert re.search(rb"/MediaBox\s*\[\s*0 0 419\.\d+ 595\.\d+", pdf), "not an A5 page"
+        box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+        assert box and abs(float(box[1]) - 419.5) < 1 and abs(float(box[2]) - 595.3) < 1, "not an A5 sheet"
         await page.emulate_media(media="screen")
         told = await phone.until(lambda m: "đã xem sổ sức khỏe của bạn" in m.text)
         assert desk["name"] in told.text
@@ -251,6 +252,9 @@ async def test_a_revoked_receptionists_session_stops_at_once_and_an_operator_man
         decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
         assert [d.text for d in decoded] == [link]
         await accessible(admin)
+        # The language link right after a form: the console's home in English, not an error.
+        await admin.get_by_role("link", name="English").click()
+        await expect(admin.get_by_role("heading", level=1)).to_contain_text("Figures")
 
 
 async def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(sandbox: str,
@@ -280,6 +284,14 @@ async def test_the_console_reads_on_a_phone_and_in_english(sandbox: str) -> None
         await accessible(page)
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE[0] + 1, f"the page scrolls sideways on a phone: {width}px"
+        await page.get_by_role("button", name="Sign out").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Signed out")
+        await expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+        await expect(page.get_by_role("navigation")).to_have_count(0)
+        await accessible(page)
+        await page.go_back()  # the inbox again: signed out, nothing of it shows
+        await page.reload()
+        await expect(page.get_by_role("table")).to_have_count(0)
 
 
 def roster(path: Path, rows: int, bad_line: int) -> Path:

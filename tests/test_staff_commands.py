@@ -70,3 +70,34 @@ async def test_an_expired_or_revoked_invite_does_nothing(db: Database) -> None:
     assert await service.revoke_invite(db, revoked.id)
     assert await service.accept(db, revoked.code, account.id) is None
     assert await service.active_staff(db, account.id) is None
+
+
+async def test_the_first_operator_gets_a_console_link_that_signs_in_once_where_the_sandbox_runs(
+        seeded_sqlite: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from core.marks import SANDBOX_URL, put_mark
+    from core.staff import desk
+
+    path = tmp_path / "ehr.sqlite3"
+    shutil.copyfile(seeded_sqlite, path)
+    url = f"sqlite+aiosqlite:///{path}"
+    db = Database(url)
+    try:
+        await db.write(put_mark, SANDBOX_URL, "http://127.0.0.1:8095")  # `make run PORT=8095`
+        refused = command(url, "desk", "operator", "--name", "Hoa", "--role", "centre_viewer")
+        assert refused.returncode == 2 and "centre" in refused.stderr
+        made = command(url, "desk", "operator", "--name", "Nguyễn Thị Hoa")
+        assert made.returncode == 0, made.stderr
+        link = made.stdout.strip().splitlines()[-1]
+        assert link.startswith("http://127.0.0.1:8095/desk/signin/"), link
+        token = link.rsplit("/", 1)[1]
+        opened = await desk.redeem_signin(db, token)
+        assert opened is not None and opened.staff.role is StaffRole.OPERATOR
+        assert opened.staff.name == "Nguyễn Thị Hoa"
+        assert await desk.redeem_signin(db, token) is None  # once only
+        again = command(url, "desk", "link", "--staff", str(opened.staff.id))
+        assert again.returncode == 0 and "/desk/signin/" in again.stdout
+        assert command(url, "desk", "link", "--staff", "999999").returncode == 2
+    finally:
+        await db.dispose()

@@ -10,14 +10,18 @@ import argparse
 import os
 
 from core.cli import CommandError, Context
+from core.db import Database
 from core.i18n import N_
+from core.marks import SANDBOX_URL, mark_value
 from core.staff import desk, service
 from core.staff.model import StaffRole
 from core.text import clean
 
 
-def _base() -> str:
-    return (os.environ.get("EHR_DESK_URL") or "http://127.0.0.1:8080").rstrip("/")
+async def _base(db: Database) -> str:
+    """The console's address: EHR_DESK_URL; on a demo database, where the sandbox last ran."""
+    found = os.environ.get("EHR_DESK_URL") or await db.read(mark_value, SANDBOX_URL)
+    return (found or "http://127.0.0.1:8080").rstrip("/")
 
 
 async def link(args: argparse.Namespace, context: Context) -> int:
@@ -26,12 +30,13 @@ async def link(args: argparse.Namespace, context: Context) -> int:
     try:
         context.require_secret_key()  # the link is stored as an HMAC under it
         token = await desk.issue_signin(db, args.staff)
+        base = await _base(db)
     finally:
         await db.dispose()
     if token is None:
         raise CommandError(t.text(N_("No active staff member has the id {id}."), id=args.staff))
     context.say(t.text(N_("A sign-in link for staff {id}, valid once for 10 minutes:"), id=args.staff))
-    context.say(f"{_base()}/desk/signin/{token}")
+    context.say(f"{base}/desk/signin/{token}")
     return 0
 
 
@@ -48,11 +53,12 @@ async def operator(args: argparse.Namespace, context: Context) -> int:
         member = await desk.desk_operator(db, role, clean(args.name), ward_code=args.ward,
                                           centre_code=args.centre)
         token = await desk.issue_signin(db, member.id)
+        base = await _base(db)
     finally:
         await db.dispose()
     context.say(t.text(N_("Staff {id} ({role}) can sign in once, within 10 minutes, at:"), id=member.id,
                        role=t.gettext(role.label).lower()))
-    context.say(f"{_base()}/desk/signin/{token}")
+    context.say(f"{base}/desk/signin/{token}")
     return 0
 
 

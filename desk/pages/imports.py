@@ -33,7 +33,7 @@ KINDS = {ImportKind.ROSTER: N_("Population and insurance roster (CSV)"),
          ImportKind.IMMUNIZATIONS: N_("Immunization registry (CSV)"),
          ImportKind.QD130_XML: N_("A clinic's QĐ 130 file (XML)"),
          ImportKind.FACILITIES: N_("Registry of health facilities (CSV)")}
-STATES = {ImportState.RUNNING: N_("Running"), ImportState.FINISHED: N_("Finished"),
+STATES = {ImportState.RUNNING: N_("Running"), ImportState.FINISHED: N_("Import finished"),
           ImportState.FAILED: N_("Failed"), ImportState.INTERRUPTED: N_("Interrupted")}
 ALLOWED = (StaffRole.OPERATOR, StaffRole.CENTRE_VIEWER)
 _CHUNK = 1 << 20

@@ -25,7 +25,7 @@ async def show(request: web.Request) -> web.StreamResponse:
     items = await inbox.ward_inbox(request.app[DATABASE], station_reader(staff), translator_for(request))
     done = {key: int(value) for key, value in request.query.items()
             if key in ("done", "already", "refused") and value.isdigit()}
-    return page(request, "inbox.html", items=items, done=done, problem=None)
+    return page(request, "inbox.html", items=items, done=done, problem=None, ticked=set())
 
 
 def _chosen(values: list[str]) -> list[tuple[ItemKind, int]]:
@@ -51,7 +51,8 @@ async def decide(request: web.Request) -> web.StreamResponse:
         problem = N_("Write the reason for rejecting: the resident receives it.")
     if problem:
         items = await inbox.ward_inbox(db, station_reader(staff), translator_for(request))
-        return page(request, "inbox.html", items=items, done={}, problem=problem, status=422)
+        ticked = {f"{kind.value}:{number}" for kind, number in chosen}  # kept ticked: nothing is lost
+        return page(request, "inbox.html", items=items, done={}, problem=problem, status=422, ticked=ticked)
     decisions = await inbox.decide(db, station_reader(staff), chosen, confirm=confirm,
                                    reason=reason or None, by=f"health_station:{staff.id}")
     counts = {outcome: sum(d.outcome is outcome for d in decisions) for outcome in Outcome}

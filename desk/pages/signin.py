@@ -6,7 +6,7 @@ from aiohttp import web
 
 from core.staff import desk as signin
 from core.staff.model import StaffRole
-from desk.render import page
+from desk.render import page, remember_language
 from desk.security import DATABASE, SESSION_COOKIE, redirect, set_cookie
 
 HOME = {StaffRole.RECEPTIONIST: "/desk/reception", StaffRole.STATION: "/desk/inbox",
@@ -16,7 +16,10 @@ HOME = {StaffRole.RECEPTIONIST: "/desk/reception", StaffRole.STATION: "/desk/inb
 
 async def home(request: web.Request) -> web.StreamResponse:
     signed = request["signed_in"]
-    return redirect(HOME[signed.staff.role] if signed else "/desk/signin")
+    response = redirect(HOME[signed.staff.role] if signed else "/desk/signin")
+    if request.query.get("lang") in ("vi", "en"):  # the language link of a page after a form
+        remember_language(response, request.query["lang"])
+    return response
 
 
 async def how_to_sign_in(request: web.Request) -> web.StreamResponse:
@@ -43,6 +46,7 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
     signed = request["signed_in"]
     if signed is not None:
         await signin.sign_out(request.app[DATABASE], signed.session_id)
+    request["signed_in"] = None  # the page says signed out: no menu, no name
     response = page(request, "signed_out.html")
     response.del_cookie(SESSION_COOKIE, path="/desk")
     return response

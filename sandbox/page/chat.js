@@ -50,6 +50,7 @@ const ROLE_NAMES = {
   citizen: "Người dân (Citizens)",
   volunteer: "Tình nguyện viên (Volunteers)",
   receptionist: "Nhân viên tiếp đón (Clinic reception)",
+  station: "Trạm y tế (Health stations, web console)",
   staff: "Nhân viên (Staff)",
   feature_phone: "📟 Điện thoại phổ thông (Feature phones, USSD)",
 };
