@@ -154,8 +154,11 @@ def claim(connection: Connection, channel: str, worker: str, limit: int,
     now = now_utc()
     older = aliased(ChannelUpdate.__table__)
     free = or_(_UPDATES.c.claimed_until.is_(None), _UPDATES.c.claimed_until <= now)
+    # Blocked by an older unfinished update of the lane, or by any of the lane's updates held by a
+    # worker now: a late arrival older than one being handled waits for it, never runs beside it.
     blocked = exists().where(older.c.channel == _UPDATES.c.channel, older.c.lane == _UPDATES.c.lane,
-                             older.c.done_at.is_(None), older.c.update_id < _UPDATES.c.update_id)
+                             older.c.done_at.is_(None), older.c.id != _UPDATES.c.id,
+                             or_(older.c.update_id < _UPDATES.c.update_id, older.c.claimed_until > now))
     query = (select(_UPDATES.c.id, _UPDATES.c.tries)
              .where(_UPDATES.c.channel == channel, _UPDATES.c.done_at.is_(None), free, ~blocked)
              .order_by(_UPDATES.c.id).limit(limit).with_for_update(skip_locked=True, of=_UPDATES))

@@ -122,6 +122,12 @@ class UpdateQueue:
     # -- webhook --------------------------------------------------------------------------
     def set_webhook(self, url: str, secret_token: str | None, max_connections: int,
                     drop_pending: bool) -> None:
+        current = self.webhook
+        if (current is not None and not drop_pending and current.url == url
+                and current.secret_token == secret_token and current.max_connections == max_connections):
+            # Telegram answers "Webhook is already set" and delivery goes on as it was: each of a
+            # service's workers sets the same webhook at start, and none may break a chat's order.
+            return
         undelivered = self._take_webhook_backlog()
         if drop_pending:
             undelivered, self._pending = [], deque()

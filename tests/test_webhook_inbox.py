@@ -237,6 +237,20 @@ async def test_only_the_oldest_unfinished_update_of_a_chat_can_be_claimed(db: Da
     assert await db.read(inbox.backlog, "telegram") == 4
 
 
+async def test_a_chats_older_update_arriving_late_waits_for_the_one_being_answered(db: Database) -> None:
+    """Telegram may hand a chat's updates to two workers out of order (a retried delivery): the
+    late one waits until the chat's update in hand is answered, never runs beside it."""
+    def keep(update_id: int) -> Stored:
+        return lambda c: inbox.store(c, "telegram", update_id, "7", {"update_id": update_id}, 100)
+    await db.write(keep(21))
+    (held,) = await db.write(inbox.claim, "telegram", "worker-a", 10)
+    await db.write(keep(20))  # older, stored after 21 was taken
+    assert await db.write(inbox.claim, "telegram", "worker-b", 10) == []
+    await db.write(inbox.finish, held.id)
+    (late,) = await db.write(inbox.claim, "telegram", "worker-b", 10)
+    assert late.update_id == 20
+
+
 async def test_an_update_that_keeps_killing_its_worker_is_given_up_and_the_chat_goes_on(db: Database) -> None:
     for update_id in (1, 2):
         await db.write(lambda c, u=update_id: inbox.store(c, "telegram", u, "7", {"update_id": u}, 100))
