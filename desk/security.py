@@ -39,6 +39,11 @@ def redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
+# A form whose CSRF token is missing or not this session's (also an upload's, desk/pages/imports.py).
+STALE_FORM = N_("This form has expired or did not come from this console. Nothing was done. Go back, "
+                "reload the page and try again.")
+
+
 def refusal(request: web.Request, message: str, status: int) -> web.Response:
     return page(request, "refused.html", status=status, message=message)
 
@@ -60,9 +65,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         expected = signed.csrf if signed else request.cookies.get(PRE_COOKIE)
         given = str(form.get("csrf") or "")
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-            response: web.StreamResponse = refusal(request, N_(
-                "This form has expired or did not come from this console. Nothing was done. Go back, "
-                "reload the page and try again."), 403)
+            response: web.StreamResponse = refusal(request, STALE_FORM, 403)
             return _harden(request, response)
     try:
         response = await handler(request)

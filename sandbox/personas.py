@@ -138,38 +138,27 @@ def desk_door(member: Staff) -> str:
     return f"/sandbox/desk/{member.id}"
 
 
-def station_persona(member: Staff, user_id: int, t: Translator) -> dict[str, Any]:
+def _ward_persona(member: Staff, user_id: int, t: Translator, title: str) -> dict[str, Any]:
+    """A member of a ward's team, named after the ward ("Phường Ba Đình Tình nguyện viên")."""
     ward = ward_by_code(member.ward_code or "")
     name = ward.name if ward else member.ward_code or ""
-    return {
-        "user_id": user_id,
-        "first_name": name,
-        "last_name": t.gettext(N_("Health station")),
-        "language_code": "vi",
-        "phone_number": None,
-        "role": "station",
-        "name": name,
-        "desk_url": desk_door(member),
-        "hint": t.text(N_("Health station of {ward}: confirm volunteers' entries and residents' "
-                          "corrections in the web console"), ward=name),
-    }
+    return {"user_id": user_id, "first_name": name, "last_name": t.gettext(title), "language_code": "vi",
+            "phone_number": None, "role": member.role.value, "name": name}
+
+
+def station_persona(member: Staff, user_id: int, t: Translator) -> dict[str, Any]:
+    persona = _ward_persona(member, user_id, t, N_("Health station"))
+    return {**persona, "desk_url": desk_door(member),
+            "hint": t.text(N_("Health station of {ward}: confirm volunteers' entries and residents' "
+                              "corrections in the web console"), ward=persona["name"])}
 
 
 def volunteer_persona(member: Staff, user_id: int, t: Translator) -> dict[str, Any]:
-    ward = ward_by_code(member.ward_code or "")
-    name = ward.name if ward else member.ward_code or ""
-    return {
-        "user_id": user_id,
-        "first_name": name,
-        "last_name": t.gettext(N_("Volunteer")),
-        "language_code": "vi",
-        "phone_number": None,
-        "role": "volunteer",
-        "name": name,
-        "hint": t.text(N_("Volunteer of {ward}: {worklist}, then {assist} with a resident's ID and birth "
-                          "date"), ward=name, worklist=typed("worklist", t.locale),
-                       assist=typed("assist", t.locale)),
-    }
+    persona = _ward_persona(member, user_id, t, N_("Volunteer"))
+    return {**persona,
+            "hint": t.text(N_("Volunteer of {ward}: {worklist}, then {assist} with a resident's ID and "
+                              "birth date"), ward=persona["name"], worklist=typed("worklist", t.locale),
+                           assist=typed("assist", t.locale))}
 
 
 async def _enrol(db: Database, user_id: int, role: StaffRole, **place: str) -> None:

@@ -25,7 +25,7 @@ from core.reporting import figures
 from core.staff.model import StaffRole
 from desk.pages.team import SETTINGS
 from desk.render import page
-from desk.security import DATABASE, multipart_csrf, redirect, refusal, requires
+from desk.security import DATABASE, STALE_FORM, multipart_csrf, redirect, refusal, requires
 
 log = logging.getLogger(__name__)
 RUNNING = web.AppKey("desk_imports_running", set)
@@ -74,13 +74,10 @@ async def upload(request: web.Request) -> web.StreamResponse:
                 fields[str(part.name)] = (await part.read_chunk(256)).decode(  # type: ignore[union-attr]
                     "utf-8", "replace")
                 if part.name == "csrf" and not await multipart_csrf(request, fields["csrf"]):
-                    return refusal(request, N_("This form has expired or did not come from this console. "
-                                               "Nothing was done. Go back, reload the page and try "
-                                               "again."), 403)
+                    return refusal(request, STALE_FORM, 403)
                 continue
             if "csrf" not in fields:
-                return refusal(request, N_("This form has expired or did not come from this console. "
-                                           "Nothing was done. Go back, reload the page and try again."), 403)
+                return refusal(request, STALE_FORM, 403)
             name = Path(part.filename or "upload").name[:200]  # type: ignore[union-attr]
             saved = upload_dir() / f"{secrets.token_hex(8)}-{name}"
             size = 0

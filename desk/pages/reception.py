@@ -40,6 +40,13 @@ def _not_opened(request: web.Request, problem: str, status: int = 200, **params:
     return page(request, "reception.html", card=None, problem=(problem, params), status=status)
 
 
+def _not_valid(request: web.Request) -> web.Response:
+    minutes = int(tokens.token_validity().total_seconds() // 60)
+    return _not_opened(request, N_("This code does not open a health book: it may be mistyped, expired "
+                                   "(a code lasts {minutes} minutes) or replaced by a newer one. Ask the "
+                                   "person to show their newest code."), minutes=minutes)
+
+
 @requires(StaffRole.RECEPTIONIST)
 async def open_card(request: web.Request) -> web.StreamResponse:
     db, staff = request.app[DATABASE], request["signed_in"].staff
@@ -57,19 +64,14 @@ async def open_card(request: web.Request) -> web.StreamResponse:
     if found.state is DeskState.PAUSED:
         return _not_opened(request, N_("Too many codes that opened nothing. Please wait 10 minutes, then "
                                        "try again."), 429)
-    minutes = int(tokens.token_validity().total_seconds() // 60)
     if found.state is not DeskState.OPEN or found.citizen_id is None:
         # Unknown, expired, replaced (or the clerk's own code): one answer, revealing nothing.
-        return _not_opened(request, N_("This code does not open a health book: it may be mistyped, "
-                                       "expired (a code lasts {minutes} minutes) or replaced by a newer "
-                                       "one. Ask the person to show their newest code."), minutes=minutes)
+        return _not_valid(request)
     reader = Reader(account.id, staff.role.value, staff.facility_code, None, staff.name, staff.facility_name)
     read = await read_book_as(db, reader, found.citizen_id, via=via, token_id=found.token_id,
                               locale=t.locale)
     if read.book is None or read.access is None:
-        return _not_opened(request, N_("This code does not open a health book: it may be mistyped, "
-                                       "expired (a code lasts {minutes} minutes) or replaced by a newer "
-                                       "one. Ask the person to show their newest code."), minutes=minutes)
+        return _not_valid(request)
     told = (found.citizen_id, *((found.presenter_id,) if found.presenter_id else ()))
     await tell_viewed(db, read.access, told)
     person = await db.read(people.by_id, found.citizen_id)
