@@ -22,12 +22,15 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # and the access policy, who acts for whom (families), identity, staff.
     ("services on the record", ("marks", "tallies", "inbox", "pacing", "notices", "consent", "families",
                                 "identity", "staff")),
-    # Work done at the ward and the clinic with those services.
-    ("ward and clinic work", ("checkin", "volunteering", "corrections")),
+    # Work done at the ward and the clinic with those services. The station's inbox
+    # (volunteering.inbox) gathers volunteers' entries and citizens' correction requests.
+    ("ward and clinic work", ("checkin", "corrections", "volunteering")),
     # Figures over all of it: health-centre areas, per-ward figures kept current, the monthly report.
     ("figures", ("reporting",)),
-    # What starts or gathers everything: demo data, migrations, the schema, the web app, the CLI.
-    ("entry points", ("seed", "migrate", "schema", "migrations", "web", "cli", "__main__")),
+    # What starts or gathers everything: what follows an import, demo data, migrations, the
+    # schema, the web app, the CLI.
+    ("entry points", ("after_import", "seed", "migrate", "schema", "migrations", "web", "cli",
+                      "__main__")),
 )
 
 ORDER: tuple[str, ...] = tuple(part for _floor, parts in FLOORS for part in parts)

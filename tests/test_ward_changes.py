@@ -18,6 +18,8 @@ from bot.flows.replies import Input
 from core import families, notices
 from core.checkin import tokens
 from core.checkin.tokens import CheckinState
+from core.corrections.model import CorrectionRequest, RequestStatus
+from core.corrections.service import file_request, proposed_text
 from core.db import Database
 from core.families import Power
 from core.i18n import now_utc, today_hanoi, translator
@@ -40,9 +42,12 @@ from core.volunteering.changes import (
     reject_change,
     report_change,
 )
+from core.volunteering.model import PendingStatus, PendingValue, ReportStatus, WardChangeReport
+from core.volunteering.pending import pending_values, propose
 from core.volunteering.residents import Lookup, find_resident, worklist
 from tests.records import FULL_ID, make_full_record
 from tests.test_corrections_station import station
+from tests.test_import_roster import AN, roster
 
 WARD = "00070"  # Phường Hoàn Kiếm, the full record's ward
 BOOK_REFUSED = "Vui lòng xác thực danh tính trước."
@@ -88,6 +93,19 @@ async def _volunteer_told(db: Database, staff: Staff) -> list[notices.DueNotice]
     return [n for n in await db.read(notices.due, 500) if n.account_id == staff.account_id]
 
 
+async def _waiting_on(db: Database, citizen_id: int) -> dict[str, list[str]]:
+    """What waits about the person, by kind: volunteers' entries, correction requests, reports."""
+    def read(connection):  # type: ignore[no-untyped-def]
+        def statuses(table, column):  # type: ignore[no-untyped-def]
+            return sorted(connection.execute(select(table.c[column]).where(
+                table.c.citizen_id == citizen_id)).scalars())
+        return {"entries": statuses(PendingValue.__table__, "status"),
+                "deciders": statuses(PendingValue.__table__, "decided_by"),
+                "requests": statuses(CorrectionRequest.__table__, "status"),
+                "reports": statuses(WardChangeReport.__table__, "status")}
+    return await db.read(read)
+
+
 async def test_a_death_confirmed_at_the_station_closes_the_book_and_every_way_to_act_as_the_person(
         db: Database) -> None:
     deceased = await make_full_record(db)  # Nguyễn Văn An, 15/07/1990, ward 00070
@@ -108,6 +126,10 @@ async def test_a_death_confirmed_at_the_station_closes_the_book_and_every_way_to
     await db.write(accounts.open_book_of, daughter_account, deceased)
     await db.write(lambda c: notices.enqueue(c, deceased, "correction_approved", field="sex", value="1"))
     assert "Vui lòng xác thực" not in await _say(db, "an-telegram", "/book")
+    # A volunteer's entry and the person's own correction request, both waiting for the station.
+    await propose(db, volunteer, deceased, {"ethnicity_code": "06"})
+    assert isinstance(await file_request(db, deceased, "sex", proposed_text("sex", "Nữ"), "Nhầm",
+                                         channel="telegram"), int)
 
     # The volunteer finds her as /change does, and reports the death with the month known.
     found = await find_resident(db, volunteer, await db.read(accounts.find_account, "telegram",
@@ -138,6 +160,11 @@ async def test_a_death_confirmed_at_the_station_closes_the_book_and_every_way_to
     assert row.status is CitizenStatus.DECEASED and row.status_date == dt.date(2025, 11, 1)
     assert row.source is Source.HEALTH_STATION and f"report {report}" in row.reference
     assert ("status", "active", "deceased") in history
+    # Nothing waits for the station about her any more: the entry and the request are closed.
+    assert await pending_values(db, citizen_id=deceased) == []
+    assert await _waiting_on(db, deceased) == {
+        "entries": [PendingStatus.REJECTED], "deciders": ["deceased"],
+        "requests": [RequestStatus.CLOSED], "reports": [ReportStatus.CONFIRMED]}
     # Nothing acts as the person any more: no book on Telegram, no PIN session, no code, no proxy.
     assert BOOK_REFUSED in await _say(db, "an-telegram", "/book")
     assert await db.read(accounts.linked_accounts, "ussd", deceased) == []
@@ -252,3 +279,43 @@ async def test_the_station_rejects_at_its_command_line_and_the_volunteer_reads_t
     assert said.text == ("Trạm y tế không xác nhận báo cáo của bạn rằng Nguyễn V. A. đã chuyển đi. "
                          "Lý do: Gia đình vẫn ở tại phường, chỉ đi làm xa")
     assert [o.label for row in said.options for o in row] == ["📋 Người dân cần hỗ trợ"]
+
+
+async def test_the_register_saying_a_person_died_ends_what_acted_as_them_and_what_waited_on_them(
+        db: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    deceased = await make_full_record(db)  # Nguyễn Văn An, the register's row AN
+    volunteer = await _volunteer(db)
+    await _telegram(db, "an-telegram", deceased)
+    issued = await tokens.issue(db, deceased, "telegram")
+    daughter = await _person(db, "Nguyễn Thị Hoa", "001185002222", PartialDate(1985, 4, 2))
+    await _telegram(db, "hoa-telegram", daughter)
+    await db.write(lambda c: families.grant_proxy(c, deceased, daughter, [Power.READ], today=today_hanoi(),
+                                                  channel="telegram", tell=False))
+    await propose(db, volunteer, deceased, {"ethnicity_code": "06"})
+    assert isinstance(await file_request(db, deceased, "sex", proposed_text("sex", "Nữ"), "Nhầm",
+                                         channel="telegram"), int)
+    moved = await report_change(db, volunteer, deceased, ChangeKind.MOVED_AWAY, None, "",
+                                destination="Phường Long Biên")
+    assert isinstance(moved, int)
+    assert AN.startswith(FULL_ID) and AN.endswith("O+,,")
+
+    # The population register's next roster says he died (trang_thai tu_vong).
+    path = roster(tmp_path, AN[:-1] + "tu_vong,")
+    imported = station(db, "import-roster", str(path))
+    assert imported.returncode == 0, imported.stderr
+
+    assert (await db.read(lambda c: c.execute(select(Citizen.status).where(Citizen.id == deceased)).scalar())
+            is CitizenStatus.DECEASED)
+    assert BOOK_REFUSED in await _say(db, "an-telegram", "/book")
+    assert await db.read(accounts.linked_accounts, "telegram", deceased) == []
+    resolved = await db.read(tokens.resolve, "token_hash", tokens.token_digest(issued.token), now_utc())
+    assert resolved.state is CheckinState.REVOKED
+    assert await db.read(families.proxies_of, deceased, today_hanoi()) == []
+    assert await open_reports(db, WARD) == []
+    assert await _waiting_on(db, deceased) == {
+        "entries": [PendingStatus.REJECTED], "deciders": ["deceased"],
+        "requests": [RequestStatus.CLOSED], "reports": [ReportStatus.CLOSED]}
+    # The daughter, alive, keeps her own book.
+    assert (await db.read(accounts.find_account, "telegram", "hoa-telegram")).citizen_id == daughter
+    # A confirm of the report the register overtook changes nothing.
+    assert await confirm_change(db, moved, by="Phạm Văn Trạm") is not Decided.DONE

@@ -57,8 +57,7 @@ def _again(turn: Turn) -> tuple[tuple[Option, ...], ...]:
 def _reader(turn: Turn) -> Reader:
     staff = turn.staff
     assert staff is not None  # the journey requires reception (the engine checks)
-    return Reader(turn.account.id, staff.role.value, staff.facility_code, None, staff.name,
-                  staff.facility_name)
+    return staff.reader
 
 
 class CheckinFlow:

@@ -14,6 +14,7 @@ from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
+from core.after_import import after_import
 from core.cli import Context
 from core.cli.progress import terminal_progress
 from core.db import Database
@@ -24,7 +25,6 @@ from core.records.imports.progress import ProgressSink
 from core.records.imports.report import FileUnreadable, ImportReport
 from core.records.imports.tracking import run_import_file, start_import
 from core.records.operations import ImportKind
-from core.reporting import figures
 
 # Each file's report, or why it could not be read, in the order given.
 Outcomes = AsyncIterator[tuple[Path, ImportReport | FileUnreadable]]
@@ -93,7 +93,7 @@ async def run_tracked(kind: ImportKind, paths: list[Path], context: Context, *,
                 outcome = error
             reporting.outcome(path, outcome, run_id)
         if not dry_run:
-            await figures.refresh(db)  # the dashboards show what was imported, not what was there
+            await after_import(db)
     finally:
         await db.dispose()
     reporting.write()
@@ -120,7 +120,7 @@ async def run_imports(importer: BatchImporter, kind: ImportKind, paths: list[Pat
                 await report_each(scratch)
         else:
             await report_each(db)
-            await figures.refresh(db)  # the dashboards show what was imported
+            await after_import(db)
     finally:
         await db.dispose()
     reporting.write()

@@ -20,6 +20,7 @@ class RequestStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    CLOSED = "closed"  # the person died before anyone decided (core.volunteering.deaths)
 
 
 class CorrectionRequest(Base):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
 
+from core.consent.policy import Reader
 from core.db import Database
 from core.i18n import N_, now_utc
 from core.identity.keys import keyed_digest, keyed_digests
@@ -42,6 +43,13 @@ class Staff:
     name: str | None
     centre_code: str | None = None
     last_active_at: dt.datetime | None = None
+
+    @property
+    def reader(self) -> Reader:
+        """The member as core.consent's policy and access log know a reader: role, facility or
+        ward, and the name the citizen's access history shows."""
+        return Reader(self.account_id, self.role.value, self.facility_code, self.ward_code, self.name,
+                      self.facility_name)
 
 
 # What each role is bound to: a receptionist to a facility; volunteers and station staff to a ward;
@@ -192,7 +200,50 @@ def _revoke_invite(connection: Connection, invite_id: int, now: dt.datetime) -> 
 
 
 async def revoke_invite(db: Database, invite_id: int) -> bool:
-    return await db.write(_revoke_invite, invite_id, now_utc())
+    done = await db.write(_revoke_invite, invite_id, now_utc())
+    log.info("staff invite %s %s", invite_id, "withdrawn" if done else "not found, used or withdrawn")
+    return done
+
+
+@dataclass(frozen=True)
+class OpenInvite:
+    """An invite nobody has used yet, still valid: whom it is for, never its code."""
+
+    id: int
+    role: StaffRole
+    name: str | None
+    facility_code: str | None
+    ward_code: str | None
+    centre_code: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+def _open_invites(connection: Connection, ward_code: str | None, now: dt.datetime) -> list[OpenInvite]:
+    query = (select(_INVITES.c.id, _INVITES.c.role, _INVITES.c.name, _INVITES.c.facility_code,
+                    _INVITES.c.ward_code, _INVITES.c.centre_code, _INVITES.c.created_at,
+                    _INVITES.c.expires_at)
+             .where(_INVITES.c.used_at.is_(None), _INVITES.c.revoked_at.is_(None),
+                    _INVITES.c.expires_at > now)
+             .order_by(_INVITES.c.created_at.desc(), _INVITES.c.id.desc()))
+    if ward_code is not None:
+        query = query.where(_INVITES.c.ward_code == ward_code)
+    return [OpenInvite(*row) for row in connection.execute(query)]
+
+
+async def open_invites(db: Database, *, ward_code: str | None = None) -> list[OpenInvite]:
+    """Invites still waiting to be used, newest first: of one ward's team, or of everyone."""
+    return await db.read(_open_invites, ward_code, now_utc())
+
+
+def _invite_ward(connection: Connection, invite_id: int) -> tuple[bool, str | None]:
+    row = connection.execute(select(_INVITES.c.ward_code).where(_INVITES.c.id == invite_id)).one_or_none()
+    return (row is not None, row.ward_code if row is not None else None)
+
+
+async def invite_ward(db: Database, invite_id: int) -> tuple[bool, str | None]:
+    """Whether the invite exists, and the ward it is for (a station withdraws only its own)."""
+    return await db.read(_invite_ward, invite_id)
 
 
 def _facility_exists(connection: Connection, code: str) -> bool:

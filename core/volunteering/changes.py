@@ -3,9 +3,8 @@
 The city plan's phase 3 has ward teams keep the list of residents current. A volunteer's word
 waits (`WardChangeReport`) until the station confirms it: then, in one transaction, the record's
 status and its date change through the record's own merge with health-station provenance (the old
-status stays in the field history), and for a death everything that acted as the person stops:
-their linked accounts on every channel (as logging out does), open USSD sessions, live check-in
-codes, proxy grants given or received, and notices still waiting for them. A guardian's right over
+status stays in the field history), and for a death everything that acted as the person stops
+and nothing waits on them (core.volunteering.deaths, as when the register says it). A guardian's right over
 a dead or moved-away person ends by the rule itself (core.families.rules). The volunteer is told
 the decision in the bot (core.notices), with a rejection's reason.
 """
@@ -20,11 +19,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from core import families, notices, validation
-from core.checkin import tokens
+from core import notices, validation
 from core.db import Database
 from core.i18n import now_utc
-from core.identity import accounts, sessions
 from core.privacy import mask_personal_id
 from core.records.citizen import Citizen, FieldChange
 from core.records.provenance import Provenance, Source
@@ -32,6 +29,7 @@ from core.records.register import merge_fields
 from core.staff.model import StaffMember, StaffRole
 from core.staff.service import Staff
 from core.values import CitizenStatus, PartialDate
+from core.volunteering import deaths
 from core.volunteering.model import ChangeKind, ReportStatus, WardChangeReport
 from core.volunteering.residents import short_name
 
@@ -209,17 +207,6 @@ def _set_status(connection: Connection, report: Any, by: str, now: dt.datetime) 
             connection.execute(insert(FieldChange.__table__), merge.history)
 
 
-def _end_what_acted_as(connection: Connection, citizen_id: int, now: dt.datetime) -> None:
-    """A death: nothing acts as the person any more, on any channel, and nothing more is said to them."""
-    unlinked = accounts.unlink_everywhere(connection, citizen_id)
-    sessions.end_sessions_of(connection, unlinked)
-    revoked = tokens.revoke_all(connection, citizen_id, now)
-    ended = families.end_grants_of(connection, citizen_id)
-    notices.drop_for(connection, citizen_id, unlinked)
-    log.info("deceased citizen %s: %s accounts unlinked, %s codes revoked, %s grants ended",
-             citizen_id, len(unlinked), revoked, ended)
-
-
 def _already(connection: Connection, report_id: int, ward: str | None) -> Decided:
     row = connection.execute(select(_REPORTS.c.status, _REPORTS.c.ward_code)
                              .where(_REPORTS.c.id == report_id)).one_or_none()
@@ -245,7 +232,7 @@ def _decide(connection: Connection, report_id: int, confirm: bool, reason: str |
     if confirm:
         _set_status(connection, report, by, now)
         if report.kind is ChangeKind.DECEASED:
-            _end_what_acted_as(connection, report.citizen_id, now)
+            deaths.end_for(connection, report.citizen_id, now)
     # The volunteer's account hears the outcome (never the resident's: for a death nobody reads it).
     volunteer = connection.execute(select(_MEMBERS.c.account_id)
                                    .where(_MEMBERS.c.id == report.staff_id)).scalar()

@@ -52,6 +52,7 @@ class ReportStatus(enum.StrEnum):
     OPEN = "open"  # waits for the health station
     CONFIRMED = "confirmed"
     REJECTED = "rejected"
+    CLOSED = "closed"  # the register said the death first (core.volunteering.deaths)
 
 
 _OPEN_SQL = f"status = '{ReportStatus.OPEN.value}'"

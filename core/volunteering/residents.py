@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, func, literal_column, select
 
 from core.consent.access import read_book_as
-from core.consent.policy import Reader
 from core.db import Database
 from core.i18n import now_utc, today_hanoi
 from core.identity import accounts, attempts
@@ -89,9 +88,9 @@ async def find_resident(db: Database, staff: Staff, account: accounts.Account, p
     result = await db.write(_lookup, account, staff.ward_code, personal_id, born)
     log.info("volunteer lookup by account %s: %s", account.id, result.state.value)
     if result.state is Lookup.FOUND and result.citizen_id is not None:
-        reader = Reader(account.id, staff.role.value, None, staff.ward_code, staff.name)
         # The access event the resident reads in /access; a volunteer's book is general only.
-        await read_book_as(db, reader, result.citizen_id, via="lookup", only=frozenset({BookGroup.GENERAL}))
+        await read_book_as(db, staff.reader, result.citizen_id, via="lookup",
+                           only=frozenset({BookGroup.GENERAL}))
     return result
 
 

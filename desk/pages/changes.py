@@ -12,7 +12,6 @@ from core.records.display_rules import BookGroup
 from core.staff.model import StaffRole
 from core.volunteering import changes
 from core.volunteering.changes import Decided
-from desk.pages.inbox import station_reader
 from desk.render import page
 from desk.security import DATABASE, redirect, requires
 
@@ -26,7 +25,7 @@ SAID = {Decided.DONE: N_("Done: the record is changed and the volunteer is told.
 async def _show(request: web.Request, *, problem: str | None = None, status: int = 200) -> web.Response:
     db, staff = request.app[DATABASE], request["signed_in"].staff
     reports = await changes.open_reports(db, staff.ward_code)
-    await note_reads(db, station_reader(staff), {r.citizen_id for r in reports if r.citizen_id},
+    await note_reads(db, staff.reader, {r.citizen_id for r in reports if r.citizen_id},
                      frozenset({BookGroup.GENERAL}), via="desk_changes")
     said = request.query.get("said")
     outcome = SAID.get(Decided(said)) if said in Decided._value2member_map_ else None

@@ -16,12 +16,12 @@ from pathlib import Path
 
 from aiohttp import web
 
+from core.after_import import after_import
 from core.config import PROJECT_ROOT
 from core.i18n import N_
 from core.records.imports.report import FileUnreadable
 from core.records.imports.tracking import import_status, recent_imports, run_import_file, start_import
 from core.records.operations import ImportKind, ImportState
-from core.reporting import figures
 from core.staff.model import StaffRole
 from desk.pages.team import SETTINGS
 from desk.render import page
@@ -107,7 +107,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
 async def _run(db, run_id: int, path: Path) -> None:
     try:
         await run_import_file(db, run_id, path)
-        await figures.refresh(db)  # the dashboards show what was imported
+        await after_import(db)
     except FileUnreadable:
         pass  # the run says why, as its one problem
     except Exception:  # the run is marked failed with the kind of error; logged there

@@ -5,24 +5,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from core.consent.policy import Reader
-from core.corrections import inbox
-from core.corrections.inbox import ItemKind, Outcome
 from core.i18n import N_
 from core.staff.model import StaffRole
-from core.staff.service import Staff
+from core.volunteering import inbox
+from core.volunteering.inbox import ItemKind, Outcome
 from desk.render import page, translator_for
 from desk.security import DATABASE, redirect, requires
-
-
-def station_reader(staff: Staff) -> Reader:
-    return Reader(staff.account_id, staff.role.value, None, staff.ward_code, staff.name)
 
 
 @requires(StaffRole.STATION)
 async def show(request: web.Request) -> web.StreamResponse:
     staff = request["signed_in"].staff
-    items = await inbox.ward_inbox(request.app[DATABASE], station_reader(staff), translator_for(request))
+    items = await inbox.ward_inbox(request.app[DATABASE], staff.reader, translator_for(request))
     done = {key: int(value) for key, value in request.query.items()
             if key in ("done", "already", "refused") and value.isdigit()}
     return page(request, "inbox.html", items=items, done=done, problem=None, ticked=set())
@@ -50,10 +44,10 @@ async def decide(request: web.Request) -> web.StreamResponse:
     elif not confirm and not reason:
         problem = N_("Write the reason for rejecting: the resident receives it.")
     if problem:
-        items = await inbox.ward_inbox(db, station_reader(staff), translator_for(request))
+        items = await inbox.ward_inbox(db, staff.reader, translator_for(request))
         ticked = {f"{kind.value}:{number}" for kind, number in chosen}  # kept ticked: nothing is lost
         return page(request, "inbox.html", items=items, done={}, problem=problem, status=422, ticked=ticked)
-    decisions = await inbox.decide(db, station_reader(staff), chosen, confirm=confirm,
+    decisions = await inbox.decide(db, staff.reader, chosen, confirm=confirm,
                                    reason=reason or None, by=f"health_station:{staff.id}")
     counts = {outcome: sum(d.outcome is outcome for d in decisions) for outcome in Outcome}
     return redirect(f"/desk/inbox?done={counts[Outcome.DONE]}&already={counts[Outcome.ALREADY_DECIDED]}"
