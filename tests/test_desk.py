@@ -13,10 +13,13 @@ from PIL import Image
 from playwright.async_api import Page, expect
 
 from core.consent.access import latest_access
+from core.consent.grants import set_any_clinic
 from core.corrections import service as corrections
 from core.db import Database
 from core.i18n import today_hanoi
+from core.identity import accounts
 from core.records import people
+from core.records.display_rules import BookGroup
 from core.staff import desk as signin
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
@@ -130,6 +133,42 @@ async def test_a_receptionist_scans_a_qr_then_types_a_spoken_code_and_the_citize
         await expect(page.get_by_role("article")).to_have_count(0)
         assert await tab_from(page, "Quét mã QR", 1) == ["Mở"]
         await focus_follows_reading_order(page)
+
+
+async def test_a_receptionist_opens_a_shared_visit_in_full_only_while_the_persons_code_is_valid(
+        sandbox: str, sandbox_db: Database) -> None:
+    people_ = personas(sandbox)
+    citizen = next(p for p in people_ if p["role"] == "citizen" and p.get("kind") == "with_visits")
+    desk = next(p for p in people_ if p["role"] == "receptionist")
+    citizen_id = citizen["user_id"] - CITIZEN_BASE
+    # The person opens their visits to any clinic (what /chiase does in the chat).
+    await set_any_clinic(sandbox_db, citizen_id, frozenset({BookGroup.VISITS}), channel="telegram")
+    async with await verified(sandbox, citizen) as phone, chromium() as browser:
+        link, _spoken = await shown_qr(phone)
+        page = await signed_in(browser, sandbox, door(desk))
+        await page.get_by_label("Quét mã QR").fill(link)
+        await page.keyboard.press("Enter")
+        card = page.get_by_role("article")
+        await expect(card).to_contain_text("Lịch sử khám chữa bệnh")
+        first = card.get_by_role("listitem").filter(has=page.get_by_role("link")).first
+        title = await first.get_by_role("link").inner_text()
+        visit_page = page.url
+        await first.get_by_role("link").click()
+        heading = page.get_by_role("heading", level=1)
+        await expect(heading).to_contain_text(f"lần khám {title}")
+        await expect(heading).to_contain_text(citizen["name"])
+        assert await page.locator("article dl dt").count() >= 2, "the visit shows no details"
+        await accessible(page)
+        reads = await latest_access(sandbox_db, citizen_id)
+        assert reads[0].via == "card" and reads[0].reader_role == "receptionist"
+        assert reads[0].groups == frozenset({BookGroup.GENERAL, BookGroup.VISITS})
+        opened = page.url
+        # A new code replaces the old one: the card's visits no longer open, and say why.
+        await shown_qr(phone)
+        await page.goto(opened)
+        await expect(page.get_by_role("alert")).to_contain_text("Thẻ này đã đóng")
+        await expect(page.get_by_role("article")).to_have_count(0)
+        assert visit_page.endswith("/desk/reception")
 
 
 async def test_a_station_confirms_a_volunteer_entry_and_a_birth_date_correction_and_the_citizen_is_told(
@@ -255,6 +294,16 @@ async def test_a_revoked_receptionists_session_stops_at_once_and_an_operator_man
         # The language link right after a form: the console's home in English, not an error.
         await admin.get_by_role("link", name="English").click()
         await expect(admin.get_by_role("heading", level=1)).to_contain_text("Figures")
+        # Handed to the wrong person: the invite waits in its own list and is withdrawn there.
+        await admin.goto("/desk/team")
+        waiting = admin.get_by_role("region", name="Invites not used yet")
+        hoa = waiting.get_by_role("row").filter(has_text="Trần Thị Hoa")
+        await expect(hoa).to_contain_text("Health station staff")
+        await accessible(admin)
+        await waiting.get_by_role("button", name="Withdraw the invite for Trần Thị Hoa").click()
+        await expect(admin.get_by_role("region", name="Invites not used yet")).to_have_count(0)
+        account = await sandbox_db.write(accounts.open_account, "telegram", "hoa-wrong-hands")
+        assert await staff_service.accept(sandbox_db, link.rpartition("staff_")[2], account.id) is None
 
 
 async def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(sandbox: str,

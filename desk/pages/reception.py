@@ -12,12 +12,11 @@ import re
 from aiohttp import web
 
 from core.checkin import desk, tokens
-from core.checkin.card import allergy_list, card_sections, name_of, visit_list
+from core.checkin.card import NEWEST_VISITS, allergy_list, card_sections, name_of, visit_list
 from core.checkin.desk import DeskState
 from core.checkin.viewed import tell_viewed
 from core.consent.access import read_book_as
 from core.consent.grants import group_names
-from core.consent.policy import Reader
 from core.families.rules import PRESENTED_AS
 from core.i18n import N_, today_hanoi
 from core.identity.accounts import account_by_id
@@ -67,8 +66,7 @@ async def open_card(request: web.Request) -> web.StreamResponse:
     if found.state is not DeskState.OPEN or found.citizen_id is None:
         # Unknown, expired, replaced (or the clerk's own code): one answer, revealing nothing.
         return _not_valid(request)
-    reader = Reader(account.id, staff.role.value, staff.facility_code, None, staff.name, staff.facility_name)
-    read = await read_book_as(db, reader, found.citizen_id, via=via, token_id=found.token_id,
+    read = await read_book_as(db, staff.reader, found.citizen_id, via=via, token_id=found.token_id,
                               locale=t.locale)
     if read.book is None or read.access is None:
         return _not_valid(request)
@@ -79,13 +77,50 @@ async def open_card(request: web.Request) -> web.StreamResponse:
     presenter = None
     if found.presenter_name and found.presented_as in PRESENTED_AS:
         presenter = (found.presenter_name, PRESENTED_AS[found.presented_as])
-    card = {"name": name_of(read.book), "age": birth.age_on(today_hanoi()) if birth else None,
+    card = {"token": found.token_id, "name": name_of(read.book),
+            "age": birth.age_on(today_hanoi()) if birth else None,
             "sections": card_sections(read.book), "allergies": allergy_list(read.book),
             "visits": visit_list(read.book), "groups": group_names(read.access.groups, t),
-            "presenter": presenter, "opened_at": read.access.at, "general": BookGroup.GENERAL}
+            "presenter": presenter, "opened_at": read.access.at, "general": BookGroup.GENERAL,
+            "newest": NEWEST_VISITS}
     return page(request, "reception.html", card=card, problem=None)
+
+
+def _closed(request: web.Request) -> web.Response:
+    minutes = int(tokens.token_validity().total_seconds() // 60)
+    return _not_opened(request, N_("This card is closed: its visits open only while the person's code is "
+                                   "valid ({minutes} minutes), and only as far as the person shares them. "
+                                   "Ask the person to show their newest code."), minutes=minutes)
+
+
+@requires(StaffRole.RECEPTIONIST)
+async def visits(request: web.Request) -> web.StreamResponse:
+    """The card's visits, all of them or one in full: read again through the one door, logged,
+    only while the person's code is valid and only by the desk that opened it (core.checkin.desk)."""
+    db, staff = request.app[DATABASE], request["signed_in"].staff
+    token, ref = request.match_info["token"], request.match_info.get("ref")
+    if not token.isdigit() or (ref is not None and not ref.isdigit()):
+        return _closed(request)
+    account = await db.read(account_by_id, staff.account_id)
+    found = await desk.reopen(db, account, staff, int(token))
+    if found.state is not DeskState.OPEN or found.citizen_id is None:
+        return _closed(request)
+    t = translator_for(request)
+    read = await read_book_as(db, staff.reader, found.citizen_id, via="card",
+                              token_id=int(token), locale=t.locale,
+                              only=frozenset({BookGroup.GENERAL, BookGroup.VISITS}))
+    listed = visit_list(read.book) if read.book is not None else None
+    if read.book is None or listed is None:
+        return _closed(request)
+    entry = next((e for e in listed.entries if e.ref == int(ref)), None) if ref is not None else None
+    if ref is not None and entry is None:
+        return _closed(request)
+    return page(request, "visits.html", name=name_of(read.book), visits=listed, entry=entry,
+                token=int(token))
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/reception", reception)
     app.router.add_post("/reception", open_card)
+    app.router.add_get("/reception/{token}/visits", visits)
+    app.router.add_get("/reception/{token}/visits/{ref}", visits)

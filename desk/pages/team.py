@@ -1,5 +1,5 @@
 """The team: invite receptionists, volunteers and station staff (a link and a printable QR code),
-see who is active, revoke at once.
+see who is active and which invites wait to be used, revoke or withdraw at once.
 
 An operator manages everyone; a health station manages its own ward's volunteers and staff.
 """
@@ -38,8 +38,11 @@ def _team_ward(staff: Staff) -> str | None:
 async def _page(request: web.Request, *, problem: str | None = None, status: int = 200,
                 invite: dict | None = None) -> web.Response:
     staff = request["signed_in"].staff
-    members = await service.list_staff(request.app[DATABASE], ward_code=_team_ward(staff))
-    return page(request, "team.html", members=members, roles=INVITES[staff.role], problem=problem,
+    db, ward = request.app[DATABASE], _team_ward(staff)
+    members = await service.list_staff(db, ward_code=ward)
+    waiting = await service.open_invites(db, ward_code=ward)
+    return page(request, "team.html", members=members, waiting=waiting, roles=INVITES[staff.role],
+                problem=problem,
                 invite=invite, wards=hanoi_wards(), ward_name=lambda code: (
                     ward_by_code(code).name if code and ward_by_code(code) else code or ""), status=status)
 
@@ -107,7 +110,22 @@ async def revoke(request: web.Request) -> web.StreamResponse:
     return redirect("/desk/team?revoked=1")
 
 
+@requires(StaffRole.OPERATOR, StaffRole.STATION)
+async def withdraw(request: web.Request) -> web.StreamResponse:
+    """An invite not used yet stops working (handed to the wrong person, or not needed)."""
+    db, staff = request.app[DATABASE], request["signed_in"].staff
+    form = await request.post()
+    invite_id = int(form["invite"]) if str(form.get("invite") or "").isdigit() else 0
+    found, ward = await service.invite_ward(db, invite_id)
+    if (not found or (staff.role is StaffRole.STATION and ward != staff.ward_code)
+            or not await service.revoke_invite(db, invite_id)):
+        return await _page(request, problem=N_("That invite is not waiting any more: it was used, "
+                                               "withdrawn or has expired."), status=422)
+    return redirect("/desk/team?withdrawn=1")
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/team", show)
     app.router.add_post("/team/invite", invite)
     app.router.add_post("/team/revoke", revoke)
+    app.router.add_post("/team/withdraw", withdraw)
