@@ -18,6 +18,7 @@ from bot.flows.registry import Journey, Requires, Subject
 from bot.flows.replies import Notice, Option, Reply, Step, rows
 from bot.flows.turn import Turn
 from core.checkin import desk, tokens
+from core.checkin.card import card_closed, not_opened
 from core.checkin.desk import DeskLookup, DeskState
 from core.consent.access import AccessRecord, read_book_as
 from core.consent.grants import consent_of, group_names
@@ -106,11 +107,7 @@ class CheckinFlow:
         if found.state is DeskState.NOT_RECEPTION or turn.staff is None:
             return self._not_staff(turn)
         # Unknown, expired or replaced: one answer, so a code reveals nothing to anyone but its owner.
-        minutes = int(tokens.token_validity().total_seconds() // 60)
-        invalid = Step((Reply(turn._("This code does not open a health book: it may be mistyped, expired "
-                                     "(a code lasts {minutes} minutes) or replaced by a newer one. Ask the "
-                                     "person to show their newest code.", minutes=minutes),
-                              options=_again(turn)),), ASK_CODE)
+        invalid = Step((Reply(not_opened().render(turn.t), options=_again(turn)),), ASK_CODE)
         if found.state is not DeskState.OPEN or found.citizen_id is None or found.token_id is None:
             return invalid
         read = await read_book_as(turn.db, _reader(turn), found.citizen_id, via=via,
@@ -149,11 +146,7 @@ class CheckinFlow:
         return (name_of(read.book), visits) if read.book and visits else None
 
     def _closed(self, turn: Turn) -> Step:
-        minutes = int(tokens.token_validity().total_seconds() // 60)
-        text = turn._("This card is closed: its visits open only while the person's code is "
-                      "valid ({minutes} minutes), and only as far as the person shares them. Ask the "
-                      "person to show their newest code.", minutes=minutes)
-        return Step((Reply(text, options=_again(turn), new_message=True),))
+        return Step((Reply(card_closed().render(turn.t), options=_again(turn), new_message=True),))
 
     async def _visits(self, turn: Turn, token: int, page: int, *, new: bool) -> Step:
         found = await self._visits_read(turn, token)

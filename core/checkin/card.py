@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.checkin import tokens
+from core.i18n import N_, Message
 from core.records.display_rules import BookGroup
 from core.records.healthbook import BookList, BookRow, BookSection, HealthBook
 
@@ -26,6 +28,24 @@ ALLERGIES = "history.allergies"
 ALLERGY_DETAIL = ("history.allergies.reaction",)
 VISITS = "visits.visits"
 NEWEST_VISITS = 3
+
+
+def _minutes() -> int:
+    return int(tokens.token_validity().total_seconds() // 60)
+
+
+def not_opened() -> Message:
+    """Reception's one answer for a code that is unknown, expired or replaced: it reveals nothing."""
+    return Message(N_("This code does not open a health book: it may be mistyped, expired (a code "
+                      "lasts {minutes} minutes) or replaced by a newer one. Ask the person to show "
+                      "their newest code."), {"minutes": _minutes()})
+
+
+def card_closed() -> Message:
+    """A card's visits asked for after its code stopped being valid."""
+    return Message(N_("This card is closed: its visits open only while the person's code is valid "
+                      "({minutes} minutes), and only as far as the person shares them. Ask the "
+                      "person to show their newest code."), {"minutes": _minutes()})
 
 
 def card_rows(section: BookSection) -> tuple[BookRow, ...]:

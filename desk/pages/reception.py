@@ -12,13 +12,21 @@ import re
 from aiohttp import web
 
 from core.checkin import desk, tokens
-from core.checkin.card import NEWEST_VISITS, allergy_list, card_sections, name_of, visit_list
+from core.checkin.card import (
+    NEWEST_VISITS,
+    allergy_list,
+    card_closed,
+    card_sections,
+    name_of,
+    not_opened,
+    visit_list,
+)
 from core.checkin.desk import DeskState
 from core.checkin.viewed import tell_viewed
 from core.consent.access import read_book_as
 from core.consent.grants import group_names
 from core.families.rules import PRESENTED_AS
-from core.i18n import N_, today_hanoi
+from core.i18n import N_, Message, today_hanoi
 from core.identity.accounts import account_by_id
 from core.records import people
 from core.records.display_rules import BookGroup
@@ -39,11 +47,8 @@ def _not_opened(request: web.Request, problem: str, status: int = 200, **params:
     return page(request, "reception.html", card=None, problem=(problem, params), status=status)
 
 
-def _not_valid(request: web.Request) -> web.Response:
-    minutes = int(tokens.token_validity().total_seconds() // 60)
-    return _not_opened(request, N_("This code does not open a health book: it may be mistyped, expired "
-                                   "(a code lasts {minutes} minutes) or replaced by a newer one. Ask the "
-                                   "person to show their newest code."), minutes=minutes)
+def _said(request: web.Request, message: Message) -> web.Response:
+    return _not_opened(request, message.msgid, **message.params)
 
 
 @requires(StaffRole.RECEPTIONIST)
@@ -65,11 +70,11 @@ async def open_card(request: web.Request) -> web.StreamResponse:
                                        "try again."), 429)
     if found.state is not DeskState.OPEN or found.citizen_id is None:
         # Unknown, expired, replaced (or the clerk's own code): one answer, revealing nothing.
-        return _not_valid(request)
+        return _said(request, not_opened())
     read = await read_book_as(db, staff.reader, found.citizen_id, via=via, token_id=found.token_id,
                               locale=t.locale)
     if read.book is None or read.access is None:
-        return _not_valid(request)
+        return _said(request, not_opened())
     told = (found.citizen_id, *((found.presenter_id,) if found.presenter_id else ()))
     await tell_viewed(db, read.access, told)
     person = await db.read(people.by_id, found.citizen_id)
@@ -86,13 +91,6 @@ async def open_card(request: web.Request) -> web.StreamResponse:
     return page(request, "reception.html", card=card, problem=None)
 
 
-def _closed(request: web.Request) -> web.Response:
-    minutes = int(tokens.token_validity().total_seconds() // 60)
-    return _not_opened(request, N_("This card is closed: its visits open only while the person's code is "
-                                   "valid ({minutes} minutes), and only as far as the person shares them. "
-                                   "Ask the person to show their newest code."), minutes=minutes)
-
-
 @requires(StaffRole.RECEPTIONIST)
 async def visits(request: web.Request) -> web.StreamResponse:
     """The card's visits, all of them or one in full: read again through the one door, logged,
@@ -100,21 +98,21 @@ async def visits(request: web.Request) -> web.StreamResponse:
     db, staff = request.app[DATABASE], request["signed_in"].staff
     token, ref = request.match_info["token"], request.match_info.get("ref")
     if not token.isdigit() or (ref is not None and not ref.isdigit()):
-        return _closed(request)
+        return _said(request, card_closed())
     account = await db.read(account_by_id, staff.account_id)
     found = await desk.reopen(db, account, staff, int(token))
     if found.state is not DeskState.OPEN or found.citizen_id is None:
-        return _closed(request)
+        return _said(request, card_closed())
     t = translator_for(request)
     read = await read_book_as(db, staff.reader, found.citizen_id, via="card",
                               token_id=int(token), locale=t.locale,
                               only=frozenset({BookGroup.GENERAL, BookGroup.VISITS}))
     listed = visit_list(read.book) if read.book is not None else None
     if read.book is None or listed is None:
-        return _closed(request)
+        return _said(request, card_closed())
     entry = next((e for e in listed.entries if e.ref == int(ref)), None) if ref is not None else None
     if ref is not None and entry is None:
-        return _closed(request)
+        return _said(request, card_closed())
     return page(request, "visits.html", name=name_of(read.book), visits=listed, entry=entry,
                 token=int(token))
 
