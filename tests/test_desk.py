@@ -275,6 +275,7 @@ async def test_a_revoked_receptionists_session_stops_at_once_and_an_operator_man
         await expect(member).to_contain_text("Nhân viên tiếp đón")
         await member.get_by_role("button", name=re.compile("Thu hồi")).click()
         await expect(admin.get_by_role("row").filter(has_text=desk["name"])).to_have_count(0)
+        await expect(admin.get_by_role("status")).to_contain_text("Đã thu hồi quyền")
         # The receptionist's very next request finds the session ended.
         await reception.reload()
         await expect(reception).to_have_url(re.compile(r"/desk/signin$"))
@@ -302,6 +303,7 @@ async def test_a_revoked_receptionists_session_stops_at_once_and_an_operator_man
         await accessible(admin)
         await waiting.get_by_role("button", name="Withdraw the invite for Trần Thị Hoa").click()
         await expect(admin.get_by_role("region", name="Invites not used yet")).to_have_count(0)
+        await expect(admin.get_by_role("status")).to_contain_text("no longer work")
         account = await sandbox_db.write(accounts.open_account, "telegram", "hoa-wrong-hands")
         assert await staff_service.accept(sandbox_db, link.rpartition("staff_")[2], account.id) is None
 

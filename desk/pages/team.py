@@ -25,6 +25,10 @@ from desk.render import page
 from desk.security import DATABASE, redirect, requires
 
 SETTINGS = web.AppKey("desk_settings", DeskSettings)
+# What the page says after a redirect from a form (`?done=…`).
+DONE = {"revoked": N_("The member's access was revoked: from their next step, neither the console "
+                      "nor the bot lets them in."),
+        "withdrawn": N_("The invite was withdrawn: its link and QR code no longer work.")}
 # Whom each manager may invite.
 INVITES = {StaffRole.OPERATOR: tuple(StaffRole),
            StaffRole.STATION: (StaffRole.VOLUNTEER, StaffRole.STATION)}
@@ -42,7 +46,7 @@ async def _page(request: web.Request, *, problem: str | None = None, status: int
     members = await service.list_staff(db, ward_code=ward)
     waiting = await service.open_invites(db, ward_code=ward)
     return page(request, "team.html", members=members, waiting=waiting, roles=INVITES[staff.role],
-                problem=problem,
+                problem=problem, done=DONE.get(request.query.get("done", "")),
                 invite=invite, wards=hanoi_wards(), ward_name=lambda code: (
                     ward_by_code(code).name if code and ward_by_code(code) else code or ""), status=status)
 
@@ -107,7 +111,7 @@ async def revoke(request: web.Request) -> web.StreamResponse:
         return await _page(request, problem=N_("That member is not on your team, or was revoked "
                                                "already."), status=422)
     await service.revoke(db, member_id)
-    return redirect("/desk/team?revoked=1")
+    return redirect("/desk/team?done=revoked")
 
 
 @requires(StaffRole.OPERATOR, StaffRole.STATION)
@@ -121,7 +125,7 @@ async def withdraw(request: web.Request) -> web.StreamResponse:
             or not await service.revoke_invite(db, invite_id)):
         return await _page(request, problem=N_("That invite is not waiting any more: it was used, "
                                                "withdrawn or has expired."), status=422)
-    return redirect("/desk/team?withdrawn=1")
+    return redirect("/desk/team?done=withdrawn")
 
 
 def add_routes(app: web.Application) -> None:
