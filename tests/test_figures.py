@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from core import reporting, tallies
+from core.checkin import desk, tokens
 from core.consent.access import read_book_as
 from core.consent.policy import Reader
 from core.corrections import service as corrections
@@ -267,6 +268,37 @@ async def test_check_ins_count_on_the_ward_and_day_they_happened(db: Database) -
     rows = await db.read(read)
     assert [(w, str(d), k, n) for w, d, k, n in rows] == [(ward, "2026-04-01", "checkin", 2)]
     assert at.astimezone(TIMEZONE).date() == dt.date(2026, 4, 1)
+
+
+async def test_a_code_scanned_twice_then_typed_is_one_check_in_and_the_next_code_another(
+        db: Database) -> None:
+    await seeded(db)
+    (citizen_id, ward), = await residents(db, 1)
+    facility = await db.read(lambda c: c.execute(text("SELECT code FROM facilities LIMIT 1")).scalar_one())
+    invite = await staff_service.invite(db, StaffRole.RECEPTIONIST, facility_code=facility, name="Hoa")
+    account = await db.write(accounts.open_account, "telegram", "desk-hoa")
+    staff = await staff_service.accept(db, invite.code, account.id)
+    assert staff is not None
+
+    async def arrive() -> tokens.IssuedCheckin:
+        return await tokens.issue(db, citizen_id, "telegram")
+
+    async def desk_opens(found: desk.DeskLookup, via: str) -> None:
+        assert found.state is desk.DeskState.OPEN
+        await read_book_as(db, staff.reader, citizen_id, via=via, token_id=found.token_id)
+
+    def checkins(connection: Connection) -> int:
+        return connection.execute(text("SELECT COALESCE(SUM(count), 0) FROM ward_tallies "
+                                       "WHERE kind = 'checkin' AND ward_code = :w"), {"w": ward}).scalar_one()
+
+    first = await arrive()
+    await desk_opens(await desk.open_link(db, account, staff, first.token), "qr")
+    await desk_opens(await desk.open_link(db, account, staff, first.token), "qr")  # the scanner beeped twice
+    await desk_opens(await desk.open_code(db, account, staff, first.code), "code")  # then typed, all the same
+    assert await db.read(checkins) == 1
+    second = await arrive()  # a later visit: a new code
+    await desk_opens(await desk.open_code(db, account, staff, second.code), "code")
+    assert await db.read(checkins) == 2
 
 
 async def test_the_seed_gives_every_ward_a_health_centre(db: Database) -> None:

@@ -92,9 +92,20 @@ CHECKIN_VIA = frozenset({"qr", "code"})
 
 
 def _append_access(connection: Connection, content: dict) -> None:
-    append(connection, _EVENTS, content)
-    if content["via"] in CHECKIN_VIA:
+    new_id = append(connection, _EVENTS, content)
+    if content["via"] in CHECKIN_VIA and not _opened_before(connection, content, new_id):
         tallies.count_event(connection, tallies.CHECKIN, content["citizen_id"], content["at"])
+
+
+def _opened_before(connection: Connection, content: dict, new_id: int) -> bool:
+    """The same code was opened at a desk before: scanned twice, or typed after a scan, it is one
+    arrival and counts once in the ward's check-ins. `append` holds the citizen's chain until
+    commit, so of two desks opening one code at once the second sees the first here."""
+    if content["token_id"] is None:
+        return False
+    return connection.execute(select(_EVENTS.c.id).where(
+        _EVENTS.c.citizen_id == content["citizen_id"], _EVENTS.c.token_id == content["token_id"],
+        _EVENTS.c.via.in_(CHECKIN_VIA), _EVENTS.c.id < new_id).limit(1)).first() is not None
 
 
 async def note_action(db: Database, reader: Reader, citizen_id: int, groups: frozenset[BookGroup],
