@@ -17,7 +17,10 @@ their entries, the seed's 30 health centres, and the day counts of activations a
   * the monthly report for the 126 wards (`monthly_rows` + `write_xlsx`), five times;
   * the console's pages over HTTP as a signed-in city viewer asks for them (`desk_app` on a
     local port): the ward, centre and city dashboards and the report page, `--calls` each, and
-    the report's XLSX download 20 times.
+    the report's XLSX download 20 times;
+  * last, as it changes the city: what `core.after_import` adds before its refresh, the deaths
+    the register said (`core.volunteering.deaths.end_after_register`), with nobody new, then
+    with 1,000 residents with linked accounts newly dead.
 Prints the machine and the load average before and after; writes bench/out/report_bench.json.
 A benchmark, not a test: it passes or fails nothing.
 """
@@ -175,9 +178,35 @@ async def measure(url: str, calls: int, baseline_calls: int) -> dict[str, object
         result["xlsx_s"] = {"runs": xlsx, "median": statistics.median(xlsx), "max": max(xlsx),
                             "bytes": len(out.getvalue()), "residents": report.total.residents}
         result.update(await pages(db, calls, wards, [c.code for c in areas]))
+        result["deaths"] = await deaths_after_import(db)
     finally:
         await db.dispose()
     return result
+
+
+async def deaths_after_import(db, dying: int = 1000) -> dict[str, object]:
+    """What `core.after_import` adds before the refresh it always ran: finding the people the
+    register now says died whom something still acts as, and ending them. First with nobody new
+    (what every import pays), then after `dying` residents with linked accounts are marked dead
+    as a roster would (the city is changed: last in the run)."""
+    from sqlalchemy import text
+
+    from core.volunteering import deaths
+
+    await deaths.end_after_register(db)  # whoever the built city has already
+    idle = []
+    for _ in range(5):
+        began = time.perf_counter()
+        assert await deaths.end_after_register(db) == 0
+        idle.append(elapsed_ms(began))
+    async with db.engine.begin() as connection:
+        await connection.execute(text(
+            "UPDATE citizens SET status = 'deceased' WHERE id IN (SELECT citizen_id FROM channel_accounts "
+            "WHERE channel = 'telegram' AND citizen_id IS NOT NULL ORDER BY citizen_id LIMIT :n)"),
+            {"n": dying})
+    began = time.perf_counter()
+    ended = await deaths.end_after_register(db)
+    return {"idle_ms": figures(idle), "ended": ended, "ending_s": time.perf_counter() - began}
 
 
 async def pages(db, calls: int, wards: list[str], centre_codes: list[str]) -> dict[str, object]:
@@ -253,6 +282,11 @@ def report(result: dict[str, object]) -> None:
     for key in ("ward", "centre", "city"):
         print(_row(f"count_wards for the {key}", result[f"baseline_{key}"], None))
     x = result["xlsx_s"]
+    d = result["deaths"]
+    print(f"After an import, deaths the register said (core.volunteering.deaths): finding nobody new "
+          f"p50 {d['idle_ms']['p50_ms']:.1f} ms, max {d['idle_ms']['max_ms']:.1f} ms; ending "
+          f"{d['ended']:,} newly dead residents with linked accounts {d['ending_s']:.2f} s "
+          f"(beside the refresh above, which every import already ran)")
     print(f"Monthly report, 126 wards, rows + XLSX: median {x['median']:.2f} s, max {x['max']:.2f} s "
           f"({x['bytes']:,} bytes, {x['residents']:,} residents)  aim <= {AIM_XLSX_S:g} s: "
           f"{'met' if x['max'] <= AIM_XLSX_S else 'MISSED'}")
