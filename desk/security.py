@@ -70,6 +70,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except web.HTTPException as error:
+        if error.status == 405 and request.method == "GET":
+            # A form's address opened again (a bookmark, a tab restored): its page, not an error.
+            return _harden(request, redirect(request.path.rsplit("/", 1)[0] or "/desk/"))
         if error.status != 404:
             raise
         response = refusal(request, N_("There is no such page."), 404)

@@ -163,12 +163,20 @@ async def test_a_receptionist_opens_a_shared_visit_in_full_only_while_the_person
         assert reads[0].via == "card" and reads[0].reader_role == "receptionist"
         assert reads[0].groups == frozenset({BookGroup.GENERAL, BookGroup.VISITS})
         opened = page.url
+        # Back to the card, and a reload of it: the card again, read again and logged, no form resent.
+        await page.get_by_role("link", name=f"Quay lại thẻ của {citizen['name']}").click()
+        card_name = page.get_by_role("article").get_by_role("heading", level=2)
+        await expect(card_name).to_contain_text(citizen["name"])
+        await page.reload()
+        await expect(page.get_by_role("article")).to_contain_text("Lịch sử khám chữa bệnh")
+        await accessible(page)
+        assert [r.via for r in (await latest_access(sandbox_db, citizen_id))[:2]] == ["card", "card"]
         # A new code replaces the old one: the card's visits no longer open, and say why.
         await shown_qr(phone)
         await page.goto(opened)
         await expect(page.get_by_role("alert")).to_contain_text("Thẻ này đã đóng")
         await expect(page.get_by_role("article")).to_have_count(0)
-        assert visit_page.endswith("/desk/reception")
+        assert re.search(r"/desk/reception/\d+$", visit_page), visit_page  # the card's own address
 
 
 async def test_a_station_confirms_a_volunteer_entry_and_a_birth_date_correction_and_the_citizen_is_told(
@@ -295,8 +303,10 @@ async def test_a_revoked_receptionists_session_stops_at_once_and_an_operator_man
         # The language link right after a form: the console's home in English, not an error.
         await admin.get_by_role("link", name="English").click()
         await expect(admin.get_by_role("heading", level=1)).to_contain_text("Figures")
-        # Handed to the wrong person: the invite waits in its own list and is withdrawn there.
-        await admin.goto("/desk/team")
+        # Handed to the wrong person: the invite waits in its own list and is withdrawn there. (The
+        # form's own address, opened again, is the Team page.)
+        await admin.goto("/desk/team/invite")
+        await expect(admin).to_have_url(re.compile(r"/desk/team$"))
         waiting = admin.get_by_role("region", name="Invites not used yet")
         hoa = waiting.get_by_role("row").filter(has_text="Trần Thị Hoa")
         await expect(hoa).to_contain_text("Health station staff")
@@ -333,8 +343,11 @@ async def test_the_console_reads_on_a_phone_and_in_english(sandbox: str) -> None
         await page.get_by_role("link", name="English").click()
         await expect(page.get_by_role("heading", level=1)).to_have_text("Waiting for the station's decision")
         await accessible(page)
-        width = await page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE[0] + 1, f"the page scrolls sideways on a phone: {width}px"
+        for path in ("/desk/inbox", "/desk/changes", "/desk/team", "/desk/dashboard", "/desk/report"):
+            await page.goto(path)
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE[0] + 1, f"{path} scrolls sideways on a phone: {width}px"
+            await accessible(page)
         await page.get_by_role("button", name="Sign out").click()
         await expect(page.get_by_role("heading", level=1)).to_have_text("Signed out")
         await expect(page.get_by_role("button", name="Sign out")).to_have_count(0)

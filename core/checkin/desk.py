@@ -69,6 +69,13 @@ def _paused(connection: Connection, account: Account, facility_code: str | None,
     return by_account >= MAX_WRONG_PER_ACCOUNT or at_facility >= max_wrong_per_facility()
 
 
+def _opened(connection: Connection, found: tokens.ResolvedCheckin) -> DeskLookup:
+    """A valid code, open to this desk: whose book, and who shows it for them (if anyone)."""
+    presenter = people.by_id(connection, found.presenter_id) if found.presenter_id else None
+    return DeskLookup(DeskState.OPEN, found.citizen_id, found.token_id, found.presenter_id,
+                      presenter.full_name if presenter else None, found.presented_as)
+
+
 def _look_up(connection: Connection, account: Account, staff: Staff | None, column: str,
              digest: tuple[str, ...] | None) -> DeskLookup:
     now = now_utc()
@@ -82,9 +89,7 @@ def _look_up(connection: Connection, account: Account, staff: Staff | None, colu
     if found is not None and found.citizen_id is not None and found.citizen_id == account.citizen_id:
         return DeskLookup(DeskState.OWN, found.citizen_id, found.token_id)
     if reception and found is not None and found.state is CheckinState.VALID:
-        presenter = people.by_id(connection, found.presenter_id) if found.presenter_id else None
-        return DeskLookup(DeskState.OPEN, found.citizen_id, found.token_id, found.presenter_id,
-                          presenter.full_name if presenter else None, found.presented_as)
+        return _opened(connection, found)
     attempts.note(connection, account, Outcome.WRONG_CHECKIN_CODE, now, facility_code=facility)
     return DeskLookup(DeskState.NOT_VALID if reception else DeskState.NOT_RECEPTION)
 
@@ -92,9 +97,10 @@ def _look_up(connection: Connection, account: Account, staff: Staff | None, colu
 def _reopen(connection: Connection, account: Account, staff: Staff | None,
             token_id: int) -> DeskLookup:
     reception = staff is not None and staff.role is StaffRole.RECEPTIONIST
-    citizen_id = tokens.live_citizen(connection, token_id, now_utc()) if reception else None
-    if citizen_id is not None and read_with_token(connection, citizen_id, account.id, token_id):
-        return DeskLookup(DeskState.OPEN, citizen_id, token_id)
+    found = tokens.live(connection, token_id, now_utc()) if reception else None
+    if (found is not None and found.citizen_id is not None
+            and read_with_token(connection, found.citizen_id, account.id, token_id)):
+        return _opened(connection, found)
     return DeskLookup(DeskState.NOT_VALID if reception else DeskState.NOT_RECEPTION)
 
 

@@ -139,12 +139,12 @@ def resolve(connection: Connection, column: str, digests: tuple[str, ...],
     return _state(live, now)
 
 
-def live_citizen(connection: Connection, token_id: int, now: dt.datetime) -> int | None:
-    """The citizen of a token neither expired nor replaced: a card opened with it may still be
-    read; None otherwise."""
+def live(connection: Connection, token_id: int, now: dt.datetime) -> ResolvedCheckin | None:
+    """A token neither expired nor replaced (its citizen and presenter): a card opened with it
+    may still be read; None otherwise."""
     row = connection.execute(_STATE.where(_TOKENS.c.id == token_id)).first()
     found = _state(row, now) if row is not None else None
-    return found.citizen_id if found is not None and found.state is CheckinState.VALID else None
+    return found if found is not None and found.state is CheckinState.VALID else None
 
 
 def _state(row, now: dt.datetime) -> ResolvedCheckin:

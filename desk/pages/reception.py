@@ -21,9 +21,9 @@ from core.checkin.card import (
     not_opened,
     visit_list,
 )
-from core.checkin.desk import DeskState
+from core.checkin.desk import DeskLookup, DeskState
 from core.checkin.viewed import tell_viewed
-from core.consent.access import read_book_as
+from core.consent.access import ReadResult, read_book_as
 from core.consent.grants import group_names
 from core.families.rules import PRESENTED_AS
 from core.i18n import N_, Message, today_hanoi
@@ -77,7 +77,13 @@ async def open_card(request: web.Request) -> web.StreamResponse:
         return _said(request, not_opened())
     told = (found.citizen_id, *((found.presenter_id,) if found.presenter_id else ()))
     await tell_viewed(db, read.access, told)
-    person = await db.read(people.by_id, found.citizen_id)
+    return await _card(request, found, read)
+
+
+async def _card(request: web.Request, found: DeskLookup, read: ReadResult) -> web.Response:
+    assert read.book is not None and read.access is not None and found.citizen_id is not None
+    t = translator_for(request)
+    person = await request.app[DATABASE].read(people.by_id, found.citizen_id)
     birth = person.birth_date if person else None
     presenter = None
     if found.presenter_name and found.presented_as in PRESENTED_AS:
@@ -91,34 +97,62 @@ async def open_card(request: web.Request) -> web.StreamResponse:
     return page(request, "reception.html", card=card, problem=None)
 
 
+async def _reopened(request: web.Request) -> tuple[DeskLookup, int | None] | None:
+    """The card's code from the address, open again to this desk while it is valid (None: not)."""
+    db, staff = request.app[DATABASE], request["signed_in"].staff
+    token, ref = request.match_info["token"], request.match_info.get("ref")
+    if not token.isdigit() or (ref is not None and not ref.isdigit()):
+        return None
+    account = await db.read(account_by_id, staff.account_id)
+    found = await desk.reopen(db, account, staff, int(token))
+    if found.state is not DeskState.OPEN or found.citizen_id is None:
+        return None
+    return found, int(ref) if ref is not None else None
+
+
+@requires(StaffRole.RECEPTIONIST)
+async def card_again(request: web.Request) -> web.StreamResponse:
+    """The card shown again (back from a visit): read again through the one door and logged; the
+    person was told when the code was opened, not again."""
+    reopened = await _reopened(request)
+    if reopened is None:
+        return _said(request, card_closed())
+    found = reopened[0]
+    assert found.citizen_id is not None and found.token_id is not None
+    read = await read_book_as(request.app[DATABASE], request["signed_in"].staff.reader, found.citizen_id,
+                              via="card", token_id=found.token_id,
+                              locale=translator_for(request).locale)
+    if read.book is None or read.access is None:
+        return _said(request, card_closed())
+    return await _card(request, found, read)
+
+
 @requires(StaffRole.RECEPTIONIST)
 async def visits(request: web.Request) -> web.StreamResponse:
     """The card's visits, all of them or one in full: read again through the one door, logged,
     only while the person's code is valid and only by the desk that opened it (core.checkin.desk)."""
-    db, staff = request.app[DATABASE], request["signed_in"].staff
-    token, ref = request.match_info["token"], request.match_info.get("ref")
-    if not token.isdigit() or (ref is not None and not ref.isdigit()):
+    reopened = await _reopened(request)
+    if reopened is None:
         return _said(request, card_closed())
-    account = await db.read(account_by_id, staff.account_id)
-    found = await desk.reopen(db, account, staff, int(token))
-    if found.state is not DeskState.OPEN or found.citizen_id is None:
-        return _said(request, card_closed())
-    t = translator_for(request)
-    read = await read_book_as(db, staff.reader, found.citizen_id, via="card",
-                              token_id=int(token), locale=t.locale,
+    found, ref = reopened
+    assert found.citizen_id is not None and found.token_id is not None
+    read = await read_book_as(request.app[DATABASE], request["signed_in"].staff.reader, found.citizen_id,
+                              via="card", token_id=found.token_id,
+                              locale=translator_for(request).locale,
                               only=frozenset({BookGroup.GENERAL, BookGroup.VISITS}))
     listed = visit_list(read.book) if read.book is not None else None
     if read.book is None or listed is None:
         return _said(request, card_closed())
-    entry = next((e for e in listed.entries if e.ref == int(ref)), None) if ref is not None else None
+    entry = next((e for e in listed.entries if e.ref == ref), None) if ref is not None else None
     if ref is not None and entry is None:
         return _said(request, card_closed())
     return page(request, "visits.html", name=name_of(read.book), visits=listed, entry=entry,
-                token=int(token))
+                token=found.token_id)
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/reception", reception)
     app.router.add_post("/reception", open_card)
+    app.router.add_get("/reception/{token}", card_again)
     app.router.add_get("/reception/{token}/visits", visits)
     app.router.add_get("/reception/{token}/visits/{ref}", visits)
