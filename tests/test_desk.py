@@ -187,7 +187,8 @@ async def test_a_station_confirms_a_volunteer_entry_and_a_birth_date_correction_
     assert person is not None and person.ward_code is not None
     volunteer = next(m for m in await staff_service.list_staff(sandbox_db, ward_code=person.ward_code)
                      if m.role is StaffRole.VOLUNTEER)
-    await pending.propose(sandbox_db, volunteer, citizen_id, {"occupation": "Giáo viên"})
+    await pending.propose(sandbox_db, volunteer, citizen_id, {"occupation": "Giáo viên",
+                                                              "email": "hoc.tro@example.vn"})
     born = person.birth_date.earliest()
     corrected = born.replace(day=born.day % 28 + 1)
     proposed = corrections.proposed_text("birth_date", corrected.strftime("%d/%m/%Y"))
@@ -213,15 +214,17 @@ async def test_a_station_confirms_a_volunteer_entry_and_a_birth_date_correction_
         await entry.get_by_role("checkbox").check()
         await page.get_by_role("button", name="Từ chối các mục đã chọn").click()
         await expect(page.get_by_role("alert")).to_contain_text("lý do từ chối")
-        await page.get_by_role("row").filter(has_text="Nghề nghiệp").get_by_role("checkbox").check()
-        await page.get_by_role("row").filter(has_text="Ngày sinh").get_by_role("checkbox").check()
+        for detail in ("Nghề nghiệp", "Email", "Ngày sinh"):
+            await page.get_by_role("row").filter(has_text=detail).get_by_role("checkbox").check()
         await page.get_by_role("button", name="Xác nhận các mục đã chọn").click()
-        await expect(page.get_by_role("status")).to_contain_text("Đã xử lý: 2")
+        await expect(page.get_by_role("status")).to_have_text(
+            "Đã xác nhận: 3. Mỗi người dân được báo trong một tin nhắn.")
         await expect(page.get_by_role("row").filter(has_text="Nghề nghiệp")).to_have_count(0)
         await phone.until(lambda m: "Trạm y tế đã duyệt đề nghị điều chỉnh" in m.text
                           and corrected.strftime("%d/%m/%Y") in m.text, timeout=20)
-        told = [m.text for m in phone.transcript]
-        assert any("Trạm y tế đã xác nhận thông tin nhập cùng tình nguyện viên" in text for text in told)
+        told = [m.text for m in phone.transcript if "cùng tình nguyện viên" in m.text]
+        # The two entries in one message that names them.
+        assert len(told) == 1 and "Nghề nghiệp" in told[0] and "Email" in told[0], told
     after = await sandbox_db.read(people.by_id, citizen_id)
     assert after.birth_date.earliest() == corrected
     reads = await latest_access(sandbox_db, citizen_id)

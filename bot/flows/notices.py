@@ -12,6 +12,7 @@ from core.corrections.service import CORRECTABLE, proposed_shown
 from core.families.rules import power_names
 from core.i18n import N_, Translator
 from core.records.display_rules import BookGroup
+from core.volunteering.pending import entry_label
 
 _GROUPS = {group.value for group in BookGroup}
 
@@ -52,6 +53,11 @@ TEXTS = {
                             "health book now shows them."),
     "pending_rejected": N_("The health station did not confirm the details entered with a volunteer. "
                            "Reason: {reason}"),
+    # The same, naming the details (notices queued since they carry `fields`).
+    "pending_confirmed_details": N_("The health station confirmed what you entered with a volunteer: "
+                                    "{details}. Your health book now shows it."),
+    "pending_rejected_details": N_("The health station did not confirm what you entered with a "
+                                   "volunteer: {details}. Reason: {reason}"),
     "book_taken_over": N_("{name} is now 16 or older and keeps their own health book. It no longer "
                           "opens from your account."),
     # core.volunteering.changes: the volunteer who reported a resident hears the station's decision.
@@ -91,6 +97,9 @@ def notice_reply(kind: str, params: dict[str, Any], t: Translator) -> Reply | No
     text = TEXTS.get(kind)
     if text is None:
         return None
+    fields = [str(f) for f in params.get("fields", ()) if isinstance(f, str)]
+    if fields and f"{kind}_details" in TEXTS:
+        text = TEXTS[f"{kind}_details"]
     name = params.get("field", "")
     field = CORRECTABLE.get(name)
     value = proposed_shown(name, params.get("value", ""), t) if field else params.get("value", "")
@@ -102,5 +111,6 @@ def notice_reply(kind: str, params: dict[str, Any], t: Translator) -> Reply | No
                                 time=_time(params.get("at"), t), powers=powers,
                                 proxy=params.get("proxy", ""), grantor=params.get("grantor", ""),
                                 name=params.get("name", ""), on=_day(params.get("on"), t),
-                                facility=params.get("facility", ""), groups=groups.lower()),
+                                facility=params.get("facility", ""), groups=groups.lower(),
+                                details=", ".join(t.gettext(entry_label(f)) for f in fields)),
                          options=rows(Option(t.gettext(label), Open(action)))))

@@ -21,12 +21,12 @@ from core.consent.policy import Reader
 from core.corrections import service as corrections
 from core.corrections.model import RequestStatus
 from core.db import Database
-from core.i18n import N_, Translator
+from core.i18n import Translator
 from core.privacy import mask_personal_id
 from core.records import people
 from core.records.citizen import Citizen
 from core.records.display_rules import BookGroup
-from core.records.display_value import contact_shown, detail_label, shown
+from core.records.display_value import contact_shown, shown
 from core.records.self_declared import EMERGENCY_CONTACT
 from core.staff.model import StaffMember
 from core.volunteering import pending
@@ -83,12 +83,12 @@ def _items(connection: Connection, ward_code: str, t: Translator) -> list[InboxI
         found, row = who(entry.citizen_id), rows.get(entry.citizen_id)
         if found is None or row is None:
             continue
+        label = pending.entry_label(entry.field)
         if entry.field == pending.CONTACT:
-            before, label = _current_contact(row), N_("Emergency contact")
+            before = _current_contact(row)
         else:
             value = getattr(row, entry.field, None)
-            before, label = (shown(entry.field, value, t) if value is not None else "—"), \
-                detail_label(entry.field)
+            before = shown(entry.field, value, t) if value is not None else "—"
         items.append(InboxItem(ItemKind.ENTRY, entry.id, entry.citizen_id, *found, label, before or "—",
                                pending.entry_shown(entry, t, masked=True), names.get(entry.staff_id) or "",
                                entry.created_at))
@@ -151,14 +151,20 @@ async def decide(db: Database, reader: Reader, chosen: Iterable[tuple[ItemKind, 
             continue
         ours = await db.read(_in_ward, kind, ids, reader.ward_code)
         decisions += [Decision(kind, i, Outcome.NOT_IN_WARD) for i in ids if i not in ours]
-        for item_id, citizen_id in ours.items():
-            if kind is ItemKind.ENTRY:
-                count = await pending.decide_pending(db, citizen_id, confirm=confirm, by=by, ids=[item_id],
-                                                     reason=reason)
-                done = count > 0
-            else:
-                decided = await (corrections.approve(db, item_id) if confirm
-                                 else corrections.reject(db, item_id, reason or ""))
-                done = decided is corrections.Decided.DONE
+        if kind is ItemKind.ENTRY:
+            # One resident's entries in one decision: one message to them naming the details.
+            per_person: dict[int, list[int]] = {}
+            for item_id, citizen_id in ours.items():
+                per_person.setdefault(citizen_id, []).append(item_id)
+            for citizen_id, entry_ids in per_person.items():
+                done_ids = set(await pending.decide_entries(db, citizen_id, entry_ids, confirm=confirm,
+                                                            by=by, reason=reason))
+                decisions += [Decision(kind, i, Outcome.DONE if i in done_ids else Outcome.ALREADY_DECIDED)
+                              for i in entry_ids]
+            continue
+        for item_id in ours:
+            decided = await (corrections.approve(db, item_id) if confirm
+                             else corrections.reject(db, item_id, reason or ""))
+            done = decided is corrections.Decided.DONE
             decisions.append(Decision(kind, item_id, Outcome.DONE if done else Outcome.ALREADY_DECIDED))
     return decisions

@@ -18,9 +18,9 @@ from sqlalchemy import Connection, insert, select, update
 
 from core import notices, validation
 from core.db import Database
-from core.i18n import Translator, now_utc
+from core.i18n import N_, Translator, now_utc
 from core.privacy import mask_phone
-from core.records.display_value import contact_shown, shown_stored
+from core.records.display_value import contact_shown, detail_label, shown_stored
 from core.records.provenance import Source
 from core.records.register import serialize
 from core.records.self_declared import DECLARABLE, EMERGENCY_CONTACT, apply_values
@@ -135,11 +135,27 @@ def shown_digest(waiting: list[Pending]) -> str:
                           .encode()).hexdigest()[:16]
 
 
+def _in_book_order(field: str) -> int:
+    return DECLARABLE.index(field) if field in DECLARABLE else len(DECLARABLE)
+
+
+def entry_label(field: str) -> str:
+    """The name of what an entry holds (a catalogue msgid): `Ethnicity`, `Emergency contact`."""
+    return N_("Emergency contact") if field == CONTACT else detail_label(field)
+
+
 def _decide(connection: Connection, citizen_id: int, ids: list[int] | None, shown: str | None,
             confirm: bool, by: str, reason: str | None = None) -> int | None:
+    decided = _decide_ids(connection, citizen_id, ids, shown, confirm, by, reason)
+    return None if decided is None else len(decided)
+
+
+def _decide_ids(connection: Connection, citizen_id: int, ids: list[int] | None, shown: str | None,
+                confirm: bool, by: str, reason: str | None = None) -> list[int] | None:
+    """The entries decided (of `ids`, or all waiting); None when `shown` no longer matches."""
     waiting = [p for p in _pending(connection, citizen_id, None) if ids is None or p.id in ids]
     if not waiting:
-        return 0
+        return []
     if shown is not None and shown_digest(waiting) != shown:
         return None  # entries were added or decided since the resident was asked
     status = PendingStatus.APPROVED if confirm else PendingStatus.REJECTED
@@ -152,10 +168,23 @@ def _decide(connection: Connection, citizen_id: int, ids: list[int] | None, show
     if confirm and chosen:
         values = {k: v for p in chosen for k, v in _values(p).items()}  # the latest per field wins
         apply_values(connection, citizen_id, values, Source.VOLUNTEER_ASSISTED, f"volunteer-assisted, {by}")
-    if chosen and by != "citizen":  # the station decided: the person hears it, with the reason
+    if chosen and by != "citizen":  # the station decided: the person hears it once, what and why
         notices.enqueue(connection, citizen_id, "pending_confirmed" if confirm else "pending_rejected",
-                        reason=reason or "")
-    return len(chosen)
+                        reason=reason or "", fields=sorted({p.field for p in chosen}, key=_in_book_order))
+    return [p.id for p in chosen]
+
+
+async def decide_entries(db: Database, citizen_id: int, ids: list[int], *, confirm: bool, by: str,
+                         reason: str | None = None) -> list[int]:
+    """The station's decision on these entries of one resident, in one transaction and one notice
+    to them; the ids it decided (the others were decided meanwhile)."""
+    if reason is not None:
+        reason = validation.free_text(reason, 500)
+    decided = await db.write(_decide_ids, citizen_id, ids, None, confirm, by, reason)
+    assert decided is not None
+    log.info("%s %s pending values for citizen %s (%s)", "confirmed" if confirm else "rejected",
+             len(decided), citizen_id, by)
+    return decided
 
 
 async def decide_pending(db: Database, citizen_id: int, *, confirm: bool, by: str,

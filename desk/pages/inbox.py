@@ -17,8 +17,10 @@ from desk.security import DATABASE, redirect, requires
 async def show(request: web.Request) -> web.StreamResponse:
     staff = request["signed_in"].staff
     items = await inbox.ward_inbox(request.app[DATABASE], staff.reader, translator_for(request))
-    done = {key: int(value) for key, value in request.query.items()
-            if key in ("done", "already", "refused") and value.isdigit()}
+    done: dict[str, object] = {key: int(value) for key, value in request.query.items()
+                               if key in ("done", "already", "refused") and value.isdigit()}
+    if done:
+        done["confirmed"] = request.query.get("as") != "rejected"
     return page(request, "inbox.html", items=items, done=done, problem=None, ticked=set())
 
 
@@ -51,7 +53,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
                                    reason=reason or None, by=f"health_station:{staff.id}")
     counts = {outcome: sum(d.outcome is outcome for d in decisions) for outcome in Outcome}
     return redirect(f"/desk/inbox?done={counts[Outcome.DONE]}&already={counts[Outcome.ALREADY_DECIDED]}"
-                    f"&refused={counts[Outcome.NOT_IN_WARD]}")
+                    f"&refused={counts[Outcome.NOT_IN_WARD]}&as={'confirmed' if confirm else 'rejected'}")
 
 
 def add_routes(app: web.Application) -> None:
