@@ -448,6 +448,11 @@ async def test_a_health_centre_viewer_sees_its_wards_figures_and_report_and_neve
             assert answer.status == 403, other
         await page.get_by_role("link", name="Báo cáo tháng").click()
         await accessible(page)
+        # The month a department files is the one just over; the server's command is the operator's.
+        today = today_hanoi()
+        last = f"{today.month - 1:02d}/{today.year}" if today.month > 1 else f"12/{today.year - 1}"
+        await expect(page.get_by_label("Tháng (tháng/năm)")).to_have_value(last)
+        await expect(page.get_by_text("dòng lệnh")).to_have_count(0)
         month = f"{today_hanoi():%m/%Y}"
         await page.get_by_label("Tháng (tháng/năm)").select_option(month)
         async with page.expect_download() as download:
