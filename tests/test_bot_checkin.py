@@ -6,6 +6,7 @@ the decoded deep link is opened by a receptionist's phone, as a camera app would
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import subprocess
 import sys
@@ -18,8 +19,11 @@ from sqlalchemy import func, select, text, update
 
 from core.checkin.tokens import CheckinToken
 from core.config import PROJECT_ROOT
+from core.consent.grants import set_facility_grant
 from core.consent.records import AccessEvent
+from core.i18n import today_hanoi
 from core.identity.attempts import Outcome, VerificationAttempt
+from core.records.display_rules import BookGroup
 from core.records.facility import Facility
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
@@ -103,6 +107,26 @@ async def test_receptionist_sees_only_consented_groups_and_the_citizen_is_told(
     lines = [line for line in log.text.splitlines() if facility_name in line]
     assert len(lines) == 3
     assert "lịch sử khám chữa bệnh" not in lines[0] and "lịch sử khám chữa bệnh" in lines[1]  # newest first
+
+
+async def test_the_qr_message_names_a_clinic_the_person_gave_more_and_until_when(
+        world: TelegramWorld) -> None:
+    resident = world.resident("with_visits")
+    citizen = world.phone()
+    await verify(citizen, resident)
+    desk, facility_name = await receptionist(world)
+    async with world.db.sessions() as session:
+        code = (await session.execute(select(Facility.code)
+                                      .where(Facility.name == facility_name))).scalar_one()
+    until = today_hanoi() + dt.timedelta(days=30)
+    # What the consent journey saves when the person gives this hospital their visits for 30 days.
+    await set_facility_grant(world.db, resident.citizen_id, code, frozenset({BookGroup.VISITS}), until,
+                             channel="telegram")
+    _payload, _spoken, shown = await show_qr(citizen)
+    assert "Cơ sở y tế sẽ thấy: Thông tin hành chính, Bảo hiểm y tế." in shown.text
+    assert f"{facility_name} còn thấy: lịch sử khám chữa bệnh, đến ngày {until:%d/%m/%Y}." in shown.text
+    card = await open_card(desk, _payload)
+    assert f"— {VISITS} —" in card.text
 
 
 async def test_someone_who_is_not_reception_staff_is_refused(world: TelegramWorld) -> None:

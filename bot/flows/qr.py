@@ -21,7 +21,7 @@ from bot.flows.replies import Option, Reply, Step, rows
 from bot.flows.turn import Turn
 from core.checkin import tokens
 from core.consent.grants import consent_of, group_names
-from core.consent.policy import any_clinic_sees
+from core.consent.policy import any_clinic_sees, facilities_see_more
 from core.families import Power
 from core.i18n import N_, today_hanoi
 
@@ -61,6 +61,14 @@ class QrFlow:
         issued = await tokens.issue(turn.db, turn.subject, turn.channel.name, presenter)
         consent = await consent_of(turn.db, turn.subject)
         sees = group_names(any_clinic_sees(consent, today_hanoi()), turn.t)
+        # A facility the person gave more to says so: they know what each desk will see.
+        more = tuple(
+            turn._("{facility} also sees: {groups}, until {date}.", facility=grant.facility_name or
+                   grant.facility_code, groups=group_names(groups, turn.t).lower(),
+                   date=turn.t.date(grant.valid_until)) if grant.valid_until else
+            turn._("{facility} also sees: {groups}.", facility=grant.facility_name or grant.facility_code,
+                   groups=group_names(groups, turn.t).lower())
+            for grant, groups in facilities_see_more(consent, today_hanoi()))
         # Decree 13/2023 art. 20: a code shown for a child of 7 or more; the card says so too.
         agrees = (turn._("By showing it you confirm that {name} agrees.", name=acting.short_name),) \
             if acting is not None and acting.right.child_agrees else ()
@@ -68,7 +76,7 @@ class QrFlow:
             # The code last: a long answer is paged on a small screen, and the last page is
             # the one that stays in front of the person at the desk.
             text = "\n".join((
-                turn._("The clinic will see: {groups}.", groups=sees), *agrees,
+                turn._("The clinic will see: {groups}.", groups=sees), *more, *agrees,
                 turn._("Read it out at the reception desk. It is valid until {time}.",
                        time=turn.t.datetime(issued.expires_at)),
                 turn._("Your check-in code: {code}", code=issued.spoken_code),
@@ -78,7 +86,7 @@ class QrFlow:
             turn._("Show this QR code at the reception desk. It is valid until {time}.",
                    time=turn.t.datetime(issued.expires_at)),
             turn._("If scanning does not work, read out this code: {code}", code=issued.spoken_code),
-            turn._("The clinic will see: {groups}.", groups=sees), *agrees,
+            turn._("The clinic will see: {groups}.", groups=sees), *more, *agrees,
         ))
         options = rows(Option(turn._("🔄 New code"), NewCode()),
                        Option(turn._("🔒 What clinics may see"), Open("consent")),

@@ -19,7 +19,7 @@ from core.records.book_view import BookView
 from core.records.display_rules import CATALOGUE, Audience, BookGroup, iter_fields
 
 if TYPE_CHECKING:
-    from core.consent.grants import CitizenConsent
+    from core.consent.grants import CitizenConsent, FacilityGrant
 
 ALWAYS_VISIBLE: dict[Audience, frozenset[BookGroup]] = {
     Audience.CITIZEN: frozenset(BookGroup),
@@ -106,6 +106,21 @@ def decide(reader: Reader, consent: CitizenConsent, today: dt.date) -> tuple[Aud
     if grant is not None and grant.in_force(today):
         groups |= grant.groups
     return audience, ConsentScope(frozenset(groups) & CONSENTABLE)
+
+
+def facilities_see_more(consent: CitizenConsent, today: dt.date,
+                        ) -> list[tuple[FacilityGrant, frozenset[BookGroup]]]:
+    """The facilities whose grant, in force today, shows more than any clinic sees, with what more:
+    for the citizen's own view (the QR code's message names them)."""
+    anyone = any_clinic_sees(consent, today)
+    found = []
+    for grant in consent.facilities:
+        if grant.in_force(today):
+            _audience, scope = decide(Reader(None, "receptionist", grant.facility_code), consent, today)
+            more = frozenset(scope.groups) - anyone
+            if more:
+                found.append((grant, more))
+    return found
 
 
 def any_clinic_sees(consent: CitizenConsent, today: dt.date) -> frozenset[BookGroup]:
