@@ -10,6 +10,8 @@ import jinja2
 from aiohttp import web
 
 from core.i18n import Translator, translator
+from core.reference.wards import ward_by_code
+from core.staff.service import Staff
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "desk_lang"
@@ -21,6 +23,12 @@ def translator_for(request: web.Request) -> Translator:
     """`?lang=en` switches (and is remembered by a cookie); Vietnamese otherwise."""
     chosen = request.query.get("lang") or request.cookies.get(LANG_COOKIE)
     return translator("en" if chosen == "en" else "vi")
+
+
+def place_of(staff: Staff) -> str:
+    """Where a member works, as the header names it: their facility, ward or health centre."""
+    ward = ward_by_code(staff.ward_code) if staff.ward_code else None
+    return staff.facility_name or (ward.name if ward else "") or staff.centre_code or ""
 
 
 def page(request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
@@ -38,6 +46,7 @@ def page(request: web.Request, template: str, *, status: int = 200, **context: A
     html = _ENV.get_template(template).render(
         lang_href=lang_href,
         _=t.text, t=t, when=when, number=t.number, lang=t.locale, signed=signed,
+        place=place_of(signed.staff) if signed else "",
         staff=signed.staff if signed else None, csrf=signed.csrf if signed else request.get("pre_csrf", ""),
         path=request.path, **context)
     response = web.Response(text=html, content_type="text/html", status=status)

@@ -20,6 +20,7 @@ from core.i18n import today_hanoi
 from core.identity import accounts
 from core.records import people
 from core.records.display_rules import BookGroup
+from core.reference.wards import ward_by_code
 from core.staff import desk as signin
 from core.staff import service as staff_service
 from core.staff.model import StaffRole
@@ -306,6 +307,13 @@ async def test_a_revoked_receptionists_session_stops_at_once_and_an_operator_man
         # The language link right after a form: the console's home in English, not an error.
         await admin.get_by_role("link", name="English").click()
         await expect(admin.get_by_role("heading", level=1)).to_contain_text("Figures")
+        # A receptionist's facility is chosen by its name; the list fills in the code.
+        await admin.goto("/desk/team")
+        options = admin.locator("#facility-list option")
+        assert await options.count() > 0
+        code, name = await options.first.get_attribute("value"), await options.first.inner_text()
+        assert code and re.fullmatch(r"\d{5}", code) and name and not name.isdigit()
+        await accessible(admin)
         # Handed to the wrong person: the invite waits in its own list and is withdrawn there. (The
         # form's own address, opened again, is the Team page.)
         await admin.goto("/desk/team/invite")
@@ -477,3 +485,6 @@ async def test_a_newcomer_opens_the_console_from_the_sandbox_page_as_the_health_
         desk = await opened.value
         await desk.get_by_role("button", name="Đăng nhập bàn làm việc").click()
         await expect(desk.get_by_role("heading", level=1)).to_have_text("Đang chờ trạm y tế quyết định")
+        ward = ward_by_code(f"{station['user_id'] - STATION_BASE:05d}")
+        assert ward is not None
+        await expect(desk.get_by_role("banner")).to_contain_text(ward.name)  # whose station this is

@@ -251,5 +251,15 @@ def _facility_exists(connection: Connection, code: str) -> bool:
     return found is not None
 
 
+def _facility_choices(connection: Connection) -> list[tuple[str, str]]:
+    return [(row.code, row.name) for row in connection.execute(
+        select(_FACILITIES.c.code, _FACILITIES.c.name).order_by(_FACILITIES.c.name, _FACILITIES.c.code))]
+
+
+async def facility_choices(db: Database) -> list[tuple[str, str]]:
+    """Every facility as (code, name), by name: what an invite for a receptionist may name."""
+    return await db.read(_facility_choices)
+
+
 async def facility_exists(db: Database, code: str) -> bool:
     return await db.read(_facility_exists, code)

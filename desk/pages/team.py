@@ -45,7 +45,10 @@ async def _page(request: web.Request, *, problem: str | None = None, status: int
     db, ward = request.app[DATABASE], _team_ward(staff)
     members = await service.list_staff(db, ward_code=ward)
     waiting = await service.open_invites(db, ward_code=ward)
+    operator = staff.role is StaffRole.OPERATOR  # only an operator names a facility or a centre
     return page(request, "team.html", members=members, waiting=waiting, roles=INVITES[staff.role],
+                facilities=await service.facility_choices(db) if operator else [],
+                centres=await centres(db) if operator else [],
                 problem=problem, done=DONE.get(request.query.get("done", "")),
                 invite=invite, wards=hanoi_wards(), ward_name=lambda code: (
                     ward_by_code(code).name if code and ward_by_code(code) else code or ""), status=status)
