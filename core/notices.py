@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,13 +205,14 @@ def release(connection: Connection, ids: list[int], sender: str) -> None:
                            .values(claimed_until=None))
 
 
-def drop_for(connection: Connection, citizen_id: int, account_ids: list[int]) -> int:
-    """What still waits to be told to this citizen (their linked accounts, or these accounts of
-    theirs) is never sent: after a death confirmed at the ward station nobody reads it. Notices
-    about the citizen for someone else (a volunteer's) are kept. How many."""
+def drop_for(connection: Connection, citizen_ids: Sequence[int], account_ids: list[int]) -> int:
+    """What still waits to be told to these citizens (their linked accounts, or these accounts of
+    theirs) is never sent: after a death nobody reads it (core.volunteering.deaths). Notices about
+    them for someone else (a volunteer's) are kept. How many."""
     mine = _NOTICES.c.account_id.is_(None)
     if account_ids:
         mine = or_(mine, _NOTICES.c.account_id.in_(account_ids))
     return connection.execute(update(_NOTICES).where(
-        _NOTICES.c.citizen_id == citizen_id, _NOTICES.c.sent_at.is_(None), _NOTICES.c.dead_at.is_(None), mine)
+        _NOTICES.c.citizen_id.in_(citizen_ids), _NOTICES.c.sent_at.is_(None), _NOTICES.c.dead_at.is_(None),
+        mine)
         .values(dead_at=now_utc(), claimed_until=None, last_error="recipient_deceased")).rowcount

@@ -12,6 +12,7 @@ import enum
 import logging
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ForeignKey, Index, String, select, update
@@ -117,12 +118,12 @@ async def issue(db: Database, citizen_id: int, channel: str,
     return issued
 
 
-def revoke_all(connection: Connection, citizen_id: int, now: dt.datetime) -> int:
-    """Every live code of the citizen's book, and every code they were to show for someone else,
-    stops opening a card (a death confirmed at the ward station); how many."""
+def revoke_all(connection: Connection, citizen_ids: Sequence[int], now: dt.datetime) -> int:
+    """Every live code of these citizens' books, and every code they were to show for someone
+    else, stops opening a card (deaths: core.volunteering.deaths); how many."""
     live = (_TOKENS.c.revoked_at.is_(None), _TOKENS.c.expires_at > now)
     return connection.execute(update(_TOKENS).where(
-        *live, (_TOKENS.c.citizen_id == citizen_id) | (_TOKENS.c.presenter_id == citizen_id))
+        *live, _TOKENS.c.citizen_id.in_(citizen_ids) | _TOKENS.c.presenter_id.in_(citizen_ids))
         .values(revoked_at=now)).rowcount
 
 

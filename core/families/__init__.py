@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, exists, insert, or_, select, update
@@ -226,13 +226,13 @@ def withdraw(connection: Connection, grant_id: int, grantor_id: int) -> bool:
     return True
 
 
-def end_grants_of(connection: Connection, citizen_id: int) -> int:
-    """Every grant in force that the citizen gave or received ends now (a death confirmed at the
-    ward station); how many. Nobody is told here: "withdrew" would not be true, and the family
+def end_grants_of(connection: Connection, citizen_ids: Sequence[int]) -> int:
+    """Every grant in force that these citizens gave or received ends now (deaths:
+    core.volunteering.deaths); how many. Nobody is told here: "withdrew" would not be true, and the family
     learns of a death from the family, not from the bot. The rule already refuses a dead person
     either side (rules.proxy_right); this keeps the grant list true as well."""
     return connection.execute(update(_GRANTS).where(
-        or_(_GRANTS.c.grantor_id == citizen_id, _GRANTS.c.proxy_id == citizen_id),
+        or_(_GRANTS.c.grantor_id.in_(citizen_ids), _GRANTS.c.proxy_id.in_(citizen_ids)),
         _GRANTS.c.withdrawn_at.is_(None)).values(withdrawn_at=now_utc())).rowcount
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,25 +55,31 @@ def end_for(connection: Connection, citizen_id: int, now: dt.datetime) -> Ended:
     linked accounts and their USSD sessions, check-in codes (theirs and those they were to show
     for someone), proxy grants either way, unsent notices to them, and entries, requests and
     reports nobody will decide now. Nobody is told: the family learns of a death from the family."""
-    unlinked = accounts.unlink_everywhere(connection, citizen_id)
+    return end_for_all(connection, [citizen_id], now)
+
+
+def end_for_all(connection: Connection, citizen_ids: Sequence[int], now: dt.datetime) -> Ended:
+    """`end_for` for many people at once: each statement covers them all (after an import a
+    roster's deaths are ended a batch at a time, not a person at a time)."""
+    unlinked = accounts.unlink_everywhere(connection, citizen_ids)
     sessions.end_sessions_of(connection, unlinked)
-    codes = tokens.revoke_all(connection, citizen_id, now)
-    grants = families.end_grants_of(connection, citizen_id)
-    notices.drop_for(connection, citizen_id, unlinked)
+    codes = tokens.revoke_all(connection, citizen_ids, now)
+    grants = families.end_grants_of(connection, citizen_ids)
+    notices.drop_for(connection, citizen_ids, unlinked)
     # pending_values.decided_by "deceased", as "replaced" says a newer entry took its place.
     waiting = connection.execute(update(_PENDING).where(
-        _PENDING.c.citizen_id == citizen_id, _PENDING.c.status == PendingStatus.PENDING)
+        _PENDING.c.citizen_id.in_(citizen_ids), _PENDING.c.status == PendingStatus.PENDING)
         .values(status=PendingStatus.REJECTED, decided_at=now, decided_by="deceased")).rowcount
     waiting += connection.execute(update(_REQUESTS).where(
-        _REQUESTS.c.citizen_id == citizen_id, _REQUESTS.c.status == RequestStatus.PENDING)
+        _REQUESTS.c.citizen_id.in_(citizen_ids), _REQUESTS.c.status == RequestStatus.PENDING)
         .values(status=RequestStatus.CLOSED, decided_at=now)).rowcount
     # A volunteer's report still open (the register said it first): nothing for the station now.
     waiting += connection.execute(update(_REPORTS).where(
-        _REPORTS.c.citizen_id == citizen_id, _REPORTS.c.status == ReportStatus.OPEN)
+        _REPORTS.c.citizen_id.in_(citizen_ids), _REPORTS.c.status == ReportStatus.OPEN)
         .values(status=ReportStatus.CLOSED, decided_at=now)).rowcount
     ended = Ended(len(unlinked), codes, grants, waiting)
-    log.info("deceased citizen %s: %s accounts unlinked, %s codes revoked, %s grants ended, "
-             "%s waiting items closed", citizen_id, ended.accounts, ended.codes, ended.grants,
+    log.info("deceased: %s people, %s accounts unlinked, %s codes revoked, %s grants ended, "
+             "%s waiting items closed", len(citizen_ids), ended.accounts, ended.codes, ended.grants,
              ended.waiting)
     return ended
 
@@ -99,24 +106,17 @@ def _still_acting(connection: Connection, now: dt.datetime) -> list[int]:
     return sorted(connection.execute(select(parts.c.citizen_id)).scalars())
 
 
-def _end_batch(connection: Connection, citizen_ids: list[int]) -> int:
-    now = now_utc()
-    for citizen_id in citizen_ids:
-        end_for(connection, citizen_id, now)
-    return len(citizen_ids)
-
-
 async def end_after_register(db: Database) -> int:
     """After a file is imported: every person the record now says has died, and whom something
     still acts as or waits on, is ended as a confirmed report ends them; how many. Safe to run
     at any time: a person already ended is not found again."""
     found = await db.read(_still_acting, now_utc())
     for start in range(0, len(found), BATCH):
-        await db.write(_end_batch, found[start:start + BATCH])
+        await db.write(end_for_all, found[start:start + BATCH], now_utc())
     if found:
         log.info("after an import: %s deceased people's accounts, codes, grants and waiting items "
                  "ended", len(found))
     return len(found)
 
 
-__all__ = ["Ended", "end_after_register", "end_for"]
+__all__ = ["Ended", "end_after_register", "end_for", "end_for_all"]
