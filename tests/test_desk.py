@@ -219,7 +219,7 @@ async def test_a_station_confirms_a_volunteer_entry_and_a_birth_date_correction_
             await page.get_by_role("row").filter(has_text=detail).get_by_role("checkbox").check()
         await page.get_by_role("button", name="Xác nhận các mục đã chọn").click()
         await expect(page.get_by_role("status")).to_have_text(
-            "Đã xác nhận: 3. Mỗi người dân được báo trong một tin nhắn.")
+            "Số mục đã xác nhận: 3. Người dân có tài khoản trên bot được báo, mỗi người một tin nhắn.")
         await expect(page.get_by_role("row").filter(has_text="Nghề nghiệp")).to_have_count(0)
         await phone.until(lambda m: "Trạm y tế đã duyệt đề nghị điều chỉnh" in m.text
                           and corrected.strftime("%d/%m/%Y") in m.text, timeout=20)
@@ -314,6 +314,20 @@ async def test_a_revoked_receptionists_session_stops_at_once_and_an_operator_man
         code, name = await options.first.get_attribute("value"), await options.first.inner_text()
         assert code and re.fullmatch(r"\d{5}", code) and name and not name.isdigit()
         await accessible(admin)
+        # A name that is no facility's is refused, and nothing typed is lost; the full name is taken.
+        await admin.get_by_label("Role").select_option("receptionist")
+        await admin.get_by_label("Name (shown").fill("Lê Thu")
+        await admin.get_by_label("Facility (receptionists)").fill("Phòng khám Không Có")
+        await admin.get_by_role("button", name="Make the invite").click()
+        await expect(admin.get_by_role("alert")).to_contain_text("Choose the facility from the list")
+        await expect(admin.get_by_label("Name (shown")).to_have_value("Lê Thu")
+        await expect(admin.get_by_label("Role")).to_have_value("receptionist")
+        await admin.get_by_label("Facility (receptionists)").fill(name)
+        await admin.get_by_role("button", name="Make the invite").click()
+        await expect(admin.get_by_role("region", name=re.compile("Invite for"))).to_contain_text("Lê Thu")
+        await admin.goto("/desk/team")
+        waiting_thu = admin.get_by_role("row").filter(has_text="Lê Thu")
+        await expect(waiting_thu).to_contain_text(name)  # the place by its name, not its code
         # Handed to the wrong person: the invite waits in its own list and is withdrawn there. (The
         # form's own address, opened again, is the Team page.)
         await admin.goto("/desk/team/invite")
@@ -323,7 +337,7 @@ async def test_a_revoked_receptionists_session_stops_at_once_and_an_operator_man
         await expect(hoa).to_contain_text("Health station staff")
         await accessible(admin)
         await waiting.get_by_role("button", name="Withdraw the invite for Trần Thị Hoa").click()
-        await expect(admin.get_by_role("region", name="Invites not used yet")).to_have_count(0)
+        await expect(admin.get_by_role("row").filter(has_text="Trần Thị Hoa")).to_have_count(0)
         await expect(admin.get_by_role("status")).to_contain_text("no longer work")
         account = await sandbox_db.write(accounts.open_account, "telegram", "hoa-wrong-hands")
         assert await staff_service.accept(sandbox_db, link.rpartition("staff_")[2], account.id) is None

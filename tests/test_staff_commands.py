@@ -99,5 +99,13 @@ async def test_the_first_operator_gets_a_console_link_that_signs_in_once_where_t
         again = command(url, "desk", "link", "--staff", str(opened.staff.id))
         assert again.returncode == 0 and "/desk/signin/" in again.stdout
         assert command(url, "desk", "link", "--staff", "999999").returncode == 2
+        # Asked again for the same person: a new link for the same member, not a second operator.
+        twice = command(url, "desk", "operator", "--name", "Nguyễn Thị Hoa")
+        assert twice.returncode == 0, twice.stderr
+        second = await desk.redeem_signin(db, twice.stdout.strip().splitlines()[-1].rsplit("/", 1)[1])
+        assert second is not None and second.staff.id == opened.staff.id
+        other = command(url, "desk", "operator", "--name", "Trần Văn Nam")
+        third = await desk.redeem_signin(db, other.stdout.strip().splitlines()[-1].rsplit("/", 1)[1])
+        assert third is not None and third.staff.id != opened.staff.id
     finally:
         await db.dispose()

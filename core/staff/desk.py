@@ -21,7 +21,7 @@ from core.i18n import now_utc
 from core.identity.accounts import ChannelAccount
 from core.identity.keys import keyed_digest, keyed_digests
 from core.staff import service
-from core.staff.model import DeskSession, DeskSignin, StaffRole
+from core.staff.model import DeskSession, DeskSignin, StaffMember, StaffRole
 from core.staff.service import Staff
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,20 @@ async def sign_out(db: Database, session_id: int) -> None:
 def _desk_operator(connection: Connection, role: StaffRole, name: str, ward_code: str | None,
                    centre_code: str | None, now: dt.datetime) -> Staff:
     """A member with no chat account (the first operator): an invite accepted at once by an
-    account of the console's own channel, so every member is bound the same way."""
+    account of the console's own channel, so every member is bound the same way. Asked again for
+    the same person (same role, name and place, not revoked), the same member: a second sign-in
+    link must not make a second, indistinguishable operator."""
+    members, accounts_ = StaffMember.__table__, ChannelAccount.__table__
+    same = connection.execute(
+        select(members.c.id).join(accounts_, accounts_.c.id == members.c.account_id)
+        .where(accounts_.c.channel == "desk", members.c.revoked_at.is_(None), members.c.role == role,
+               members.c.name == name, members.c.ward_code.is_not_distinct_from(ward_code),
+               members.c.centre_code.is_not_distinct_from(centre_code))
+        .order_by(members.c.id).limit(1)).scalar()
+    if same is not None:
+        found = service._member(connection, same)
+        assert found is not None
+        return found
     invite = service._invite(connection, role, None, ward_code, name, now, centre_code)
     account_id = connection.execute(insert(ChannelAccount.__table__).values(
         channel="desk", external_id=f"operator-{invite.id}", state_version=0)

@@ -217,12 +217,14 @@ class OpenInvite:
     centre_code: str | None
     created_at: dt.datetime
     expires_at: dt.datetime
+    facility_name: str | None = None
 
 
 def _open_invites(connection: Connection, ward_code: str | None, now: dt.datetime) -> list[OpenInvite]:
     query = (select(_INVITES.c.id, _INVITES.c.role, _INVITES.c.name, _INVITES.c.facility_code,
                     _INVITES.c.ward_code, _INVITES.c.centre_code, _INVITES.c.created_at,
-                    _INVITES.c.expires_at)
+                    _INVITES.c.expires_at, _FACILITIES.c.name.label("facility_name"))
+             .outerjoin(_FACILITIES, _FACILITIES.c.code == _INVITES.c.facility_code)
              .where(_INVITES.c.used_at.is_(None), _INVITES.c.revoked_at.is_(None),
                     _INVITES.c.expires_at > now)
              .order_by(_INVITES.c.created_at.desc(), _INVITES.c.id.desc()))

@@ -40,7 +40,7 @@ def _team_ward(staff: Staff) -> str | None:
 
 
 async def _page(request: web.Request, *, problem: str | None = None, status: int = 200,
-                invite: dict | None = None) -> web.Response:
+                invite: dict | None = None, typed: dict[str, str] | None = None) -> web.Response:
     staff = request["signed_in"].staff
     db, ward = request.app[DATABASE], _team_ward(staff)
     members = await service.list_staff(db, ward_code=ward)
@@ -49,7 +49,7 @@ async def _page(request: web.Request, *, problem: str | None = None, status: int
     return page(request, "team.html", members=members, waiting=waiting, roles=INVITES[staff.role],
                 facilities=await service.facility_choices(db) if operator else [],
                 centres=await centres(db) if operator else [],
-                problem=problem, done=DONE.get(request.query.get("done", "")),
+                problem=problem, done=DONE.get(request.query.get("done", "")), typed=typed or {},
                 invite=invite, wards=hanoi_wards(), ward_name=lambda code: (
                     ward_by_code(code).name if code and ward_by_code(code) else code or ""), status=status)
 
@@ -72,29 +72,46 @@ def _qr_svg(link: str) -> str:
 async def invite(request: web.Request) -> web.StreamResponse:
     db, staff = request.app[DATABASE], request["signed_in"].staff
     form = await request.post()
+    # What was typed comes back with a refusal: nothing is lost.
+    typed = {key: clean(str(form.get(key) or ""))[:200] for key in ("role", "name", "facility", "ward",
+                                                                       "centre")}
+
+    async def refused(problem: str) -> web.Response:
+        return await _page(request, problem=problem, status=422, typed=typed)
+
     try:
-        role = StaffRole(str(form.get("role") or ""))
+        role = StaffRole(typed["role"])
     except ValueError:
         role = None
     if role is None or role not in INVITES[staff.role]:
-        return await _page(request, problem=N_("Choose a role you may invite."), status=422)
-    facility = clean(str(form.get("facility") or "")) or None
-    ward = staff.ward_code if staff.role is StaffRole.STATION else (str(form.get("ward") or "") or None)
-    centre = clean(str(form.get("centre") or "")) or None
+        return await refused(N_("Choose a role you may invite."))
+    facility = typed["facility"] or None
+    ward = staff.ward_code if staff.role is StaffRole.STATION else (typed["ward"] or None)
+    centre = typed["centre"] or None
     need = service.NEEDS[role]
     missing = service.missing_scope(role, facility, ward, centre)
     if missing:
-        return await _page(request, problem=missing, status=422)
+        return await refused(missing)
+    if need == "facility" and facility is not None:
+        # Chosen from the list it is a code; typed in full, a facility's name is taken too.
+        by_name = {name.casefold(): code for code, name in await service.facility_choices(db)}
+        facility = by_name.get(facility.casefold(), facility)
+        try:
+            facility = validation.facility_code(facility)
+        except validation.InvalidValue:
+            return await refused(N_("Choose the facility from the list as you type its name (or type "
+                                    "its 5-digit code)."))
+        if not await service.facility_exists(db, facility):
+            return await refused(N_("No facility has that code."))
+    else:
+        facility = None
     try:
-        facility = validation.facility_code(facility) if need == "facility" else None
         ward = validation.ward_code(ward) if need == "ward" else None
     except validation.InvalidValue:
-        return await _page(request, problem=N_("That facility or ward code is not valid."), status=422)
-    if facility and not await service.facility_exists(db, facility):
-        return await _page(request, problem=N_("No facility has that code."), status=422)
+        return await refused(N_("Choose the ward from the list."))
     if need == "centre" and centre not in {c.code for c in await centres(db)}:
-        return await _page(request, problem=N_("No regional health centre has that code."), status=422)
-    name = clean(str(form.get("name") or ""))[:100] or None
+        return await refused(N_("No regional health centre has that code."))
+    name = typed["name"][:100] or None
     created = await service.invite(db, role, facility_code=facility, ward_code=ward, name=name,
                                    centre_code=centre if need == "centre" else None)
     settings = request.app[SETTINGS]
