@@ -73,6 +73,9 @@ class ConsentFlow:
         else:
             lines = [turn._("Any clinic where you show your check-in code always sees: {groups}.",
                             groups=group_names(ALWAYS_VISIBLE[Audience.CLINIC], t))]
+            if consent.any_clinic:  # said with the rest, so the screen never reads as "only that"
+                lines.append(turn._("Also, as you allowed: {groups}.",
+                                    groups=group_names(consent.any_clinic, t)))
             if before:
                 lines.insert(0, before + "\n")
         today = today_hanoi()
