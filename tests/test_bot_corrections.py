@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 
@@ -13,10 +14,12 @@ from core.records.citizen import Citizen
 from tests.telegram_world import TelegramWorld, verify
 
 
-def station(world: TelegramWorld, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "core", "corrections", *args], cwd=PROJECT_ROOT,
-                          env={"DATABASE_URL": world.db.url, "PATH": "/usr/bin:/bin", "EHR_LANG": "en"},
-                          capture_output=True, text=True, timeout=60)
+async def station(world: TelegramWorld, *args: str) -> subprocess.CompletedProcess[str]:
+    # Off the event loop, so the bot's loop (its outbox, the figures' refresh) keeps running.
+    return await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "core", "corrections", *args], cwd=PROJECT_ROOT,
+        env={"DATABASE_URL": world.db.url, "PATH": "/usr/bin:/bin", "EHR_LANG": "en"},
+        capture_output=True, text=True, timeout=60)
 
 
 async def ask(user, field_label: str, value: str, reason: str) -> None:
@@ -47,17 +50,17 @@ async def test_an_approved_correction_is_applied_and_the_citizen_is_told(any_wor
     await user.until(lambda m: "Chưa gửi gì" in m.text)
 
     await ask(user, "Họ và tên", "Đào Đình Sơn Tùng", "Giấy khai sinh ghi tên đệm Sơn")
-    listed = station(world, "list")
+    listed = await station(world, "list")
     assert listed.returncode == 0 and "Đào Đình Sơn Tùng" in listed.stdout
     request_id = listed.stdout.split()[0].lstrip("#")
-    approved = station(world, "approve", request_id)
+    approved = await station(world, "approve", request_id)
     assert approved.returncode == 0, approved.stderr
     told = await user.until(lambda m: "đã duyệt" in m.text, timeout=15)
     assert "Đào Đình Sơn Tùng" in told.text
     async with world.db.sessions() as session:
         citizen = await session.get(Citizen, resident.citizen_id)
     assert citizen.full_name == "Đào Đình Sơn Tùng"
-    assert station(world, "approve", request_id).returncode == 2  # decided once only
+    assert (await station(world, "approve", request_id)).returncode == 2  # decided once only
 
 
 async def test_a_rejected_correction_tells_the_citizen_why(world: TelegramWorld) -> None:
@@ -67,15 +70,15 @@ async def test_a_rejected_correction_tells_the_citizen_why(world: TelegramWorld)
     user = world.phone()
     await verify(user, resident)
     await ask(user, "Giới tính", "Nữ", "Nhầm khi nhập")
-    request_id = station(world, "list").stdout.split()[0].lstrip("#")
-    rejected = station(world, "reject", request_id, "--reason", "Căn cước ghi Nam")
+    request_id = (await station(world, "list")).stdout.split()[0].lstrip("#")
+    rejected = await station(world, "reject", request_id, "--reason", "Căn cước ghi Nam")
     assert rejected.returncode == 0, rejected.stderr
     told = await user.until(lambda m: "chưa duyệt" in m.text, timeout=15)
     assert "Căn cước ghi Nam" in told.text
     async with world.db.sessions() as session:
         citizen = await session.get(Citizen, resident.citizen_id)
     assert citizen.sex == sex_before
-    assert station(world, "list").stdout.strip().startswith("No correction requests")
+    assert (await station(world, "list")).stdout.strip().startswith("No correction requests")
 
 
 async def test_a_correction_reason_with_zero_width_characters_is_stored_clean(
@@ -98,7 +101,7 @@ async def test_a_correction_reason_with_zero_width_characters_is_stored_clean(
     assert "Lý do: Giấy khai sinh ghi tên đệm Sơn[31m" in confirm.text
     await user.press("✅ Gửi")
     await user.until(lambda m: "Đã gửi" in m.text)
-    listed = station(world, "list")
+    listed = await station(world, "list")
     assert "Đào Đình Sơn Tùng (Giấy khai sinh ghi tên đệm Sơn[31m)" in listed.stdout
     async with world.db.sessions() as session:
         stored = (await session.execute(select(CorrectionRequest.proposed_value, CorrectionRequest.reason)

@@ -169,20 +169,22 @@ async def test_the_health_station_confirms_for_a_resident_without_the_bot(world:
     await look_up(helper, resident.personal_id, resident.birth_date.display())
     await enter_ethnicity_and_stop(helper, "tay", "Tày")
 
-    def station(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "core", "pending", *args], cwd=PROJECT_ROOT,
-                              env={"DATABASE_URL": world.db.url, "PATH": "/usr/bin:/bin", "EHR_LANG": "en"},
-                              capture_output=True, text=True, timeout=60)
+    async def station(*args: str) -> subprocess.CompletedProcess[str]:
+        # Off the event loop, so the bot's loop (its outbox, the figures' refresh) keeps running.
+        return await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "core", "pending", *args], cwd=PROJECT_ROOT,
+            env={"DATABASE_URL": world.db.url, "PATH": "/usr/bin:/bin", "EHR_LANG": "en"},
+            capture_output=True, text=True, timeout=60)
 
-    listed = station("list", "--ward", ward)
+    listed = await station("list", "--ward", ward)
     # The detail and its value as the book shows them, the resident by short name, never a row number.
     assert "Ethnicity = Tày" in listed.stdout, listed.stdout + listed.stderr
     assert "ethnicity_code" not in listed.stdout and "citizen" not in listed.stdout
     pending_id = listed.stdout.split()[0].lstrip("#")
-    assert station("confirm", pending_id).returncode == 0
+    assert (await station("confirm", pending_id)).returncode == 0
     async with world.db.sessions() as session:
         assert (await session.get(Citizen, resident.citizen_id)).ethnicity_code == "02"
-    assert station("confirm", pending_id).returncode == 2  # decided once
+    assert (await station("confirm", pending_id)).returncode == 2  # decided once
 
 
 async def test_yes_confirms_exactly_the_entries_the_resident_was_shown_never_ones_added_later(

@@ -157,18 +157,20 @@ async def test_a_year_only_birth_date_cannot_sign_up_a_feature_phone_either(worl
     assert "tram y te" in answer.text.lower() and "PIN" not in answer.text
 
 
-def _core(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
+async def _core(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
+    # Off the event loop: the bot's own loop (its outbox, the figures' refresh) keeps running, so
+    # a transaction it holds never waits behind the command that waits for it.
     env = {**os.environ, "DATABASE_URL": db.url, "EHR_LANG": "vi"}
-    return subprocess.run([sys.executable, "-m", "core", *args], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "core", *args],
+                                   cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
 async def test_the_ward_station_completes_the_birth_date_in_person_and_the_person_then_verifies(
         any_world: TelegramWorld) -> None:
     world = any_world
     resident = await _year_only(world)
-    done = _core(world.db, "identity", "confirm-in-person", resident.personal_id,
-                 "--birth-date", resident.birth_date.display(), "--by", "Nguyễn Thị Hoa")
+    done = await _core(world.db, "identity", "confirm-in-person", resident.personal_id,
+                       "--birth-date", resident.birth_date.display(), "--by", "Nguyễn Thị Hoa")
     assert done.returncode == 0, done.stderr
     assert resident.personal_id not in done.stdout and "Nguyễn Thị Hoa" in done.stdout
     user = world.phone()
@@ -189,8 +191,8 @@ async def test_a_resident_without_a_phone_gets_one_recorded_at_the_station_and_t
     await user.until(lambda m: "ngày/tháng/năm" in m.text)
     await user.send(resident.birth_date.display())
     await user.until(lambda m: "trạm y tế" in m.text.lower())  # the ward's station, by name
-    done = _core(world.db, "identity", "confirm-in-person", resident.personal_id, "--phone", "0912 000 222",
-                 "--by", "Trạm Y tế")
+    done = await _core(world.db, "identity", "confirm-in-person", resident.personal_id,
+                       "--phone", "0912 000 222", "--by", "Trạm Y tế")
     assert done.returncode == 0, done.stderr
     assert "0912000222" not in done.stdout.replace(" ", "")
     await verify(world.phone(), replace(resident, phone="+84912000222"))
@@ -221,11 +223,11 @@ async def test_an_id_paused_again_and_again_shows_up_for_the_ward_station_and_it
             CitizenNotice.citizen_id == citizen_id))).all()
     assert told == ["verification_paused", "verification_paused"]
 
-    listed = _core(db, "identity", "lockouts", "--ward", "00070")
+    listed = await _core(db, "identity", "lockouts", "--ward", "00070")
     assert listed.returncode == 0, listed.stderr
     assert "Nguyễn V. A." in listed.stdout and "2 lần" in listed.stdout
     assert FULL_ID not in listed.stdout and "0010****1234" in listed.stdout
-    elsewhere = _core(db, "identity", "lockouts", "--ward", "00004")
+    elsewhere = await _core(db, "identity", "lockouts", "--ward", "00004")
     assert "Nguyễn V. A." not in elsewhere.stdout
 
 
